@@ -1,0 +1,36 @@
+# The README's two commands: `make demo` and `make test`, each from a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint venv postgres-binaries clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# PostgreSQL server binaries for the database tests (installed from Debian when missing).
+postgres-binaries:
+	@bash scripts/install-postgres.sh
+
+test: venv postgres-binaries
+	$(BIN)/ruff check ivr forecasts staffing tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check ivr forecasts staffing tests benchmarks
+
+demo: venv
+	$(BIN)/hotline db upgrade
+	$(BIN)/hotline demo
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

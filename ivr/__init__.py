@@ -1,0 +1,52 @@
+"""Hotline's Flask app: Twilio voice webhooks, ops and supervisor pages, JSON API and CLI."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def _secret_key(instance_path: str) -> str:
+    """``HOTLINE_SECRET_KEY``, else a random key kept in the instance folder across restarts."""
+    env = os.environ.get("HOTLINE_SECRET_KEY")
+    if env:
+        return env
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, the line's configuration, the database and the blueprints."""
+    from . import db, health
+    from .config import default_config_dir, load_config
+
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        CONFIG_DIR=str(default_config_dir()),
+        DATABASE_URL=db.default_url(app.instance_path),
+        TWILIO_AUTH_TOKEN=os.environ.get("TWILIO_AUTH_TOKEN", ""),
+        TWILIO_ACCOUNT_SID=os.environ.get("TWILIO_ACCOUNT_SID", ""),
+        HOTLINE_PUBLIC_URL=os.environ.get("HOTLINE_PUBLIC_URL", ""),
+        AUTO_MIGRATE=os.environ.get("HOTLINE_AUTO_MIGRATE", "1") not in ("0", "false", "no"),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        # Only a test may switch signature checks off, and only together with TESTING.
+        TWILIO_SIGNATURE_CHECK=True,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.config.setdefault("SECRET_KEY", None)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+
+    app.extensions["hotline.config"] = load_config(app.config["CONFIG_DIR"])
+    db.init_app(app)
+    app.register_blueprint(health.bp)
+    return app

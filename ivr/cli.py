@@ -1,0 +1,69 @@
+"""The ``hotline`` command: Flask's CLI around :func:`ivr.create_app`, plus Hotline's own commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import FlaskGroup
+
+from . import create_app
+from . import db as dbmod
+from .config import ConfigError, load_config
+
+cli = FlaskGroup(
+    create_app=create_app, help="Hotline: the customer-service line, its planner and its ops views."
+)
+
+
+@cli.group("config", cls=click.Group)
+def config_group() -> None:
+    """Check the line's configuration (works even when the app could not start with it)."""
+
+
+@config_group.command("check", context_settings={"ignore_unknown_options": False})
+@click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Config folder (default: HOTLINE_CONFIG_DIR or ./config).",
+)
+def config_check(config_dir: str | None) -> None:
+    """Print "ok", or every error with its file, line and field, and exit non-zero."""
+    try:
+        cfg = load_config(config_dir)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        click.echo(f"{len(exc.issues)} error(s)", err=True)
+        sys.exit(1)
+    click.echo(
+        f"ok ({cfg.source_dir}: {len(cfg.languages)} languages, {len(cfg.queues)} queues, {len(cfg.agents)} agents)"
+    )
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema migrations."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations."""
+    engine = dbmod.get_engine()
+    dbmod.upgrade(engine, revision)
+    click.echo(
+        f"database {engine.url.render_as_string(hide_password=True)} at {dbmod.current_revision(engine)}"
+    )
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Show the schema revision and the latest one."""
+    engine = dbmod.get_engine()
+    click.echo(f"current {dbmod.current_revision(engine)}, head {dbmod.head_revision()}")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,145 @@
+"""One database layer: the engine factory, sessions for Flask requests, and Alembic migrations.
+
+SQLite in the Flask instance folder by default (WAL mode, created on first use); PostgreSQL
+through psycopg when ``DATABASE_URL`` says so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Accept the usual spellings of a PostgreSQL URL and select the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def default_url(instance_path: str | Path) -> str:
+    """``DATABASE_URL`` if set, else an SQLite file in the instance folder."""
+    env = os.environ.get("DATABASE_URL")
+    if env:
+        return normalise_url(env)
+    return f"sqlite:///{Path(instance_path) / 'hotline.db'}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """The one engine factory: SQLite gets WAL and a busy timeout, PostgreSQL a pre-ping pool."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def alembic_config(engine: Engine | None = None) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if engine is not None:
+        cfg.set_main_option(
+            "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+        )
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to ``revision`` on this engine's database."""
+    cfg = alembic_config(engine)
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def status(engine: Engine) -> dict[str, Any]:
+    """What /healthz reports about the database; never raises."""
+    info: dict[str, Any] = {"backend": engine.dialect.name, "head": head_revision()}
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            info["revision"] = MigrationContext.configure(connection).get_current_revision()
+        info["ok"] = info["revision"] == info["head"]
+        if not info["ok"]:
+            info["error"] = "schema is not at the latest migration: run `hotline db upgrade`"
+    except Exception as exc:  # noqa: BLE001 - health reports any failure
+        info["ok"] = False
+        info["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return info
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["hotline.engine"] = engine
+    app.extensions["hotline.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    if app.config.get("AUTO_MIGRATE"):
+        upgrade(engine)
+    app.teardown_appcontext(_close_session)
+
+
+def get_engine() -> Engine:
+    return current_app.extensions["hotline.engine"]
+
+
+def get_session() -> Session:
+    """The request's session, opened on first use and closed when the request ends."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["hotline.sessionmaker"]()
+    return g.db_session
+
+
+@contextmanager
+def session_scope(app: Flask | None = None) -> Iterator[Session]:
+    """A session outside a request (CLI, jobs): commit on success, roll back on error."""
+    maker = (app or current_app).extensions["hotline.sessionmaker"]
+    session = maker()
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,40 @@
+"""``/healthz``: version, configuration and database status, for load balancers and people."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+
+from . import db
+
+bp = Blueprint("health", __name__)
+
+
+def hotline_version() -> str:
+    try:
+        return version("hotline")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    cfg = current_app.extensions["hotline.config"]
+    database = db.status(db.get_engine())
+    body = {
+        "status": "ok" if database["ok"] else "degraded",
+        "version": hotline_version(),
+        "config": {
+            "ok": True,
+            "dir": str(cfg.source_dir),
+            "timezone": cfg.line.timezone,
+            "languages": [lang.code for lang in cfg.languages],
+            "queues": cfg.queue_ids(),
+            "agents": len(cfg.agents),
+        },
+        "database": database,
+        "twilio": {"signature_secret_set": bool(current_app.config["TWILIO_AUTH_TOKEN"])},
+    }
+    return jsonify(body), 200 if database["ok"] else 503

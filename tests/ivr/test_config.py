@@ -1,0 +1,173 @@
+"""The line's configuration: the embedded files load, and each kind of mistake is named exactly."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ivr.cli import cli
+from ivr.config import ConfigError, load_config
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"test setup: {old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def issues_of(config_dir: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(config_dir)
+    return [str(issue) for issue in info.value.issues]
+
+
+def test_embedded_config_loads_with_every_language_and_queue():
+    cfg = load_config()
+    assert [lang.code for lang in cfg.languages] == ["en", "it", "pl", "ro", "nb"]
+    assert cfg.queue_ids() == ["orders", "complaints", "technical", "general"]
+    assert cfg.queue("complaints").service_level.answer_time_s == 30
+    assert cfg.language("it").voice == "Polly.Bianca"
+    assert cfg.language("xx").code == "en"  # unknown code falls back to the default language
+    assert str(cfg.tz) == "Europe/Rome"
+    assert {a.id for a in cfg.agents} >= {"A001", "A010"}
+    assert cfg.staffing.shift_templates[0].name == "early"
+
+
+def test_unknown_time_zone_names_file_line_and_field(config_dir):
+    edit(config_dir / "line.yaml", "timezone: Europe/Rome", "timezone: Europe/Atlantis")
+    assert issues_of(config_dir) == [
+        "config/line.yaml:3: timezone: unknown IANA time zone 'Europe/Atlantis' (got 'Europe/Atlantis')"
+    ]
+
+
+def test_service_level_target_outside_zero_one(config_dir):
+    edit(
+        config_dir / "queues.yaml",
+        "service_level: {target: 0.80, answer_time_s: 30}",
+        "service_level: {target: 1.5, answer_time_s: 30}",
+    )
+    (issue,) = issues_of(config_dir)
+    assert issue.startswith("config/queues.yaml:12: queues[1].service_level.target:")
+    assert "less than 1" in issue and "1.5" in issue
+
+
+def test_duplicate_menu_key_names_the_other_queue(config_dir):
+    text = (config_dir / "queues.yaml").read_text()
+    (config_dir / "queues.yaml").write_text(text.replace('key: "3"', 'key: "1"'))
+    (issue,) = issues_of(config_dir)
+    assert (
+        issue == "config/queues.yaml:16: queues[2].key: key '1' is already used by queue 'orders'"
+    )
+
+
+def test_menu_key_colliding_with_operator_key(config_dir):
+    edit(config_dir / "queues.yaml", 'key: "4"', 'key: "0"')
+    (issue,) = issues_of(config_dir)
+    assert (
+        issue
+        == "config/queues.yaml:22: queues[3].key: key '0' is already line.yaml menu.operator_key"
+    )
+
+
+def test_missing_prompt_in_one_language(config_dir):
+    path = config_dir / "languages" / "pl.yaml"
+    lines = [
+        line
+        for line in path.read_text().splitlines()
+        if not line.strip().startswith("closed_options:")
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    (issue,) = issues_of(config_dir)
+    assert issue == "config/languages/pl.yaml:7: prompts.closed_options: Field required"
+
+
+def test_misspelt_field_is_refused(config_dir):
+    edit(config_dir / "staffing.yaml", "shrinkage: 0.30", "shrinkge: 0.30")
+    found = issues_of(config_dir)
+    assert "config/staffing.yaml:3: shrinkge: unknown field (misspelt?)" in found
+    assert "config/staffing.yaml:2: shrinkage: Field required" in found
+
+
+def test_opening_hours_closing_before_opening(config_dir):
+    edit(config_dir / "hours.yaml", 'tuesday:   ["08:00-20:00"]', 'tuesday:   ["20:00-08:00"]')
+    (issue,) = issues_of(config_dir)
+    assert issue.startswith(
+        "config/hours.yaml:4: business_hours.tuesday[0]: closing time 08:00 is not after opening 20:00"
+    )
+
+
+def test_unknown_holiday_country(config_dir):
+    edit(config_dir / "hours.yaml", "country: IT", "country: XX")
+    (issue,) = issues_of(config_dir)
+    assert issue.startswith("config/hours.yaml:10: holidays: unknown holiday country code 'XX'")
+
+
+def test_broken_yaml_syntax_gives_line(config_dir):
+    edit(config_dir / "queues.yaml", "  - id: technical", "  - id: technical: [")
+    (issue,) = issues_of(config_dir)
+    assert re.match(r"config/queues\.yaml:1[56]: not valid YAML: ", issue), issue
+
+
+def test_agents_csv_errors_carry_line_numbers(config_dir):
+    path = config_dir / "agents.csv"
+    text = path.read_text()
+    text = text.replace(
+        "A003,Anna Kowalska,orders;complaints;general,pl;en,20,30,",
+        "A003,Anna Kowalska,orders;billing,pl;en,40,30,",
+    )
+    path.write_text(text + "A001,Someone Else,orders,en,10,20,\n")
+    found = issues_of(config_dir)
+    assert (
+        "config/agents.csv:4: agent A003.max_hours_week: max_hours_week 30 is below min_hours_week 40"
+        in found
+    )
+    assert "config/agents.csv:12: agent A001.id: duplicate id (first on line 2)" in found
+
+
+def test_agent_with_unknown_skill(config_dir):
+    edit(
+        config_dir / "agents.csv",
+        "A004,Piotr Nowak,technical;orders",
+        "A004,Piotr Nowak,technical;billing",
+    )
+    assert issues_of(config_dir) == [
+        "config/agents.csv: agent A004.skills: unknown queue 'billing'"
+    ]
+
+
+def test_missing_file_and_missing_general_queue(config_dir):
+    (config_dir / "staffing.yaml").unlink()
+    path = config_dir / "queues.yaml"
+    path.write_text(path.read_text().split("  - id: general")[0])
+    found = issues_of(config_dir)
+    assert "config/staffing.yaml: file is missing" in found
+    assert any(
+        f.startswith("config/queues.yaml:2: queues: a 'general' queue is required") for f in found
+    )
+
+
+def test_every_error_is_reported_at_once(config_dir):
+    edit(config_dir / "line.yaml", "timezone: Europe/Rome", "timezone: Mars/Olympus")
+    edit(config_dir / "staffing.yaml", "max_occupancy: 0.85", "max_occupancy: 1.85")
+    found = issues_of(config_dir)
+    assert len(found) == 2
+    assert found[0].startswith("config/line.yaml:3: timezone")
+    assert found[1].startswith("config/staffing.yaml:4: max_occupancy")
+
+
+def test_cli_config_check_ok_and_errors(config_dir):
+    runner = cli.make_context  # noqa: F841 - the group itself is the entry point
+    from click.testing import CliRunner
+
+    ok = CliRunner().invoke(cli, ["config", "check", "--config-dir", str(config_dir)])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.startswith("ok (")
+
+    edit(config_dir / "line.yaml", "default_language: en", "default_language: de")
+    bad = CliRunner().invoke(cli, ["config", "check", "--config-dir", str(config_dir)])
+    assert bad.exit_code == 1
+    assert "config/line.yaml:" in bad.output
+    assert "default_language 'de' is not among languages" in bad.output
+    assert "1 error(s)" in bad.output
