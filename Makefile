@@ -28,9 +28,14 @@ test: venv postgres-binaries
 lint: venv
 	$(BIN)/ruff check ivr forecasts staffing tests benchmarks
 
+# Demo settings: a throwaway Twilio auth token so the caller simulator can sign requests.
+DEMO_ENV := TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-demo-auth-token} HOTLINE_PUBLIC_URL=$${HOTLINE_PUBLIC_URL:-http://127.0.0.1:5000}
+
 demo: venv
+	$(BIN)/hotline config check
 	$(BIN)/hotline db upgrade
-	$(BIN)/hotline demo
+	@echo "Hotline is starting on http://127.0.0.1:5000 (health: /healthz). Ctrl-C stops it."
+	$(DEMO_ENV) $(BIN)/hotline run --host 127.0.0.1 --port 5000
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
