@@ -22,11 +22,11 @@ postgres-binaries:
 	@bash scripts/install-postgres.sh
 
 test: venv postgres-binaries
-	$(BIN)/ruff check ivr forecasts staffing tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 lint: venv
-	$(BIN)/ruff check ivr forecasts staffing tests benchmarks
+	$(BIN)/ruff check .
 
 # Demo settings: a throwaway Twilio auth token so the caller simulator can sign requests.
 DEMO_ENV := TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-demo-auth-token} HOTLINE_PUBLIC_URL=$${HOTLINE_PUBLIC_URL:-http://127.0.0.1:5000}
