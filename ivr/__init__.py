@@ -24,7 +24,7 @@ def _secret_key(instance_path: str) -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, the line's configuration, the database and the blueprints."""
-    from . import db, health
+    from . import db, health, voice
     from .config import default_config_dir, load_config
 
     app = Flask(__name__, instance_relative_config=True)
@@ -49,4 +49,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["hotline.config"] = load_config(app.config["CONFIG_DIR"])
     db.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(voice.bp)
     return app

@@ -220,6 +220,7 @@ class Queue(_Model):
     asa_target_s: PositiveSeconds | None = None
     aht_s: PositiveSeconds
     max_wait_before_callback_s: PositiveSeconds
+    opens_ticket: bool = False  # callers hear a ticket reference before queueing (complaints)
 
 
 class QueuesFile(_Model):

@@ -58,7 +58,7 @@ def test_duplicate_menu_key_names_the_other_queue(config_dir):
     (config_dir / "queues.yaml").write_text(text.replace('key: "3"', 'key: "1"'))
     (issue,) = issues_of(config_dir)
     assert (
-        issue == "config/queues.yaml:16: queues[2].key: key '1' is already used by queue 'orders'"
+        issue == "config/queues.yaml:17: queues[2].key: key '1' is already used by queue 'orders'"
     )
 
 
@@ -67,7 +67,7 @@ def test_menu_key_colliding_with_operator_key(config_dir):
     (issue,) = issues_of(config_dir)
     assert (
         issue
-        == "config/queues.yaml:22: queues[3].key: key '0' is already line.yaml menu.operator_key"
+        == "config/queues.yaml:23: queues[3].key: key '0' is already line.yaml menu.operator_key"
     )
 
 

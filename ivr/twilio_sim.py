@@ -1,0 +1,372 @@
+"""Acting like Twilio: sign requests exactly as Twilio does, post its parameters, follow the TwiML.
+
+Used by the tests (through Flask's test client) and by the caller simulator (over HTTP). A
+response that is not 200, not XML, not a ``<Response>``, uses a verb Twilio would not accept in
+that place, or that loops, raises :class:`TwilioCallError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+VOICE_VERBS = {
+    "Say", "Play", "Pause", "Gather", "Redirect", "Enqueue", "Record", "Hangup", "Leave",
+    "Dial", "Reject", "Refer", "Connect", "Start", "Stop", "Pay", "Prompt", "Echo", "Sms",
+}  # fmt: skip
+GATHER_CHILDREN = {"Say", "Play", "Pause"}
+WAIT_VERBS = {"Say", "Play", "Pause", "Gather", "Redirect", "Leave", "Hangup"}
+DIAL_CHILDREN = {"Number", "Client", "Queue", "Sip", "Conference"}
+_sids = itertools.count(1)
+
+
+def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
+    """Twilio's webhook signature: HMAC-SHA1 over the URL and the sorted POST parameters, base64."""
+    payload = url + "".join(key + params[key] for key in sorted(params))
+    digest = hmac.new(auth_token.encode(), payload.encode("utf-8"), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+class TwilioCallError(AssertionError):
+    """The app answered something Twilio would reject, or looped."""
+
+
+class Transport(Protocol):
+    def post(
+        self, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, str, str]:
+        """POST form parameters; return (status, content type, body)."""
+
+
+class HttpTransport:
+    """Real HTTP against a running server (loopback only in this project's use)."""
+
+    def __init__(self, timeout_s: float = 15.0):
+        self.timeout_s = timeout_s
+
+    def post(
+        self, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, str, str]:
+        data = urllib.parse.urlencode(params).encode()
+        request = urllib.request.Request(url, data=data, headers=dict(headers), method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                return (
+                    response.status,
+                    response.headers.get("Content-Type", ""),
+                    response.read().decode(),
+                )
+        except urllib.error.HTTPError as exc:
+            return (
+                exc.code,
+                exc.headers.get("Content-Type", ""),
+                exc.read().decode(errors="replace"),
+            )
+
+
+class FlaskTransport:
+    """Flask's test client, addressed with the public URLs Twilio would use."""
+
+    def __init__(self, client, public_base: str):
+        self.client = client
+        self.public_base = public_base.rstrip("/")
+
+    def post(
+        self, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, str, str]:
+        if not url.startswith(self.public_base):
+            raise TwilioCallError(f"TwiML sent Twilio to a foreign URL {url!r}")
+        path = url[len(self.public_base) :] or "/"
+        response = self.client.post(path, data=dict(params), headers=dict(headers))
+        return response.status_code, response.content_type or "", response.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- caller inputs
+
+
+@dataclass(frozen=True)
+class Press:
+    """Keys pressed at a ``<Gather>``."""
+
+    digits: str
+
+
+@dataclass(frozen=True)
+class Speak:
+    """Words said at a ``<Gather input="speech">``."""
+
+    words: str
+    confidence: float = 0.92
+
+
+@dataclass(frozen=True)
+class Silence:
+    """No input: the ``<Gather>`` or ``<Record>`` times out."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A message left at a ``<Record>``."""
+
+    url: str = "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE0001"
+    duration_s: int = 14
+
+
+@dataclass(frozen=True)
+class HoldPress:
+    """Keys pressed at a ``<Gather>`` in the hold music (the wait URL)."""
+
+    digits: str
+
+
+@dataclass
+class QueueOutcome:
+    """What happens in the queue: how many hold polls, then how the wait ends."""
+
+    result: str = "bridged"
+    wait_polls: int = 1
+    queue_time_s: int = 35
+    position: int = 2
+    queue_size: int = 3
+    avg_queue_time_s: int = 40
+
+
+@dataclass(frozen=True)
+class Said:
+    verb: str
+    text: str
+    voice: str | None = None
+    language: str | None = None
+
+
+@dataclass
+class SimulatedCall:
+    """One inbound call, from ringing to the status callback."""
+
+    transport: Transport
+    base_url: str
+    auth_token: str
+    from_number: str = "+393331234567"
+    to_number: str = "+18005550100"
+    call_sid: str = ""
+    account_sid: str = "AC" + "0" * 32
+    queue_outcome: QueueOutcome = field(default_factory=QueueOutcome)
+    max_requests: int = 60
+    duration_s: int = 95
+    said: list[Said] = field(default_factory=list)
+    requests: list[tuple[str, dict]] = field(default_factory=list)
+    enqueued: list[str] = field(default_factory=list)
+    recorded: bool = False
+    hung_up: bool = False
+    queue_results: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.call_sid:
+            self.call_sid = f"CA{next(_sids):032x}"
+
+    # -- requests
+
+    def params(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        base = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": self.call_sid,
+            "CallStatus": "in-progress",
+            "Called": self.to_number,
+            "Caller": self.from_number,
+            "Direction": "inbound",
+            "From": self.from_number,
+            "To": self.to_number,
+        }
+        base.update(extra or {})
+        return base
+
+    def post(
+        self, url: str, extra: Mapping[str, str] | None = None, allowed: set[str] = VOICE_VERBS
+    ) -> ET.Element:
+        if len(self.requests) >= self.max_requests:
+            raise TwilioCallError(
+                f"more than {self.max_requests} requests: redirect loop? last {self.requests[-1][0]}"
+            )
+        params = self.params(extra)
+        headers = {"X-Twilio-Signature": twilio_signature(self.auth_token, url, params)}
+        self.requests.append((url, params))
+        status, content_type, body = self.transport.post(url, params, headers)
+        if status != 200:
+            raise TwilioCallError(f"{url} answered {status}: {body[:300]}")
+        if "xml" not in content_type:
+            raise TwilioCallError(f"{url} answered content type {content_type!r}, not XML")
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError as exc:
+            raise TwilioCallError(f"{url} answered invalid XML ({exc}): {body[:300]}") from exc
+        if root.tag != "Response":
+            raise TwilioCallError(f"{url} answered <{root.tag}>, not <Response>")
+        check_verbs(root, allowed, url)
+        return root
+
+    def absolute(self, target: str, current: str) -> str:
+        return urllib.parse.urljoin(current, target)
+
+    # -- the call
+
+    def ring(self, inputs: Iterable[object] = ()) -> SimulatedCall:
+        """Ring the line, answer every prompt from ``inputs`` in order, then hang up."""
+        pending = deque(inputs)
+        url = self.base_url.rstrip("/") + "/voice/incoming"
+        root = self.post(url, {"CallStatus": "ringing"})
+        self.follow(root, url, pending)
+        self.status_callback("completed")
+        return self
+
+    def status_callback(self, status: str) -> None:
+        url = self.base_url.rstrip("/") + "/voice/status"
+        self.post(url, {"CallStatus": status, "CallDuration": str(self.duration_s)})
+
+    def follow(self, root: ET.Element, url: str, inputs: deque) -> None:
+        while root is not None:
+            root, url = self._run(root, url, inputs)
+
+    def _run(self, root: ET.Element, url: str, inputs: deque) -> tuple[ET.Element | None, str]:
+        for verb in root:
+            tag = verb.tag
+            if tag in ("Say", "Play", "Pause"):
+                self._hear(verb)
+            elif tag == "Gather":
+                for child in verb:
+                    self._hear(child)
+                answer = inputs.popleft() if inputs else Silence()
+                if isinstance(answer, Silence):
+                    continue  # Twilio moves on to the next verb
+                action = self.absolute(verb.get("action") or url, url)
+                if isinstance(answer, Press):
+                    return self.post(action, {"Digits": answer.digits}), action
+                if isinstance(answer, Speak):
+                    if "speech" not in (verb.get("input") or "dtmf"):
+                        raise TwilioCallError(
+                            f"caller spoke but the Gather at {url} takes no speech"
+                        )
+                    extra = {"SpeechResult": answer.words, "Confidence": f"{answer.confidence:.2f}"}
+                    return self.post(action, extra), action
+                raise TwilioCallError(f"a {type(answer).__name__} was given where a Gather listens")
+            elif tag == "Redirect":
+                target = self.absolute((verb.text or "").strip() or url, url)
+                return self.post(target), target
+            elif tag == "Enqueue":
+                return self._queue(verb, url, inputs)
+            elif tag == "Record":
+                answer = inputs.popleft() if inputs else Silence()
+                if isinstance(answer, Recording):
+                    self.recorded = True
+                    action = self.absolute(verb.get("action") or url, url)
+                    extra = {
+                        "RecordingUrl": answer.url,
+                        "RecordingDuration": str(answer.duration_s),
+                        "RecordingSid": "RE" + "1" * 32,
+                        "Digits": "#",
+                    }
+                    return self.post(action, extra), action
+            elif tag in ("Hangup", "Reject"):
+                self.hung_up = True
+                return None, url
+            elif tag in ("Leave", "Dial"):
+                return None, url
+        return None, url  # end of the document: Twilio hangs up
+
+    def _hear(self, verb: ET.Element) -> None:
+        if verb.tag not in GATHER_CHILDREN:
+            raise TwilioCallError(f"<{verb.tag}> inside <Gather>")
+        self.said.append(
+            Said(verb.tag, (verb.text or "").strip(), verb.get("voice"), verb.get("language"))
+        )
+
+    def _queue(self, verb: ET.Element, url: str, inputs: deque) -> tuple[ET.Element | None, str]:
+        name = (verb.text or "").strip()
+        if not name:
+            raise TwilioCallError(f"<Enqueue> without a queue name at {url}")
+        self.enqueued.append(name)
+        outcome = self.queue_outcome
+        result = outcome.result
+        wait_url = verb.get("waitUrl")
+        for poll in range(outcome.wait_polls if wait_url else 0):
+            target = self.absolute(wait_url, url)
+            hold = {
+                "QueuePosition": str(outcome.position),
+                "QueueSid": "QU" + "2" * 32,
+                "QueueTime": str(min(outcome.queue_time_s, 20 * poll)),
+                "AvgQueueTime": str(outcome.avg_queue_time_s),
+                "CurrentQueueSize": str(outcome.queue_size),
+            }
+            if self._hold(self.post(target, hold, allowed=WAIT_VERBS), target, inputs, hold):
+                result = "leave"
+                break
+        self.queue_results.append(result)
+        action = verb.get("action")
+        if not action:
+            return None, url
+        target = self.absolute(action, url)
+        extra = {
+            "QueueResult": result,
+            "QueueTime": str(outcome.queue_time_s),
+            "QueueSid": "QU" + "2" * 32,
+        }
+        return self.post(target, extra), target
+
+    def _hold(self, root: ET.Element, url: str, inputs: deque, hold: dict) -> bool:
+        """Play one hold document; True if the caller left the queue."""
+        for verb in root:
+            if verb.tag in ("Say", "Play", "Pause"):
+                self._hear(verb)
+            elif verb.tag == "Gather":
+                for child in verb:
+                    self._hear(child)
+                if inputs and isinstance(inputs[0], HoldPress):
+                    answer = inputs.popleft()
+                    action = self.absolute(verb.get("action") or url, url)
+                    return self._hold(
+                        self.post(action, {**hold, "Digits": answer.digits}, allowed=WAIT_VERBS),
+                        action,
+                        inputs,
+                        hold,
+                    )
+            elif verb.tag == "Leave":
+                return True
+            elif verb.tag == "Hangup":
+                self.hung_up = True
+                return True
+            elif verb.tag == "Redirect":
+                target = self.absolute((verb.text or "").strip() or url, url)
+                return self._hold(self.post(target, hold, allowed=WAIT_VERBS), target, inputs, hold)
+        return False
+
+    # -- what the caller heard
+
+    def texts(self) -> list[str]:
+        return [s.text for s in self.said if s.verb == "Say"]
+
+    def heard(self, fragment: str) -> bool:
+        return any(fragment in t for t in self.texts())
+
+
+def check_verbs(root: ET.Element, allowed: set[str], url: str) -> None:
+    for verb in root:
+        if verb.tag not in allowed:
+            raise TwilioCallError(f"{url}: <{verb.tag}> is not a verb Twilio accepts here")
+        if verb.tag == "Gather":
+            for child in verb:
+                if child.tag not in GATHER_CHILDREN:
+                    raise TwilioCallError(f"{url}: <{child.tag}> inside <Gather>")
+        if verb.tag == "Dial":
+            for child in verb:
+                if child.tag not in DIAL_CHILDREN:
+                    raise TwilioCallError(f"{url}: <{child.tag}> inside <Dial>")

@@ -1,0 +1,553 @@
+"""Callers' webhooks: from ringing, through language and menu, to the right queue.
+
+Twilio posts to these routes and follows the TwiML they return. State that must survive between
+requests travels in the action URLs Twilio is given (language, failed attempts, step number);
+Twilio signs those URLs, so a caller cannot alter them. ``step`` numbers each menu rendering, so
+that a retried webhook (same URL, same step) writes no event twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request, url_for
+from sqlalchemy import select
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
+
+from . import calllog, clock
+from .config import HotlineConfig, Language
+from .db import get_session
+from .hours import OpeningHours
+from .models import Callback, QueueEntry
+from .prompts import opening_phrase, say, spoken_digits, text
+from .signatures import twilio_signed
+from .speech import hints, match_queue
+
+log = logging.getLogger(__name__)
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+FALLBACK_QUEUE = "general"
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+def config() -> HotlineConfig:
+    return current_app.extensions["hotline.config"]
+
+
+def opening_hours() -> OpeningHours:
+    hours = current_app.extensions.get("hotline.hours")
+    if hours is None:
+        hours = current_app.extensions["hotline.hours"] = OpeningHours.from_config(config())
+    return hours
+
+
+def twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), status=200, mimetype="text/xml")
+
+
+def arg_int(name: str, default: int) -> int:
+    try:
+        return max(1, min(int(request.args.get(name, default)), 10_000))
+    except (TypeError, ValueError):
+        return default
+
+
+def call_sid() -> str:
+    sid = request.form.get("CallSid", "")
+    if not sid or len(sid) > 64:
+        raise BadTwilioRequest("CallSid missing or malformed")
+    return sid
+
+
+def caller_language() -> Language:
+    return config().language(request.args.get("lang"))
+
+
+class BadTwilioRequest(Exception):
+    """A signed request without the parameters Twilio always sends."""
+
+
+def apology(lang: Language) -> VoiceResponse:
+    """Said when anything failed: apologise and put the caller through to ``general``."""
+    response = VoiceResponse()
+    say(response, lang, text(lang, "error_apology"))
+    response.enqueue(
+        FALLBACK_QUEUE,
+        wait_url=url_for("voice.wait", lang=lang.code, queue=FALLBACK_QUEUE),
+        wait_url_method="POST",
+        action=url_for("voice.queue_result", lang=lang.code, queue=FALLBACK_QUEUE),
+        method="POST",
+    )
+    return response
+
+
+def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
+    """Commit the view's writes and return its TwiML; on any failure, log it, roll back, and
+    still return valid TwiML that routes the caller to ``general`` (a caller never hears an
+    application error)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            result = view(*args, **kwargs)
+            get_session().commit()
+            return twiml(result)
+        except HTTPException:
+            raise
+        except BadTwilioRequest as exc:
+            return Response(f"bad request: {exc}", status=400, mimetype="text/plain")
+        except Exception:
+            log.exception("webhook %s failed; caller routed to %s", request.path, FALLBACK_QUEUE)
+            try:
+                get_session().rollback()
+            except Exception:  # noqa: BLE001 - the database may be what failed
+                log.exception("rollback failed")
+            try:
+                lang = caller_language()
+            except Exception:  # noqa: BLE001 - even the config may be what failed
+                return twiml(_bare_apology())
+            return twiml(apology(lang))
+
+    return wrapper
+
+
+def _bare_apology() -> VoiceResponse:
+    response = VoiceResponse()
+    response.say("We are sorry, something went wrong. Please hold.")
+    response.enqueue(FALLBACK_QUEUE)
+    return response
+
+
+def event(name: str, key: str | None = None, **detail: Any) -> bool:
+    return calllog.record_event(get_session(), call_sid(), name, clock.now(), key, **detail)
+
+
+# --------------------------------------------------------------------------- TwiML builders
+
+
+def language_menu(attempt: int, step: int, preface: str | None = None) -> VoiceResponse:
+    """Offer every language, each announced in its own language and voice."""
+    cfg = config()
+    default = cfg.default_language
+    response = VoiceResponse()
+    if preface:
+        say(response, default, preface)
+    action = url_for("voice.language", attempt=attempt, step=step)
+    gather = response.gather(
+        input="dtmf",
+        num_digits=1,
+        action=action,
+        method="POST",
+        timeout=cfg.line.menu.gather_timeout_s,
+    )
+    if attempt == 1:
+        say(gather, default, text(default, "welcome", line_name=cfg.line.name))
+    for lang in cfg.languages:
+        say(gather, lang, text(lang, "language_offer", key=lang.key))
+    response.redirect(action, method="POST")
+    return response
+
+
+def main_menu(
+    lang: Language, attempt: int, step: int, preface: str | None = None, welcome_back: bool = False
+) -> VoiceResponse:
+    cfg = config()
+    menu = cfg.line.menu
+    response = VoiceResponse()
+    if preface:
+        say(response, lang, preface)
+    action = url_for("voice.menu", lang=lang.code, attempt=attempt, step=step)
+    options: dict[str, Any] = {
+        "input": "dtmf speech" if menu.speech else "dtmf",
+        "num_digits": 1,
+        "action": action,
+        "method": "POST",
+        "timeout": menu.gather_timeout_s,
+    }
+    if menu.speech:
+        options.update(language=lang.say_language, hints=hints(lang), speech_timeout="auto")
+    gather = response.gather(**options)
+    if welcome_back:
+        say(
+            gather,
+            lang,
+            text(lang, "welcome_back", line_name=cfg.line.name, key=menu.change_language_key),
+        )
+    for queue in cfg.queues:
+        say(gather, lang, text(lang, "menu_option", queue=queue.names[lang.code], key=queue.key))
+    say(gather, lang, text(lang, "operator_option", key=menu.operator_key))
+    say(gather, lang, text(lang, "repeat_option", key=menu.repeat_key))
+    if menu.speech:
+        say(gather, lang, text(lang, "menu_speech_hint"))
+    response.redirect(action, method="POST")
+    return response
+
+
+def closed_menu(
+    lang: Language, at: dt.datetime, attempt: int, step: int, preface: str | None = None
+) -> VoiceResponse:
+    cfg = config()
+    hours = opening_hours()
+    response = VoiceResponse()
+    if preface:
+        say(response, lang, preface)
+    if attempt == 1:
+        opening = hours.next_opening(at)
+        reason = hours.closure_reason(at.astimezone(cfg.tz).date()) or "outside_hours"
+        event("closed", reason=reason, next_opening=opening.isoformat() if opening else None)
+        if opening is not None:
+            say(response, lang, text(lang, "closed", when=opening_phrase(lang, opening, at)))
+    action = url_for("voice.closed", lang=lang.code, attempt=attempt, step=step)
+    gather = response.gather(
+        input="dtmf",
+        num_digits=1,
+        action=action,
+        method="POST",
+        timeout=cfg.line.menu.gather_timeout_s,
+    )
+    say(gather, lang, text(lang, "closed_options"))
+    response.redirect(action, method="POST")
+    return response
+
+
+def after_language(lang: Language, step: int, remembered: bool = False) -> VoiceResponse:
+    at = clock.now()
+    if not opening_hours().is_open(at):
+        return closed_menu(lang, at, attempt=1, step=step)
+    return main_menu(lang, attempt=1, step=step, welcome_back=remembered)
+
+
+def enqueue(response: VoiceResponse, lang: Language, queue_id: str, step: int) -> VoiceResponse:
+    """Put the caller into a queue and open their queue entry (once per step)."""
+    cfg = config()
+    session = get_session()
+    at = clock.now()
+    sid = call_sid()
+    queue = cfg.queue(queue_id)
+    if queue.opens_ticket:
+        ticket = calllog.complaint_ticket(session, sid, request.form.get("From"), lang.code, at)
+        event("ticket_opened", reference=ticket.reference, queue=queue_id)
+        digits = spoken_digits(ticket.reference)
+        say(response, lang, text(lang, "complaint_reference", digits=digits))
+    say(response, lang, text(lang, "connecting", queue=queue.names[lang.code]))
+    if event("enqueued", f"enqueued:{queue_id}:{step}", queue=queue_id):
+        session.add(
+            QueueEntry(
+                call_sid=sid,
+                queue=queue_id,
+                language=lang.code,
+                from_number=request.form.get("From"),
+                entered_at=at,
+                original_entered_at=at,
+            )
+        )
+    calllog.update_call(session, sid, queue=queue_id, language=lang.code)
+    response.enqueue(
+        queue_id,
+        wait_url=url_for("voice.wait", lang=lang.code, queue=queue_id, step=step),
+        wait_url_method="POST",
+        action=url_for("voice.queue_result", lang=lang.code, queue=queue_id, step=step),
+        method="POST",
+    )
+    return response
+
+
+def to_operator(lang: Language, step: int, reason: str) -> VoiceResponse:
+    event("fallback_to_operator", f"fallback:{step}", reason=reason)
+    response = VoiceResponse()
+    say(response, lang, text(lang, "to_operator"))
+    return enqueue(response, lang, FALLBACK_QUEUE, step)
+
+
+def callable_number(phone: str | None) -> bool:
+    return bool(phone) and phone.lstrip("+").isdigit() and len(phone) <= 20
+
+
+# --------------------------------------------------------------------------- routes
+
+
+@bp.post("/incoming")
+@twilio_signed
+@safe_twiml
+def incoming() -> VoiceResponse:
+    """The number's Voice webhook: a new call rings."""
+    cfg = config()
+    session = get_session()
+    at = clock.now()
+    calllog.ensure_call(session, request.form, at)
+    event("call_started", **{"from": request.form.get("From"), "to": request.form.get("To")})
+    known = calllog.remembered_language(session, request.form.get("From"))
+    if known in {lang.code for lang in cfg.languages}:
+        lang = cfg.language(known)
+        event("language_chosen", "language_chosen:0", language=lang.code, how="remembered")
+        calllog.update_call(session, call_sid(), language=lang.code)
+        return after_language(lang, step=1, remembered=True)
+    return language_menu(attempt=1, step=1)
+
+
+@bp.post("/language")
+@twilio_signed
+@safe_twiml
+def language() -> VoiceResponse:
+    cfg = config()
+    attempt, step = arg_int("attempt", 1), arg_int("step", 1)
+    digits = request.form.get("Digits", "").strip()
+    chosen = next((lang for lang in cfg.languages if lang.key == digits), None)
+    if chosen is not None:
+        session = get_session()
+        event("language_chosen", f"language_chosen:{step}", language=chosen.code, how="dtmf")
+        calllog.remember_language(session, request.form.get("From"), chosen.code, clock.now())
+        calllog.update_call(session, call_sid(), language=chosen.code)
+        return after_language(chosen, step=step + 1)
+    reason = "invalid_input" if digits else "no_input"
+    event(
+        "invalid_input",
+        f"invalid_input:language:{step}",
+        stage="language",
+        reason=reason,
+        digits=digits[:32],
+    )
+    default = cfg.default_language
+    if attempt >= cfg.line.menu.max_attempts:
+        return to_operator(default, step + 1, reason="language")
+    return language_menu(attempt + 1, step + 1, preface=text(default, reason))
+
+
+@bp.post("/menu")
+@twilio_signed
+@safe_twiml
+def menu() -> VoiceResponse:
+    cfg = config()
+    lang = caller_language()
+    keys = cfg.line.menu
+    attempt, step = arg_int("attempt", 1), arg_int("step", 1)
+    digits = request.form.get("Digits", "").strip()
+    speech = request.form.get("SpeechResult", "").strip()
+    try:
+        confidence = float(request.form.get("Confidence", "1"))
+    except ValueError:
+        confidence = 0.0
+
+    if digits == keys.repeat_key:
+        event("menu_repeat", f"menu_repeat:{step}")
+        return main_menu(lang, attempt, step + 1)
+    if digits == keys.change_language_key:
+        event("language_change", f"language_change:{step}", previous=lang.code)
+        return language_menu(attempt=1, step=step + 1)
+
+    queue_id, how, option = None, None, None
+    if digits == keys.operator_key:
+        queue_id, how, option = FALLBACK_QUEUE, "dtmf", "operator"
+    elif digits:
+        queue_id = next((q.id for q in cfg.queues if q.key == digits), None)
+        how, option = "dtmf", queue_id
+    elif speech and confidence >= keys.speech_min_confidence:
+        queue_id = match_queue(lang, speech)
+        how, option = "speech", queue_id
+    if queue_id is not None:
+        event(
+            "menu_choice",
+            f"menu_choice:{step}",
+            queue=queue_id,
+            how=how,
+            option=option,
+            speech=speech[:200] or None,
+        )
+        return enqueue(VoiceResponse(), lang, queue_id, step)
+
+    reason = "invalid_input" if (digits or speech) else "no_input"
+    event(
+        "invalid_input",
+        f"invalid_input:menu:{step}",
+        stage="menu",
+        reason=reason,
+        digits=digits[:32] or None,
+        speech=speech[:200] or None,
+    )
+    if attempt >= keys.max_attempts:
+        return to_operator(lang, step + 1, reason="menu")
+    return main_menu(lang, attempt + 1, step + 1, preface=text(lang, reason))
+
+
+@bp.post("/closed")
+@twilio_signed
+@safe_twiml
+def closed() -> VoiceResponse:
+    """Outside hours: leave a voicemail (1) or book a callback for opening time (2)."""
+    cfg = config()
+    lang = caller_language()
+    attempt, step = arg_int("attempt", 1), arg_int("step", 1)
+    digits = request.form.get("Digits", "").strip()
+    phone = request.form.get("From")
+    if digits == "2" and callable_number(phone):
+        at = clock.now()
+        opening = opening_hours().next_opening(at)
+        if opening is not None:
+            sid = call_sid()
+            calllog.insert_ignore(
+                get_session(),
+                Callback,
+                {
+                    "call_sid": sid,
+                    "phone": phone,
+                    "language": lang.code,
+                    "queue": FALLBACK_QUEUE,
+                    "original_entered_at": at,
+                    "requested_at": at,
+                    "due_at": opening,
+                    "status": "pending",
+                    "attempts": 0,
+                },
+            )
+            event("callback_requested", reason="closed", due_at=opening.isoformat())
+            response = VoiceResponse()
+            say(
+                response,
+                lang,
+                text(lang, "callback_booked", when=opening_phrase(lang, opening, at)),
+            )
+            response.hangup()
+            return response
+    if digits == "1":
+        return voicemail_prompt(lang, step)
+    reason = "invalid_input" if digits else "no_input"
+    event(
+        "invalid_input",
+        f"invalid_input:closed:{step}",
+        stage="closed",
+        reason=reason,
+        digits=digits[:32] or None,
+    )
+    if attempt >= cfg.line.menu.max_attempts:
+        # A caller who cannot or does not choose is not hung up on: they may still leave a message.
+        return voicemail_prompt(lang, step)
+    return closed_menu(lang, clock.now(), attempt + 1, step + 1, preface=text(lang, reason))
+
+
+def voicemail_prompt(lang: Language, step: int) -> VoiceResponse:
+    event("voicemail_started", f"voicemail_started:{step}")
+    response = VoiceResponse()
+    say(response, lang, text(lang, "voicemail_prompt"))
+    response.record(
+        action=url_for("voice.voicemail", lang=lang.code),
+        method="POST",
+        max_length=config().line.voicemail_max_s,
+        finish_on_key="#",
+        play_beep=True,
+        timeout=5,
+    )
+    say(response, lang, text(lang, "goodbye"))
+    response.hangup()
+    return response
+
+
+@bp.post("/voicemail")
+@twilio_signed
+@safe_twiml
+def voicemail() -> VoiceResponse:
+    lang = caller_language()
+    url = request.form.get("RecordingUrl", "")[:2000] or None
+    try:
+        duration = int(request.form.get("RecordingDuration", "0"))
+    except ValueError:
+        duration = 0
+    if url:
+        calllog.update_call(
+            get_session(), call_sid(), voicemail_url=url, voicemail_duration_s=duration
+        )
+        event("voicemail", url=url, duration_s=duration)
+    response = VoiceResponse()
+    say(response, lang, text(lang, "voicemail_thanks"))
+    response.hangup()
+    return response
+
+
+@bp.post("/wait")
+@twilio_signed
+@safe_twiml
+def wait() -> VoiceResponse:
+    """The Enqueue ``waitUrl``: what a caller hears while waiting."""
+    cfg = config()
+    lang = caller_language()
+    response = VoiceResponse()
+    position = request.form.get("QueuePosition", "")
+    if position.isdigit():
+        say(response, lang, text(lang, "hold_position", position=int(position)))
+    response.play(cfg.line.hold.music_url)
+    return response
+
+
+@bp.post("/queue-result")
+@twilio_signed
+@safe_twiml
+def queue_result() -> VoiceResponse:
+    """The Enqueue ``action``: how the wait ended."""
+    cfg = config()
+    lang = caller_language()
+    queue_id = request.args.get("queue", FALLBACK_QUEUE)
+    if queue_id not in cfg.queue_ids():
+        queue_id = FALLBACK_QUEUE
+    result = request.form.get("QueueResult", "unknown")[:32]
+    try:
+        waited = float(request.form.get("QueueTime", "0"))
+    except ValueError:
+        waited = 0.0
+    session = get_session()
+    sid = call_sid()
+    entry = session.scalars(
+        select(QueueEntry)
+        .where(QueueEntry.call_sid == sid, QueueEntry.queue == queue_id)
+        .order_by(QueueEntry.entered_at.desc())
+        .limit(1)
+    ).first()
+    key = f"queue_result:{queue_id}:{entry.id if entry else 0}"
+    if (
+        event("queue_result", key, queue=queue_id, result=result, wait_s=waited)
+        and entry is not None
+    ):
+        entry.result = result
+        entry.wait_s = waited
+        entry.ended_at = clock.now()
+    response = VoiceResponse()
+    if result in ("bridged", "hangup"):
+        if result == "bridged":
+            say(response, lang, text(lang, "goodbye"))
+        response.hangup()
+        return response
+    if result == "leave":
+        say(response, lang, text(lang, "goodbye"))
+        response.hangup()
+        return response
+    # queue-full, error, system-error, redirected...: try the operator queue, else take a message.
+    if queue_id != FALLBACK_QUEUE:
+        return to_operator(lang, arg_int("step", 1) + 1, reason=f"queue_{result}")
+    return voicemail_prompt(lang, arg_int("step", 1) + 1)
+
+
+@bp.post("/status")
+@twilio_signed
+@safe_twiml
+def status() -> VoiceResponse:
+    """The number's status callback: final call status and duration."""
+    session = get_session()
+    at = clock.now()
+    calllog.ensure_call(session, request.form, at)
+    state = request.form.get("CallStatus", "")[:32]
+    try:
+        duration = int(request.form.get("CallDuration", "0"))
+    except ValueError:
+        duration = 0
+    if state in FINAL_STATUSES:
+        if event("call_completed", status=state, duration_s=duration):
+            calllog.update_call(session, call_sid(), status=state, ended_at=at, duration_s=duration)
+    else:
+        event("call_status", f"call_status:{state}", status=state)
+    return VoiceResponse()

@@ -1,0 +1,60 @@
+"""Fixtures for the caller-facing tests: an app on a fixed clock and calls that act like Twilio."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from ivr.db import session_scope
+from ivr.models import CallEvent
+from ivr.twilio_sim import FlaskTransport, QueueOutcome, SimulatedCall
+
+PUBLIC = "https://line.example.com"
+TOKEN = "test-auth-token"
+# Wednesday 25 November 2026, 10:00 in Rome: the line is open.
+OPEN_TIME = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    def __init__(self, at: dt.datetime):
+        self.at = at
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(OPEN_TIME)
+
+
+@pytest.fixture
+def app(make_app, clock):
+    return make_app(CLOCK=clock)
+
+
+@pytest.fixture
+def new_call(app):
+    """Make a call that acts like Twilio against the app."""
+
+    def make(**kwargs) -> SimulatedCall:
+        kwargs.setdefault("queue_outcome", QueueOutcome())
+        return SimulatedCall(FlaskTransport(app.test_client(), PUBLIC), PUBLIC, TOKEN, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def events(app):
+    """The stored events of a call, as (event, detail) pairs in order."""
+
+    def read(call_sid: str) -> list[tuple[str, dict]]:
+        with session_scope(app) as session:
+            rows = session.scalars(
+                select(CallEvent).where(CallEvent.call_sid == call_sid).order_by(CallEvent.id)
+            ).all()
+            return [(row.event, row.detail or {}) for row in rows]
+
+    return read

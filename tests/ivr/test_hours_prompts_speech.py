@@ -1,0 +1,124 @@
+"""Opening hours across DST and holidays, plural forms, and spoken menu choices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ivr.config import load_config
+from ivr.hours import OpeningHours
+from ivr.prompts import minutes_phrase, opening_phrase, plural_category
+from ivr.speech import match_queue
+
+CFG = load_config()
+ROME = ZoneInfo("Europe/Rome")
+HOURS = OpeningHours.from_config(CFG)
+
+
+def at(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=ROME)
+
+
+@pytest.mark.parametrize(
+    "moment, expected",
+    [
+        (at(2026, 11, 25, 7, 59), False),
+        (at(2026, 11, 25, 8, 0), True),
+        (at(2026, 11, 25, 19, 59), True),
+        (at(2026, 11, 25, 20, 0), False),
+        (at(2026, 11, 28, 12, 0), True),  # Saturday morning
+        (at(2026, 11, 28, 13, 0), False),
+        (at(2026, 11, 29, 12, 0), False),  # Sunday
+        (at(2026, 12, 8, 12, 0), False),  # Immacolata Concezione (IT holiday)
+        (at(2026, 12, 24, 12, 0), False),  # company closure
+        (at(2026, 3, 30, 9, 0), True),  # first Monday of summer time
+    ],
+)
+def test_is_open(moment, expected):
+    assert HOURS.is_open(moment) is expected
+
+
+def test_next_opening_across_the_autumn_dst_change():
+    # Saturday 24 Oct 2026 after closing; Sunday 25th has 25 hours; Monday opens 08:00 CET.
+    opening = HOURS.next_opening(at(2026, 10, 24, 14, 0))
+    assert opening == at(2026, 10, 26, 8, 0)
+    assert opening.utcoffset() == dt.timedelta(hours=1)
+    assert opening.astimezone(dt.UTC) == dt.datetime(2026, 10, 26, 7, 0, tzinfo=dt.UTC)
+
+
+def test_next_opening_across_the_spring_dst_change():
+    opening = HOURS.next_opening(at(2026, 3, 28, 14, 0))
+    assert opening.astimezone(dt.UTC) == dt.datetime(2026, 3, 30, 6, 0, tzinfo=dt.UTC)
+
+
+def test_next_opening_skips_holidays_and_closures():
+    assert HOURS.next_opening(at(2026, 12, 23, 21, 0)) == at(2026, 12, 28, 8, 0)
+    assert HOURS.closure_reason(dt.date(2026, 12, 26)) == "Saint Stephen's Day"
+
+
+def test_a_line_that_never_opens():
+    never = OpeningHours(ROME, {d: [] for d in range(7)})
+    assert never.next_opening(at(2026, 1, 1, 0, 0)) is None
+
+
+def test_midnight_closing_time_and_utc_input():
+    late = OpeningHours(ROME, {d: [(dt.time(18), dt.time(0))] for d in range(7)})
+    assert late.is_open(dt.datetime(2026, 7, 1, 21, 30, tzinfo=dt.UTC))  # 23:30 in Rome
+    assert not late.is_open(dt.datetime(2026, 7, 1, 22, 0, tzinfo=dt.UTC))
+
+
+@pytest.mark.parametrize(
+    "rule, numbers, expected",
+    [
+        (
+            "pl",
+            [1, 2, 4, 5, 12, 14, 22, 25, 112],
+            ["one", "few", "few", "many", "many", "many", "few", "many", "many"],
+        ),
+        (
+            "ro",
+            [1, 2, 19, 20, 101, 102, 120],
+            ["one", "few", "few", "other", "other", "few", "other"],
+        ),
+        ("one_other", [1, 2, 0], ["one", "other", "other"]),
+    ],
+)
+def test_plural_categories(rule, numbers, expected):
+    assert [plural_category(rule, n) for n in numbers] == expected
+
+
+def test_minutes_phrases_read_naturally():
+    pl, ro, en = CFG.language("pl"), CFG.language("ro"), CFG.language("en")
+    assert [minutes_phrase(pl, n) for n in (1, 3, 5, 22)] == [
+        "1 minuta",
+        "3 minuty",
+        "5 minut",
+        "22 minuty",
+    ]
+    assert [minutes_phrase(ro, n) for n in (1, 4, 25)] == ["1 minut", "4 minute", "25 de minute"]
+    assert [minutes_phrase(en, n) for n in (1, 4)] == ["1 minute", "4 minutes"]
+
+
+def test_opening_phrases():
+    now = at(2026, 11, 27, 21, 0)  # Friday night
+    assert opening_phrase(CFG.language("en"), at(2026, 11, 28, 9, 0), now) == "tomorrow at 09:00"
+    assert (
+        opening_phrase(CFG.language("pl"), at(2026, 11, 30, 8, 0), now) == "w poniedziałek od 08:00"
+    )
+    assert opening_phrase(CFG.language("nb"), at(2026, 11, 27, 22, 0), now) == "i dag klokken 22:00"
+
+
+@pytest.mark.parametrize(
+    "code, said, expected",
+    [
+        ("ro", "am o reclamatie", "complaints"),  # without diacritics still matches
+        ("en", "ORDER!!", "orders"),
+        ("en", "weather forecast", None),
+        ("en", "order complaint", None),  # a tie is asked again, not guessed
+        ("nb", "jeg vil snakke med et menneske", "general"),
+    ],
+)
+def test_speech_matching(code, said, expected):
+    assert match_queue(CFG.language(code), said) == expected
