@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint venv postgres-binaries clean
+.PHONY: demo test lint venv postgres-binaries clean bench-erlang bench-forecasts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +37,20 @@ demo: venv
 	@echo "Hotline is starting on http://127.0.0.1:5000 (health: /healthz). Ctrl-C stops it."
 	$(DEMO_ENV) $(BIN)/hotline run --host 127.0.0.1 --port 5000
 
+# Benchmarks (they print a table; the README quotes it). statsforecast, the forecast
+# benchmark's comparison, lives in its own venv: it is not a dependency of Hotline.
+BENCH_VENV := .venv-bench
+
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e ".[test]" statsforecast
+	touch $@
+
+bench-erlang: venv
+	$(BIN)/python benchmarks/erlang.py
+
+bench-forecasts: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python benchmarks/forecasts.py
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) instance .pytest_cache

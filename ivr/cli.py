@@ -10,6 +10,7 @@ from flask.cli import FlaskGroup
 from . import create_app
 from . import db as dbmod
 from .config import ConfigError, load_config
+from .planner_cli import COMMANDS as PLANNER_COMMANDS
 
 cli = FlaskGroup(
     create_app=create_app, help="Hotline: the customer-service line, its planner and its ops views."
@@ -63,6 +64,10 @@ def db_current() -> None:
     """Show the schema revision and the latest one."""
     engine = dbmod.get_engine()
     click.echo(f"current {dbmod.current_revision(engine)}, head {dbmod.head_revision()}")
+
+
+for _command in PLANNER_COMMANDS:
+    cli.add_command(_command)
 
 
 if __name__ == "__main__":
