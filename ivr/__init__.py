@@ -24,7 +24,7 @@ def _secret_key(instance_path: str) -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, the line's configuration, the database and the blueprints."""
-    from . import db, health, voice
+    from . import agent_line, callbacks, commands, db, health, hold, survey, voice
     from .config import default_config_dir, load_config
 
     app = Flask(__name__, instance_relative_config=True)
@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DATABASE_URL=db.default_url(app.instance_path),
         TWILIO_AUTH_TOKEN=os.environ.get("TWILIO_AUTH_TOKEN", ""),
         TWILIO_ACCOUNT_SID=os.environ.get("TWILIO_ACCOUNT_SID", ""),
+        TWILIO_HTTP_CLIENT=None,
         HOTLINE_PUBLIC_URL=os.environ.get("HOTLINE_PUBLIC_URL", ""),
         AUTO_MIGRATE=os.environ.get("HOTLINE_AUTO_MIGRATE", "1") not in ("0", "false", "no"),
         MAX_CONTENT_LENGTH=64 * 1024,
@@ -48,6 +49,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["hotline.config"] = load_config(app.config["CONFIG_DIR"])
     db.init_app(app)
+    commands.init_app(app)
     app.register_blueprint(health.bp)
-    app.register_blueprint(voice.bp)
+    for blueprint in (voice.bp, hold.bp, survey.bp, agent_line.bp, callbacks.bp):
+        app.register_blueprint(blueprint)
     return app

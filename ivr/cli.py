@@ -8,7 +8,6 @@ import click
 from flask.cli import FlaskGroup
 
 from . import create_app
-from . import db as dbmod
 from .config import ConfigError, load_config
 from .planner_cli import COMMANDS as PLANNER_COMMANDS
 
@@ -41,29 +40,6 @@ def config_check(config_dir: str | None) -> None:
     click.echo(
         f"ok ({cfg.source_dir}: {len(cfg.languages)} languages, {len(cfg.queues)} queues, {len(cfg.agents)} agents)"
     )
-
-
-@cli.group("db")
-def db_group() -> None:
-    """Database schema migrations."""
-
-
-@db_group.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
-def db_upgrade(revision: str) -> None:
-    """Apply the Alembic migrations."""
-    engine = dbmod.get_engine()
-    dbmod.upgrade(engine, revision)
-    click.echo(
-        f"database {engine.url.render_as_string(hide_password=True)} at {dbmod.current_revision(engine)}"
-    )
-
-
-@db_group.command("current")
-def db_current() -> None:
-    """Show the schema revision and the latest one."""
-    engine = dbmod.get_engine()
-    click.echo(f"current {dbmod.current_revision(engine)}, head {dbmod.head_revision()}")
 
 
 for _command in PLANNER_COMMANDS:

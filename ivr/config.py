@@ -108,14 +108,34 @@ class CallbackSettings(_Model):
     retry_gap_s: int = Field(600, ge=30)
 
 
+class AgentLineSettings(_Model):
+    """The agents' phone line: spoken in the line's default language."""
+
+    welcome: str = "Hotline agent line. Enter your agent number, then press hash."
+    pin: str = "Enter your PIN, then press hash."
+    wrong: str = "That agent number or PIN is not right."
+    logged_in: str = "You are logged in, {name}."
+    waiting: str = (
+        "No callers are waiting. Stay on the line for the next one, or press star to log out."
+    )
+    next_caller: str = "Next caller, from {queue}."
+    callback: str = "Calling a customer back, for {queue}."
+    call_ended: str = "Call ended."
+    logged_out: str = "You are logged out. Goodbye."
+    wait_poll_s: int = Field(10, ge=2, le=60)
+    max_pin_attempts: int = Field(3, ge=1, le=10)
+
+
 class LineSettings(_Model):
     name: str = Field(min_length=1)
+    phone_number: str | None = Field(None, pattern=r"^\+[1-9]\d{6,14}$")
     timezone: str
     languages: list[Identifier] = Field(min_length=1)
     default_language: Identifier
     menu: MenuSettings = MenuSettings()
     hold: HoldSettings = HoldSettings()
     callbacks: CallbackSettings = CallbackSettings()
+    agent_line: AgentLineSettings = AgentLineSettings()
     voicemail_max_s: int = Field(120, ge=10, le=600)
     short_abandon_s: float = Field(5, ge=0)
     service_level_formula: Literal["answered_plus_abandoned", "answered_only"] = (
@@ -187,6 +207,8 @@ class Prompts(_Model):
     minutes: PluralForms
     callback_offer: str
     callback_confirmed: str
+    callback_greeting: str
+    agent_connecting: str
     survey_question: str
     survey_comment_offer: str
     survey_comment_prompt: str

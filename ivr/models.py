@@ -150,6 +150,9 @@ class Callback(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     dial_call_sid: Mapped[str | None] = mapped_column(String(64))
     agent_id: Mapped[str | None] = mapped_column(String(32))
+    # "agent": an agent's leg dials it when free (queue callbacks); "system": the scheduled
+    # dialler calls the customer at due_at and queues them with their original place.
+    dial_by: Mapped[str] = mapped_column(String(8), server_default="system")
 
 
 class Survey(Base):

@@ -139,6 +139,9 @@ class QueueOutcome:
     position: int = 2
     queue_size: int = 3
     avg_queue_time_s: int = 40
+    caller_stays: bool = (
+        False  # after a bridged call: stay for the survey, or hang up with the agent
+    )
 
 
 @dataclass(frozen=True)
@@ -320,7 +323,10 @@ class SimulatedCall:
             "QueueTime": str(outcome.queue_time_s),
             "QueueSid": "QU" + "2" * 32,
         }
-        return self.post(target, extra), target
+        after = self.post(target, extra)
+        if result in ("bridged", "hangup") and not outcome.caller_stays:
+            return None, target  # the caller has hung up: Twilio posts the result, nobody hears it
+        return after, target
 
     def _hold(self, root: ET.Element, url: str, inputs: deque, hold: dict) -> bool:
         """Play one hold document; True if the caller left the queue."""

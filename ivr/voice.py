@@ -9,125 +9,32 @@ that a retried webhook (same URL, same step) writes no event twice.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import logging
-from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request, url_for
-from sqlalchemy import select
+from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
-from werkzeug.exceptions import HTTPException
 
 from . import calllog, clock
-from .config import HotlineConfig, Language
+from .config import Language
 from .db import get_session
-from .hours import OpeningHours
 from .models import Callback, QueueEntry
 from .prompts import opening_phrase, say, spoken_digits, text
 from .signatures import twilio_signed
 from .speech import hints, match_queue
+from .webhooks import (
+    FALLBACK_QUEUE,
+    arg_int,
+    call_sid,
+    caller_language,
+    config,
+    event,
+    opening_hours,
+    safe_twiml,
+)
 
-log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
-FALLBACK_QUEUE = "general"
-
-
-# --------------------------------------------------------------------------- plumbing
-
-
-def config() -> HotlineConfig:
-    return current_app.extensions["hotline.config"]
-
-
-def opening_hours() -> OpeningHours:
-    hours = current_app.extensions.get("hotline.hours")
-    if hours is None:
-        hours = current_app.extensions["hotline.hours"] = OpeningHours.from_config(config())
-    return hours
-
-
-def twiml(response: VoiceResponse) -> Response:
-    return Response(str(response), status=200, mimetype="text/xml")
-
-
-def arg_int(name: str, default: int) -> int:
-    try:
-        return max(1, min(int(request.args.get(name, default)), 10_000))
-    except (TypeError, ValueError):
-        return default
-
-
-def call_sid() -> str:
-    sid = request.form.get("CallSid", "")
-    if not sid or len(sid) > 64:
-        raise BadTwilioRequest("CallSid missing or malformed")
-    return sid
-
-
-def caller_language() -> Language:
-    return config().language(request.args.get("lang"))
-
-
-class BadTwilioRequest(Exception):
-    """A signed request without the parameters Twilio always sends."""
-
-
-def apology(lang: Language) -> VoiceResponse:
-    """Said when anything failed: apologise and put the caller through to ``general``."""
-    response = VoiceResponse()
-    say(response, lang, text(lang, "error_apology"))
-    response.enqueue(
-        FALLBACK_QUEUE,
-        wait_url=url_for("voice.wait", lang=lang.code, queue=FALLBACK_QUEUE),
-        wait_url_method="POST",
-        action=url_for("voice.queue_result", lang=lang.code, queue=FALLBACK_QUEUE),
-        method="POST",
-    )
-    return response
-
-
-def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
-    """Commit the view's writes and return its TwiML; on any failure, log it, roll back, and
-    still return valid TwiML that routes the caller to ``general`` (a caller never hears an
-    application error)."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        try:
-            result = view(*args, **kwargs)
-            get_session().commit()
-            return twiml(result)
-        except HTTPException:
-            raise
-        except BadTwilioRequest as exc:
-            return Response(f"bad request: {exc}", status=400, mimetype="text/plain")
-        except Exception:
-            log.exception("webhook %s failed; caller routed to %s", request.path, FALLBACK_QUEUE)
-            try:
-                get_session().rollback()
-            except Exception:  # noqa: BLE001 - the database may be what failed
-                log.exception("rollback failed")
-            try:
-                lang = caller_language()
-            except Exception:  # noqa: BLE001 - even the config may be what failed
-                return twiml(_bare_apology())
-            return twiml(apology(lang))
-
-    return wrapper
-
-
-def _bare_apology() -> VoiceResponse:
-    response = VoiceResponse()
-    response.say("We are sorry, something went wrong. Please hold.")
-    response.enqueue(FALLBACK_QUEUE)
-    return response
-
-
-def event(name: str, key: str | None = None, **detail: Any) -> bool:
-    return calllog.record_event(get_session(), call_sid(), name, clock.now(), key, **detail)
 
 
 # --------------------------------------------------------------------------- TwiML builders
@@ -225,14 +132,23 @@ def after_language(lang: Language, step: int, remembered: bool = False) -> Voice
     return main_menu(lang, attempt=1, step=step, welcome_back=remembered)
 
 
-def enqueue(response: VoiceResponse, lang: Language, queue_id: str, step: int) -> VoiceResponse:
-    """Put the caller into a queue and open their queue entry (once per step)."""
+def enqueue(
+    response: VoiceResponse,
+    lang: Language,
+    queue_id: str,
+    step: int,
+    original_entered_at: dt.datetime | None = None,
+) -> VoiceResponse:
+    """Put the caller into a queue and open their queue entry (once per step).
+
+    ``original_entered_at`` keeps a called-back customer's place: agents take the longest
+    original wait first."""
     cfg = config()
     session = get_session()
     at = clock.now()
     sid = call_sid()
     queue = cfg.queue(queue_id)
-    if queue.opens_ticket:
+    if queue.opens_ticket and original_entered_at is None:
         ticket = calllog.complaint_ticket(session, sid, request.form.get("From"), lang.code, at)
         event("ticket_opened", reference=ticket.reference, queue=queue_id)
         digits = spoken_digits(ticket.reference)
@@ -246,15 +162,15 @@ def enqueue(response: VoiceResponse, lang: Language, queue_id: str, step: int) -
                 language=lang.code,
                 from_number=request.form.get("From"),
                 entered_at=at,
-                original_entered_at=at,
+                original_entered_at=original_entered_at or at,
             )
         )
     calllog.update_call(session, sid, queue=queue_id, language=lang.code)
     response.enqueue(
         queue_id,
-        wait_url=url_for("voice.wait", lang=lang.code, queue=queue_id, step=step),
+        wait_url=url_for("hold.wait", lang=lang.code, queue=queue_id, step=step),
         wait_url_method="POST",
-        action=url_for("voice.queue_result", lang=lang.code, queue=queue_id, step=step),
+        action=url_for("hold.queue_result", lang=lang.code, queue=queue_id, step=step),
         method="POST",
     )
     return response
@@ -470,68 +386,6 @@ def voicemail() -> VoiceResponse:
     return response
 
 
-@bp.post("/wait")
-@twilio_signed
-@safe_twiml
-def wait() -> VoiceResponse:
-    """The Enqueue ``waitUrl``: what a caller hears while waiting."""
-    cfg = config()
-    lang = caller_language()
-    response = VoiceResponse()
-    position = request.form.get("QueuePosition", "")
-    if position.isdigit():
-        say(response, lang, text(lang, "hold_position", position=int(position)))
-    response.play(cfg.line.hold.music_url)
-    return response
-
-
-@bp.post("/queue-result")
-@twilio_signed
-@safe_twiml
-def queue_result() -> VoiceResponse:
-    """The Enqueue ``action``: how the wait ended."""
-    cfg = config()
-    lang = caller_language()
-    queue_id = request.args.get("queue", FALLBACK_QUEUE)
-    if queue_id not in cfg.queue_ids():
-        queue_id = FALLBACK_QUEUE
-    result = request.form.get("QueueResult", "unknown")[:32]
-    try:
-        waited = float(request.form.get("QueueTime", "0"))
-    except ValueError:
-        waited = 0.0
-    session = get_session()
-    sid = call_sid()
-    entry = session.scalars(
-        select(QueueEntry)
-        .where(QueueEntry.call_sid == sid, QueueEntry.queue == queue_id)
-        .order_by(QueueEntry.entered_at.desc())
-        .limit(1)
-    ).first()
-    key = f"queue_result:{queue_id}:{entry.id if entry else 0}"
-    if (
-        event("queue_result", key, queue=queue_id, result=result, wait_s=waited)
-        and entry is not None
-    ):
-        entry.result = result
-        entry.wait_s = waited
-        entry.ended_at = clock.now()
-    response = VoiceResponse()
-    if result in ("bridged", "hangup"):
-        if result == "bridged":
-            say(response, lang, text(lang, "goodbye"))
-        response.hangup()
-        return response
-    if result == "leave":
-        say(response, lang, text(lang, "goodbye"))
-        response.hangup()
-        return response
-    # queue-full, error, system-error, redirected...: try the operator queue, else take a message.
-    if queue_id != FALLBACK_QUEUE:
-        return to_operator(lang, arg_int("step", 1) + 1, reason=f"queue_{result}")
-    return voicemail_prompt(lang, arg_int("step", 1) + 1)
-
-
 @bp.post("/status")
 @twilio_signed
 @safe_twiml
@@ -548,6 +402,9 @@ def status() -> VoiceResponse:
     if state in FINAL_STATUSES:
         if event("call_completed", status=state, duration_s=duration):
             calllog.update_call(session, call_sid(), status=state, ended_at=at, duration_s=duration)
+        from .agent_line import end_sessions_for_call  # the agent line shares this status callback
+
+        end_sessions_for_call(session, call_sid(), at)
     else:
         event("call_status", f"call_status:{state}", status=state)
     return VoiceResponse()

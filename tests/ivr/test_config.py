@@ -38,7 +38,7 @@ def test_embedded_config_loads_with_every_language_and_queue():
 def test_unknown_time_zone_names_file_line_and_field(config_dir):
     edit(config_dir / "line.yaml", "timezone: Europe/Rome", "timezone: Europe/Atlantis")
     assert issues_of(config_dir) == [
-        "config/line.yaml:3: timezone: unknown IANA time zone 'Europe/Atlantis' (got 'Europe/Atlantis')"
+        "config/line.yaml:4: timezone: unknown IANA time zone 'Europe/Atlantis' (got 'Europe/Atlantis')"
     ]
 
 
@@ -153,7 +153,7 @@ def test_every_error_is_reported_at_once(config_dir):
     edit(config_dir / "staffing.yaml", "max_occupancy: 0.85", "max_occupancy: 1.85")
     found = issues_of(config_dir)
     assert len(found) == 2
-    assert found[0].startswith("config/line.yaml:3: timezone")
+    assert found[0].startswith("config/line.yaml:4: timezone")
     assert found[1].startswith("config/staffing.yaml:4: max_occupancy")
 
 

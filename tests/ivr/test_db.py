@@ -36,7 +36,7 @@ def test_migration_creates_every_table_and_matches_the_models(engine):
         "agents",
         "callers",
     } <= tables
-    assert db.current_revision(engine) == db.head_revision() == "0001"
+    assert db.current_revision(engine) == db.head_revision() is not None
     with engine.connect() as connection:
         diff = compare_metadata(
             MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata

@@ -1,0 +1,288 @@
+"""The wait in queue: position and an honest estimate, hold music, the callback offer, and how
+the wait ended (the Enqueue ``action``).
+
+The estimate comes from our own recent history: the queue's answers per logged-in agent over the
+last half hour, times the agents logged in now with that skill (before there is history: agents
+over AHT). It is rounded to what a person understands and never rises between two
+announcements to the same caller unless the queue really grew in front of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from flask import Blueprint, request, url_for
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from . import calllog, clock
+from .config import HotlineConfig
+from .db import get_session
+from .models import AgentAccount, AgentSession, Callback, QueueEntry
+from .prompts import minutes_phrase, say, text
+from .signatures import twilio_signed
+from .voice import to_operator, voicemail_prompt
+from .webhooks import FALLBACK_QUEUE, arg_int, call_sid, caller_language, config, event, safe_twiml
+
+bp = Blueprint("hold", __name__, url_prefix="/voice")
+
+RATE_WINDOW = dt.timedelta(minutes=30)
+LOGGED_IN = ("idle", "on_call")
+
+
+def agents_with_skill(cfg: HotlineConfig, queue_id: str) -> set[str]:
+    return {agent.id for agent in cfg.agents if queue_id in agent.skills}
+
+
+def estimate_wait_s(
+    session: Session, cfg: HotlineConfig, queue_id: str, position: int, now: dt.datetime
+) -> float | None:
+    """Expected seconds until a caller at ``position`` is answered, or None if nobody can answer."""
+    skilled = agents_with_skill(cfg, queue_id)
+    on_line = session.scalar(
+        select(func.count())
+        .select_from(AgentAccount)
+        .where(AgentAccount.agent_id.in_(skilled), AgentAccount.state.in_(LOGGED_IN))
+    )
+    if not on_line:
+        return None
+    since = now - RATE_WINDOW
+    answered = session.scalar(
+        select(func.count())
+        .select_from(QueueEntry)
+        .where(QueueEntry.queue == queue_id, QueueEntry.answered_at >= since)
+    )
+    sessions = session.execute(
+        select(AgentSession.logged_in_at, AgentSession.logged_out_at).where(
+            AgentSession.agent_id.in_(skilled),
+            or_(AgentSession.logged_out_at.is_(None), AgentSession.logged_out_at >= since),
+        )
+    ).all()
+    agent_seconds = sum(
+        max(((end or now) - max(start, since)).total_seconds(), 0.0) for start, end in sessions
+    )
+    if answered >= 3 and agent_seconds > 0:
+        per_agent = answered / agent_seconds  # answers per second per logged-in agent
+        rate = per_agent * on_line
+    else:
+        rate = on_line / cfg.queue(queue_id).aht_s
+    return position / rate
+
+
+def rounded_minutes(seconds: float) -> int:
+    """0 for under a minute, whole minutes up to 10, then steps of 5."""
+    if seconds < 60:
+        return 0
+    minutes = math.ceil(seconds / 60)
+    return minutes if minutes <= 10 else 5 * math.ceil(minutes / 5)
+
+
+def current_entry(session: Session, sid: str, queue_id: str) -> QueueEntry | None:
+    return session.scalars(
+        select(QueueEntry)
+        .where(QueueEntry.call_sid == sid, QueueEntry.queue == queue_id)
+        .order_by(QueueEntry.entered_at.desc())
+        .limit(1)
+    ).first()
+
+
+def callable_number(phone: str | None) -> bool:
+    return bool(phone) and phone.lstrip("+").isdigit() and 7 <= len(phone) <= 20
+
+
+@bp.post("/wait")
+@twilio_signed
+@safe_twiml
+def wait() -> VoiceResponse:
+    """The Enqueue ``waitUrl``: Twilio requests it again each time the document finishes."""
+    cfg = config()
+    lang = caller_language()
+    queue_id = request.args.get("queue", FALLBACK_QUEUE)
+    if queue_id not in cfg.queue_ids():
+        queue_id = FALLBACK_QUEUE
+    session = get_session()
+    now = clock.now()
+    response = VoiceResponse()
+    try:
+        position = max(int(request.form.get("QueuePosition", "1")), 1)
+    except ValueError:
+        position = 1
+    entry = current_entry(session, call_sid(), queue_id)
+    due = (
+        entry is None
+        or entry.last_announced_at is None
+        or (now - entry.last_announced_at).total_seconds() >= cfg.line.hold.announce_every_s
+    )
+    estimate = estimate_wait_s(session, cfg, queue_id, position, now)
+    if estimate is None:
+        try:  # nobody logged in with the skill: Twilio's own average is better than nothing
+            average = float(request.form.get("AvgQueueTime", "0"))
+        except ValueError:
+            average = 0.0
+        estimate = average * position if average > 0 else None
+    if estimate is not None and entry is not None and entry.last_estimate_s is not None:
+        grew = entry.last_position is not None and position > entry.last_position
+        if not grew:
+            estimate = min(estimate, entry.last_estimate_s)
+    if due:
+        say(response, lang, text(lang, "hold_position", position=position))
+        if estimate is not None:
+            minutes = rounded_minutes(estimate)
+            words = (
+                text(lang, "hold_wait_short")
+                if minutes == 0
+                else text(lang, "hold_wait", minutes=minutes_phrase(lang, minutes))
+            )
+            say(response, lang, words)
+        if entry is not None:
+            entry.last_announced_at = now
+            entry.last_estimate_s = estimate
+            entry.last_position = position
+    queue = cfg.queue(queue_id)
+    offer = (
+        estimate is not None
+        and estimate > queue.max_wait_before_callback_s
+        and callable_number(request.form.get("From"))
+    )
+    if offer:
+        gather = response.gather(
+            input="dtmf",
+            num_digits=1,
+            timeout=1,
+            action=url_for("hold.hold_key", lang=lang.code, queue=queue_id),
+            method="POST",
+        )
+        say(gather, lang, text(lang, "callback_offer", key=cfg.line.hold.callback_key))
+        gather.play(cfg.line.hold.music_url)
+    else:
+        response.play(cfg.line.hold.music_url)
+    return response
+
+
+@bp.post("/hold-key")
+@twilio_signed
+@safe_twiml
+def hold_key() -> VoiceResponse:
+    """A key pressed during hold music: the callback key leaves the queue, keeping the place."""
+    cfg = config()
+    lang = caller_language()
+    queue_id = request.args.get("queue", FALLBACK_QUEUE)
+    response = VoiceResponse()
+    phone = request.form.get("From")
+    if (
+        request.form.get("Digits", "").strip() != cfg.line.hold.callback_key
+        or not callable_number(phone)
+        or queue_id not in cfg.queue_ids()
+    ):
+        response.play(cfg.line.hold.music_url)
+        return response
+    session = get_session()
+    sid = call_sid()
+    now = clock.now()
+    entry = current_entry(session, sid, queue_id)
+    original = entry.original_entered_at if entry is not None else now
+    calllog.insert_ignore(
+        session,
+        Callback,
+        {
+            "call_sid": sid,
+            "phone": phone,
+            "language": lang.code,
+            "queue": queue_id,
+            "original_entered_at": original,
+            "requested_at": now,
+            "due_at": now,
+            "status": "pending",
+            "attempts": 0,
+            "dial_by": "agent",
+        },
+    )
+    event("callback_requested", reason="long_wait", queue=queue_id)
+    response.leave()
+    return response
+
+
+@bp.post("/queue-result")
+@twilio_signed
+@safe_twiml
+def queue_result() -> VoiceResponse:
+    """The Enqueue ``action``: how the wait ended, and what the caller hears next."""
+    cfg = config()
+    lang = caller_language()
+    queue_id = request.args.get("queue", FALLBACK_QUEUE)
+    if queue_id not in cfg.queue_ids():
+        queue_id = FALLBACK_QUEUE
+    result = request.form.get("QueueResult", "unknown")[:32]
+    try:
+        waited = max(float(request.form.get("QueueTime", "0")), 0.0)
+    except ValueError:
+        waited = 0.0
+    session = get_session()
+    now = clock.now()
+    entry = current_entry(session, call_sid(), queue_id)
+    key = f"queue_result:{queue_id}:{entry.id if entry else 0}"
+    if (
+        event("queue_result", key, queue=queue_id, result=result, wait_s=waited)
+        and entry is not None
+    ):
+        entry.result = result
+        entry.ended_at = now
+        if result == "bridged" and entry.answered_at is not None:
+            entry.wait_s = (entry.answered_at - entry.entered_at).total_seconds()
+            entry.handle_s = (now - entry.answered_at).total_seconds()
+        else:
+            entry.wait_s = waited
+    response = VoiceResponse()
+    if result == "bridged":
+        response.redirect(
+            url_for("survey.question_view", lang=lang.code, queue=queue_id), method="POST"
+        )
+    elif result == "leave":
+        say(response, lang, text(lang, "callback_confirmed"))
+        response.hangup()
+    elif result == "hangup":
+        response.hangup()
+    else:
+        # queue-full, error, system-error...: try the operator queue, else take a message.
+        step = arg_int("step", 1) + 1
+        return (
+            to_operator(lang, step, reason=f"queue_{result}")
+            if queue_id != FALLBACK_QUEUE
+            else voicemail_prompt(lang, step)
+        )
+    return response
+
+
+def waiting_front(session: Session, queues: set[str]) -> list[QueueEntry]:
+    """Callers waiting now in these queues (oldest original entry first)."""
+    return list(
+        session.scalars(
+            select(QueueEntry)
+            .where(
+                QueueEntry.queue.in_(queues),
+                QueueEntry.result.is_(None),
+                QueueEntry.answered_at.is_(None),
+                QueueEntry.ended_at.is_(None),
+            )
+            .order_by(QueueEntry.original_entered_at, QueueEntry.id)
+        )
+    )
+
+
+def due_agent_callbacks(session: Session, queues: set[str], now: dt.datetime) -> list[Callback]:
+    return list(
+        session.scalars(
+            select(Callback)
+            .where(
+                and_(
+                    Callback.queue.in_(queues),
+                    Callback.status == "pending",
+                    Callback.dial_by == "agent",
+                    Callback.due_at <= now,
+                )
+            )
+            .order_by(Callback.original_entered_at, Callback.id)
+        )
+    )

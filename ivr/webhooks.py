@@ -1,0 +1,114 @@
+"""Plumbing shared by every Twilio-facing blueprint: settings, TwiML responses, the call's
+parameters, idempotent events, and the guarantee that a caller never hears an application error."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app, request, url_for
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
+
+from . import calllog, clock
+from .config import HotlineConfig, Language
+from .db import get_session
+from .hours import OpeningHours
+from .prompts import say, text
+
+log = logging.getLogger(__name__)
+FALLBACK_QUEUE = "general"
+
+
+def config() -> HotlineConfig:
+    return current_app.extensions["hotline.config"]
+
+
+def opening_hours() -> OpeningHours:
+    hours = current_app.extensions.get("hotline.hours")
+    if hours is None:
+        hours = current_app.extensions["hotline.hours"] = OpeningHours.from_config(config())
+    return hours
+
+
+def twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), status=200, mimetype="text/xml")
+
+
+def arg_int(name: str, default: int) -> int:
+    try:
+        return max(1, min(int(request.args.get(name, default)), 10_000))
+    except (TypeError, ValueError):
+        return default
+
+
+def call_sid() -> str:
+    sid = request.form.get("CallSid", "")
+    if not sid or len(sid) > 64:
+        raise BadTwilioRequest("CallSid missing or malformed")
+    return sid
+
+
+def caller_language() -> Language:
+    return config().language(request.args.get("lang"))
+
+
+class BadTwilioRequest(Exception):
+    """A signed request without the parameters Twilio always sends."""
+
+
+def apology(lang: Language) -> VoiceResponse:
+    """Said when anything failed: apologise and put the caller through to ``general``."""
+    response = VoiceResponse()
+    say(response, lang, text(lang, "error_apology"))
+    response.enqueue(
+        FALLBACK_QUEUE,
+        wait_url=url_for("hold.wait", lang=lang.code, queue=FALLBACK_QUEUE),
+        wait_url_method="POST",
+        action=url_for("hold.queue_result", lang=lang.code, queue=FALLBACK_QUEUE),
+        method="POST",
+    )
+    return response
+
+
+def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
+    """Commit the view's writes and return its TwiML; on any failure, log it, roll back, and
+    still return valid TwiML that routes the caller to ``general`` (a caller never hears an
+    application error)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            result = view(*args, **kwargs)
+            get_session().commit()
+            return twiml(result)
+        except HTTPException:
+            raise
+        except BadTwilioRequest as exc:
+            return Response(f"bad request: {exc}", status=400, mimetype="text/plain")
+        except Exception:
+            log.exception("webhook %s failed; caller routed to %s", request.path, FALLBACK_QUEUE)
+            try:
+                get_session().rollback()
+            except Exception:  # noqa: BLE001 - the database may be what failed
+                log.exception("rollback failed")
+            try:
+                lang = caller_language()
+            except Exception:  # noqa: BLE001 - even the config may be what failed
+                return twiml(_bare_apology())
+            return twiml(apology(lang))
+
+    return wrapper
+
+
+def _bare_apology() -> VoiceResponse:
+    response = VoiceResponse()
+    response.say("We are sorry, something went wrong. Please hold.")
+    response.enqueue(FALLBACK_QUEUE)
+    return response
+
+
+def event(name: str, key: str | None = None, **detail: Any) -> bool:
+    return calllog.record_event(get_session(), call_sid(), name, clock.now(), key, **detail)

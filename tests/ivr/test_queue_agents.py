@@ -1,0 +1,554 @@
+"""After <Enqueue>: hold announcements, callback offer, agents taking calls, callbacks, survey."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from twilio.http import HttpClient
+from twilio.http.response import Response
+from werkzeug.security import check_password_hash
+
+from ivr.agent_line import set_pin
+from ivr.callbacks import dial_due_callbacks
+from ivr.config import load_config
+from ivr.db import session_scope
+from ivr.hold import rounded_minutes
+from ivr.models import AgentAccount, AgentSession, Callback, QueueEntry, Survey
+from ivr.twilio_sim import HoldPress, Press, QueueOutcome, Recording, SimulatedCall
+
+from .conftest import OPEN_TIME, PUBLIC
+
+CFG = load_config()
+AGENT_NUMBER = "+18005550199"
+
+
+class RecordingHttpClient(HttpClient):
+    """Stands in for Twilio's REST API: records each request, answers like Twilio."""
+
+    def __init__(self):
+        super().__init__(logging.getLogger("fake-twilio"), is_async=False)
+        self.requests: list[tuple[str, str, dict]] = []
+
+    def request(
+        self,
+        method,
+        uri,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        self.requests.append((method, uri, dict(data or {})))
+        body = {
+            "sid": f"CA{len(self.requests):032x}",
+            "status": "queued",
+            "to": (data or {}).get("To"),
+            "from": (data or {}).get("From"),
+        }
+        return Response(201, json.dumps(body))
+
+
+@pytest.fixture
+def fake_twilio():
+    return RecordingHttpClient()
+
+
+@pytest.fixture
+def app(make_app, clock, fake_twilio):
+    return make_app(CLOCK=clock, TWILIO_ACCOUNT_SID="AC" + "1" * 32, TWILIO_HTTP_CLIENT=fake_twilio)
+
+
+def with_pin(app, agent_id: str, pin: str = "2468") -> None:
+    agent = next(a for a in CFG.agents if a.id == agent_id)
+    with session_scope(app) as session:
+        set_pin(session, agent, pin)
+
+
+def log_in(app, agent_id: str) -> None:
+    """An agent already logged in on some other call (for estimates)."""
+    with_pin(app, agent_id)
+    with session_scope(app) as session:
+        session.add(
+            AgentSession(
+                agent_id=agent_id,
+                call_sid=f"CAagent{agent_id}",
+                logged_in_at=OPEN_TIME - dt.timedelta(hours=1),
+            )
+        )
+        account = session.scalar(select(AgentAccount).where(AgentAccount.agent_id == agent_id))
+        account.state = "idle"
+
+
+def enqueue(new_call, lang_key: str, queue_key: str, phone: str) -> SimulatedCall:
+    """A caller who reaches a queue and waits there (Twilio has not posted a result)."""
+    call = new_call(from_number=phone)
+    call.post(f"{PUBLIC}/voice/incoming", {"CallStatus": "ringing"})
+    call.post(f"{PUBLIC}/voice/language?attempt=1&step=1", {"Digits": lang_key})
+    root = call.post(f"{PUBLIC}/voice/menu?lang=x&attempt=1&step=2", {"Digits": queue_key})
+    assert root.find("Enqueue") is not None
+    return call
+
+
+def agent_call(app, new_call) -> SimulatedCall:
+    return new_call(from_number="+393339990000", to_number=AGENT_NUMBER)
+
+
+def entry_of(app, call) -> QueueEntry:
+    with session_scope(app) as session:
+        return session.scalars(select(QueueEntry).where(QueueEntry.call_sid == call.call_sid)).one()
+
+
+# --------------------------------------------------------------------------- hold
+
+
+def test_full_call_with_hold_announcements_and_a_callback_request(app, new_call, events):
+    log_in(app, "A010")  # one agent for orders: 2nd in line at 240 s AHT -> about 8 minutes
+    call = new_call(
+        from_number="+393471234567", queue_outcome=QueueOutcome(wait_polls=2, position=2)
+    )
+    call.ring([Press("1"), Press("1"), HoldPress("1")])
+    texts = call.texts()
+    assert "You are number 2 in the queue." in texts
+    assert "Your expected wait is about 8 minutes." in texts
+    assert "To leave the queue and be called back without losing your place, press 1." in texts
+    assert call.queue_results == ["leave"]
+    assert (
+        texts[-1]
+        == "Thank you. We will call you back on this number, keeping your place in the queue. Goodbye."
+    )
+    entry = entry_of(app, call)
+    with session_scope(app) as session:
+        callback = session.scalars(select(Callback)).one()
+    assert (
+        callback.phone,
+        callback.language,
+        callback.queue,
+        callback.dial_by,
+        callback.status,
+    ) == ("+393471234567", "en", "orders", "agent", "pending")
+    assert callback.original_entered_at == entry.original_entered_at
+    assert entry.result == "leave"
+    assert [d["reason"] for n, d in events(call.call_sid) if n == "callback_requested"] == [
+        "long_wait"
+    ]
+
+
+def test_announcements_are_paced_and_estimates_never_rise(app, new_call, clock):
+    log_in(app, "A010")
+    log_in(app, "A001")
+    call = enqueue(new_call, "1", "1", "+393470000001")
+    wait = f"{PUBLIC}/voice/wait?lang=en&queue=orders&step=2"
+    first = call.post(wait, {"QueuePosition": "4"})
+    says = [s.text for s in first.iter("Say")]
+    assert says[:2] == [
+        "You are number 4 in the queue.",
+        "Your expected wait is about 8 minutes.",
+    ]  # 4 x 240 / 2
+    again = call.post(wait, {"QueuePosition": "4"})
+    assert [s.text for s in again.findall("Say")] == []  # not repeated within 60 s
+    assert again.find("Play") is not None or again.find("Gather/Play") is not None
+    # an agent logs out: the raw estimate doubles, but the caller was told 8 minutes
+    with session_scope(app) as session:
+        session.get(AgentAccount, 2).state = "offline"
+    clock.at += dt.timedelta(seconds=61)
+    later = call.post(wait, {"QueuePosition": "3"})
+    assert [s.text for s in later.iter("Say")][:2] == [
+        "You are number 3 in the queue.",
+        "Your expected wait is about 8 minutes.",
+    ]
+    # the queue grew in front of the caller (a callback was put ahead): the estimate may rise
+    clock.at += dt.timedelta(seconds=61)
+    grown = call.post(wait, {"QueuePosition": "5"})
+    assert "Your expected wait is about 20 minutes." in [s.text for s in grown.iter("Say")]
+
+
+def test_estimate_uses_recent_answers_per_agent(app, new_call, clock):
+    log_in(app, "A010")
+    with session_scope(app) as session:  # 12 orders answered in the last half hour by 1 agent
+        for i in range(12):
+            at = OPEN_TIME - dt.timedelta(minutes=25 - 2 * i)
+            session.add(
+                QueueEntry(
+                    call_sid=f"CAold{i}",
+                    queue="orders",
+                    entered_at=at,
+                    original_entered_at=at,
+                    answered_at=at,
+                    result="bridged",
+                )
+            )
+    call = enqueue(new_call, "1", "1", "+393470000002")
+    root = call.post(f"{PUBLIC}/voice/wait?lang=en&queue=orders&step=2", {"QueuePosition": "6"})
+    # 12 answers in 1 800 agent-seconds: one every 150 s; 6th in line: 900 s = 15 minutes
+    assert "Your expected wait is about 15 minutes." in [s.text for s in root.iter("Say")]
+
+
+def test_short_waits_and_languages(app, new_call):
+    for agent in ("A001", "A003", "A004", "A005", "A007", "A009", "A010"):
+        log_in(app, agent)
+    call = enqueue(new_call, "3", "1", "+48600000003")
+    root = call.post(f"{PUBLIC}/voice/wait?lang=pl&queue=orders&step=2", {"QueuePosition": "1"})
+    assert [s.text for s in root.iter("Say")] == [
+        "Twoje miejsce w kolejce: 1.",
+        "Konsultant odbierze za chwilę.",
+    ]
+    assert root.find("Gather") is None  # no callback offer for a short wait
+    assert {s.get("voice") for s in root.iter("Say")} == {"Polly.Ewa"}
+
+
+@pytest.mark.parametrize("seconds, minutes", [(30, 0), (61, 2), (600, 10), (601, 15), (1499, 25)])
+def test_estimates_are_rounded_for_people(seconds, minutes):
+    assert rounded_minutes(seconds) == minutes
+
+
+def test_a_caller_abandoning_in_the_queue(app, new_call, events):
+    call = new_call(queue_outcome=QueueOutcome(result="hangup", queue_time_s=48, wait_polls=2))
+    call.ring([Press("1"), Press("3")])
+    entry = entry_of(app, call)
+    assert (entry.result, entry.wait_s, entry.answered_at) == ("hangup", 48.0, None)
+    assert dict(events(call.call_sid))["queue_result"]["result"] == "hangup"
+
+
+# --------------------------------------------------------------------------- agents
+
+
+def test_agent_logs_in_and_takes_the_longest_waiting_caller_across_two_queues(
+    app, new_call, clock, events
+):
+    with_pin(app, "A009", "2468")  # Sarah: all four queues
+    early = enqueue(new_call, "1", "3", "+393470000010")  # technical
+    clock.at += dt.timedelta(minutes=1)
+    late = enqueue(new_call, "1", "1", "+393470000011")  # orders, a minute later
+    clock.at += dt.timedelta(minutes=1)
+
+    agent = agent_call(app, new_call)
+    welcome = agent.post(f"{PUBLIC}/voice/agent")
+    assert welcome.find("Gather").get("finishOnKey") == "#"
+    asks_pin = agent.post(f"{PUBLIC}/voice/agent/login?attempt=1", {"Digits": "9"})
+    assert asks_pin.find("Gather").get("action") == "/voice/agent/pin?agent=A009&attempt=1"
+    logged = agent.post(f"{PUBLIC}/voice/agent/pin?agent=A009&attempt=1", {"Digits": "2468"})
+    assert logged.find("Say").text == "You are logged in, Sarah Mitchell."
+    first = agent.post(f"{PUBLIC}/" + logged.find("Redirect").text.lstrip("/"))
+    queue = first.find("Dial/Queue")
+    assert queue.text == "technical"
+    assert queue.get("url") == "/voice/agent/bridge?agent=A009&queue=technical"
+    # Twilio plays the bridge URL to the dequeued caller
+    bridged = early.post(
+        f"{PUBLIC}/voice/agent/bridge?agent=A009&queue=technical", {"QueueResult": "bridged"}
+    )
+    assert bridged.find("Say").text == "You are now being connected to an agent."
+    with session_scope(app) as session:
+        assert (
+            session.scalar(select(AgentAccount.state).where(AgentAccount.agent_id == "A009"))
+            == "on_call"
+        )
+    clock.at += dt.timedelta(minutes=4)
+    result = early.post(
+        f"{PUBLIC}/voice/queue-result?lang=en&queue=technical&step=2",
+        {"QueueResult": "bridged", "QueueTime": "120"},
+    )
+    assert result.find("Redirect").text == "/voice/survey?lang=en&queue=technical"
+    entry = entry_of(app, early)
+    assert entry.agent_id == "A009" and entry.wait_s == 120.0 and entry.handle_s == 240.0
+    after = agent.post(
+        f"{PUBLIC}/voice/agent/after?agent=A009&kind=queue&queue=technical",
+        {"DialCallStatus": "completed"},
+    )
+    second = agent.post(f"{PUBLIC}" + after.find("Redirect").text)
+    assert second.find("Dial/Queue").text == "orders"
+    assert entry_of(app, late).answered_at is None
+    assert "agent_logged_in" in [n for n, _ in events(agent.call_sid)]
+
+
+def test_a_callback_with_an_older_place_goes_first_and_is_retried_when_unanswered(
+    app, new_call, clock
+):
+    with_pin(app, "A010")
+    with session_scope(app) as session:
+        session.add(
+            Callback(
+                call_sid="CAcb1",
+                phone="+393470000099",
+                language="it",
+                queue="orders",
+                original_entered_at=OPEN_TIME - dt.timedelta(minutes=30),
+                requested_at=OPEN_TIME - dt.timedelta(minutes=20),
+                due_at=OPEN_TIME - dt.timedelta(minutes=20),
+                status="pending",
+                attempts=0,
+                dial_by="agent",
+            )
+        )
+    enqueue(new_call, "2", "1", "+393470000012")
+    agent = agent_call(app, new_call)
+    agent.post(f"{PUBLIC}/voice/agent/pin?agent=A010&attempt=1", {"Digits": "2468"})
+    first = agent.post(f"{PUBLIC}/voice/agent/next?agent=A010")
+    dial = first.find("Dial")
+    assert dial.find("Number").text == "+393470000099"
+    assert dial.get("callerId") == "+18005550100"
+    agent.post(
+        f"{PUBLIC}/voice/agent/after?agent=A010&kind=callback&cb=1", {"DialCallStatus": "no-answer"}
+    )
+    with session_scope(app) as session:
+        callback = session.get(Callback, 1)
+        assert (callback.status, callback.attempts, callback.outcome) == ("pending", 1, "no-answer")
+        assert callback.due_at == OPEN_TIME + dt.timedelta(seconds=600)
+    second = agent.post(f"{PUBLIC}/voice/agent/next?agent=A010")
+    assert second.find("Dial/Queue").text == "orders"  # the callback is not due again yet
+
+
+def test_agent_with_nothing_to_do_waits_and_logs_out_with_star(app, new_call):
+    with_pin(app, "A002")
+    agent = agent_call(app, new_call)
+    agent.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt=1", {"Digits": "2468"})
+    idle = agent.post(f"{PUBLIC}/voice/agent/next?agent=A002")
+    assert idle.find("Gather/Say").text.startswith("No callers are waiting.")
+    assert idle.find("Redirect").text == "/voice/agent/next?agent=A002"
+    out = agent.post(f"{PUBLIC}/voice/agent/next?agent=A002", {"Digits": "*"})
+    assert out.find("Say").text == "You are logged out. Goodbye." and out.find("Hangup") is not None
+    with session_scope(app) as session:
+        assert (
+            session.scalar(select(AgentAccount.state).where(AgentAccount.agent_id == "A002"))
+            == "offline"
+        )
+        assert session.scalars(select(AgentSession)).one().logged_out_at is not None
+
+
+def test_hanging_up_logs_the_agent_out(app, new_call):
+    with_pin(app, "A002")
+    agent = agent_call(app, new_call)
+    agent.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt=1", {"Digits": "2468"})
+    agent.status_callback("completed")
+    with session_scope(app) as session:
+        assert (
+            session.scalar(select(AgentAccount.state).where(AgentAccount.agent_id == "A002"))
+            == "offline"
+        )
+
+
+def test_wrong_pin_and_unknown_agent(app, new_call):
+    with_pin(app, "A002", "1357")
+    agent = agent_call(app, new_call)
+    unknown = agent.post(f"{PUBLIC}/voice/agent/login?attempt=1", {"Digits": "77"})
+    assert unknown.find("Say").text == "That agent number or PIN is not right."
+    for attempt in (1, 2):
+        wrong = agent.post(
+            f"{PUBLIC}/voice/agent/pin?agent=A002&attempt={attempt}", {"Digits": "0000"}
+        )
+        assert wrong.find("Say").text == "That agent number or PIN is not right."
+    last = agent.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt=3", {"Digits": "0000"})
+    assert last.find("Hangup") is not None
+    not_in = agent.post(f"{PUBLIC}/voice/agent/next?agent=A002")
+    assert not_in.find("Hangup") is not None  # no session: nothing is dequeued
+
+
+def test_set_pin_cli_stores_a_hash(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["agents", "set-pin", "A004", "--pin", "8642"])
+    assert result.exit_code == 0, result.output
+    assert "8642" not in result.output
+    with session_scope(app) as session:
+        stored = session.scalar(
+            select(AgentAccount.pin_hash).where(AgentAccount.agent_id == "A004")
+        )
+    assert stored != "8642" and check_password_hash(stored, "8642")
+    assert runner.invoke(args=["agents", "set-pin", "A004", "--pin", "12"]).exit_code == 1
+    assert (
+        "no agent 'Z999'"
+        in runner.invoke(args=["agents", "set-pin", "Z999", "--pin", "1234"]).output
+    )
+
+
+# --------------------------------------------------------------------------- survey
+
+
+def test_survey_after_the_agent_hangs_up(app, new_call):
+    call = new_call(queue_outcome=QueueOutcome(caller_stays=True))
+    call.ring(
+        [
+            Press("2"),
+            Press("1"),
+            Press("4"),
+            Press("1"),
+            Recording(url="https://api.twilio.com/rec/RE77", duration_s=9),
+        ]
+    )
+    texts = call.texts()
+    assert (
+        "Grazie per averci chiamato. Quanto è soddisfatto del nostro servizio? Prema un tasto da 1, per niente soddisfatto, a 5, molto soddisfatto."
+        in texts
+    )
+    assert texts[-1] == "Grazie per la sua opinione. Arrivederci."
+    with session_scope(app) as session:
+        survey = session.scalars(select(Survey)).one()
+    assert (survey.score, survey.queue, survey.language, survey.comment_url) == (
+        4,
+        "orders",
+        "it",
+        "https://api.twilio.com/rec/RE77",
+    )
+
+
+def test_survey_re_asks_once_then_thanks(app, new_call):
+    call = new_call(queue_outcome=QueueOutcome(caller_stays=True))
+    call.ring([Press("1"), Press("1"), Press("9"), Press("0")])
+    assert call.texts().count("Sorry, that is not a valid choice.") == 1
+    assert call.texts()[-1] == "Thank you for your feedback. Goodbye."
+    assert call.hung_up
+    with session_scope(app) as session:
+        assert session.scalars(select(Survey)).all() == []
+
+
+def test_survey_score_without_comment(app, new_call):
+    call = new_call(queue_outcome=QueueOutcome(caller_stays=True))
+    call.ring([Press("1"), Press("4"), Press("5")])
+    with session_scope(app) as session:
+        survey = session.scalars(select(Survey)).one()
+    assert (survey.score, survey.comment_url) == (5, None)
+
+
+# --------------------------------------------------------------------------- callbacks dialled by the system
+
+
+def test_callback_job_dials_retries_a_no_answer_and_queues_the_customer(
+    app, new_call, clock, fake_twilio
+):
+    clock.at = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)  # Sunday: closed
+    booked = new_call(from_number="+393471112223")
+    booked.ring([Press("1"), Press("2")])
+    with session_scope(app) as session:
+        callback = session.scalars(select(Callback)).one()
+    due = callback.due_at
+    assert due == dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)
+    assert dial_due_callbacks(app, now=due - dt.timedelta(minutes=1)) == []
+    assert fake_twilio.requests == []
+
+    assert dial_due_callbacks(app, now=due) == [1]
+    method, uri, data = fake_twilio.requests[0]
+    assert method == "POST" and re.search(r"/Accounts/AC1{32}/Calls\.json$", uri)
+    assert data["To"] == "+393471112223" and data["From"] == "+18005550100"
+    assert data["Url"] == f"{PUBLIC}/voice/callback/answer?cb=1"
+    assert data["StatusCallback"] == f"{PUBLIC}/voice/callback/status?cb=1"
+    assert dial_due_callbacks(app, now=due) == []  # already dialling: not placed twice
+
+    clock.at = due
+    first_sid = f"CA{1:032x}"
+    status = SimulatedCall(
+        booked.transport,
+        PUBLIC,
+        "test-auth-token",
+        call_sid=first_sid,
+        from_number="+18005550100",
+        to_number="+393471112223",
+    )
+    status.post(f"{PUBLIC}/voice/callback/status?cb=1", {"CallStatus": "no-answer"})
+    status.post(f"{PUBLIC}/voice/callback/status?cb=1", {"CallStatus": "no-answer"})  # duplicate
+    with session_scope(app) as session:
+        callback = session.get(Callback, 1)
+        assert (callback.status, callback.attempts, callback.outcome) == ("pending", 1, "no-answer")
+        assert callback.due_at == due + dt.timedelta(seconds=600)
+
+    assert dial_due_callbacks(app, now=due + dt.timedelta(seconds=300)) == []
+    clock.at = due + dt.timedelta(seconds=601)
+    assert dial_due_callbacks(app, now=clock.at) == [1]
+    assert len(fake_twilio.requests) == 2
+
+    second_sid = f"CA{2:032x}"
+    answered = SimulatedCall(
+        booked.transport,
+        PUBLIC,
+        "test-auth-token",
+        call_sid=second_sid,
+        from_number="+18005550100",
+        to_number="+393471112223",
+    )
+    root = answered.post(f"{PUBLIC}/voice/callback/answer?cb=1")
+    assert root.find("Say").text.startswith("Hello, this is Hotline calling you back as you asked.")
+    assert root.find("Enqueue").text == "general"
+    answered.post(f"{PUBLIC}/voice/callback/status?cb=1", {"CallStatus": "completed"})
+    with session_scope(app) as session:
+        callback = session.get(Callback, 1)
+        assert (callback.status, callback.attempts) == ("completed", 2)
+        entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == second_sid)).one()
+        assert entry.original_entered_at == callback.original_entered_at  # keeps the original place
+
+
+def test_callbacks_give_up_after_the_configured_attempts(app, fake_twilio):
+    with session_scope(app) as session:
+        session.add(
+            Callback(
+                call_sid="CAx",
+                phone="+393470000055",
+                language="en",
+                queue="general",
+                original_entered_at=OPEN_TIME,
+                requested_at=OPEN_TIME,
+                due_at=OPEN_TIME,
+                status="pending",
+                attempts=0,
+                dial_by="system",
+            )
+        )
+    now = OPEN_TIME
+    client = app.test_client()
+    from ivr.twilio_sim import twilio_signature
+
+    for attempt in range(1, 4):
+        assert dial_due_callbacks(app, now=now) == [1]
+        sid = f"CA{attempt:032x}"
+        params = {"CallSid": sid, "CallStatus": "busy", "AccountSid": "AC"}
+        url = f"{PUBLIC}/voice/callback/status?cb=1"
+        client.post(
+            "/voice/callback/status?cb=1",
+            data=params,
+            headers={"X-Twilio-Signature": twilio_signature("test-auth-token", url, params)},
+        )
+        now += dt.timedelta(seconds=601)
+    with session_scope(app) as session:
+        callback = session.get(Callback, 1)
+    assert (callback.status, callback.attempts, callback.outcome) == ("failed", 3, "busy")
+    assert dial_due_callbacks(app, now=now + dt.timedelta(hours=1)) == []
+
+
+def test_without_credentials_the_dialler_logs_instead_of_failing(make_app, clock, caplog):
+    app = make_app(CLOCK=clock, TWILIO_ACCOUNT_SID="")
+    with session_scope(app) as session:
+        session.add(
+            Callback(
+                call_sid="CAy",
+                phone="+393470000056",
+                language="en",
+                queue="general",
+                original_entered_at=OPEN_TIME,
+                requested_at=OPEN_TIME,
+                due_at=OPEN_TIME,
+                status="pending",
+                attempts=0,
+                dial_by="system",
+            )
+        )
+    with caplog.at_level(logging.INFO, logger="ivr.twilio_client"):
+        assert dial_due_callbacks(app, now=OPEN_TIME) == [1]
+    assert "would dial +39*******056" in caplog.text
+    assert "+393470000056" not in caplog.text
+
+
+def test_callbacks_cli(app):
+    result = app.test_cli_runner().invoke(args=["callbacks", "dial-due"])
+    assert result.exit_code == 0 and "dialled 0 callback(s)" in result.output
+
+
+def test_agents_list_cli(app):
+    with_pin(app, "A001")
+    output = app.test_cli_runner().invoke(args=["agents", "list"]).output
+    assert re.search(r"A001\s+Giulia Rossi\s+offline", output)
+    assert re.search(r"A002\s+Marco Bianchi\s+no PIN", output)
+    assert CliRunner  # the group is also reachable through the hotline entry point
