@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint venv postgres-binaries clean bench-erlang bench-forecasts
+.PHONY: demo test lint venv postgres-binaries browser clean bench-erlang bench-forecasts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 venv: $(STAMP)
 
-# PostgreSQL server binaries for the database tests (installed from Debian when missing).
+# PostgreSQL server binaries for the database tests, and Chromium for the browser test
+# (both installed from Debian's packages when missing).
 postgres-binaries:
 	@bash scripts/install-postgres.sh
 
-test: venv postgres-binaries
+browser:
+	@bash scripts/install-browser.sh
+
+test: venv postgres-binaries browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -24,7 +24,7 @@ def _secret_key(instance_path: str) -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, the line's configuration, the database and the blueprints."""
-    from . import agent_line, callbacks, commands, db, health, hold, survey, voice
+    from . import agent_line, auth, callbacks, commands, db, health, hold, ops, survey, voice
     from .config import default_config_dir, load_config
 
     app = Flask(__name__, instance_relative_config=True)
@@ -38,6 +38,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         HOTLINE_PUBLIC_URL=os.environ.get("HOTLINE_PUBLIC_URL", ""),
         AUTO_MIGRATE=os.environ.get("HOTLINE_AUTO_MIGRATE", "1") not in ("0", "false", "no"),
         MAX_CONTENT_LENGTH=64 * 1024,
+        API_TOKENS=[
+            t.strip() for t in os.environ.get("HOTLINE_API_TOKENS", "").split(",") if t.strip()
+        ],
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
         # Only a test may switch signature checks off, and only together with TESTING.
         TWILIO_SIGNATURE_CHECK=True,
     )
@@ -50,7 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["hotline.config"] = load_config(app.config["CONFIG_DIR"])
     db.init_app(app)
     commands.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(health.bp)
-    for blueprint in (voice.bp, hold.bp, survey.bp, agent_line.bp, callbacks.bp):
+    for blueprint in (voice.bp, hold.bp, survey.bp, agent_line.bp, callbacks.bp, auth.bp, ops.bp):
         app.register_blueprint(blueprint)
     return app

@@ -42,6 +42,22 @@ def config_check(config_dir: str | None) -> None:
     )
 
 
+@cli.group("users", cls=click.Group)
+def users_group() -> None:
+    """Logins for the ops and supervisor pages (config/users.yaml)."""
+
+
+@users_group.command("hash-password")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def users_hash_password(password: str) -> None:
+    """Print a password hash to paste into users.yaml (the password itself is never stored)."""
+    from werkzeug.security import generate_password_hash
+
+    if len(password) < 8:
+        raise click.ClickException("use at least 8 characters")
+    click.echo(generate_password_hash(password))
+
+
 for _command in PLANNER_COMMANDS:
     cli.add_command(_command)
 

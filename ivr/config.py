@@ -360,6 +360,13 @@ class Agent(_Model):
         return value
 
 
+class ImportSettings(_Model):
+    """``import.yaml``: how foreign call records map onto our queues."""
+
+    call_types: dict[str, str] = {}
+    languages: dict[str, str] = {}
+
+
 class User(_Model):
     username: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     password_hash: str = Field(min_length=20)
@@ -381,6 +388,7 @@ class HotlineConfig(_Model):
     staffing: StaffingRules
     agents: list[Agent]
     users: list[User] = []
+    imports: ImportSettings = ImportSettings()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -619,6 +627,26 @@ def load_config(config_dir: str | Path | None = None) -> HotlineConfig:
         users_file = _parse(UsersFile, data, rel(root / "users.yaml"), lines, issues)
         users = list(users_file.users) if users_file else []
 
+    imports = ImportSettings()
+    if (root / "import.yaml").exists():
+        data, lines = _read_yaml(root / "import.yaml", root, issues)
+        imports = (
+            _parse(ImportSettings, data, rel(root / "import.yaml"), lines, issues)
+            or ImportSettings()
+        )
+        if parsed["queues.yaml"] is not None:
+            known = {q.id for q in parsed["queues.yaml"].queues}
+            for code, queue in imports.call_types.items():
+                if queue not in known:
+                    issues.append(
+                        ConfigIssue(
+                            rel(root / "import.yaml"),
+                            f"call_types.{code}",
+                            f"unknown queue {queue!r}",
+                            _line_for(lines, ("call_types", code)),
+                        )
+                    )
+
     queues_file: QueuesFile | None = parsed["queues.yaml"]
     if line is not None and queues_file is not None:
         issues.extend(
@@ -637,6 +665,7 @@ def load_config(config_dir: str | Path | None = None) -> HotlineConfig:
         staffing=parsed["staffing.yaml"],
         agents=agents,
         users=users,
+        imports=imports,
     )
 
 

@@ -1,0 +1,325 @@
+"""Queue statistics from the call log, exactly as defined in the README.
+
+Window figures count calls by the interval they *entered the queue*, in the line's time zone;
+"now" figures use the calls waiting now. A called-back customer's second entry (queued with an
+older original entry time) is not offered twice: it counts in ``callbacks_completed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .config import HotlineConfig
+from .models import AgentAccount, Callback, ComplaintTicket, QueueEntry, Survey
+
+FIELDS = [
+    "queue", "name", "waiting", "longest_wait_s", "offered", "answered", "abandoned", "short_abandoned",
+    "service_level", "service_level_target", "answer_time_s", "asa_s", "aht_s", "abandon_rate",
+    "csat", "surveys", "callbacks_requested", "callbacks_completed", "callbacks_pending",
+    "agents_logged_in", "agents_busy", "tickets_opened",
+]  # fmt: skip
+INTERVAL_FIELDS = [
+    "interval_start", "offered", "answered", "abandoned", "short_abandoned", "service_level",
+    "asa_s", "aht_s", "abandon_rate", "csat", "surveys", "callbacks_requested",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Window:
+    since: dt.datetime
+    until: dt.datetime
+
+    def as_json(self, tz: str) -> dict:
+        return {"since": self.since.isoformat(), "until": self.until.isoformat(), "timezone": tz}
+
+
+def local_day(cfg: HotlineConfig, now: dt.datetime) -> Window:
+    """Today in the line's time zone (23 or 25 hours on DST days)."""
+    today = now.astimezone(cfg.tz).date()
+    start = dt.datetime.combine(today, dt.time(0), tzinfo=cfg.tz)
+    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), tzinfo=cfg.tz)
+    return Window(start, end)
+
+
+def parse_moment(text: str, cfg: HotlineConfig, end_of_day: bool = False) -> dt.datetime:
+    """ISO date or datetime; naive values are the line's local time. A bare date given as the
+    end of a window means the end of that day."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            day = day + dt.timedelta(days=1) if end_of_day else day
+            return dt.datetime.combine(day, dt.time(0), tzinfo=cfg.tz)
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not an ISO date or date-time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=cfg.tz)
+
+
+def _entries(session: Session, window: Window) -> pd.DataFrame:
+    rows = session.execute(
+        select(
+            QueueEntry.queue,
+            QueueEntry.entered_at,
+            QueueEntry.original_entered_at,
+            QueueEntry.result,
+            QueueEntry.wait_s,
+            QueueEntry.answered_at,
+            QueueEntry.handle_s,
+        ).where(QueueEntry.entered_at >= window.since, QueueEntry.entered_at < window.until)
+    ).all()
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "queue",
+            "entered_at",
+            "original_entered_at",
+            "result",
+            "wait_s",
+            "answered_at",
+            "handle_s",
+        ],
+    )
+    if frame.empty:
+        return frame
+    for column in ("entered_at", "original_entered_at", "answered_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def _classify(frame: pd.DataFrame, cfg: HotlineConfig) -> pd.DataFrame:
+    """Per entry: offered / answered / abandoned / short-abandoned flags, wait and handle time."""
+    if frame.empty:
+        return _empty()
+    out = frame.copy()
+    requeued = out["original_entered_at"] < out["entered_at"] - pd.Timedelta(seconds=1)
+    out["offered"] = ~requeued
+    answered = out["answered_at"].notna() | (out["result"] == "bridged")
+    out["answered"] = answered & out["offered"]
+    wait = out["wait_s"].astype(float)
+    hung_up = (out["result"] == "hangup") & out["offered"]
+    short = hung_up & (wait.fillna(0) < cfg.line.short_abandon_s)
+    out["short_abandoned"] = short
+    out["abandoned"] = hung_up & ~short
+    target = (
+        out["queue"].map({q.id: q.service_level.answer_time_s for q in cfg.queues}).astype(float)
+    )
+    out["within"] = out["answered"] & (wait.fillna(np.inf) <= target)
+    out["wait"] = wait
+    out["handle"] = out["handle_s"].astype(float)
+    return out
+
+
+def _rates(group: pd.DataFrame, formula: str) -> dict:
+    answered = int(group["answered"].sum())
+    abandoned = int(group["abandoned"].sum())
+    offered = int(group["offered"].sum())
+    short = int(group["short_abandoned"].sum())
+    within = int(group["within"].sum())
+    base = answered + abandoned if formula == "answered_plus_abandoned" else answered
+    answered_rows = group[group["answered"]]
+    handled = answered_rows["handle"].dropna()
+    return {
+        "offered": offered,
+        "answered": answered,
+        "abandoned": abandoned,
+        "short_abandoned": short,
+        "service_level": round(within / base, 4) if base else None,
+        "asa_s": round(float(answered_rows["wait"].fillna(0).mean()), 1) if answered else None,
+        "aht_s": round(float(handled.mean()), 1) if len(handled) else None,
+        "abandon_rate": round(abandoned / (offered - short), 4) if offered - short > 0 else None,
+    }
+
+
+def _first_entries():
+    """Each call's first entry time per queue: surveys and callbacks belong to that interval."""
+    return (
+        select(
+            QueueEntry.call_sid,
+            QueueEntry.queue,
+            func.min(QueueEntry.original_entered_at).label("entered_at"),
+        )
+        .group_by(QueueEntry.call_sid, QueueEntry.queue)
+        .subquery()
+    )
+
+
+def _surveys(session: Session, window: Window) -> pd.DataFrame:
+    first = _first_entries()
+    rows = session.execute(
+        select(Survey.queue, first.c.entered_at, Survey.score)
+        .join(first, (first.c.call_sid == Survey.call_sid) & (first.c.queue == Survey.queue))
+        .where(
+            first.c.entered_at >= window.since,
+            first.c.entered_at < window.until,
+            Survey.score.is_not(None),
+        )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["queue", "at", "score"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame
+
+
+def _callbacks(session: Session, window: Window) -> pd.DataFrame:
+    rows = session.execute(
+        select(Callback.queue, Callback.original_entered_at, Callback.status).where(
+            Callback.original_entered_at >= window.since,
+            Callback.original_entered_at < window.until,
+        )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["queue", "at", "status"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame
+
+
+def queue_stats(
+    session: Session, cfg: HotlineConfig, window: Window, now: dt.datetime
+) -> list[dict]:
+    """One dict per queue with every figure of the README's definitions."""
+    classified = _classify(_entries(session, window), cfg)
+    waiting_rows = session.execute(
+        select(QueueEntry.queue, func.count(), func.min(QueueEntry.entered_at))
+        .where(
+            QueueEntry.result.is_(None),
+            QueueEntry.answered_at.is_(None),
+            QueueEntry.ended_at.is_(None),
+        )
+        .group_by(QueueEntry.queue)
+    ).all()
+    waiting = {q: (n, first) for q, n, first in waiting_rows}
+    survey_rows = _surveys(session, window)
+    callback_rows = _callbacks(session, window)
+    pending = dict(
+        session.execute(
+            select(Callback.queue, func.count())
+            .where(Callback.status.in_(("pending", "dialing")))
+            .group_by(Callback.queue)
+        ).all()
+    )
+    states = dict(session.execute(select(AgentAccount.agent_id, AgentAccount.state)).all())
+    tickets = session.scalar(
+        select(func.count())
+        .select_from(ComplaintTicket)
+        .where(
+            ComplaintTicket.created_at >= window.since, ComplaintTicket.created_at < window.until
+        )
+    )
+    out = []
+    for queue in cfg.queues:
+        figures = _rates(
+            classified[classified["queue"] == queue.id], cfg.line.service_level_formula
+        )
+        count, first = waiting.get(queue.id, (0, None))
+        skilled = [a.id for a in cfg.agents if queue.id in a.skills]
+        scores = survey_rows.loc[survey_rows["queue"] == queue.id, "score"]
+        mine = callback_rows[callback_rows["queue"] == queue.id]
+        out.append(
+            {
+                "queue": queue.id,
+                "name": queue.names[cfg.line.default_language],
+                "waiting": int(count),
+                "longest_wait_s": round((now - first).total_seconds(), 1)
+                if first is not None
+                else 0.0,
+                **figures,
+                "service_level_target": queue.service_level.target,
+                "answer_time_s": queue.service_level.answer_time_s,
+                "csat": round(float(scores.mean()), 2) if len(scores) else None,
+                "surveys": int(len(scores)),
+                "callbacks_requested": int(len(mine)),
+                "callbacks_completed": int((mine["status"] == "completed").sum()),
+                "callbacks_pending": int(pending.get(queue.id, 0)),
+                "agents_logged_in": sum(states.get(a) in ("idle", "on_call") for a in skilled),
+                "agents_busy": sum(states.get(a) == "on_call" for a in skilled),
+                "tickets_opened": int(tickets) if queue.opens_ticket else 0,
+            }
+        )
+    return out
+
+
+def _empty() -> pd.DataFrame:
+    flags = {
+        c: pd.Series(dtype=bool)
+        for c in ("offered", "answered", "abandoned", "short_abandoned", "within")
+    }
+    return pd.DataFrame(
+        {"queue": pd.Series(dtype=object), "entered_at": pd.Series(dtype="datetime64[ns, UTC]")}
+        | flags
+        | {"wait": pd.Series(dtype=float), "handle": pd.Series(dtype=float)}
+    )
+
+
+def interval_starts(window: Window, freq: pd.Timedelta, tz) -> pd.DatetimeIndex:
+    """Every interval of the window (absolute steps, so DST days have 46 or 50 half hours)."""
+    return pd.date_range(
+        pd.Timestamp(window.since).tz_convert(tz),
+        pd.Timestamp(window.until).tz_convert(tz),
+        freq=freq,
+        inclusive="left",
+    )
+
+
+def bucket(times: pd.Series, freq: pd.Timedelta, tz) -> pd.Series:
+    """The start of the local interval each time falls in (a repeated DST hour stays apart)."""
+    local = times.dt.tz_convert(tz)
+    wall = local.dt.tz_localize(None)
+    return local - (wall - wall.dt.floor(freq))
+
+
+def interval_stats(
+    session: Session,
+    cfg: HotlineConfig,
+    window: Window,
+    freq: pd.Timedelta,
+    queue: str | None = None,
+) -> pd.DataFrame:
+    """Per interval (rows) and queue: the window figures. Intervals with no calls have zeros."""
+    classified = _classify(_entries(session, window), cfg)
+    queues = [queue] if queue else cfg.queue_ids()
+    starts = interval_starts(window, freq, cfg.tz)
+    frames = []
+    survey_rows = _surveys(session, window)
+    callback_rows = _callbacks(session, window)
+    for q in queues:
+        part = classified[classified["queue"] == q]
+        part = part.assign(interval_start=bucket(part["entered_at"], freq, cfg.tz))
+        grouped = {
+            key: _rates(group, cfg.line.service_level_formula)
+            for key, group in part.groupby("interval_start")
+        }
+        empty = _rates(_empty(), cfg.line.service_level_formula)
+        rows = pd.DataFrame([{"interval_start": t, **grouped.get(t, empty)} for t in starts])
+        for extra, source in (("surveys", survey_rows), ("callbacks_requested", callback_rows)):
+            mine = source[source["queue"] == q]
+            counts = bucket(mine["at"], freq, cfg.tz).value_counts()
+            rows[extra] = rows["interval_start"].map(counts).fillna(0).astype(int)
+        mine = survey_rows[survey_rows["queue"] == q]
+        csat = mine.assign(b=bucket(mine["at"], freq, cfg.tz)).groupby("b")["score"].mean()
+        rows["csat"] = rows["interval_start"].map(csat).round(2)
+        rows.insert(0, "queue", q)
+        frames.append(rows)
+    table = pd.concat(frames, ignore_index=True)
+    return table[["queue", *INTERVAL_FIELDS]]
+
+
+def history_table(
+    session: Session, cfg: HotlineConfig, window: Window, freq: pd.Timedelta
+) -> pd.DataFrame:
+    """What forecasting needs: one row per interval, offered calls per queue and ``<queue>_aht_s``."""
+    classified = _classify(_entries(session, window), cfg)
+    starts = interval_starts(window, freq, cfg.tz)
+    table = pd.DataFrame({"interval_start": starts})
+    classified = classified.assign(interval_start=bucket(classified["entered_at"], freq, cfg.tz))
+    for q in cfg.queue_ids():
+        part = classified[(classified["queue"] == q) & classified["offered"]]
+        offered = part.groupby("interval_start").size()
+        aht = part[part["answered"]].groupby("interval_start")["handle"].mean()
+        table[q] = table["interval_start"].map(offered).fillna(0).astype(int)
+        table[f"{q}_aht_s"] = table["interval_start"].map(aht).round(1)
+    return table

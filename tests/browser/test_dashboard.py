@@ -1,0 +1,122 @@
+"""The ops dashboard in real headless Chromium (Debian's), driven by Playwright.
+
+Log in, watch a queue card update when a caller is enqueued through the signed webhooks (no page
+reload), open the abandoned-calls page. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from ivr.twilio_sim import HttpTransport, Press, QueueOutcome, SimulatedCall
+from tests.conftest import CONFIG_DIR, REPO
+from tests.ivr.conftest import OPEN_TIME
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts"
+BROWSER_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def _require_browser():
+    missing = []
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package")
+    if not Path(CHROMIUM).exists():
+        missing.append(CHROMIUM)
+    if missing:
+        message = f"browser test needs {' and '.join(missing)} (`make test` installs them)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI=true: it must run)")
+        pytest.skip(message)
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    from ivr import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}",
+            "CONFIG_DIR": str(CONFIG_DIR),
+            "TWILIO_AUTH_TOKEN": "browser-test-token",
+            "HOTLINE_PUBLIC_URL": base,
+            "SECRET_KEY": "browser-test",
+            "AUTO_MIGRATE": True,
+            "CLOCK": lambda: OPEN_TIME,  # a Wednesday morning: the line is open
+        }
+    )
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, base
+    server.shutdown()
+
+
+def test_dashboard_updates_live_and_lists_abandoned_calls(live_app, tmp_path):
+    _require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    app, base = live_app
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS, headless=True)
+        profile = tmp_path / "profile"
+        profile.mkdir()
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        try:
+            page.goto(f"{base}/ops")
+            expect(page).to_have_url(f"{base}/login?next=/ops")
+            page.fill("input[name=username]", "demo")
+            page.fill("input[name=password]", "hotline-demo")
+            page.click("button[type=submit]")
+            expect(page).to_have_url(f"{base}/ops")
+            waiting = page.locator("#card-technical [data-field=waiting]")
+            expect(waiting).to_have_text("0", timeout=10_000)
+
+            # a caller reaches the technical queue and stays there: the card must update by itself
+            transport = HttpTransport()
+            caller = SimulatedCall(
+                transport, base, "browser-test-token", from_number="+393331112233"
+            )
+            caller.post(f"{base}/voice/incoming", {"CallStatus": "ringing"})
+            caller.post(f"{base}/voice/language?attempt=1&step=1", {"Digits": "1"})
+            caller.post(f"{base}/voice/menu?lang=en&attempt=1&step=2", {"Digits": "3"})
+            marker = page.evaluate("() => (window.__no_reload = true)")
+            expect(waiting).to_have_text("1", timeout=15_000)
+            assert (
+                page.evaluate("() => window.__no_reload") is marker
+            )  # same page: no reload happened
+            page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+            # another caller gives up waiting: the abandoned-calls page lists them
+            SimulatedCall(
+                transport,
+                base,
+                "browser-test-token",
+                from_number="+48601002003",
+                queue_outcome=QueueOutcome(result="hangup", queue_time_s=42),
+            ).ring([Press("1"), Press("1")])
+            page.click("text=Abandoned calls")
+            expect(page.locator("#abandoned tbody tr").first).to_contain_text("+48601002003")
+            expect(page.locator("#abandoned tbody tr").first).to_contain_text("42 s")
+            page.screenshot(path=str(ARTIFACTS / "abandoned.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+    assert shutil.which  # artifacts stay for the README and CI logs
