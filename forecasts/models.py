@@ -295,6 +295,8 @@ class ProfileModel(Model):
             return np.ones(7)
         factor = np.ones(7)
         overall = 1.0 if ratios else np.nanmean(totals[rows])
+        if not overall > 0:
+            return np.ones(7)  # a queue with no calls yet: no weekly pattern to learn
         for w in range(7):
             mine = rows & (weekday == w)
             if mine.any():

@@ -227,6 +227,57 @@ def import_calls_command(path, tz) -> None:
     )
 
 
+@click.command("plan", cls=AppCommand)
+@click.option("--from", "start", required=True, help="first day of the first week (YYYY-MM-DD)")
+@click.option("--weeks", default=4, show_default=True, type=click.IntRange(1, 104))
+@click.option("--what-if", "what_ifs", multiple=True, help="volume=+20%, aht=+30s or sl=90/20 (repeatable): rerun with it and show the difference")
+@click.option("--freq", default="30min", show_default=True, help="interval of the history and plan")
+@click.option("--time-limit", default=10.0, show_default=True, type=click.FloatRange(1, 600), help="solver seconds per week")
+def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
+    """Forecast -> requirements -> shifts week by week from the stored history: agent-hours, FTE,
+    cost, peaks, and the gap to the current headcount (agents.csv)."""
+    import datetime as dt
+
+    from flask import current_app
+
+    from .planning import hires, history_from_log, line_calendar, parse_what_if, plan_horizon
+
+    cfg = current_app.extensions["hotline.config"]
+    try:
+        first_day = dt.date.fromisoformat(start)
+        variant = parse_what_if(what_ifs) if what_ifs else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    history = history_from_log(cfg, freq)
+    if history is None:
+        raise click.ClickException("no calls in the database: import or take some calls first")
+    calendar = line_calendar(cfg)
+
+    def say(message: str) -> None:
+        click.echo(f"  .. {message}", err=True)
+
+    try:
+        base = plan_horizon(cfg, history, calendar, first_day, weeks, time_limit_s=time_limit, progress=say)
+        other = plan_horizon(cfg, history, calendar, first_day, weeks, variant, time_limit_s=time_limit, progress=say) if variant else None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    capacity = base[0].capacity_hours
+    click.echo(f"current headcount: {len(cfg.agents)} agents, up to {capacity:.0f} contract hours a week")
+    click.echo(f"{'week':10} {'agent-h':>8} {'paid h':>7} {'FTE':>5} {'cost':>9} {'short h':>7} {'peak':>14} {'extra h':>8} {'hires':>5}")
+    for s in base:
+        peak = f"{s.peak} {s.peak_agents}"
+        click.echo(f"{s.week_start!s:10} {s.agent_hours:8.0f} {s.paid_hours:7.0f} {s.fte:5.1f} {s.cost:9.0f} {s.shortage_hours:7.1f} {peak:>14} {s.extra_hours:8.0f} {hires(s, cfg):5d}")
+    peak_week = max(base, key=lambda s: s.paid_hours)
+    click.echo(f"peak week {peak_week.week_start}: {peak_week.paid_hours:.0f} paid hours, peak {peak_week.peak_agents} agents at {peak_week.peak}")
+    if other:
+        click.echo(f"what-if ({variant.describe()}):")
+        for s, o in zip(base, other, strict=True):
+            click.echo(
+                f"{o.week_start!s:10} paid h {o.paid_hours:7.0f} ({o.paid_hours - s.paid_hours:+.0f}), FTE {o.fte:5.1f} ({o.fte - s.fte:+.1f}), "
+                f"cost {o.cost:9.0f} ({o.cost - s.cost:+.0f}), hires {hires(o, cfg)} ({hires(o, cfg) - hires(s, cfg):+d})"
+            )
+
+
 def init_app(app: Flask) -> None:
     for group in (
         db_group,
@@ -235,5 +286,6 @@ def init_app(app: Flask) -> None:
         stats_command,
         history_command,
         import_calls_command,
+        plan_command,
     ):
         app.cli.add_command(group)

@@ -334,6 +334,8 @@ class ObjectiveWeights(_Model):
 
 class StaffingRules(_Model):
     interval_min: Literal[15, 30, 60] = 30
+    cyclic_week: bool = True  # Sunday night shifts cover Monday morning
+    fte_hours_week: float = Field(40, gt=0, le=60)
     shrinkage: float = Field(ge=0, lt=1)
     max_occupancy: float = Field(gt=0, le=1)
     hourly_cost: float = Field(gt=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+import numpy as np
 import pandas as pd
 
 from forecasts import backtest as backtesting
@@ -168,4 +169,89 @@ def backtest_command(history_file, origins, horizon, freq, holiday_country, conf
         click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
-COMMANDS = [forecast_command, backtest_command]
+def read_table(path: str, columns: set[str]) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path}: cannot read as CSV: {exc}") from exc
+    missing = columns - set(table.columns)
+    if missing:
+        raise click.ClickException(f"{path}:1: missing column(s) {', '.join(sorted(missing))}")
+    bad = pd.to_datetime(table["interval_start"], utc=True, errors="coerce", format="ISO8601").isna()
+    if bad.any():
+        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        raise click.ClickException(f"{path}:{line}: interval_start {table['interval_start'].iloc[line - 2]!r} is not an ISO date-time")
+    table["interval_start"] = pd.to_datetime(table["interval_start"], utc=True, format="ISO8601")
+    return table
+
+
+def iso_local(table: pd.DataFrame, tz) -> pd.DataFrame:
+    out = table.copy()
+    out["interval_start"] = [t.tz_convert(tz).isoformat() for t in pd.DatetimeIndex(out["interval_start"])]
+    return out
+
+
+@click.command("requirements")
+@click.argument("forecast_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--config-dir", default=None, type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.option("--pool", is_flag=True, help="one pooled requirement for multi-skilled agents (AHT volume-weighted)")
+@click.option("--quantile", type=click.Choice(["p90", "p10", "mean"]), default=None, help="staff to the forecast's band instead of its mean")
+def requirements_command(forecast_file, config_dir, output, pool, quantile):
+    """Agents required per queue and interval from a forecast (Erlang C, shrinkage, occupancy cap)."""
+    from staffing.requirements import RequirementsError
+
+    from .planning import requirement_table
+
+    cfg = line_config(config_dir)
+    table = read_table(forecast_file, {"queue", "interval_start", "calls"})
+    try:
+        result = requirement_table(cfg, table, pool=pool, quantile=quantile)
+    except (RequirementsError, ValueError) as exc:
+        raise click.ClickException(f"{forecast_file}: {exc}") from exc
+    iso_local(result, cfg.tz).to_csv(output, index=False)
+    team = result[result["queue"].isin(["total", "pooled"])]
+    click.echo(f"wrote {len(result)} rows to {output}; peak {int(team['agents_scheduled'].max())} agents scheduled, {team['agents_scheduled'].sum() * _interval_hours(team):.0f} agent-hours")
+
+
+def _interval_hours(table: pd.DataFrame) -> float:
+    starts = pd.DatetimeIndex(table["interval_start"].drop_duplicates().sort_values())
+    return (starts[1] - starts[0]).total_seconds() / 3600 if len(starts) > 1 else 0.5
+
+
+@click.command("shifts")
+@click.argument("requirements_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--config-dir", default=None, type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.option("--plot", type=click.Path(dir_okay=False), help="PNG of requirement vs planned coverage")
+@click.option("--time-limit", default=20.0, show_default=True, type=click.FloatRange(1, 3600), help="solver seconds")
+@click.option("--allow-uncovered", is_flag=True, help="plan anyway when some intervals cannot be covered (they stay short)")
+def shifts_command(requirements_file, config_dir, output, plot, time_limit, allow_uncovered):
+    """Choose how many agents start each shift on each day, at least cost (OR-Tools CP-SAT)."""
+    from staffing.shift_plan import UncoverableError, plot_plan
+
+    from .planning import plan_week, summarise
+
+    cfg = line_config(config_dir)
+    table = read_table(requirements_file, {"queue", "interval_start", "agents_scheduled"})
+    click.echo(f"  .. solving (up to {time_limit:g} s)", err=True)
+    try:
+        week, plan = plan_week(cfg, table, time_limit, progress=progress, allow_uncovered=allow_uncovered)
+    except UncoverableError as exc:
+        raise click.ClickException(str(exc) + "\n(--allow-uncovered plans the rest)") from exc
+    summary = summarise(cfg, week, plan)
+    summary.rows.to_csv(output, index=False)
+    from staffing.shift_plan import worst_intervals
+
+    click.echo(f"wrote {len(summary.rows)} shift rows to {output}")
+    click.echo(f"status {plan.status.lower()}, optimality gap {plan.gap:.1%}, {plan.distinct_shifts} distinct shifts")
+    click.echo(f"paid hours {summary.paid_hours:.1f}, cost {summary.cost:.2f}, shortage {summary.shortage_hours:.1f} agent-hours, excess {summary.excess_hours:.1f} agent-hours")
+    worst = worst_intervals(week, plan)
+    if worst:
+        click.echo("worst intervals: " + "; ".join(f"{when} needs {need}, has {have}" for when, need, have in worst))
+    if plot:
+        plot_plan(week, plan, plot)
+        click.echo(f"wrote {plot}")
+
+
+COMMANDS = [forecast_command, backtest_command, requirements_command, shifts_command]

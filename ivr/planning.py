@@ -1,0 +1,249 @@
+"""The planner's pipeline: stored history -> forecast -> requirements -> shift plan, week by week,
+with what-if variations. Config in, plain staffing/forecasts calls out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecasts.calendar import Calendar
+from forecasts.forecast import forecast
+from forecasts.history import History
+from staffing.requirements import QueueTarget, requirements
+from staffing.shift_plan import (
+    Template,
+    WeekProblem,
+    Weights,
+    plan_rows,
+    uncoverable,
+    week_problem,
+)
+from staffing.shifts import ShiftPlan, SolverSettings, solve
+
+from .config import WEEKDAYS, HotlineConfig
+
+
+def minutes(t: dt.time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def templates(cfg: HotlineConfig) -> list[Template]:
+    out = []
+    for t in cfg.staffing.shift_templates:
+        brk = t.unpaid_break
+        out.append(
+            Template(
+                name=t.name,
+                start_earliest_min=minutes(t.start_earliest),
+                start_latest_min=minutes(t.start_latest),
+                start_step_min=t.start_step_min,
+                length_min_min=t.length_min_min,
+                length_max_min=t.length_max_min,
+                length_step_min=t.length_step_min,
+                weekdays=frozenset(WEEKDAYS.index(d) for d in t.days),
+                break_min=brk.length_min if brk else 0,
+                break_after_min=brk.earliest_after_start_min if brk else 0,
+                break_before_end_min=brk.latest_before_end_min if brk else 0,
+                hourly_cost=t.hourly_cost or cfg.staffing.hourly_cost,
+            )
+        )
+    return out
+
+
+def weights(cfg: HotlineConfig) -> Weights:
+    w = cfg.staffing.weights
+    return Weights(shortage=w.shortage, excess=w.excess, distinct_shift=w.distinct_shift, cost=w.cost)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    volume_factor: float = 1.0
+    aht_delta_s: float = 0.0
+    service_level: tuple[float, float] | None = None  # (target, answer time s)
+
+    def describe(self) -> str:
+        parts = []
+        if self.volume_factor != 1.0:
+            parts.append(f"volume {self.volume_factor - 1:+.0%}")
+        if self.aht_delta_s:
+            parts.append(f"aht {self.aht_delta_s:+g}s")
+        if self.service_level:
+            parts.append(f"sl {self.service_level[0]:.0%}/{self.service_level[1]:g}s")
+        return ", ".join(parts) or "as forecast"
+
+
+def parse_what_if(items: tuple[str, ...]) -> WhatIf:
+    """``volume=+20%``, ``aht=+30s``, ``sl=90/20`` (any combination)."""
+    volume, aht, sl = 1.0, 0.0, None
+    for item in items:
+        key, _, value = item.partition("=")
+        key = key.strip().lower()
+        if key == "volume" and (m := re.fullmatch(r"([+-]?\d+(?:\.\d+)?)%", value.strip())):
+            volume = 1 + float(m.group(1)) / 100
+        elif key == "aht" and (m := re.fullmatch(r"([+-]?\d+(?:\.\d+)?)s?", value.strip())):
+            aht = float(m.group(1))
+        elif key == "sl" and (m := re.fullmatch(r"(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)", value.strip())):
+            sl = (float(m.group(1)) / 100, float(m.group(2)))
+        else:
+            raise ValueError(f"what-if {item!r}: use volume=+20%, aht=+30s or sl=90/20")
+    if volume <= 0 or not (sl is None or 0 < sl[0] < 1):
+        raise ValueError("what-if values out of range")
+    return WhatIf(volume, aht, sl)
+
+
+def queue_targets(cfg: HotlineConfig, what_if: WhatIf = WhatIf()) -> dict[str, QueueTarget]:
+    out = {}
+    for q in cfg.queues:
+        target, answer = what_if.service_level or (q.service_level.target, q.service_level.answer_time_s)
+        out[q.id] = QueueTarget(service_level=target, answer_time_s=answer, aht_s=q.aht_s + what_if.aht_delta_s, asa_s=None if what_if.service_level else q.asa_target_s)
+    return out
+
+
+def apply_what_if(table: pd.DataFrame, what_if: WhatIf) -> pd.DataFrame:
+    out = table.copy()
+    for column in ("calls", "calls_p10", "calls_p90"):
+        if column in out:
+            out[column] = out[column] * what_if.volume_factor
+    if what_if.aht_delta_s and "aht_s" in out:
+        out["aht_s"] = out["aht_s"] + what_if.aht_delta_s
+    return out
+
+
+def requirement_table(cfg: HotlineConfig, forecast_table: pd.DataFrame, what_if: WhatIf = WhatIf(), pool: bool = False, quantile: str | None = None) -> pd.DataFrame:
+    return requirements(
+        apply_what_if(forecast_table, what_if),
+        queue_targets(cfg, what_if),
+        shrinkage=cfg.staffing.shrinkage,
+        max_occupancy=cfg.staffing.max_occupancy,
+        pool=pool,
+        quantile=quantile,
+    )
+
+
+def team_rows(requirements_table: pd.DataFrame) -> pd.DataFrame:
+    """The rows the shift plan covers: the pooled or total requirement (or the sum of queues)."""
+    for name in ("pooled", "total"):
+        part = requirements_table[requirements_table["queue"] == name]
+        if len(part):
+            return part
+    return requirements_table.groupby("interval_start", as_index=False)["agents_scheduled"].sum()
+
+
+def plan_week(
+    cfg: HotlineConfig,
+    requirements_table: pd.DataFrame,
+    time_limit_s: float = 20.0,
+    progress: Callable[[str], None] | None = None,
+    allow_uncovered: bool = False,
+) -> tuple[WeekProblem, ShiftPlan]:
+    week = week_problem(team_rows(requirements_table), templates(cfg), cfg.tz, weights(cfg), cyclic=cfg.staffing.cyclic_week)
+    missing = uncoverable(week)
+    if missing and not allow_uncovered:
+        from staffing.shift_plan import UncoverableError
+
+        raise UncoverableError(missing)
+    return week, solve(week.problem, SolverSettings(time_limit_s=time_limit_s, progress=progress))
+
+
+@dataclass
+class WeekSummary:
+    week_start: dt.date
+    agent_hours: float
+    paid_hours: float
+    fte: float
+    cost: float
+    shortage_hours: float
+    excess_hours: float
+    peak: str
+    peak_agents: int
+    capacity_hours: float
+    gap: float
+    rows: pd.DataFrame
+
+    @property
+    def extra_hours(self) -> float:
+        return self.paid_hours - self.capacity_hours
+
+
+def summarise(cfg: HotlineConfig, week: WeekProblem, plan: ShiftPlan) -> WeekSummary:
+    rows = plan_rows(week, plan)
+    paid = float((rows["agents"] * rows["paid_hours"]).sum()) if len(rows) else 0.0
+    peak_slot = int(np.argmax(week.problem.requirement))
+    from staffing.shift_plan import slot_time
+
+    capacity = sum(a.max_hours_week for a in cfg.agents)
+    return WeekSummary(
+        week_start=week.days[0],
+        agent_hours=plan.agent_hours(week.problem.requirement),
+        paid_hours=paid,
+        fte=paid / cfg.staffing.fte_hours_week,
+        cost=float(rows["cost"].sum()) if len(rows) else 0.0,
+        shortage_hours=plan.agent_hours(plan.shortage),
+        excess_hours=plan.agent_hours(plan.excess),
+        peak=slot_time(week, peak_slot).strftime("%a %H:%M"),
+        peak_agents=int(week.problem.requirement[peak_slot]),
+        capacity_hours=capacity,
+        gap=plan.gap,
+        rows=rows,
+    )
+
+
+def plan_horizon(
+    cfg: HotlineConfig,
+    history: History,
+    calendar: Calendar,
+    start: dt.date,
+    weeks: int,
+    what_if: WhatIf = WhatIf(),
+    time_limit_s: float = 10.0,
+    progress: Callable[[str], None] | None = None,
+) -> list[WeekSummary]:
+    """Forecast from the history, then requirements and shifts for each of ``weeks`` weeks."""
+    begin = pd.Timestamp(dt.datetime.combine(start, dt.time(0), tzinfo=cfg.tz))
+    if begin < history.end:
+        raise ValueError(f"--from {start} is inside the history (it ends {history.end:%Y-%m-%d %H:%M}); plan from a later date")
+    horizon = begin + pd.Timedelta(days=7 * weeks) - history.end
+    table = forecast(history, horizon, calendar=calendar, default_aht_s={q.id: q.aht_s for q in cfg.queues})
+    table["interval_start"] = pd.to_datetime(table["interval_start"], utc=True)
+    out = []
+    for number in range(weeks):
+        week_begin = begin + pd.Timedelta(days=7 * number)
+        part = table[(table["interval_start"] >= week_begin.tz_convert("UTC")) & (table["interval_start"] < (week_begin + pd.Timedelta(days=7)).tz_convert("UTC"))]
+        reqs = requirement_table(cfg, part, what_if)
+        week, plan = plan_week(cfg, reqs, time_limit_s, allow_uncovered=True)
+        out.append(summarise(cfg, week, plan))
+        if progress:
+            progress(f"week {number + 1}/{weeks} from {week.days[0]} planned ({plan.status.lower()}, gap {plan.gap:.1%})")
+    return out
+
+
+def line_calendar(cfg: HotlineConfig) -> Calendar:
+    hol = cfg.hours.holidays
+    return Calendar(hol.country, hol.subdivision, {d: "closure" for d in hol.closures})
+
+
+def history_from_log(cfg: HotlineConfig, freq: str = "30min") -> History | None:
+    """The stored call log as forecasting history (offered calls and AHT per queue)."""
+    from . import clock, stats
+    from .db import session_scope
+    from .importer import first_entry
+
+    with session_scope() as session:
+        first = first_entry(session)
+        if first is None:
+            return None
+        window = stats.Window(stats.local_day(cfg, first).since, stats.local_day(cfg, clock.now()).since)
+        table = stats.history_table(session, cfg, window, pd.Timedelta(freq)).set_index("interval_start")
+    queues = cfg.queue_ids()
+    aht = table[[f"{q}_aht_s" for q in queues]].set_axis(queues, axis=1).astype(float)
+    return History(table[queues].astype(float), aht, pd.Timedelta(freq), cfg.tz)
+
+
+def hires(summary: WeekSummary, cfg: HotlineConfig) -> int:
+    return max(math.ceil(summary.extra_hours / cfg.staffing.fte_hours_week), 0)
