@@ -21,8 +21,10 @@ def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool
     """Insert a row unless it clashes with a unique key; True if it was inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing()
-    return session.execute(statement).rowcount == 1
+    key = next(iter(model.__table__.primary_key.columns))
+    # RETURNING says whether a row went in; rowcount is not reliable here (-1 with psycopg)
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(key)
+    return session.execute(statement).first() is not None
 
 
 def record_event(

@@ -58,6 +58,72 @@ def users_hash_password(password: str) -> None:
     click.echo(generate_password_hash(password))
 
 
+@cli.command("simulate-calls", with_appcontext=False)
+@click.option(
+    "--url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="a running Hotline (loopback only)",
+)
+@click.option("--rate", default="2/s", show_default=True, help="arrivals, e.g. 2/s, 30/min")
+@click.option(
+    "--duration",
+    default="60s",
+    show_default=True,
+    help="how long callers keep arriving, e.g. 60s, 5min",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--agents",
+    default=None,
+    help="agent ids on the agent line (default: the first four of agents.csv)",
+)
+@click.option(
+    "--agent-pin",
+    default="1234",
+    show_default=True,
+    help="their PIN (set with `hotline agents set-pin`)",
+)
+@click.option("--handle", default="20s", show_default=True, help="mean handling time")
+@click.option(
+    "--patience", default="60s", show_default=True, help="mean patience before hanging up"
+)
+@click.option(
+    "--token",
+    envvar="TWILIO_AUTH_TOKEN",
+    default="",
+    help="the auth token the server checks (TWILIO_AUTH_TOKEN)",
+)
+@click.option("--config-dir", default=None, type=click.Path(file_okay=False))
+def simulate_calls(
+    url, rate, duration, seed, agents, agent_pin, handle, patience, token, config_dir
+):
+    """Act like Twilio against a running server: callers, queues, agents, callbacks, surveys."""
+    from .planner_cli import line_config
+    from .simulator import Simulator, parse_rate, parse_seconds
+
+    if not token:
+        raise click.ClickException(
+            "no auth token: set TWILIO_AUTH_TOKEN (the server's) or pass --token"
+        )
+    cfg = line_config(config_dir)
+    try:
+        sim = Simulator(
+            cfg, url, token, rate_per_s=parse_rate(rate), duration_s=parse_seconds(duration), seed=seed,
+            agents=agents.split(",") if agents else None, agent_pin=agent_pin,
+            handle_s=parse_seconds(handle), patience_s=parse_seconds(patience),
+            say=lambda m: click.echo(f"  .. {m}", err=True),
+        )  # fmt: skip
+    except (ValueError, KeyError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"simulating {rate} for {duration} against {url}", err=True)
+    report = sim.run()
+    for line in report.lines():
+        click.echo(line)
+    if report.errors:
+        raise SystemExit(1)
+
+
 for _command in PLANNER_COMMANDS:
     cli.add_command(_command)
 

@@ -230,9 +230,20 @@ def import_calls_command(path, tz) -> None:
 @click.command("plan", cls=AppCommand)
 @click.option("--from", "start", required=True, help="first day of the first week (YYYY-MM-DD)")
 @click.option("--weeks", default=4, show_default=True, type=click.IntRange(1, 104))
-@click.option("--what-if", "what_ifs", multiple=True, help="volume=+20%, aht=+30s or sl=90/20 (repeatable): rerun with it and show the difference")
+@click.option(
+    "--what-if",
+    "what_ifs",
+    multiple=True,
+    help="volume=+20%, aht=+30s or sl=90/20 (repeatable): rerun with it and show the difference",
+)
 @click.option("--freq", default="30min", show_default=True, help="interval of the history and plan")
-@click.option("--time-limit", default=10.0, show_default=True, type=click.FloatRange(1, 600), help="solver seconds per week")
+@click.option(
+    "--time-limit",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(1, 600),
+    help="solver seconds per week",
+)
 def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
     """Forecast -> requirements -> shifts week by week from the stored history: agent-hours, FTE,
     cost, peaks, and the gap to the current headcount (agents.csv)."""
@@ -257,18 +268,41 @@ def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
         click.echo(f"  .. {message}", err=True)
 
     try:
-        base = plan_horizon(cfg, history, calendar, first_day, weeks, time_limit_s=time_limit, progress=say)
-        other = plan_horizon(cfg, history, calendar, first_day, weeks, variant, time_limit_s=time_limit, progress=say) if variant else None
+        base = plan_horizon(
+            cfg, history, calendar, first_day, weeks, time_limit_s=time_limit, progress=say
+        )
+        other = (
+            plan_horizon(
+                cfg,
+                history,
+                calendar,
+                first_day,
+                weeks,
+                variant,
+                time_limit_s=time_limit,
+                progress=say,
+            )
+            if variant
+            else None
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     capacity = base[0].capacity_hours
-    click.echo(f"current headcount: {len(cfg.agents)} agents, up to {capacity:.0f} contract hours a week")
-    click.echo(f"{'week':10} {'agent-h':>8} {'paid h':>7} {'FTE':>5} {'cost':>9} {'short h':>7} {'peak':>14} {'extra h':>8} {'hires':>5}")
+    click.echo(
+        f"current headcount: {len(cfg.agents)} agents, up to {capacity:.0f} contract hours a week"
+    )
+    click.echo(
+        f"{'week':10} {'agent-h':>8} {'paid h':>7} {'FTE':>5} {'cost':>9} {'short h':>7} {'peak':>14} {'extra h':>8} {'hires':>5}"
+    )
     for s in base:
         peak = f"{s.peak} {s.peak_agents}"
-        click.echo(f"{s.week_start!s:10} {s.agent_hours:8.0f} {s.paid_hours:7.0f} {s.fte:5.1f} {s.cost:9.0f} {s.shortage_hours:7.1f} {peak:>14} {s.extra_hours:8.0f} {hires(s, cfg):5d}")
+        click.echo(
+            f"{s.week_start!s:10} {s.agent_hours:8.0f} {s.paid_hours:7.0f} {s.fte:5.1f} {s.cost:9.0f} {s.shortage_hours:7.1f} {peak:>14} {s.extra_hours:8.0f} {hires(s, cfg):5d}"
+        )
     peak_week = max(base, key=lambda s: s.paid_hours)
-    click.echo(f"peak week {peak_week.week_start}: {peak_week.paid_hours:.0f} paid hours, peak {peak_week.peak_agents} agents at {peak_week.peak}")
+    click.echo(
+        f"peak week {peak_week.week_start}: {peak_week.paid_hours:.0f} paid hours, peak {peak_week.peak_agents} agents at {peak_week.peak}"
+    )
     if other:
         click.echo(f"what-if ({variant.describe()}):")
         for s, o in zip(base, other, strict=True):
@@ -276,6 +310,72 @@ def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
                 f"{o.week_start!s:10} paid h {o.paid_hours:7.0f} ({o.paid_hours - s.paid_hours:+.0f}), FTE {o.fte:5.1f} ({o.fte - s.fte:+.1f}), "
                 f"cost {o.cost:9.0f} ({o.cost - s.cost:+.0f}), hires {hires(o, cfg)} ({hires(o, cfg) - hires(s, cfg):+d})"
             )
+
+
+@click.command("scheduler", cls=AppCommand)
+def scheduler_command() -> None:
+    """Run the scheduled jobs (callbacks, roll-ups, reforecast, weekly plan, retention) until Ctrl-C."""
+    from flask import current_app
+
+    from .scheduler import build
+
+    app = current_app._get_current_object()
+    scheduler = build(app, blocking=True)
+    click.echo("scheduler starting (Ctrl-C stops it)")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("scheduler stopped")
+
+
+@click.group("jobs", cls=AppGroup)
+def jobs_group() -> None:
+    """Scheduled jobs: run one now, or list their last and next runs."""
+
+
+@jobs_group.command("run")
+@click.argument(
+    "name",
+    type=click.Choice(["dial_callbacks", "rollup_stats", "reforecast", "weekly_plan", "retention"]),
+)
+def jobs_run(name: str) -> None:
+    """Run a job once now (logged like a scheduled run)."""
+    import datetime as dt
+
+    from flask import current_app
+
+    from . import clock
+    from .scheduler import run_job
+
+    now = clock.now()
+    run = run_job(
+        current_app._get_current_object(),
+        name,
+        now.replace(microsecond=0) + dt.timedelta(microseconds=1),
+    )
+    if run is None:
+        raise click.ClickException("another scheduler is running this job now")
+    click.echo(f"{name}: {run.outcome}: {(run.detail or '').splitlines()[0] if run.detail else ''}")
+    if run.outcome != "ok":
+        raise SystemExit(1)
+
+
+@jobs_group.command("list")
+def jobs_list() -> None:
+    from flask import current_app
+
+    from . import clock
+    from .scheduler import job_overview
+
+    for row in job_overview(current_app._get_current_object(), clock.now()):
+        last = (
+            f"{row['last_started']:%Y-%m-%d %H:%M} {row['last_outcome']}"
+            if row["last_started"]
+            else "never"
+        )
+        click.echo(
+            f"{row['job']:15} {row['schedule']:22} last {last:28} next {row['next_run']:%Y-%m-%d %H:%M %Z}"
+        )
 
 
 def init_app(app: Flask) -> None:
@@ -287,5 +387,7 @@ def init_app(app: Flask) -> None:
         history_command,
         import_calls_command,
         plan_command,
+        scheduler_command,
+        jobs_group,
     ):
         app.cli.add_command(group)

@@ -126,6 +126,44 @@ class AgentLineSettings(_Model):
     max_pin_attempts: int = Field(3, ge=1, le=10)
 
 
+class JobSchedule(_Model):
+    """Run every ``every_s`` seconds, or on a crontab line in the line's time zone."""
+
+    every_s: int | None = Field(None, ge=5)
+    cron: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> JobSchedule:
+        if (self.every_s is None) == (self.cron is None):
+            raise ValueError("give exactly one of every_s or cron")
+        if self.cron is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(self.cron)
+            except ValueError as exc:
+                raise ValueError(f"cron {self.cron!r}: {exc}") from exc
+        return self
+
+
+class SchedulerSettings(_Model):
+    jobs: dict[
+        Literal["dial_callbacks", "rollup_stats", "reforecast", "weekly_plan", "retention"],
+        JobSchedule,
+    ] = {
+        "dial_callbacks": JobSchedule(every_s=30),
+        "rollup_stats": JobSchedule(every_s=900),
+        "reforecast": JobSchedule(cron="15 2 * * *"),
+        "weekly_plan": JobSchedule(cron="0 6 * * thu"),
+        "retention": JobSchedule(cron="30 3 * * *"),
+    }
+    retries: int = Field(2, ge=0, le=10)
+    retry_delay_s: int = Field(60, ge=1)
+    plan_time_limit_s: float = Field(30, ge=1, le=600)
+    keep_events_days: int = Field(400, ge=1)
+    keep_recordings_days: int = Field(90, ge=1)
+
+
 class LineSettings(_Model):
     name: str = Field(min_length=1)
     phone_number: str | None = Field(None, pattern=r"^\+[1-9]\d{6,14}$")
@@ -136,6 +174,7 @@ class LineSettings(_Model):
     hold: HoldSettings = HoldSettings()
     callbacks: CallbackSettings = CallbackSettings()
     agent_line: AgentLineSettings = AgentLineSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     voicemail_max_s: int = Field(120, ge=10, le=600)
     short_abandon_s: float = Field(5, ge=0)
     service_level_formula: Literal["answered_plus_abandoned", "answered_only"] = (

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -199,3 +200,55 @@ class AgentSession(Base):
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     logged_in_at: Mapped[dt.datetime]
     logged_out_at: Mapped[dt.datetime | None]
+
+
+class JobRun(Base):
+    """One run of a scheduled job. (job, scheduled_for, attempt) is unique: a second scheduler
+    process that wakes for the same fire time cannot insert its run, so it does not run."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        UniqueConstraint("job", "scheduled_for", "attempt", name="uq_job_runs_job_fire_attempt"),
+        Index("ix_job_runs_job_started", "job", "started_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    scheduled_for: Mapped[dt.datetime]
+    attempt: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class IntervalRollup(Base):
+    """Interval statistics rolled up by the scheduler (the dashboard's history at a glance)."""
+
+    __tablename__ = "interval_rollups"
+    queue: Mapped[str] = mapped_column(String(32), primary_key=True)
+    interval_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    offered: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    short_abandoned: Mapped[int] = mapped_column(Integer)
+    service_level: Mapped[float | None] = mapped_column(Float)
+    asa_s: Mapped[float | None] = mapped_column(Float)
+    aht_s: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime]
+
+
+class PlanDraft(Base):
+    """A forecast, shift plan or roster drafted for supervisors to review and publish."""
+
+    __tablename__ = "plan_drafts"
+    __table_args__ = (Index("ix_plan_drafts_kind_week", "kind", "week_start"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    week_start: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[dict | None] = mapped_column(JSON)
+    content: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[dt.datetime | None]
+    published_by: Mapped[str | None] = mapped_column(String(100))

@@ -163,6 +163,18 @@ def abandoned():
     )
 
 
+@bp.get("/ops/jobs")
+@login_required
+def jobs():
+    from flask import current_app as app
+
+    from .scheduler import job_overview
+
+    return render_template(
+        "jobs.html", jobs=job_overview(app._get_current_object(), clock.now()), tz=config().tz
+    )
+
+
 @bp.get("/ops/tickets")
 @login_required
 def tickets():

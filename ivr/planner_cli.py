@@ -177,17 +177,23 @@ def read_table(path: str, columns: set[str]) -> pd.DataFrame:
     missing = columns - set(table.columns)
     if missing:
         raise click.ClickException(f"{path}:1: missing column(s) {', '.join(sorted(missing))}")
-    bad = pd.to_datetime(table["interval_start"], utc=True, errors="coerce", format="ISO8601").isna()
+    bad = pd.to_datetime(
+        table["interval_start"], utc=True, errors="coerce", format="ISO8601"
+    ).isna()
     if bad.any():
         line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise click.ClickException(f"{path}:{line}: interval_start {table['interval_start'].iloc[line - 2]!r} is not an ISO date-time")
+        raise click.ClickException(
+            f"{path}:{line}: interval_start {table['interval_start'].iloc[line - 2]!r} is not an ISO date-time"
+        )
     table["interval_start"] = pd.to_datetime(table["interval_start"], utc=True, format="ISO8601")
     return table
 
 
 def iso_local(table: pd.DataFrame, tz) -> pd.DataFrame:
     out = table.copy()
-    out["interval_start"] = [t.tz_convert(tz).isoformat() for t in pd.DatetimeIndex(out["interval_start"])]
+    out["interval_start"] = [
+        t.tz_convert(tz).isoformat() for t in pd.DatetimeIndex(out["interval_start"])
+    ]
     return out
 
 
@@ -195,8 +201,17 @@ def iso_local(table: pd.DataFrame, tz) -> pd.DataFrame:
 @click.argument("forecast_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config-dir", default=None, type=click.Path(file_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
-@click.option("--pool", is_flag=True, help="one pooled requirement for multi-skilled agents (AHT volume-weighted)")
-@click.option("--quantile", type=click.Choice(["p90", "p10", "mean"]), default=None, help="staff to the forecast's band instead of its mean")
+@click.option(
+    "--pool",
+    is_flag=True,
+    help="one pooled requirement for multi-skilled agents (AHT volume-weighted)",
+)
+@click.option(
+    "--quantile",
+    type=click.Choice(["p90", "p10", "mean"]),
+    default=None,
+    help="staff to the forecast's band instead of its mean",
+)
 def requirements_command(forecast_file, config_dir, output, pool, quantile):
     """Agents required per queue and interval from a forecast (Erlang C, shrinkage, occupancy cap)."""
     from staffing.requirements import RequirementsError
@@ -211,7 +226,9 @@ def requirements_command(forecast_file, config_dir, output, pool, quantile):
         raise click.ClickException(f"{forecast_file}: {exc}") from exc
     iso_local(result, cfg.tz).to_csv(output, index=False)
     team = result[result["queue"].isin(["total", "pooled"])]
-    click.echo(f"wrote {len(result)} rows to {output}; peak {int(team['agents_scheduled'].max())} agents scheduled, {team['agents_scheduled'].sum() * _interval_hours(team):.0f} agent-hours")
+    click.echo(
+        f"wrote {len(result)} rows to {output}; peak {int(team['agents_scheduled'].max())} agents scheduled, {team['agents_scheduled'].sum() * _interval_hours(team):.0f} agent-hours"
+    )
 
 
 def _interval_hours(table: pd.DataFrame) -> float:
@@ -223,9 +240,21 @@ def _interval_hours(table: pd.DataFrame) -> float:
 @click.argument("requirements_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config-dir", default=None, type=click.Path(file_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
-@click.option("--plot", type=click.Path(dir_okay=False), help="PNG of requirement vs planned coverage")
-@click.option("--time-limit", default=20.0, show_default=True, type=click.FloatRange(1, 3600), help="solver seconds")
-@click.option("--allow-uncovered", is_flag=True, help="plan anyway when some intervals cannot be covered (they stay short)")
+@click.option(
+    "--plot", type=click.Path(dir_okay=False), help="PNG of requirement vs planned coverage"
+)
+@click.option(
+    "--time-limit",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(1, 3600),
+    help="solver seconds",
+)
+@click.option(
+    "--allow-uncovered",
+    is_flag=True,
+    help="plan anyway when some intervals cannot be covered (they stay short)",
+)
 def shifts_command(requirements_file, config_dir, output, plot, time_limit, allow_uncovered):
     """Choose how many agents start each shift on each day, at least cost (OR-Tools CP-SAT)."""
     from staffing.shift_plan import UncoverableError, plot_plan
@@ -236,7 +265,9 @@ def shifts_command(requirements_file, config_dir, output, plot, time_limit, allo
     table = read_table(requirements_file, {"queue", "interval_start", "agents_scheduled"})
     click.echo(f"  .. solving (up to {time_limit:g} s)", err=True)
     try:
-        week, plan = plan_week(cfg, table, time_limit, progress=progress, allow_uncovered=allow_uncovered)
+        week, plan = plan_week(
+            cfg, table, time_limit, progress=progress, allow_uncovered=allow_uncovered
+        )
     except UncoverableError as exc:
         raise click.ClickException(str(exc) + "\n(--allow-uncovered plans the rest)") from exc
     summary = summarise(cfg, week, plan)
@@ -244,11 +275,18 @@ def shifts_command(requirements_file, config_dir, output, plot, time_limit, allo
     from staffing.shift_plan import worst_intervals
 
     click.echo(f"wrote {len(summary.rows)} shift rows to {output}")
-    click.echo(f"status {plan.status.lower()}, optimality gap {plan.gap:.1%}, {plan.distinct_shifts} distinct shifts")
-    click.echo(f"paid hours {summary.paid_hours:.1f}, cost {summary.cost:.2f}, shortage {summary.shortage_hours:.1f} agent-hours, excess {summary.excess_hours:.1f} agent-hours")
+    click.echo(
+        f"status {plan.status.lower()}, optimality gap {plan.gap:.1%}, {plan.distinct_shifts} distinct shifts"
+    )
+    click.echo(
+        f"paid hours {summary.paid_hours:.1f}, cost {summary.cost:.2f}, shortage {summary.shortage_hours:.1f} agent-hours, excess {summary.excess_hours:.1f} agent-hours"
+    )
     worst = worst_intervals(week, plan)
     if worst:
-        click.echo("worst intervals: " + "; ".join(f"{when} needs {need}, has {have}" for when, need, have in worst))
+        click.echo(
+            "worst intervals: "
+            + "; ".join(f"{when} needs {need}, has {have}" for when, need, have in worst)
+        )
     if plot:
         plot_plan(week, plan, plot)
         click.echo(f"wrote {plot}")

@@ -58,7 +58,9 @@ def templates(cfg: HotlineConfig) -> list[Template]:
 
 def weights(cfg: HotlineConfig) -> Weights:
     w = cfg.staffing.weights
-    return Weights(shortage=w.shortage, excess=w.excess, distinct_shift=w.distinct_shift, cost=w.cost)
+    return Weights(
+        shortage=w.shortage, excess=w.excess, distinct_shift=w.distinct_shift, cost=w.cost
+    )
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,16 @@ def parse_what_if(items: tuple[str, ...]) -> WhatIf:
 def queue_targets(cfg: HotlineConfig, what_if: WhatIf = WhatIf()) -> dict[str, QueueTarget]:
     out = {}
     for q in cfg.queues:
-        target, answer = what_if.service_level or (q.service_level.target, q.service_level.answer_time_s)
-        out[q.id] = QueueTarget(service_level=target, answer_time_s=answer, aht_s=q.aht_s + what_if.aht_delta_s, asa_s=None if what_if.service_level else q.asa_target_s)
+        target, answer = what_if.service_level or (
+            q.service_level.target,
+            q.service_level.answer_time_s,
+        )
+        out[q.id] = QueueTarget(
+            service_level=target,
+            answer_time_s=answer,
+            aht_s=q.aht_s + what_if.aht_delta_s,
+            asa_s=None if what_if.service_level else q.asa_target_s,
+        )
     return out
 
 
@@ -115,7 +125,13 @@ def apply_what_if(table: pd.DataFrame, what_if: WhatIf) -> pd.DataFrame:
     return out
 
 
-def requirement_table(cfg: HotlineConfig, forecast_table: pd.DataFrame, what_if: WhatIf = WhatIf(), pool: bool = False, quantile: str | None = None) -> pd.DataFrame:
+def requirement_table(
+    cfg: HotlineConfig,
+    forecast_table: pd.DataFrame,
+    what_if: WhatIf = WhatIf(),
+    pool: bool = False,
+    quantile: str | None = None,
+) -> pd.DataFrame:
     return requirements(
         apply_what_if(forecast_table, what_if),
         queue_targets(cfg, what_if),
@@ -142,7 +158,13 @@ def plan_week(
     progress: Callable[[str], None] | None = None,
     allow_uncovered: bool = False,
 ) -> tuple[WeekProblem, ShiftPlan]:
-    week = week_problem(team_rows(requirements_table), templates(cfg), cfg.tz, weights(cfg), cyclic=cfg.staffing.cyclic_week)
+    week = week_problem(
+        team_rows(requirements_table),
+        templates(cfg),
+        cfg.tz,
+        weights(cfg),
+        cyclic=cfg.staffing.cyclic_week,
+    )
     missing = uncoverable(week)
     if missing and not allow_uncovered:
         from staffing.shift_plan import UncoverableError
@@ -207,19 +229,28 @@ def plan_horizon(
     """Forecast from the history, then requirements and shifts for each of ``weeks`` weeks."""
     begin = pd.Timestamp(dt.datetime.combine(start, dt.time(0), tzinfo=cfg.tz))
     if begin < history.end:
-        raise ValueError(f"--from {start} is inside the history (it ends {history.end:%Y-%m-%d %H:%M}); plan from a later date")
+        raise ValueError(
+            f"--from {start} is inside the history (it ends {history.end:%Y-%m-%d %H:%M}); plan from a later date"
+        )
     horizon = begin + pd.Timedelta(days=7 * weeks) - history.end
-    table = forecast(history, horizon, calendar=calendar, default_aht_s={q.id: q.aht_s for q in cfg.queues})
+    table = forecast(
+        history, horizon, calendar=calendar, default_aht_s={q.id: q.aht_s for q in cfg.queues}
+    )
     table["interval_start"] = pd.to_datetime(table["interval_start"], utc=True)
     out = []
     for number in range(weeks):
         week_begin = begin + pd.Timedelta(days=7 * number)
-        part = table[(table["interval_start"] >= week_begin.tz_convert("UTC")) & (table["interval_start"] < (week_begin + pd.Timedelta(days=7)).tz_convert("UTC"))]
+        part = table[
+            (table["interval_start"] >= week_begin.tz_convert("UTC"))
+            & (table["interval_start"] < (week_begin + pd.Timedelta(days=7)).tz_convert("UTC"))
+        ]
         reqs = requirement_table(cfg, part, what_if)
         week, plan = plan_week(cfg, reqs, time_limit_s, allow_uncovered=True)
         out.append(summarise(cfg, week, plan))
         if progress:
-            progress(f"week {number + 1}/{weeks} from {week.days[0]} planned ({plan.status.lower()}, gap {plan.gap:.1%})")
+            progress(
+                f"week {number + 1}/{weeks} from {week.days[0]} planned ({plan.status.lower()}, gap {plan.gap:.1%})"
+            )
     return out
 
 
@@ -238,8 +269,12 @@ def history_from_log(cfg: HotlineConfig, freq: str = "30min") -> History | None:
         first = first_entry(session)
         if first is None:
             return None
-        window = stats.Window(stats.local_day(cfg, first).since, stats.local_day(cfg, clock.now()).since)
-        table = stats.history_table(session, cfg, window, pd.Timedelta(freq)).set_index("interval_start")
+        window = stats.Window(
+            stats.local_day(cfg, first).since, stats.local_day(cfg, clock.now()).since
+        )
+        table = stats.history_table(session, cfg, window, pd.Timedelta(freq)).set_index(
+            "interval_start"
+        )
     queues = cfg.queue_ids()
     aht = table[[f"{q}_aht_s" for q in queues]].set_axis(queues, axis=1).astype(float)
     return History(table[queues].astype(float), aht, pd.Timedelta(freq), cfg.tz)

@@ -166,6 +166,8 @@ class SimulatedCall:
     queue_outcome: QueueOutcome = field(default_factory=QueueOutcome)
     max_requests: int = 60
     duration_s: int = 95
+    stop_at_enqueue: bool = False  # leave the queue to the caller of this class (the simulator)
+    pending_enqueue: tuple[ET.Element, str] | None = None
     said: list[Said] = field(default_factory=list)
     requests: list[tuple[str, dict]] = field(default_factory=list)
     enqueued: list[str] = field(default_factory=list)
@@ -266,6 +268,10 @@ class SimulatedCall:
                 target = self.absolute((verb.text or "").strip() or url, url)
                 return self.post(target), target
             elif tag == "Enqueue":
+                if self.stop_at_enqueue:
+                    self.enqueued.append((verb.text or "").strip())
+                    self.pending_enqueue = (verb, url)
+                    return None, url
                 return self._queue(verb, url, inputs)
             elif tag == "Record":
                 answer = inputs.popleft() if inputs else Silence()

@@ -17,9 +17,13 @@ from tests.forecasts.synthetic import history_frame
 
 
 def history_csv(tmp_path, weeks=5) -> str:
-    index = pd.date_range(pd.Timestamp("2026-10-26", tz="Europe/Rome"), periods=weeks * 7 * 48, freq="30min")
+    index = pd.date_range(
+        pd.Timestamp("2026-10-26", tz="Europe/Rome"), periods=weeks * 7 * 48, freq="30min"
+    )
     frame = pd.DataFrame({"interval_start": [t.isoformat() for t in index]})
-    for seed, (queue, daily) in enumerate({"orders": 900, "complaints": 200, "technical": 300, "general": 600}.items()):
+    for seed, (queue, daily) in enumerate(
+        {"orders": 900, "complaints": 200, "technical": 300, "general": 600}.items()
+    ):
         frame[queue] = history_frame(index, seed=seed, daily=daily).to_numpy().astype(int)
     path = tmp_path / "history.csv"
     frame.to_csv(path, index=False)
@@ -29,45 +33,107 @@ def history_csv(tmp_path, weeks=5) -> str:
 def test_forecast_requirements_shifts_round_trip(tmp_path):
     runner = CliRunner()
     forecast, reqs, plan, png = (tmp_path / n for n in ("f.csv", "r.csv", "p.csv", "p.png"))
-    assert runner.invoke(cli, ["forecast", history_csv(tmp_path), "-o", str(forecast)]).exit_code == 0
+    assert (
+        runner.invoke(cli, ["forecast", history_csv(tmp_path), "-o", str(forecast)]).exit_code == 0
+    )
     result = runner.invoke(cli, ["requirements", str(forecast), "-o", str(reqs)])
     assert result.exit_code == 0, result.output
     table = pd.read_csv(reqs)
-    assert list(table.columns) == ["queue", "interval_start", "calls", "aht_s", "agents", "agents_scheduled", "service_level", "asa_s", "occupancy"]
+    assert list(table.columns) == [
+        "queue",
+        "interval_start",
+        "calls",
+        "aht_s",
+        "agents",
+        "agents_scheduled",
+        "service_level",
+        "asa_s",
+        "occupancy",
+    ]
     assert set(table["queue"]) == {"orders", "complaints", "technical", "general", "total"}
     busy = table[(table["queue"] == "orders") & (table["calls"] > 5)]
     assert (busy["service_level"] >= 0.8).all() and (busy["occupancy"] <= 0.85).all()
-    result = runner.invoke(cli, ["shifts", str(reqs), "-o", str(plan), "--plot", str(png), "--time-limit", "8"])
+    result = runner.invoke(
+        cli, ["shifts", str(reqs), "-o", str(plan), "--plot", str(png), "--time-limit", "8"]
+    )
     assert result.exit_code == 0, result.output
     assert "optimality gap" in result.output and "shortage" in result.output
     rows = pd.read_csv(plan)
-    assert list(rows.columns) == ["date", "weekday", "template", "shift_start", "shift_end", "break_start", "break_min", "agents", "paid_hours", "cost"]
-    assert rows["agents"].sum() > 0 and set(rows["template"]) <= {"early", "late", "evening", "part_time", "saturday"}
+    assert list(rows.columns) == [
+        "date",
+        "weekday",
+        "template",
+        "shift_start",
+        "shift_end",
+        "break_start",
+        "break_min",
+        "agents",
+        "paid_hours",
+        "cost",
+    ]
+    assert rows["agents"].sum() > 0 and set(rows["template"]) <= {
+        "early",
+        "late",
+        "evening",
+        "part_time",
+        "saturday",
+    }
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_pooled_and_p90_requirements(tmp_path):
     runner = CliRunner()
     forecast, pooled, upper = tmp_path / "f.csv", tmp_path / "pool.csv", tmp_path / "p90.csv"
-    runner.invoke(cli, ["forecast", history_csv(tmp_path, weeks=3), "--horizon", "1d", "-o", str(forecast)])
-    assert runner.invoke(cli, ["requirements", str(forecast), "-o", str(pooled), "--pool"]).exit_code == 0
+    runner.invoke(
+        cli, ["forecast", history_csv(tmp_path, weeks=3), "--horizon", "1d", "-o", str(forecast)]
+    )
+    assert (
+        runner.invoke(cli, ["requirements", str(forecast), "-o", str(pooled), "--pool"]).exit_code
+        == 0
+    )
     assert set(pd.read_csv(pooled)["queue"]) == {"pooled"}
-    assert runner.invoke(cli, ["requirements", str(forecast), "-o", str(upper), "--quantile", "p90"]).exit_code == 0
+    assert (
+        runner.invoke(
+            cli, ["requirements", str(forecast), "-o", str(upper), "--quantile", "p90"]
+        ).exit_code
+        == 0
+    )
     total_mean = pd.read_csv(pooled)["agents"].sum()
     assert pd.read_csv(upper).query("queue == 'total'")["agents"].sum() > total_mean * 0.9
 
 
 def test_uncoverable_requirement_names_the_intervals(tmp_path):
-    index = pd.date_range(pd.Timestamp("2026-11-23", tz="Europe/Rome"), periods=7 * 48, freq="30min")
+    index = pd.date_range(
+        pd.Timestamp("2026-11-23", tz="Europe/Rome"), periods=7 * 48, freq="30min"
+    )
     agents = np.zeros(len(index), dtype=int)
     agents[6:8] = 3  # Monday 03:00-04:00: no template works at night
     agents[20:30] = 2
     path = tmp_path / "r.csv"
-    pd.DataFrame({"queue": "total", "interval_start": [t.isoformat() for t in index], "agents_scheduled": agents}).to_csv(path, index=False)
-    result = CliRunner().invoke(cli, ["shifts", str(path), "-o", str(tmp_path / "p.csv"), "--time-limit", "3"])
+    pd.DataFrame(
+        {
+            "queue": "total",
+            "interval_start": [t.isoformat() for t in index],
+            "agents_scheduled": agents,
+        }
+    ).to_csv(path, index=False)
+    result = CliRunner().invoke(
+        cli, ["shifts", str(path), "-o", str(tmp_path / "p.csv"), "--time-limit", "3"]
+    )
     assert result.exit_code == 1
     assert "Mon 2026-11-23 03:00 - 04:00: needs 3 agent(s)" in result.output
-    anyway = CliRunner().invoke(cli, ["shifts", str(path), "-o", str(tmp_path / "p.csv"), "--time-limit", "3", "--allow-uncovered"])
+    anyway = CliRunner().invoke(
+        cli,
+        [
+            "shifts",
+            str(path),
+            "-o",
+            str(tmp_path / "p.csv"),
+            "--time-limit",
+            "3",
+            "--allow-uncovered",
+        ],
+    )
     assert anyway.exit_code == 0 and "shortage 3.0 agent-hours" in anyway.output
 
 
@@ -75,12 +141,19 @@ def test_bad_requirements_file(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("queue,interval_start,agents_scheduled\ntotal,monday,3\n")
     result = CliRunner().invoke(cli, ["shifts", str(path), "-o", str(tmp_path / "p.csv")])
-    assert result.exit_code == 1 and "bad.csv:2: interval_start 'monday' is not an ISO date-time" in result.output
+    assert (
+        result.exit_code == 1
+        and "bad.csv:2: interval_start 'monday' is not an ISO date-time" in result.output
+    )
 
 
 @pytest.mark.parametrize(
     "items, expected",
-    [(("volume=+20%",), WhatIf(1.2, 0.0, None)), (("aht=+30s", "sl=90/20"), WhatIf(1.0, 30.0, (0.9, 20.0))), (("volume=-10%",), WhatIf(0.9, 0.0, None))],
+    [
+        (("volume=+20%",), WhatIf(1.2, 0.0, None)),
+        (("aht=+30s", "sl=90/20"), WhatIf(1.0, 30.0, (0.9, 20.0))),
+        (("volume=-10%",), WhatIf(0.9, 0.0, None)),
+    ],
 )
 def test_what_if_parsing(items, expected):
     assert parse_what_if(items) == expected
@@ -93,22 +166,55 @@ def test_what_if_errors():
 
 def test_plan_command_from_stored_calls_with_a_what_if(make_app, tmp_path):
     app = make_app(CLOCK=lambda: dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.UTC))
-    index = pd.date_range(pd.Timestamp("2026-10-26", tz="Europe/Rome"), periods=4 * 7 * 48, freq="30min")
+    index = pd.date_range(
+        pd.Timestamp("2026-10-26", tz="Europe/Rome"), periods=4 * 7 * 48, freq="30min"
+    )
     counts = history_frame(index, seed=3, daily=150).to_numpy().astype(int)
     rows = []
     for t, n in zip(index, counts, strict=True):
         for k in range(n):
             at = (t + pd.Timedelta(seconds=30 * k)).to_pydatetime()
-            rows.append(QueueEntry(call_sid=f"C{t.value}{k}", queue="general", entered_at=at, original_entered_at=at, result="bridged", wait_s=10, handle_s=200, answered_at=at))
+            rows.append(
+                QueueEntry(
+                    call_sid=f"C{t.value}{k}",
+                    queue="general",
+                    entered_at=at,
+                    original_entered_at=at,
+                    result="bridged",
+                    wait_s=10,
+                    handle_s=200,
+                    answered_at=at,
+                )
+            )
     with session_scope(app) as session:
         session.add_all(rows)
-    result = app.test_cli_runner().invoke(args=["plan", "--from", "2026-11-23", "--weeks", "1", "--what-if", "volume=+50%", "--time-limit", "4"])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "plan",
+            "--from",
+            "2026-11-23",
+            "--weeks",
+            "1",
+            "--what-if",
+            "volume=+50%",
+            "--time-limit",
+            "4",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "current headcount: 10 agents" in result.output
-    week = next(line for line in result.output.splitlines() if line.startswith("2026-11-23 ") and "paid h" not in line)
+    week = next(
+        line
+        for line in result.output.splitlines()
+        if line.startswith("2026-11-23 ") and "paid h" not in line
+    )
     paid = float(week.split()[2])
     assert paid > 0
-    change = next(line for line in result.output.splitlines() if line.startswith("2026-11-23") and "paid h" in line)
+    change = next(
+        line
+        for line in result.output.splitlines()
+        if line.startswith("2026-11-23") and "paid h" in line
+    )
     assert "(+" in change.split("paid h")[1].split(")")[0]  # more volume, more paid hours
     inside = app.test_cli_runner().invoke(args=["plan", "--from", "2026-11-01", "--weeks", "1"])
     assert inside.exit_code != 0 and "inside the history" in inside.output

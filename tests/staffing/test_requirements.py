@@ -8,15 +8,32 @@ import pytest
 
 from staffing.requirements import COLUMNS, QueueTarget, RequirementsError, requirements
 
-TARGETS = {"orders": QueueTarget(0.8, 20, 180), "technical": QueueTarget(0.8, 60, 480), "vip": QueueTarget(0.9, 10, 180, asa_s=5)}
+TARGETS = {
+    "orders": QueueTarget(0.8, 20, 180),
+    "technical": QueueTarget(0.8, 60, 480),
+    "vip": QueueTarget(0.9, 10, 180, asa_s=5),
+}
 
 
-def table(queue_calls: dict[str, list[float]], aht: dict[str, float] | None = None, p90: float = 1.3) -> pd.DataFrame:
+def table(
+    queue_calls: dict[str, list[float]], aht: dict[str, float] | None = None, p90: float = 1.3
+) -> pd.DataFrame:
     rows = []
-    index = pd.date_range("2026-11-23 09:00", periods=len(next(iter(queue_calls.values()))), freq="30min", tz="Europe/Rome")
+    index = pd.date_range(
+        "2026-11-23 09:00",
+        periods=len(next(iter(queue_calls.values()))),
+        freq="30min",
+        tz="Europe/Rome",
+    )
     for queue, calls in queue_calls.items():
         for t, c in zip(index, calls, strict=True):
-            row = {"queue": queue, "interval_start": t, "calls": c, "calls_p10": c * 0.7, "calls_p90": c * p90}
+            row = {
+                "queue": queue,
+                "interval_start": t,
+                "calls": c,
+                "calls_p10": c * 0.7,
+                "calls_p90": c * p90,
+            }
             if aht:
                 row["aht_s"] = aht.get(queue, np.nan)
             rows.append(row)
@@ -27,7 +44,11 @@ def test_textbook_case_per_queue_with_total():
     out = requirements(table({"orders": [100, 0]}), TARGETS, shrinkage=0.3, max_occupancy=1.0)
     assert list(out.columns) == COLUMNS
     orders = out[out["queue"] == "orders"].iloc[0]
-    assert (orders["agents"], orders["agents_scheduled"], orders["service_level"]) == (14, 20, 0.8884)
+    assert (orders["agents"], orders["agents_scheduled"], orders["service_level"]) == (
+        14,
+        20,
+        0.8884,
+    )
     assert orders["asa_s"] == 7.8 and orders["occupancy"] == round(10 / 14, 4)
     empty = out[out["queue"] == "orders"].iloc[1]
     assert (empty["agents"], empty["agents_scheduled"]) == (0, 0)
@@ -36,33 +57,60 @@ def test_textbook_case_per_queue_with_total():
 
 
 def test_forecast_aht_overrides_the_default_and_missing_aht_falls_back():
-    out = requirements(table({"orders": [100], "technical": [30]}, aht={"orders": 360.0}), TARGETS, shrinkage=0.0, max_occupancy=1.0, interval_s=1800)
+    out = requirements(
+        table({"orders": [100], "technical": [30]}, aht={"orders": 360.0}),
+        TARGETS,
+        shrinkage=0.0,
+        max_occupancy=1.0,
+        interval_s=1800,
+    )
     by_queue = out.set_index("queue")
     assert by_queue.loc["orders", "aht_s"] == 360.0 and by_queue.loc["technical", "aht_s"] == 480.0
     assert by_queue.loc["orders", "agents"] > 14  # double the AHT, more agents
-    assert by_queue.loc["total", "agents_scheduled"] == by_queue.loc["orders", "agents_scheduled"] + by_queue.loc["technical", "agents_scheduled"]
+    assert (
+        by_queue.loc["total", "agents_scheduled"]
+        == by_queue.loc["orders", "agents_scheduled"]
+        + by_queue.loc["technical", "agents_scheduled"]
+    )
 
 
 def test_pooling_needs_fewer_agents_than_separate_teams():
     forecast = table({"orders": [60, 80], "technical": [60, 80]})
     separate = requirements(forecast, TARGETS, shrinkage=0.0, max_occupancy=1.0, interval_s=1800)
-    pooled = requirements(forecast, TARGETS, shrinkage=0.0, max_occupancy=1.0, pool=True, interval_s=1800)
+    pooled = requirements(
+        forecast, TARGETS, shrinkage=0.0, max_occupancy=1.0, pool=True, interval_s=1800
+    )
     assert set(pooled["queue"]) == {"pooled"}
     assert pooled["calls"].tolist() == [120.0, 160.0]
     assert pooled["aht_s"].tolist() == [330.0, 330.0]  # volume-weighted
-    assert (pooled["agents"].to_numpy() < separate[separate["queue"] == "total"]["agents"].to_numpy()).all()
+    assert (
+        pooled["agents"].to_numpy() < separate[separate["queue"] == "total"]["agents"].to_numpy()
+    ).all()
 
 
 def test_p90_staffs_to_the_upper_band_and_asa_targets():
-    mean = requirements(table({"orders": [100]}), TARGETS, shrinkage=0.0, max_occupancy=1.0, interval_s=1800)
-    upper = requirements(table({"orders": [100]}), TARGETS, shrinkage=0.0, max_occupancy=1.0, quantile="p90", interval_s=1800)
+    mean = requirements(
+        table({"orders": [100]}), TARGETS, shrinkage=0.0, max_occupancy=1.0, interval_s=1800
+    )
+    upper = requirements(
+        table({"orders": [100]}),
+        TARGETS,
+        shrinkage=0.0,
+        max_occupancy=1.0,
+        quantile="p90",
+        interval_s=1800,
+    )
     assert upper.iloc[0]["calls"] == 130.0 and upper.iloc[0]["agents"] > mean.iloc[0]["agents"]
-    vip = requirements(table({"vip": [100]}), TARGETS, shrinkage=0.0, max_occupancy=1.0, interval_s=1800)
+    vip = requirements(
+        table({"vip": [100]}), TARGETS, shrinkage=0.0, max_occupancy=1.0, interval_s=1800
+    )
     assert vip.iloc[0]["agents"] == 15  # ASA <= 5 s needs one more than the 80/20 answer
 
 
 def test_occupancy_cap_applies():
-    out = requirements(table({"technical": [900]}), TARGETS, shrinkage=0.0, max_occupancy=0.85, interval_s=1800)
+    out = requirements(
+        table({"technical": [900]}), TARGETS, shrinkage=0.0, max_occupancy=0.85, interval_s=1800
+    )
     assert out.iloc[0]["occupancy"] <= 0.85
     assert out.iloc[0]["agents"] == int(np.ceil(240 / 0.85))
 
@@ -72,7 +120,11 @@ def test_occupancy_cap_applies():
     [
         (table({"billing": [10, 20]}), {}, "no target for queue\\(s\\) billing"),
         (table({"orders": [10, 20]}).drop(columns="calls"), {}, "lacks column\\(s\\) calls"),
-        (table({"orders": [10, 20]}).drop(columns="calls_p90"), {"quantile": "p90"}, "no 'calls_p90' column"),
+        (
+            table({"orders": [10, 20]}).drop(columns="calls_p90"),
+            {"quantile": "p90"},
+            "no 'calls_p90' column",
+        ),
     ],
 )
 def test_bad_forecasts_are_explained(frame, kwargs, message):

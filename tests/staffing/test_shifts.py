@@ -26,16 +26,24 @@ ROME = ZoneInfo("Europe/Rome")
 FAST = SolverSettings(time_limit_s=5, workers=2)
 
 
-def hours(day: int, start: float, end: float, agents: int, per_day: int = 24, slot_min: int = 60) -> np.ndarray:
+def hours(
+    day: int, start: float, end: float, agents: int, per_day: int = 24, slot_min: int = 60
+) -> np.ndarray:
     req = np.zeros(7 * per_day, dtype=np.int64)
     slots_per_hour = 60 // slot_min
-    req[day * per_day + int(start * slots_per_hour) : day * per_day + int(end * slots_per_hour)] = agents
+    req[day * per_day + int(start * slots_per_hour) : day * per_day + int(end * slots_per_hour)] = (
+        agents
+    )
     return req
 
 
 def test_a_single_peak_is_covered_by_one_shift_exactly():
     req = sum(hours(d, 9, 17, 3) for d in range(5))
-    types = [ShiftType("day", 9 * 60, 480), ShiftType("day", 8 * 60, 480), ShiftType("day", 10 * 60, 480)]
+    types = [
+        ShiftType("day", 9 * 60, 480),
+        ShiftType("day", 8 * 60, 480),
+        ShiftType("day", 10 * 60, 480),
+    ]
     plan = solve(ShiftProblem(60, req, types, under_weight=10, over_weight=1, shift_weight=5), FAST)
     assert plan.status == "OPTIMAL"
     assert plan.shortage.sum() == 0 and plan.excess.sum() == 0
@@ -62,11 +70,15 @@ def test_an_unpaid_break_is_not_coverage_and_not_paid():
     shift = ShiftType("day", 9 * 60, 510, break_min=30, break_offset_min=240, hourly_cost=20.0)
     problem = ShiftProblem(30, np.zeros(7 * 48, dtype=np.int64), [shift])
     covered = problem.coverage_slots(shift, 0)
-    assert 13 * 2 not in covered and 13 * 2 - 1 in covered and 13 * 2 + 1 in covered  # 13:00-13:30 off
+    assert (
+        13 * 2 not in covered and 13 * 2 - 1 in covered and 13 * 2 + 1 in covered
+    )  # 13:00-13:30 off
     assert covered.size == 16 and shift.paid_hours == 8.0
     req = np.zeros(7 * 48, dtype=np.int64)
     req[covered] = 4
-    plan = solve(ShiftProblem(30, req, [shift], under_weight=100, over_weight=1, cost_weight=1), FAST)
+    plan = solve(
+        ShiftProblem(30, req, [shift], under_weight=100, over_weight=1, cost_weight=1), FAST
+    )
     assert plan.shortage.sum() == 0 and plan.excess.sum() == 0
     assert plan.cost == 4 * 8.0 * 20.0
     assert plan.agent_hours(plan.coverage) == 32.0
@@ -76,13 +88,19 @@ def test_shortage_and_excess_are_weighed_against_cost():
     req = hours(0, 9, 17, 1) + hours(0, 12, 13, 1)  # one extra agent for a single hour
     types = [ShiftType("day", 9 * 60, 480, hourly_cost=10.0)]
     # one shift: 80 cost + 1 hour short (15) = 95; two: 160 + 7 excess = 167; none: 9 x 15 = 135
-    cheap_gap = solve(ShiftProblem(60, req, types, under_weight=15, over_weight=1, cost_weight=1), FAST)
+    cheap_gap = solve(
+        ShiftProblem(60, req, types, under_weight=15, over_weight=1, cost_weight=1), FAST
+    )
     assert cheap_gap.shortage.sum() == 1 and cheap_gap.excess.sum() == 0
-    costly_gap = solve(ShiftProblem(60, req, types, under_weight=200, over_weight=1, cost_weight=1), FAST)
+    costly_gap = solve(
+        ShiftProblem(60, req, types, under_weight=200, over_weight=1, cost_weight=1), FAST
+    )
     assert costly_gap.shortage.sum() == 0 and costly_gap.excess.sum() == 7
 
 
-def week_rows(start: str, values: dict[tuple[int, int], int], tz=ROME, freq="30min") -> pd.DataFrame:
+def week_rows(
+    start: str, values: dict[tuple[int, int], int], tz=ROME, freq="30min"
+) -> pd.DataFrame:
     index = pd.date_range(pd.Timestamp(start, tz=tz), periods=7 * 48, freq=freq)
     agents = np.zeros(len(index), dtype=int)
     for (day, slot), n in values.items():
@@ -90,11 +108,25 @@ def week_rows(start: str, values: dict[tuple[int, int], int], tz=ROME, freq="30m
     return pd.DataFrame({"queue": "total", "interval_start": index, "agents_scheduled": agents})
 
 
-DAY = Template("day", 8 * 60, 10 * 60, 30, 480, 480, 60, break_min=30, break_after_min=180, break_before_end_min=120, hourly_cost=20.0)
+DAY = Template(
+    "day",
+    8 * 60,
+    10 * 60,
+    30,
+    480,
+    480,
+    60,
+    break_min=30,
+    break_after_min=180,
+    break_before_end_min=120,
+    hourly_cost=20.0,
+)
 
 
 def test_demand_no_template_can_cover_is_reported_with_its_intervals():
-    rows = week_rows("2026-11-23", {(0, 6): 2, (0, 7): 3, (2, 18): 4})  # Monday 03:00-04:00, Wednesday 09:00
+    rows = week_rows(
+        "2026-11-23", {(0, 6): 2, (0, 7): 3, (2, 18): 4}
+    )  # Monday 03:00-04:00, Wednesday 09:00
     week = week_problem(rows, [DAY], ROME, Weights())
     assert uncoverable(week) == [("Mon 2026-11-23 03:00", "04:00", 3)]
     with pytest.raises(UncoverableError, match=r"Mon 2026-11-23 03:00 - 04:00: needs 3 agent\(s\)"):
@@ -102,20 +134,42 @@ def test_demand_no_template_can_cover_is_reported_with_its_intervals():
 
 
 def test_template_days_and_plan_rows():
-    saturday_only = Template("sat", 9 * 60, 9 * 60, 30, 240, 240, 60, weekdays=frozenset({5}), hourly_cost=15.0)
-    rows = week_rows("2026-11-23", {(5, s): 2 for s in range(18, 26)} | {(0, s): 1 for s in range(18, 26)})
-    week = week_problem(rows, [saturday_only], ROME, Weights(shortage=100, excess=5, distinct_shift=0, cost=0))
+    saturday_only = Template(
+        "sat", 9 * 60, 9 * 60, 30, 240, 240, 60, weekdays=frozenset({5}), hourly_cost=15.0
+    )
+    rows = week_rows(
+        "2026-11-23", {(5, s): 2 for s in range(18, 26)} | {(0, s): 1 for s in range(18, 26)}
+    )
+    week = week_problem(
+        rows, [saturday_only], ROME, Weights(shortage=100, excess=5, distinct_shift=0, cost=0)
+    )
     assert uncoverable(week) == [("Mon 2026-11-23 09:00", "13:00", 1)]
     plan = solve(week.problem, FAST)
     table = plan_rows(week, plan)
     assert table.to_dict(orient="records") == [
-        {"date": "2026-11-28", "weekday": "saturday", "template": "sat", "shift_start": "2026-11-28T09:00:00+01:00", "shift_end": "2026-11-28T13:00:00+01:00", "break_start": "", "break_min": 0, "agents": 2, "paid_hours": 4.0, "cost": 120.0}
+        {
+            "date": "2026-11-28",
+            "weekday": "saturday",
+            "template": "sat",
+            "shift_start": "2026-11-28T09:00:00+01:00",
+            "shift_end": "2026-11-28T13:00:00+01:00",
+            "break_start": "",
+            "break_min": 0,
+            "agents": 2,
+            "paid_hours": 4.0,
+            "cost": 120.0,
+        }
     ]
 
 
 def test_a_dst_week_maps_local_slots():
     # the week of the autumn change: Sunday 25 October 2026 has 50 half hours
-    index = pd.date_range(pd.Timestamp("2026-10-19", tz=ROME), pd.Timestamp("2026-10-26", tz=ROME), freq="30min", inclusive="left")
+    index = pd.date_range(
+        pd.Timestamp("2026-10-19", tz=ROME),
+        pd.Timestamp("2026-10-26", tz=ROME),
+        freq="30min",
+        inclusive="left",
+    )
     rows = pd.DataFrame({"queue": "total", "interval_start": index, "agents_scheduled": 1})
     week = week_problem(rows, [DAY], ROME, Weights())
     assert len(index) == 7 * 48 + 2
@@ -137,12 +191,17 @@ def listed_solution(path) -> tuple[np.ndarray, int]:
         if any(counts):  # a listed shift with nobody on it is not used
             keys.add((start, length))
         for day, n in enumerate(counts):
-            slots = (day * per_day + start // inst.slot_min + np.arange(length // inst.slot_min)) % coverage.size
+            slots = (
+                day * per_day + start // inst.slot_min + np.arange(length // inst.slot_min)
+            ) % coverage.size
             np.add.at(coverage, slots, n)
     return coverage, len(keys)
 
 
-@pytest.mark.parametrize("name", ["DataSet1/RandomExample1.txt", "DataSet1/RandomExample93.txt", "DataSet2/RandomExample27.txt"])
+@pytest.mark.parametrize(
+    "name",
+    ["DataSet1/RandomExample1.txt", "DataSet1/RandomExample93.txt", "DataSet2/RandomExample27.txt"],
+)
 def test_benchmark_reader_and_objective_reproduce_the_files_reference(name):
     path = shared_path("benchmarks", "shift_design", *name.split("/"))
     inst = read_instance(path)
@@ -152,6 +211,8 @@ def test_benchmark_reader_and_objective_reproduce_the_files_reference(name):
 
 
 def test_the_solver_matches_a_benchmark_reference_quickly():
-    inst = read_instance(shared_path("benchmarks", "shift_design", "DataSet1", "RandomExample93.txt"))
+    inst = read_instance(
+        shared_path("benchmarks", "shift_design", "DataSet1", "RandomExample93.txt")
+    )
     plan = solve(inst.problem(), SolverSettings(time_limit_s=15, workers=2))
     assert objective(inst, plan.coverage, plan.distinct_shifts) <= inst.reference

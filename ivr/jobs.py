@@ -1,0 +1,172 @@
+"""What the scheduler runs. Each job takes the app and the moment it runs for, and returns a
+line saying what it did (stored with the run)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pandas as pd
+from flask import Flask
+from sqlalchemy import delete, update
+
+from . import stats
+from .callbacks import dial_due_callbacks
+from .db import session_scope
+from .models import Call, CallEvent, IntervalRollup, PlanDraft, Survey
+
+
+def plans_dir(app: Flask) -> Path:
+    path = Path(app.instance_path) / "plans"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def dial_callbacks(app: Flask, now: dt.datetime) -> str:
+    return f"dialled {len(dial_due_callbacks(app, now=now))} callback(s)"
+
+
+def rollup_stats(app: Flask, now: dt.datetime) -> str:
+    """Today's (and yesterday's, for late results) interval figures into ``interval_rollups``."""
+    cfg = app.extensions["hotline.config"]
+    today = stats.local_day(cfg, now)
+    window = stats.Window(
+        stats.local_day(cfg, today.since - dt.timedelta(hours=1)).since, today.until
+    )
+    with session_scope(app) as session:
+        table = stats.interval_stats(
+            session, cfg, window, pd.Timedelta(minutes=cfg.staffing.interval_min)
+        )
+        table = table[table["offered"] > 0]
+        for row in table.itertuples():
+            values = {
+                "offered": int(row.offered), "answered": int(row.answered), "abandoned": int(row.abandoned),
+                "short_abandoned": int(row.short_abandoned), "service_level": _num(row.service_level),
+                "asa_s": _num(row.asa_s), "aht_s": _num(row.aht_s), "updated_at": now,
+            }  # fmt: skip
+            start = row.interval_start.to_pydatetime()
+            existing = session.get(IntervalRollup, (row.queue, start))
+            if existing is None:
+                session.add(IntervalRollup(queue=row.queue, interval_start=start, **values))
+            else:
+                for key, value in values.items():
+                    setattr(existing, key, value)
+    return f"rolled up {len(table)} interval(s)"
+
+
+def _num(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def reforecast(app: Flask, now: dt.datetime) -> str:
+    """Export the history and forecast the next week; files in instance/plans and a draft."""
+    from forecasts.forecast import forecast, write_csv
+    from forecasts.plot import plot_forecast
+
+    from .planning import history_from_log, line_calendar
+
+    cfg = app.extensions["hotline.config"]
+    with app.app_context():
+        history = history_from_log(cfg)
+    if history is None:
+        return "no calls yet: nothing to forecast"
+    table = forecast(
+        history,
+        pd.Timedelta(days=7),
+        calendar=line_calendar(cfg),
+        default_aht_s={q.id: q.aht_s for q in cfg.queues},
+    )
+    folder = plans_dir(app)
+    stamp = now.astimezone(cfg.tz).date().isoformat()
+    write_csv(table, str(folder / f"forecast-{stamp}.csv"))
+    plot_forecast(history, table, str(folder / f"forecast-{stamp}.png"))
+    buffer = io.StringIO()
+    write_csv(table, buffer)
+    start = pd.Timestamp(table["interval_start"].iloc[0]).date()
+    with session_scope(app) as session:
+        session.add(
+            PlanDraft(
+                kind="forecast",
+                week_start=start,
+                created_at=now,
+                status="draft",
+                summary={"calls": round(float(table["calls"].sum()))},
+                content=buffer.getvalue(),
+            )
+        )
+    return f"forecast {round(float(table['calls'].sum()))} calls from {start}"
+
+
+def next_monday(now: dt.datetime, tz) -> dt.date:
+    today = now.astimezone(tz).date()
+    return today + dt.timedelta(days=7 - today.weekday())
+
+
+def weekly_plan(app: Flask, now: dt.datetime) -> str:
+    """Next week's shift plan (and roster, when agents exist) as drafts for supervisors."""
+    from .planning import history_from_log, line_calendar, plan_horizon
+
+    cfg = app.extensions["hotline.config"]
+    with app.app_context():
+        history = history_from_log(cfg)
+    if history is None:
+        return "no calls yet: nothing to plan"
+    start = next_monday(now, cfg.tz)
+    (summary,) = plan_horizon(
+        cfg,
+        history,
+        line_calendar(cfg),
+        start,
+        1,
+        time_limit_s=cfg.line.scheduler.plan_time_limit_s,
+    )
+    content = summary.rows.to_csv(index=False)
+    (plans_dir(app) / f"plan-{start}.csv").write_text(content)
+    figures = {
+        "paid_hours": round(summary.paid_hours, 1),
+        "cost": round(summary.cost, 2),
+        "shortage_hours": round(summary.shortage_hours, 1),
+        "fte": round(summary.fte, 1),
+    }
+    with session_scope(app) as session:
+        session.add(
+            PlanDraft(
+                kind="shifts",
+                week_start=start,
+                created_at=now,
+                status="draft",
+                summary=figures,
+                content=content,
+            )
+        )
+    return f"shift plan for {start}: {figures['paid_hours']} paid hours, cost {figures['cost']}"
+
+
+def retention(app: Flask, now: dt.datetime) -> str:
+    """Forget old call events, and recording links past their keeping time."""
+    settings = app.extensions["hotline.config"].line.scheduler
+    events_before = now - dt.timedelta(days=settings.keep_events_days)
+    recordings_before = now - dt.timedelta(days=settings.keep_recordings_days)
+    with session_scope(app) as session:
+        events = session.execute(delete(CallEvent).where(CallEvent.at < events_before)).rowcount
+        calls = session.execute(
+            update(Call)
+            .where(Call.started_at < recordings_before, Call.voicemail_url.is_not(None))
+            .values(voicemail_url=None)
+        ).rowcount
+        surveys = session.execute(
+            update(Survey)
+            .where(Survey.created_at < recordings_before, Survey.comment_url.is_not(None))
+            .values(comment_url=None)
+        ).rowcount
+    return f"removed {events} event(s), {calls + surveys} recording link(s)"
+
+
+JOBS = {
+    "dial_callbacks": dial_callbacks,
+    "rollup_stats": rollup_stats,
+    "reforecast": reforecast,
+    "weekly_plan": weekly_plan,
+    "retention": retention,
+}

@@ -1,0 +1,199 @@
+"""Scheduled jobs on a real database with a fake clock; the lock between two schedulers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from ivr import jobs, scheduler
+from ivr.config import JobSchedule
+from ivr.db import session_scope
+from ivr.models import (
+    Call,
+    Callback,
+    CallEvent,
+    IntervalRollup,
+    JobRun,
+    PlanDraft,
+    QueueEntry,
+    Survey,
+)
+from ivr.twilio_sim import Press
+
+from .conftest import OPEN_TIME
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+@pytest.fixture
+def app(make_app, clock, any_db_url):
+    return make_app(CLOCK=clock, DATABASE_URL=any_db_url)
+
+
+def test_rollup_stores_interval_figures(app, new_call):
+    new_call().ring([Press("1"), Press("1")])
+    run = scheduler.run_job(app, "rollup_stats", OPEN_TIME)
+    assert (run.outcome, run.detail) == ("ok", "rolled up 1 interval(s)")
+    with session_scope(app) as session:
+        row = session.scalars(select(IntervalRollup)).one()
+    assert (row.queue, row.offered, row.answered) == ("orders", 1, 1)
+    assert row.interval_start == dt.datetime(2026, 11, 25, 10, 0, tzinfo=ROME)
+
+
+def test_two_schedulers_never_run_the_same_firing_twice(app, monkeypatch):
+    calls = []
+    barrier = threading.Barrier(2)
+
+    def slow_job(_app, now):
+        calls.append(now)
+        return "done"
+
+    monkeypatch.setitem(jobs.JOBS, "rollup_stats", slow_job)
+    monkeypatch.setattr(scheduler, "JOBS", jobs.JOBS)
+    results = []
+
+    def one(owner):
+        barrier.wait()
+        results.append(scheduler.run_job(app, "rollup_stats", OPEN_TIME, who=owner))
+
+    threads = [threading.Thread(target=one, args=(f"scheduler-{i}",)) for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert sorted(r is None for r in results) == [False, True]
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(JobRun)) == 1
+    # the next firing is a new key: it runs
+    assert scheduler.run_job(app, "rollup_stats", OPEN_TIME + dt.timedelta(minutes=15)) is not None
+
+
+def test_a_failing_job_is_logged_and_does_not_raise(app, monkeypatch):
+    def broken(_app, now):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setitem(jobs.JOBS, "retention", broken)
+    run = scheduler.run_job(app, "retention", OPEN_TIME)
+    assert run.outcome == "failed" and run.detail.startswith("RuntimeError: disk full")
+    again = scheduler.run_job(app, "retention", OPEN_TIME, attempt=2)
+    assert again is not None  # a retry is its own attempt
+
+
+def test_retention_forgets_old_events_and_recording_links(app, clock):
+    old = OPEN_TIME - dt.timedelta(days=500)
+    with session_scope(app) as session:
+        session.add(
+            CallEvent(call_sid="CAold", event="call_started", dedupe_key="call_started", at=old)
+        )
+        session.add(
+            CallEvent(
+                call_sid="CAnew", event="call_started", dedupe_key="call_started", at=OPEN_TIME
+            )
+        )
+        session.add(
+            Call(call_sid="CAold", started_at=old, voicemail_url="https://api.twilio.com/rec/1")
+        )
+        session.add(
+            Survey(
+                call_sid="CAold",
+                score=4,
+                comment_url="https://api.twilio.com/rec/2",
+                created_at=old,
+            )
+        )
+    run = scheduler.run_job(app, "retention", OPEN_TIME)
+    assert run.detail == "removed 1 event(s), 2 recording link(s)"
+    with session_scope(app) as session:
+        assert session.scalar(select(Call.voicemail_url)) is None
+        assert session.scalar(select(Survey.score)) == 4  # the score stays
+
+
+def test_callback_job_through_the_scheduler(app):
+    with session_scope(app) as session:
+        session.add(
+            Callback(
+                call_sid="CAz",
+                phone="+393470000057",
+                language="en",
+                queue="general",
+                original_entered_at=OPEN_TIME,
+                requested_at=OPEN_TIME,
+                due_at=OPEN_TIME,
+                status="pending",
+                attempts=0,
+                dial_by="system",
+            )
+        )
+    run = scheduler.run_job(app, "dial_callbacks", OPEN_TIME)
+    assert run.detail == "dialled 1 callback(s)"
+
+
+def test_reforecast_and_weekly_plan_draft_for_supervisors(app, clock):
+    rows = []
+    start = dt.datetime(2026, 10, 26, 8, 0, tzinfo=ROME)
+    for day in range(28):
+        for hour in range(11):
+            for k in range(3 if day % 7 < 5 else 1):
+                at = start + dt.timedelta(days=day, hours=hour, minutes=7 * k)
+                rows.append(
+                    QueueEntry(
+                        call_sid=f"C{day}-{hour}-{k}",
+                        queue="general",
+                        entered_at=at,
+                        original_entered_at=at,
+                        result="bridged",
+                        wait_s=5,
+                        handle_s=240,
+                        answered_at=at,
+                    )
+                )
+    with session_scope(app) as session:
+        session.add_all(rows)
+    clock.at = dt.datetime(2026, 11, 23, 1, 15, tzinfo=dt.UTC)
+    run = scheduler.run_job(app, "reforecast", clock.at)
+    assert run.outcome == "ok", run.detail
+    assert (jobs.plans_dir(app) / "forecast-2026-11-23.csv").exists()
+    run = scheduler.run_job(app, "weekly_plan", clock.at)
+    assert run.outcome == "ok", run.detail
+    with session_scope(app) as session:
+        drafts = {d.kind: d for d in session.scalars(select(PlanDraft))}
+    assert set(drafts) == {"forecast", "shifts"}
+    assert (
+        drafts["shifts"].week_start == dt.date(2026, 11, 30) and drafts["shifts"].status == "draft"
+    )
+    assert drafts["shifts"].content.startswith("date,weekday,template,shift_start")
+
+
+def test_interval_jobs_share_fire_times_and_cron_follows_dst():
+    every = JobSchedule(every_s=900)
+    a = scheduler.fire_time(every, dt.datetime(2026, 11, 25, 9, 7, 31, tzinfo=dt.UTC))
+    b = scheduler.fire_time(every, dt.datetime(2026, 11, 25, 9, 14, 59, tzinfo=dt.UTC))
+    assert a == b == dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+    thursday = JobSchedule(cron="0 6 * * thu")
+    before = scheduler.next_run(thursday, ROME, dt.datetime(2026, 10, 20, tzinfo=dt.UTC))
+    after = scheduler.next_run(thursday, ROME, dt.datetime(2026, 10, 27, tzinfo=dt.UTC))
+    assert (before.hour, before.utcoffset()) == (6, dt.timedelta(hours=2))
+    assert (after.hour, after.utcoffset()) == (6, dt.timedelta(hours=1))
+
+
+def test_jobs_page_and_cli(app):
+    scheduler.run_job(app, "retention", OPEN_TIME)
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["jobs", "list"]).output
+    assert "retention" in listing and "ok" in listing and "dial_callbacks" in listing
+    client = app.test_client()
+    import re
+
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)
+    ).group(1)
+    client.post(
+        "/login", data={"username": "demo", "password": "hotline-demo", "csrf_token": token}
+    )
+    page = client.get("/ops/jobs").get_data(as_text=True)
+    assert "cron 0 6 * * thu" in page and "removed 0 event(s)" in page

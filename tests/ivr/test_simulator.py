@@ -1,0 +1,94 @@
+"""The caller simulator against a live server on loopback: a short seeded run with zero errors."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from ivr.agent_line import set_pin
+from ivr.config import load_config
+from ivr.db import session_scope
+from ivr.models import AgentAccount, QueueEntry, Survey
+from ivr.simulator import Simulator, parse_rate, parse_seconds
+from tests.conftest import CONFIG_DIR
+
+from .conftest import OPEN_TIME
+
+
+@pytest.fixture
+def live(tmp_path):
+    from ivr import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'sim.db'}",
+            "CONFIG_DIR": str(CONFIG_DIR),
+            "TWILIO_AUTH_TOKEN": "sim-token",
+            "HOTLINE_PUBLIC_URL": base,
+            "SECRET_KEY": "s",
+            "CLOCK": lambda: OPEN_TIME,
+        }
+    )
+    cfg = app.extensions["hotline.config"]
+    with session_scope(app) as session:
+        for agent in cfg.agents[:4]:
+            set_pin(session, agent, "1234")
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield app, base
+    server.shutdown()
+
+
+def test_a_short_seeded_run_meets_no_errors(live):
+    app, base = live
+    sim = Simulator(
+        load_config(),
+        base,
+        "sim-token",
+        rate_per_s=4,
+        duration_s=4,
+        seed=7,
+        handle_s=0.6,
+        patience_s=2.5,
+    )
+    report = sim.run()
+    assert report.errors == []
+    assert report.calls >= 8 and report.enqueued >= 6
+    assert report.answered + report.abandoned + report.callbacks_requested == report.enqueued
+    with session_scope(app) as session:
+        entries = session.scalar(select(func.count()).select_from(QueueEntry))
+        answered = session.scalar(
+            select(func.count()).select_from(QueueEntry).where(QueueEntry.result == "bridged")
+        )
+        surveys = session.scalar(select(func.count()).select_from(Survey))
+        logged_in = session.scalar(
+            select(func.count()).select_from(AgentAccount).where(AgentAccount.state != "offline")
+        )
+    assert entries == report.enqueued and answered == report.answered
+    assert surveys == report.surveys
+    assert logged_in == 0  # the agents logged out at the end
+
+
+def test_the_simulator_only_talks_to_this_machine():
+    with pytest.raises(ValueError, match="only talks to this machine"):
+        Simulator(load_config(), "http://10.1.2.3:5000", "t", rate_per_s=1, duration_s=1)
+
+
+@pytest.mark.parametrize("text, value", [("2/s", 2.0), ("30/min", 0.5), ("3600/h", 1.0)])
+def test_rates(text, value):
+    assert parse_rate(text) == value
+
+
+@pytest.mark.parametrize(
+    "text, value", [("60s", 60.0), ("5min", 300.0), ("1.5", 1.5), ("500ms", 0.5)]
+)
+def test_durations(text, value):
+    assert parse_seconds(text) == value
