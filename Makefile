@@ -33,13 +33,13 @@ lint: venv
 	$(BIN)/ruff check .
 
 # Demo settings: a throwaway Twilio auth token so the caller simulator can sign requests.
-DEMO_ENV := TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-demo-auth-token} HOTLINE_PUBLIC_URL=$${HOTLINE_PUBLIC_URL:-http://127.0.0.1:5000}
+# The line is kept open round the clock in the demo, so simulated callers reach the queues.
+DEMO_ENV := TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-demo-auth-token} HOTLINE_PUBLIC_URL=$${HOTLINE_PUBLIC_URL:-http://127.0.0.1:5000} HOTLINE_ALWAYS_OPEN=1
 
 demo: venv
 	$(BIN)/hotline config check
-	$(BIN)/hotline db upgrade
-	@echo "Hotline is starting on http://127.0.0.1:5000 (health: /healthz). Ctrl-C stops it."
-	$(DEMO_ENV) $(BIN)/hotline run --host 127.0.0.1 --port 5000
+	$(DEMO_ENV) $(BIN)/hotline db upgrade
+	$(DEMO_ENV) $(BIN)/hotline demo
 
 # Benchmarks (they print a table; the README quotes it). statsforecast, the forecast
 # benchmark's comparison, lives in its own venv: it is not a dependency of Hotline.

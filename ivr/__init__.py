@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         # Only a test may switch signature checks off, and only together with TESTING.
         TWILIO_SIGNATURE_CHECK=True,
+        ALWAYS_OPEN=os.environ.get("HOTLINE_ALWAYS_OPEN", "") in ("1", "true", "yes"),
     )
     if test_config:
         app.config.update(test_config)

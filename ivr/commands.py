@@ -378,6 +378,52 @@ def jobs_list() -> None:
         )
 
 
+@click.command("demo", cls=AppCommand)
+@click.option(
+    "--serve/--no-serve",
+    default=True,
+    help="after the set-up, serve the app with the scheduler and the simulator",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--simulate",
+    "simulate",
+    default="10min",
+    show_default=True,
+    help="how long simulated callers keep coming",
+)
+@click.option("--rate", default="0.5/s", show_default=True, help="simulated arrivals")
+@click.option(
+    "--time-limit",
+    default=20.0,
+    show_default=True,
+    type=float,
+    help="solver seconds for the shift plan and roster",
+)
+def demo_command(serve, host, port, simulate, rate, time_limit) -> None:
+    """The newcomer's tour: real data in, forecast, plan and roster out, then the live line."""
+    import time
+    from pathlib import Path
+
+    from flask import current_app
+
+    from .demo import serve as serve_demo
+    from .demo import setup
+    from .simulator import parse_seconds
+
+    app = current_app._get_current_object()
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        click.echo(f"[{time.monotonic() - started:5.1f}s] {message}" if message else "")
+
+    result = setup(app, Path(app.instance_path) / "demo", say, time_limit)
+    say(f"set-up done; files in {result['out_dir']}")
+    if serve:
+        serve_demo(app, host, port, parse_seconds(simulate), rate, lambda m: click.echo(m))
+
+
 def init_app(app: Flask) -> None:
     for group in (
         db_group,
@@ -389,5 +435,6 @@ def init_app(app: Flask) -> None:
         plan_command,
         scheduler_command,
         jobs_group,
+        demo_command,
     ):
         app.cli.add_command(group)

@@ -67,7 +67,7 @@ def _insert_ignore(session: Session, model: type, rows: list[dict]) -> None:
 
 
 def read_records(
-    path: str | Path, cfg: HotlineConfig, zone: ZoneInfo, report: ImportReport
+    path: str | Path, cfg: HotlineConfig, zone: ZoneInfo, report: ImportReport, shift_days: int = 0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parse and validate; returns (calls, queue entries) ready to insert."""
     raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
@@ -79,7 +79,9 @@ def read_records(
     outcome = raw["outcome"].str.strip()
     phantom = outcome == "PHANTOM"
     report.phantom = int(phantom.sum())
-    day = pd.to_datetime(raw["date"].str.strip(), format="%y%m%d", errors="coerce")
+    day = pd.to_datetime(raw["date"].str.strip(), format="%y%m%d", errors="coerce") + pd.Timedelta(
+        days=shift_days
+    )
     seconds = {
         c: _seconds(raw[c])
         for c in ("vru_entry", "vru_exit", "q_start", "q_exit", "ser_start", "ser_exit")
@@ -189,10 +191,12 @@ def import_calls(
     tz: str | None = None,
     chunk: int = 20_000,
     progress: Callable[[str], None] | None = None,
+    shift_days: int = 0,
 ) -> ImportReport:
+    """Import the file; ``shift_days`` moves every date (the demo brings 1999 up to now)."""
     report = ImportReport()
     zone = ZoneInfo(tz) if tz else cfg.tz
-    calls, entries = read_records(path, cfg, zone, report)
+    calls, entries = read_records(path, cfg, zone, report, shift_days)
     with session_factory() as session:
         before_calls = session.scalar(select(func.count()).select_from(Call))
         before_entries = session.scalar(select(func.count()).select_from(QueueEntry))
@@ -222,6 +226,11 @@ def _records(frame: pd.DataFrame) -> list[dict]:
             elif isinstance(value, np.generic):
                 row[key] = value.item()
     return rows
+
+
+def last_record_date(path: str | Path) -> dt.date:
+    dates = pd.read_csv(path, sep="\t", dtype=str, usecols=["date"])["date"].str.strip()
+    return pd.to_datetime(dates, format="%y%m%d", errors="coerce").max().date()
 
 
 def first_entry(session: Session) -> dt.datetime | None:

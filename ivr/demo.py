@@ -1,0 +1,201 @@
+"""``hotline demo``: a newcomer's tour from a fresh clone, with real data and no network.
+
+Set-up (shows progress, a minute or two on 2 cores): import five weeks of real call records
+(moved forward to end before today), set the sample team's PINs, export the history, forecast the
+next week, compute requirements, plan shifts, draft the roster, write the plots. Then serve the
+app, run the scheduler and the caller simulator in the background, and print where to look.
+Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from flask import Flask
+
+from . import clock, stats
+from .agent_line import set_pin
+from .db import session_scope
+from .importer import import_calls, last_record_date
+from .models import PlanDraft
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "israel_bank_1999_sample_5weeks.tsv.gz"
+DEMO_PIN = "1234"
+DEMO_USER = ("demo", "hotline-demo")
+
+
+def shift_to_recent(last: dt.date, today: dt.date) -> int:
+    """Whole weeks that move ``last`` to the latest same weekday before ``today``."""
+    weeks = (today - dt.timedelta(days=1) - last).days // 7
+    return weeks * 7
+
+
+def setup(
+    app: Flask, out_dir: Path, progress: Callable[[str], None], time_limit_s: float = 20.0
+) -> dict:
+    from forecasts.forecast import forecast, write_csv
+    from forecasts.plot import plot_forecast
+    from staffing.shift_plan import plot_plan
+
+    from .planning import history_from_log, line_calendar, plan_week, requirement_table, summarise
+
+    cfg = app.extensions["hotline.config"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        today = clock.now().astimezone(cfg.tz).date()
+    shift = shift_to_recent(last_record_date(SAMPLE), today)
+    progress(f"importing {SAMPLE.name} (moved forward {shift // 7} weeks)")
+    report = import_calls(
+        app.extensions["hotline.sessionmaker"], SAMPLE, cfg, shift_days=shift, progress=progress
+    )
+    progress(
+        f"{report.calls_added} calls and {report.entries_added} queue entries added ({report.phantom} phantom rows skipped)"
+    )
+    with session_scope(app) as session:
+        for agent in cfg.agents:
+            set_pin(session, agent, DEMO_PIN)
+    progress(f"agent line PIN {DEMO_PIN} set for {len(cfg.agents)} agents")
+
+    with app.app_context():
+        history = history_from_log(cfg)
+        with session_scope(app) as session:
+            window = stats.Window(
+                pd.Timestamp(history.calls.index[0]).to_pydatetime(),
+                pd.Timestamp(history.end).to_pydatetime(),
+            )
+            table = stats.history_table(session, cfg, window, history.freq)
+    table["interval_start"] = [t.isoformat() for t in table["interval_start"]]
+    table.to_csv(out_dir / "history.csv", index=False)
+    progress(f"history: {len(table)} intervals -> {out_dir / 'history.csv'}")
+
+    predicted = forecast(
+        history,
+        pd.Timedelta(days=7),
+        calendar=line_calendar(cfg),
+        default_aht_s={q.id: q.aht_s for q in cfg.queues},
+    )
+    write_csv(predicted, str(out_dir / "forecast.csv"))
+    plot_forecast(history, predicted, str(out_dir / "forecast.png"))
+    progress(
+        f"forecast: {predicted['calls'].sum():.0f} calls next week -> forecast.csv, forecast.png"
+    )
+
+    reqs = requirement_table(cfg, predicted)
+    out = reqs.copy()
+    out["interval_start"] = [
+        pd.Timestamp(t).tz_convert(cfg.tz).isoformat() for t in out["interval_start"]
+    ]
+    out.to_csv(out_dir / "requirements.csv", index=False)
+    progress(
+        f"requirements: peak {int(reqs.loc[reqs['queue'] == 'total', 'agents_scheduled'].max())} agents scheduled -> requirements.csv"
+    )
+
+    progress(f"planning shifts (up to {time_limit_s:g} s)")
+    week, plan = plan_week(cfg, reqs, time_limit_s, allow_uncovered=True)
+    summary = summarise(cfg, week, plan)
+    summary.rows.to_csv(out_dir / "plan.csv", index=False)
+    plot_plan(week, plan, str(out_dir / "plan.png"))
+    progress(
+        f"shift plan: {summary.paid_hours:.0f} paid hours, cost {summary.cost:.0f}, shortage {summary.shortage_hours:.1f} agent-hours -> plan.csv, plan.png"
+    )
+    with app.app_context(), session_scope(app) as session:
+        now = clock.now()
+        session.add(
+            PlanDraft(
+                kind="forecast",
+                week_start=week.days[0],
+                created_at=now,
+                status="draft",
+                summary={"calls": round(float(predicted["calls"].sum()))},
+                content=(out_dir / "forecast.csv").read_text(),
+            )
+        )
+        session.add(
+            PlanDraft(
+                kind="shifts",
+                week_start=week.days[0],
+                created_at=now,
+                status="draft",
+                summary={
+                    "paid_hours": round(summary.paid_hours, 1),
+                    "cost": round(summary.cost, 2),
+                },
+                content=(out_dir / "plan.csv").read_text(),
+            )
+        )
+    result = {"out_dir": out_dir, "week_start": week.days[0], "plan": summary, "requirements": reqs}
+    roster = roster_step(app, out_dir, progress, time_limit_s)
+    if roster:
+        result["roster"] = roster
+    return result
+
+
+def roster_step(app: Flask, out_dir: Path, progress: Callable[[str], None], time_limit_s: float):
+    """Draft the week's roster for the sample team, when the roster engine is available."""
+    try:
+        from .rosters import draft_roster
+    except ImportError:
+        progress("roster: not available in this version")
+        return None
+    return draft_roster(app, out_dir, progress, time_limit_s)
+
+
+def serve(
+    app: Flask, host: str, port: int, simulate_s: float, rate: str, say: Callable[[str], None]
+) -> None:
+    """Web app, scheduler and caller simulator until Ctrl-C."""
+    from werkzeug.serving import make_server
+
+    from .scheduler import build
+    from .simulator import Simulator, parse_rate
+
+    server = make_server(host, port, app, threaded=True)
+    web = threading.Thread(target=server.serve_forever, daemon=True, name="web")
+    web.start()
+    scheduler = build(app, blocking=False)
+    scheduler.start()
+    base = f"http://{host}:{port}"
+    cfg = app.extensions["hotline.config"]
+    token = app.config["TWILIO_AUTH_TOKEN"]
+
+    def simulate() -> None:
+        sim = Simulator(
+            cfg,
+            base,
+            token,
+            rate_per_s=parse_rate(rate),
+            duration_s=simulate_s,
+            seed=1,
+            agent_pin=DEMO_PIN,
+            handle_s=45,
+            patience_s=90,
+        )
+        report = sim.run()
+        say("caller simulator finished: " + report.lines()[0])
+
+    if simulate_s > 0 and token:
+        threading.Thread(target=simulate, daemon=True, name="simulator").start()
+    say("")
+    say(f"Hotline is running on {base}")
+    say(f"  ops dashboard   {base}/ops   (login {DEMO_USER[0]} / {DEMO_USER[1]})")
+    say(f"  scheduled jobs  {base}/ops/jobs        roster  {base}/supervisor/roster")
+    say(f"  JSON API        {base}/api/queues      health  {base}/healthz")
+    say(
+        f"  Twilio webhooks {base}/voice/incoming  {base}/voice/status   agent line {base}/voice/agent"
+    )
+    say(f"  caller simulator: {rate} for {simulate_s:.0f} s, 4 agents with PIN {DEMO_PIN}")
+    say("Ctrl-C stops everything.")
+    try:
+        while web.is_alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        say("stopping...")
+    finally:
+        scheduler.shutdown(wait=False)
+        server.shutdown()
+        say("stopped")
