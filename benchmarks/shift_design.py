@@ -43,9 +43,13 @@ def coverage_from_rows(instance, rows: list[dict]) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("instances", nargs="+", type=Path)
-    parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per instance (default 20)")
+    parser.add_argument(
+        "--time-limit", type=float, default=20.0, help="seconds per instance (default 20)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="write every solution here as CSV")
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args(argv)
@@ -57,12 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.instances:
         instance = read_instance(path)
         started = time.perf_counter()
-        plan = solve(instance.problem(), SolverSettings(time_limit_s=args.time_limit, workers=args.workers))
+        plan = solve(
+            instance.problem(), SolverSettings(time_limit_s=args.time_limit, workers=args.workers)
+        )
         seconds = time.perf_counter() - started
         rows = []
         used = plan.starts[plan.starts["agents"] > 0]
         for (start, length), part in used.groupby(["start_min", "length_min"]):
-            row = {"instance": instance.name, "start": f"{start // 60:02d}:{start % 60:02d}", "length": int(length)}
+            row = {
+                "instance": instance.name,
+                "start": f"{start // 60:02d}:{start % 60:02d}",
+                "length": int(length),
+            }
             for day in range(instance.days):
                 row[f"d{day + 1}"] = int(part.loc[part["day"] == day, "agents"].sum())
             rows.append(row)
@@ -72,10 +82,15 @@ def main(argv: list[str] | None = None) -> int:
         bound = int(np.ceil(plan.bound - 1e-6))
         results.append((instance.name, ours, reference, bound, seconds, verdict))
         all_rows.extend(rows)
-        print(f"| {instance.name} | {ours} | {reference} | {bound} | {len(rows)} | {seconds:.1f} | {verdict} |", flush=True)
+        print(
+            f"| {instance.name} | {ours} | {reference} | {bound} | {len(rows)} | {seconds:.1f} | {verdict} |",
+            flush=True,
+        )
     if args.out:
         with args.out.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["instance", "start", "length"] + [f"d{i}" for i in range(1, 8)])
+            writer = csv.DictWriter(
+                handle, fieldnames=["instance", "start", "length"] + [f"d{i}" for i in range(1, 8)]
+            )
             writer.writeheader()
             writer.writerows(all_rows)
     good = sum(1 for r in results if r[5] != "worse")

@@ -24,7 +24,19 @@ def _secret_key(instance_path: str) -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, the line's configuration, the database and the blueprints."""
-    from . import agent_line, auth, callbacks, commands, db, health, hold, ops, survey, voice
+    from . import (
+        agent_line,
+        auth,
+        callbacks,
+        commands,
+        db,
+        health,
+        hold,
+        ops,
+        supervisor,
+        survey,
+        voice,
+    )
     from .config import default_config_dir, load_config
 
     app = Flask(__name__, instance_relative_config=True)
@@ -58,6 +70,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     commands.init_app(app)
     auth.init_app(app)
     app.register_blueprint(health.bp)
-    for blueprint in (voice.bp, hold.bp, survey.bp, agent_line.bp, callbacks.bp, auth.bp, ops.bp):
+    for blueprint in (
+        voice.bp,
+        hold.bp,
+        survey.bp,
+        agent_line.bp,
+        callbacks.bp,
+        auth.bp,
+        ops.bp,
+        supervisor.bp,
+    ):
         app.register_blueprint(blueprint)
     return app

@@ -424,6 +424,159 @@ def demo_command(serve, host, port, simulate, rate, time_limit) -> None:
         serve_demo(app, host, port, parse_seconds(simulate), rate, lambda m: click.echo(m))
 
 
+@click.command("roster", cls=AppCommand)
+@click.argument("plan_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--week", required=True, help="first day of the week (YYYY-MM-DD)")
+@click.option(
+    "--agents",
+    "agents_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="agents CSV (default: config/agents.csv)",
+)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--ics",
+    "ics_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="write one iCalendar file per agent here",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="write the week view here",
+)
+@click.option(
+    "--requirements",
+    "requirements_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="per-queue requirements for skill coverage",
+)
+@click.option(
+    "--requests",
+    "requests_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CSV agent,date,request(off|HH:MM),weight",
+)
+@click.option("--time-limit", default=30.0, show_default=True, type=click.FloatRange(1, 3600))
+@click.option(
+    "--best-effort",
+    is_flag=True,
+    help="when the rules cannot all be kept, roster anyway and list what gives",
+)
+@click.option("--publish", is_flag=True, help="store it as the published roster (else as a draft)")
+def roster_command(
+    plan_file,
+    week,
+    agents_file,
+    output,
+    ics_dir,
+    html_file,
+    requirements_file,
+    requests_file,
+    time_limit,
+    best_effort,
+    publish,
+) -> None:
+    """Assign named agents to the plan's shifts (OR-Tools CP-SAT), keeping the rules."""
+    import datetime as dt
+    from pathlib import Path
+
+    import pandas as pd
+    from flask import current_app
+
+    from staffing.roster import Infeasible
+
+    from .config import ConfigIssue, load_agents
+    from .db import session_scope
+    from .rosters import (
+        make_roster,
+        page,
+        read_plan,
+        read_requests,
+        store,
+        week_plan,
+        week_view,
+        write_csv,
+        write_ics,
+    )
+
+    cfg = current_app.extensions["hotline.config"]
+    try:
+        week_start = dt.date.fromisoformat(week)
+        table = read_plan(plan_file, week_start)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    agents = cfg.agents
+    if agents_file:
+        issues: list[ConfigIssue] = []
+        agents = load_agents(Path(agents_file), issues)
+        if issues:
+            raise click.ClickException("\n".join(str(i) for i in issues))
+    requirements = pd.read_csv(requirements_file) if requirements_file else None
+    requests = (
+        read_requests(requests_file, week_start, week_plan(table, week_start, cfg))
+        if requests_file
+        else []
+    )
+    click.echo(f"  .. rostering {len(agents)} agents (up to {time_limit:g} s)", err=True)
+    try:
+        with session_scope() as session:
+            plan, result, rows = make_roster(
+                cfg,
+                session,
+                table,
+                week_start,
+                agents,
+                time_limit_s=time_limit,
+                requests=requests,
+                requirements=requirements,
+                best_effort=best_effort,
+            )
+            store(session, rows, week_start, "published" if publish else "draft")
+    except Infeasible as exc:
+        from .rosters import summarise
+
+        lines = "\n".join(f"  - {v}" for v in summarise(exc.violations))
+        raise click.ClickException(
+            f"no roster keeps every rule; the least it takes to break:\n{lines}\n(--best-effort rosters anyway)"
+        ) from exc
+    write_csv(rows, output)
+    click.echo(
+        f"wrote {len(rows)} shifts to {output} ({result.status.lower()}, gap {result.gap:.1%}); stored as {'published' if publish else 'draft'}"
+    )
+    unfilled = sum(c.requirement for c in plan.covers) - len(rows)
+    if unfilled > 0:
+        click.echo(f"{unfilled} planned shift(s) have no agent")
+    from .rosters import summarise
+
+    for violation in summarise(result.violations):
+        click.echo(f"rule not kept: {violation}")
+    if ics_dir:
+        click.echo(
+            f"wrote {len(write_ics(rows, agents, ics_dir, cfg.line.name))} calendar files to {ics_dir}"
+        )
+    if html_file:
+        Path(html_file).write_text(
+            page(
+                week_view(
+                    rows,
+                    agents,
+                    plan,
+                    week_start,
+                    f"Roster, week of {week_start}",
+                    result.violations,
+                )
+            )
+        )
+        click.echo(f"wrote {html_file}")
+
+
 def init_app(app: Flask) -> None:
     for group in (
         db_group,
@@ -436,5 +589,6 @@ def init_app(app: Flask) -> None:
         scheduler_command,
         jobs_group,
         demo_command,
+        roster_command,
     ):
         app.cli.add_command(group)

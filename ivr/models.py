@@ -252,3 +252,23 @@ class PlanDraft(Base):
     content: Mapped[str] = mapped_column(Text)
     published_at: Mapped[dt.datetime | None]
     published_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class RosterAssignment(Base):
+    """One agent's shift on one day of a drafted or published weekly roster."""
+
+    __tablename__ = "roster_assignments"
+    __table_args__ = (
+        UniqueConstraint(
+            "week_start", "status", "agent_id", "date", name="uq_roster_week_status_agent_date"
+        ),
+        Index("ix_roster_assignments_shift", "status", "shift_start"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week_start: Mapped[dt.date] = mapped_column(Date)
+    agent_id: Mapped[str] = mapped_column(String(32))
+    date: Mapped[dt.date] = mapped_column(Date)
+    shift_start: Mapped[dt.datetime]
+    shift_end: Mapped[dt.datetime]
+    break_start: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(String(16))

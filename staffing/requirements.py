@@ -19,7 +19,17 @@ import pandas as pd
 
 from . import erlang
 
-COLUMNS = ["queue", "interval_start", "calls", "aht_s", "agents", "agents_scheduled", "service_level", "asa_s", "occupancy"]
+COLUMNS = [
+    "queue",
+    "interval_start",
+    "calls",
+    "aht_s",
+    "agents",
+    "agents_scheduled",
+    "service_level",
+    "asa_s",
+    "occupancy",
+]
 
 
 @dataclass(frozen=True)
@@ -41,14 +51,30 @@ def _interval_s(table: pd.DataFrame) -> float:
     return float(pd.Series(starts[1:] - starts[:-1]).mode().iloc[0].total_seconds())
 
 
-def _staff(calls: np.ndarray, aht: np.ndarray, target: QueueTarget, interval_s: float, shrinkage: float, max_occupancy: float) -> dict[str, np.ndarray]:
+def _staff(
+    calls: np.ndarray,
+    aht: np.ndarray,
+    target: QueueTarget,
+    interval_s: float,
+    shrinkage: float,
+    max_occupancy: float,
+) -> dict[str, np.ndarray]:
     if target.asa_s:
-        agents = erlang.agents_for_asa(calls, interval_s=interval_s, aht_s=aht, asa_s=target.asa_s, max_occupancy=max_occupancy)
+        agents = erlang.agents_for_asa(
+            calls, interval_s=interval_s, aht_s=aht, asa_s=target.asa_s, max_occupancy=max_occupancy
+        )
     else:
         agents = erlang.agents_for_service_level(
-            calls, interval_s=interval_s, aht_s=aht, service_level=target.service_level, answer_time_s=target.answer_time_s, max_occupancy=max_occupancy
+            calls,
+            interval_s=interval_s,
+            aht_s=aht,
+            service_level=target.service_level,
+            answer_time_s=target.answer_time_s,
+            max_occupancy=max_occupancy,
         )
-    perf = erlang.erlang_c_performance(calls, agents, interval_s=interval_s, aht_s=aht, answer_time_s=target.answer_time_s)
+    perf = erlang.erlang_c_performance(
+        calls, agents, interval_s=interval_s, aht_s=aht, answer_time_s=target.answer_time_s
+    )
     return {
         "agents": agents,
         "agents_scheduled": erlang.scheduled_agents(agents, shrinkage),
@@ -76,12 +102,20 @@ def requirements(
         raise RequirementsError(f"the forecast lacks column(s) {', '.join(sorted(missing))}")
     column = {"p90": "calls_p90", "p10": "calls_p10", None: "calls", "mean": "calls"}.get(quantile)
     if column is None or column not in forecast.columns:
-        raise RequirementsError(f"--quantile {quantile}: the forecast has no {column or quantile!r} column")
+        raise RequirementsError(
+            f"--quantile {quantile}: the forecast has no {column or quantile!r} column"
+        )
     unknown = sorted(set(forecast["queue"]) - set(targets))
     if unknown:
-        raise RequirementsError(f"no target for queue(s) {', '.join(unknown)}: add them to queues.yaml")
+        raise RequirementsError(
+            f"no target for queue(s) {', '.join(unknown)}: add them to queues.yaml"
+        )
     table = forecast.copy()
-    table["interval_start"] = pd.to_datetime(table["interval_start"], utc=True) if table["interval_start"].dtype == object else table["interval_start"]
+    table["interval_start"] = (
+        pd.to_datetime(table["interval_start"], utc=True)
+        if table["interval_start"].dtype == object
+        else table["interval_start"]
+    )
     interval_s = interval_s or _interval_s(table)
     table["volume"] = table[column].astype(float).clip(lower=0)
     default_aht = table["queue"].map({q: t.aht_s for q, t in targets.items()})
@@ -89,9 +123,13 @@ def requirements(
     table["aht"] = aht.where(aht > 0, default_aht)
 
     if pool:
-        grouped = table.assign(work=table["volume"] * table["aht"]).groupby("interval_start", sort=True)
+        grouped = table.assign(work=table["volume"] * table["aht"]).groupby(
+            "interval_start", sort=True
+        )
         merged = grouped[["volume", "work"]].sum()
-        merged["aht"] = (merged["work"] / merged["volume"].where(merged["volume"] > 0)).fillna(np.mean([t.aht_s for t in targets.values()]))
+        merged["aht"] = (merged["work"] / merged["volume"].where(merged["volume"] > 0)).fillna(
+            np.mean([t.aht_s for t in targets.values()])
+        )
         used = [targets[q] for q in table["queue"].unique()]
         strictest = QueueTarget(
             service_level=max(t.service_level for t in used),
@@ -99,22 +137,71 @@ def requirements(
             aht_s=float(np.mean([t.aht_s for t in used])),
             asa_s=min((t.asa_s for t in used if t.asa_s), default=None),
         )
-        figures = _staff(merged["volume"].to_numpy(), merged["aht"].to_numpy(), strictest, interval_s, shrinkage, max_occupancy)
-        out = pd.DataFrame({"queue": "pooled", "interval_start": merged.index, "calls": merged["volume"].round(3).to_numpy(), "aht_s": merged["aht"].round(1).to_numpy(), **figures})
+        figures = _staff(
+            merged["volume"].to_numpy(),
+            merged["aht"].to_numpy(),
+            strictest,
+            interval_s,
+            shrinkage,
+            max_occupancy,
+        )
+        out = pd.DataFrame(
+            {
+                "queue": "pooled",
+                "interval_start": merged.index,
+                "calls": merged["volume"].round(3).to_numpy(),
+                "aht_s": merged["aht"].round(1).to_numpy(),
+                **figures,
+            }
+        )
         return out[COLUMNS]
 
     parts = []
     for queue, part in table.groupby("queue", sort=False):
         part = part.sort_values("interval_start")
-        figures = _staff(part["volume"].to_numpy(), part["aht"].to_numpy(), targets[queue], interval_s, shrinkage, max_occupancy)
-        parts.append(pd.DataFrame({"queue": queue, "interval_start": part["interval_start"].to_numpy(), "calls": part["volume"].round(3).to_numpy(), "aht_s": part["aht"].round(1).to_numpy(), **figures}))
+        figures = _staff(
+            part["volume"].to_numpy(),
+            part["aht"].to_numpy(),
+            targets[queue],
+            interval_s,
+            shrinkage,
+            max_occupancy,
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "queue": queue,
+                    "interval_start": part["interval_start"].to_numpy(),
+                    "calls": part["volume"].round(3).to_numpy(),
+                    "aht_s": part["aht"].round(1).to_numpy(),
+                    **figures,
+                }
+            )
+        )
     per_queue = pd.concat(parts, ignore_index=True)
-    total = per_queue.groupby("interval_start", sort=True).agg(calls=("calls", "sum"), agents=("agents", "sum"), agents_scheduled=("agents_scheduled", "sum")).reset_index()
+    total = (
+        per_queue.groupby("interval_start", sort=True)
+        .agg(
+            calls=("calls", "sum"),
+            agents=("agents", "sum"),
+            agents_scheduled=("agents_scheduled", "sum"),
+        )
+        .reset_index()
+    )
     work = (per_queue["calls"] * per_queue["aht_s"]).groupby(per_queue["interval_start"]).sum()
-    total["aht_s"] = (total["interval_start"].map(work) / total["calls"].where(total["calls"] > 0)).round(1)
+    total["aht_s"] = (
+        total["interval_start"].map(work) / total["calls"].where(total["calls"] > 0)
+    ).round(1)
     total["queue"] = "total"
     weights = per_queue["calls"].groupby(per_queue["interval_start"]).sum()
     for metric in ("service_level", "asa_s", "occupancy"):
-        weighted = (per_queue[metric].fillna(0) * per_queue["calls"]).groupby(per_queue["interval_start"]).sum()
-        total[metric] = (total["interval_start"].map(weighted) / total["interval_start"].map(weights).where(lambda w: w > 0)).round(4)
+        weighted = (
+            (per_queue[metric].fillna(0) * per_queue["calls"])
+            .groupby(per_queue["interval_start"])
+            .sum()
+        )
+        total[metric] = (
+            total["interval_start"].map(weighted)
+            / total["interval_start"].map(weights).where(lambda w: w > 0)
+        ).round(4)
     return pd.concat([per_queue, total[COLUMNS]], ignore_index=True)[COLUMNS]

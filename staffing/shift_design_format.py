@@ -90,7 +90,9 @@ def read_instance(path: str | Path) -> ShiftDesignInstance:
     slot = int(one("minuteinterval"))
     days = int(one("dayspercycle"))
     cyclic = one("flagcyclical").lower().startswith("y")
-    requirement = np.array([int(v) for v in " ".join(sections["requirements"]).split()], dtype=np.int64)
+    requirement = np.array(
+        [int(v) for v in " ".join(sections["requirements"]).split()], dtype=np.int64
+    )
     if requirement.size != days * 1440 // slot:
         raise ValueError(f"{path}: {requirement.size} requirements, expected {days * 1440 // slot}")
     templates = []
@@ -98,8 +100,23 @@ def read_instance(path: str | Path) -> ShiftDesignInstance:
         parts = line.split()
         if len(parts) < 8:
             continue
-        abbr, _name, start, later, earlier, length, longer, shorter = parts[0], parts[1], parts[2], *parts[3:8]
-        templates.append((abbr, _minutes(start), int(later), int(earlier), int(length), int(longer), int(shorter)))
+        abbr, _name, start, later, earlier, length, longer, shorter = (
+            parts[0],
+            parts[1],
+            parts[2],
+            *parts[3:8],
+        )
+        templates.append(
+            (
+                abbr,
+                _minutes(start),
+                int(later),
+                int(earlier),
+                int(length),
+                int(longer),
+                int(shorter),
+            )
+        )
     fitness = re.search(r"#Fitness of assumed optimal Solution:\s*\n#\s*(\d+)", text)
     return ShiftDesignInstance(
         name=Path(path).parent.name + "/" + Path(path).name,
@@ -119,4 +136,8 @@ def objective(instance: ShiftDesignInstance, coverage: np.ndarray, distinct: int
     """The benchmark's objective, recomputed from coverage and the number of distinct shifts."""
     short = np.maximum(instance.requirement - coverage, 0).sum()
     over = np.maximum(coverage - instance.requirement, 0).sum()
-    return int(instance.w_under * instance.slot_min * short + instance.w_over * instance.slot_min * over + instance.w_shifts * distinct)
+    return int(
+        instance.w_under * instance.slot_min * short
+        + instance.w_over * instance.slot_min * over
+        + instance.w_shifts * distinct
+    )

@@ -64,30 +64,64 @@ class UncoverableError(ValueError):
         self.intervals = intervals
         lines = [f"  {start} - {end}: needs {need} agent(s)" for start, end, need in intervals[:20]]
         more = f"\n  ... and {len(intervals) - 20} more" if len(intervals) > 20 else ""
-        super().__init__("no shift template covers these intervals (add or widen a template, e.g. a night shift):\n" + "\n".join(lines) + more)
+        super().__init__(
+            "no shift template covers these intervals (add or widen a template, e.g. a night shift):\n"
+            + "\n".join(lines)
+            + more
+        )
 
 
 def expand(template: Template, slot_min: int, plan_days: list[dt.date]) -> list[ShiftType]:
     """Every start, length and break placement a template allows, in whole slots."""
     days = tuple(i for i, day in enumerate(plan_days) if day.weekday() in template.weekdays)
     out = []
-    for start in range(template.start_earliest_min, template.start_latest_min + 1, max(template.start_step_min, slot_min)):
-        for length in range(template.length_min_min, template.length_max_min + 1, max(template.length_step_min, slot_min)):
+    for start in range(
+        template.start_earliest_min,
+        template.start_latest_min + 1,
+        max(template.start_step_min, slot_min),
+    ):
+        for length in range(
+            template.length_min_min,
+            template.length_max_min + 1,
+            max(template.length_step_min, slot_min),
+        ):
             if start % slot_min or length % slot_min:
                 continue
             offsets: list[int | None] = [None]
             if template.break_min:
                 first = template.break_after_min
                 last = length - template.break_before_end_min - template.break_min
-                choices = list(range(first - first % slot_min, last + 1, slot_min)) or [max(first, 0)]
-                picks = np.unique(np.linspace(0, len(choices) - 1, min(MAX_BREAK_VARIANTS, len(choices))).round().astype(int))
+                choices = list(range(first - first % slot_min, last + 1, slot_min)) or [
+                    max(first, 0)
+                ]
+                picks = np.unique(
+                    np.linspace(0, len(choices) - 1, min(MAX_BREAK_VARIANTS, len(choices)))
+                    .round()
+                    .astype(int)
+                )
                 offsets = [choices[i] for i in picks]
             for offset in offsets:
-                out.append(ShiftType(template.name, start % 1440, length, days, template.break_min if offset is not None else 0, offset, template.hourly_cost))
+                out.append(
+                    ShiftType(
+                        template.name,
+                        start % 1440,
+                        length,
+                        days,
+                        template.break_min if offset is not None else 0,
+                        offset,
+                        template.hourly_cost,
+                    )
+                )
     return out
 
 
-def week_problem(rows: pd.DataFrame, templates: list[Template], tz: ZoneInfo, weights: Weights, cyclic: bool = True) -> WeekProblem:
+def week_problem(
+    rows: pd.DataFrame,
+    templates: list[Template],
+    tz: ZoneInfo,
+    weights: Weights,
+    cyclic: bool = True,
+) -> WeekProblem:
     """The first 7 local days of ``rows`` (interval_start, agents_scheduled) as a shift problem."""
     starts = pd.DatetimeIndex(pd.to_datetime(rows["interval_start"], utc=True)).tz_convert(tz)
     step = pd.Series(starts).diff().mode().iloc[0]
@@ -102,7 +136,11 @@ def week_problem(rows: pd.DataFrame, templates: list[Template], tz: ZoneInfo, we
     slot = ((wall - wall.normalize()).total_seconds().to_numpy() // 60 // slot_min).astype(int)
     keep = (day_index >= 0) & (day_index < 7)
     requirement = np.zeros(7 * per_day, dtype=np.int64)
-    np.maximum.at(requirement, day_index[keep] * per_day + slot[keep], rows["agents_scheduled"].to_numpy(dtype=np.int64)[keep])
+    np.maximum.at(
+        requirement,
+        day_index[keep] * per_day + slot[keep],
+        rows["agents_scheduled"].to_numpy(dtype=np.int64)[keep],
+    )
     types = [shift for template in templates for shift in expand(template, slot_min, days)]
     peak = max(int(requirement.max()), 1)
     hours = slot_min / 60
@@ -112,7 +150,9 @@ def week_problem(rows: pd.DataFrame, templates: list[Template], tz: ZoneInfo, we
         shift_types=types,
         days=7,
         cyclic=cyclic,
-        under_weight=weights.shortage * hours * (1 + requirement / peak),  # shortage hurts more at peaks
+        under_weight=weights.shortage
+        * hours
+        * (1 + requirement / peak),  # shortage hurts more at peaks
         over_weight=weights.excess * hours,
         shift_weight=weights.distinct_shift,
         cost_weight=weights.cost,
@@ -133,7 +173,13 @@ def uncoverable(week: WeekProblem) -> list[tuple[str, str, int]]:
         return out
     runs = np.split(missing, np.flatnonzero(np.diff(missing) != 1) + 1)
     for run in runs:
-        out.append((slot_time(week, run[0]).strftime("%a %Y-%m-%d %H:%M"), slot_time(week, run[-1] + 1).strftime("%H:%M"), int(problem.requirement[run].max())))
+        out.append(
+            (
+                slot_time(week, run[0]).strftime("%a %Y-%m-%d %H:%M"),
+                slot_time(week, run[-1] + 1).strftime("%H:%M"),
+                int(problem.requirement[run].max()),
+            )
+        )
     return out
 
 
@@ -141,17 +187,27 @@ def slot_time(week: WeekProblem, slot: int) -> dt.datetime:
     per_day = week.problem.slots_per_day
     day, index = divmod(int(slot), per_day)
     base = week.days[0] + dt.timedelta(days=day)
-    return dt.datetime.combine(base, dt.time(0), tzinfo=week.tz) + dt.timedelta(minutes=index * week.problem.slot_min)
+    return dt.datetime.combine(base, dt.time(0), tzinfo=week.tz) + dt.timedelta(
+        minutes=index * week.problem.slot_min
+    )
 
 
 def plan_rows(week: WeekProblem, plan: ShiftPlan) -> pd.DataFrame:
     rows = []
     for row in plan.starts.sort_values(["day", "start_min", "length_min"]).itertuples():
         day = week.days[int(row.day)]
-        start = dt.datetime.combine(day, dt.time(0), tzinfo=week.tz) + dt.timedelta(minutes=int(row.start_min))
+        start = dt.datetime.combine(day, dt.time(0), tzinfo=week.tz) + dt.timedelta(
+            minutes=int(row.start_min)
+        )
         start = start.astimezone(week.tz)  # a wall time that does not exist lands after the DST gap
         end = (start + dt.timedelta(minutes=int(row.length_min))).astimezone(week.tz)
-        brk = "" if pd.isna(row.break_offset_min) or not row.break_min else (start + dt.timedelta(minutes=int(row.break_offset_min))).astimezone(week.tz).isoformat()
+        brk = (
+            ""
+            if pd.isna(row.break_offset_min) or not row.break_min
+            else (start + dt.timedelta(minutes=int(row.break_offset_min)))
+            .astimezone(week.tz)
+            .isoformat()
+        )
         rows.append(
             {
                 "date": day.isoformat(),
@@ -166,14 +222,38 @@ def plan_rows(week: WeekProblem, plan: ShiftPlan) -> pd.DataFrame:
                 "cost": round(float(row.agents * row.paid_hours * row.hourly_cost), 2),
             }
         )
-    return pd.DataFrame(rows, columns=["date", "weekday", "template", "shift_start", "shift_end", "break_start", "break_min", "agents", "paid_hours", "cost"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "date",
+            "weekday",
+            "template",
+            "shift_start",
+            "shift_end",
+            "break_start",
+            "break_min",
+            "agents",
+            "paid_hours",
+            "cost",
+        ],
+    )
 
 
-def worst_intervals(week: WeekProblem, plan: ShiftPlan, count: int = 5) -> list[tuple[str, int, int]]:
+def worst_intervals(
+    week: WeekProblem, plan: ShiftPlan, count: int = 5
+) -> list[tuple[str, int, int]]:
     """The intervals with the largest shortage: (time, required, scheduled)."""
     short = plan.shortage
     order = np.argsort(-short, kind="stable")[:count]
-    return [(slot_time(week, s).strftime("%a %Y-%m-%d %H:%M"), int(plan.problem.requirement[s]), int(plan.coverage[s])) for s in order if short[s] > 0]
+    return [
+        (
+            slot_time(week, s).strftime("%a %Y-%m-%d %H:%M"),
+            int(plan.problem.requirement[s]),
+            int(plan.coverage[s]),
+        )
+        for s in order
+        if short[s] > 0
+    ]
 
 
 def plot_plan(week: WeekProblem, plan: ShiftPlan, path: str) -> None:
@@ -184,11 +264,33 @@ def plot_plan(week: WeekProblem, plan: ShiftPlan, path: str) -> None:
 
     times = [slot_time(week, s) for s in range(plan.problem.requirement.size)]
     fig, ax = plt.subplots(figsize=(14, 4))
-    ax.step(times, plan.problem.requirement, where="post", color="#c0392b", linewidth=1.2, label="required (scheduled agents)")
-    ax.step(times, plan.coverage, where="post", color="#2f6fb3", linewidth=1.2, label="planned shifts")
-    ax.fill_between(times, plan.coverage, plan.problem.requirement, where=plan.coverage < plan.problem.requirement, step="post", color="#c0392b", alpha=0.25, label="shortage")
+    ax.step(
+        times,
+        plan.problem.requirement,
+        where="post",
+        color="#c0392b",
+        linewidth=1.2,
+        label="required (scheduled agents)",
+    )
+    ax.step(
+        times, plan.coverage, where="post", color="#2f6fb3", linewidth=1.2, label="planned shifts"
+    )
+    ax.fill_between(
+        times,
+        plan.coverage,
+        plan.problem.requirement,
+        where=plan.coverage < plan.problem.requirement,
+        step="post",
+        color="#c0392b",
+        alpha=0.25,
+        label="shortage",
+    )
     ax.set_ylabel("agents")
-    ax.set_title(f"Week from {week.days[0]:%a %d %b %Y}: requirement vs planned coverage", loc="left", fontsize=10)
+    ax.set_title(
+        f"Week from {week.days[0]:%a %d %b %Y}: requirement vs planned coverage",
+        loc="left",
+        fontsize=10,
+    )
     ax.legend(loc="upper right", fontsize=8)
     fig.autofmt_xdate()
     fig.tight_layout()

@@ -164,7 +164,9 @@ def solve(problem: ShiftProblem, settings: SolverSettings | None = None) -> Shif
     ]
     if settings.hint or not keep:
         return _solve(problem, settings)
-    small = ShiftProblem(**{**problem.__dict__, "shift_types": [problem.shift_types[k] for k in keep]})
+    small = ShiftProblem(
+        **{**problem.__dict__, "shift_types": [problem.shift_types[k] for k in keep]}
+    )
     phase = SolverSettings(**{**settings.__dict__, "time_limit_s": settings.time_limit_s * 0.3})
     first = None
     for exact in (True, False):
@@ -173,12 +175,19 @@ def solve(problem: ShiftProblem, settings: SolverSettings | None = None) -> Shif
             break
         except RuntimeError:
             if settings.progress:
-                settings.progress("no plan covers the requirement exactly; trying with shortage and excess")
+                settings.progress(
+                    "no plan covers the requirement exactly; trying with shortage and excess"
+                )
     if first is None:
         return _solve(problem, settings)
-    hint = {(keep[int(row.type_index)], int(row.day)): int(row.agents) for row in first.starts.itertuples()}
+    hint = {
+        (keep[int(row.type_index)], int(row.day)): int(row.agents)
+        for row in first.starts.itertuples()
+    }
     remaining = max(settings.time_limit_s - (time.perf_counter() - started), 1.0)
-    second = _solve(problem, SolverSettings(**{**settings.__dict__, "time_limit_s": remaining, "hint": hint}))
+    second = _solve(
+        problem, SolverSettings(**{**settings.__dict__, "time_limit_s": remaining, "hint": hint})
+    )
     best = second if second.objective <= first.objective + 1e-9 else first
     best.bound = second.bound
     best.status = second.status
@@ -284,5 +293,27 @@ def _solve(problem: ShiftProblem, settings: SolverSettings, exact: bool = False)
                     "hourly_cost": shift.hourly_cost,
                 }
             )
-    frame = pd.DataFrame(rows, columns=["type_index", "template", "start_min", "length_min", "break_min", "break_offset_min", "day", "agents", "paid_hours", "hourly_cost"])
-    return ShiftPlan(problem, frame, coverage, name, solver.objective_value / scale, solver.best_objective_bound / scale, time.perf_counter() - started)
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "type_index",
+            "template",
+            "start_min",
+            "length_min",
+            "break_min",
+            "break_offset_min",
+            "day",
+            "agents",
+            "paid_hours",
+            "hourly_cost",
+        ],
+    )
+    return ShiftPlan(
+        problem,
+        frame,
+        coverage,
+        name,
+        solver.objective_value / scale,
+        solver.best_objective_bound / scale,
+        time.perf_counter() - started,
+    )

@@ -1,0 +1,245 @@
+"""`hotline roster` round trips (CSV, iCalendar, HTML), explanations, and the supervisor page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+import pytest
+from icalendar import Calendar
+from sqlalchemy import select
+
+from ivr.db import session_scope
+from ivr.models import RosterAssignment
+
+WEEK = dt.date(2026, 11, 23)  # a Monday
+
+
+def plan_csv(tmp_path, per_day: int = 2, days: int = 5) -> str:
+    rows = []
+    for d in range(days):
+        date = WEEK + dt.timedelta(days=d)
+        for start, end, brk in (("08:00", "16:30", "12:00"), ("12:00", "20:30", "16:00")):
+            rows.append(
+                {
+                    "date": date.isoformat(),
+                    "weekday": "",
+                    "template": "t",
+                    "shift_start": f"{date}T{start}:00+01:00",
+                    "shift_end": f"{date}T{end}:00+01:00",
+                    "break_start": f"{date}T{brk}:00+01:00",
+                    "break_min": 30,
+                    "agents": per_day,
+                    "paid_hours": 8.0,
+                    "cost": 0,
+                }
+            )
+    path = tmp_path / "plan.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return str(path)
+
+
+def team_csv(tmp_path, people: int = 6) -> str:
+    lines = ["id,name,skills,languages,min_hours_week,max_hours_week,unavailable_days"]
+    for i in range(people):
+        off = "wednesday" if i == 0 else ""
+        lines.append(
+            f"B{i:03d},Agent <b>{i}</b>,orders;complaints;technical;general,en;it;pl;ro;nb,16,40,{off}"
+        )
+    path = tmp_path / "team.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_roster_round_trip_csv_ics_html(app, tmp_path):
+    out, ics, page = tmp_path / "roster.csv", tmp_path / "ics", tmp_path / "roster.html"
+    result = app.test_cli_runner().invoke(
+        args=[
+            "roster",
+            plan_csv(tmp_path),
+            "--week",
+            WEEK.isoformat(),
+            "--agents",
+            team_csv(tmp_path),
+            "-o",
+            str(out),
+            "--ics",
+            str(ics),
+            "--html",
+            str(page),
+            "--time-limit",
+            "10",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out, dtype=str)
+    assert list(rows.columns) == [
+        "agent",
+        "date",
+        "shift_start",
+        "shift_end",
+        "break_start",
+        "queue_skills",
+    ]
+    assert len(rows) == 20  # 2 shifts x 2 agents x 5 days, all filled
+    assert not (
+        (rows["agent"] == "B000") & (rows["date"] == "2026-11-25")
+    ).any()  # unavailable on Wednesdays
+    assert rows.groupby(["agent", "date"]).size().max() == 1
+    for agent, part in rows.groupby("agent"):
+        cal = Calendar.from_ical((ics / f"{agent}.ics").read_bytes())
+        events = [c for c in cal.walk("VEVENT")]
+        assert sorted(e.decoded("dtstart") for e in events) == sorted(
+            dt.datetime.fromisoformat(t) for t in part["shift_start"]
+        )
+    html = page.read_text()
+    assert "Agent &lt;b&gt;1&lt;/b&gt;" in html and "<b>1</b>" not in html
+    with session_scope(app) as session:
+        stored = session.scalars(select(RosterAssignment)).all()
+    assert len(stored) == 20 and {r.status for r in stored} == {"draft"}
+
+
+def test_rest_across_the_week_boundary_uses_last_weeks_published_roster(app, tmp_path):
+    with session_scope(app) as session:
+        for i in range(3):  # B000-B002 worked until midnight on Sunday: not at 08:00 on Monday
+            sunday = WEEK - dt.timedelta(days=1)
+            session.add(
+                RosterAssignment(
+                    week_start=WEEK - dt.timedelta(days=7),
+                    agent_id=f"B{i:03d}",
+                    date=sunday,
+                    shift_start=dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC),
+                    shift_end=dt.datetime(2026, 11, 22, 23, 0, tzinfo=dt.UTC),
+                    status="published",
+                )
+            )
+    out = tmp_path / "r.csv"
+    result = app.test_cli_runner().invoke(
+        args=[
+            "roster",
+            plan_csv(tmp_path),
+            "--week",
+            WEEK.isoformat(),
+            "--agents",
+            team_csv(tmp_path),
+            "-o",
+            str(out),
+            "--time-limit",
+            "10",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out, dtype=str)
+    early_monday = rows[(rows["date"] == "2026-11-23") & rows["shift_start"].str.contains("T08:00")]
+    assert len(early_monday) == 2 and not set(early_monday["agent"]) & {"B000", "B001", "B002"}
+
+
+def test_an_impossible_week_is_explained(app, tmp_path):
+    result = app.test_cli_runner().invoke(
+        args=[
+            "roster",
+            plan_csv(tmp_path, per_day=1),
+            "--week",
+            WEEK.isoformat(),
+            "-o",
+            str(tmp_path / "r.csv"),
+            "--time-limit",
+            "10",
+        ]
+    )
+    assert result.exit_code == 1
+    assert re.search(
+        r"(Monday|Tuesday|Wednesday|Thursday|Friday) 2026-11-2\d: needs 1 \w+.* on duty at \d\d:00",
+        result.output,
+    ), result.output
+    anyway = app.test_cli_runner().invoke(
+        args=[
+            "roster",
+            plan_csv(tmp_path, per_day=1),
+            "--week",
+            WEEK.isoformat(),
+            "-o",
+            str(tmp_path / "r.csv"),
+            "--time-limit",
+            "10",
+            "--best-effort",
+        ]
+    )
+    assert anyway.exit_code == 0, anyway.output
+    assert "rule not kept:" in anyway.output
+
+
+def login(client, role_user=("demo", "hotline-demo")):
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)
+    ).group(1)
+    client.post(
+        "/login", data={"username": role_user[0], "password": role_user[1], "csrf_token": token}
+    )
+
+
+def test_supervisor_page_lists_downloads_and_publishes(app, tmp_path):
+    app.test_cli_runner().invoke(
+        args=[
+            "roster",
+            plan_csv(tmp_path),
+            "--week",
+            WEEK.isoformat(),
+            "--agents",
+            team_csv(tmp_path),
+            "-o",
+            str(tmp_path / "r.csv"),
+            "--time-limit",
+            "10",
+        ]
+    )
+    client = app.test_client()
+    assert client.get("/supervisor/roster").status_code == 302  # no login
+    login(client)
+    page = client.get("/supervisor/roster").get_data(as_text=True)
+    assert (
+        "Roster (draft), week of 2026-11-23" in page
+        and "Download CSV" in page
+        and "Publish this roster" in page
+    )
+    csv_text = client.get("/supervisor/roster.csv").get_data(as_text=True)
+    assert csv_text.startswith("agent,date,shift_start,shift_end,break_start,queue_skills")
+    assert client.get("/supervisor/roster-ics.zip").data[:2] == b"PK"
+    assert (
+        client.post("/supervisor/roster/publish", data={"week": WEEK.isoformat()}).status_code
+        == 400
+    )  # no CSRF token
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert (
+        client.post(
+            "/supervisor/roster/publish", data={"week": WEEK.isoformat(), "csrf_token": token}
+        ).status_code
+        == 302
+    )
+    with session_scope(app) as session:
+        assert {r.status for r in session.scalars(select(RosterAssignment))} == {"published"}
+
+
+def test_ops_users_may_not_see_the_roster(make_app, clock, tmp_path):
+    import shutil
+
+    from werkzeug.security import generate_password_hash
+
+    from tests.conftest import CONFIG_DIR
+
+    folder = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, folder)
+    (folder / "users.yaml").write_text(
+        f'users:\n  - username: ops1\n    password_hash: "{generate_password_hash("ops-password")}"\n    role: ops\n'
+    )
+    app = make_app(CLOCK=clock, CONFIG_DIR=str(folder))
+    client = app.test_client()
+    login(client, ("ops1", "ops-password"))
+    assert client.get("/ops").status_code == 200
+    assert client.get("/supervisor/roster").status_code == 403
+
+
+@pytest.fixture
+def app(make_app, clock):
+    return make_app(CLOCK=clock)

@@ -1,0 +1,168 @@
+"""The roster engine: each hard rule, provoked on purpose, is impossible in the output."""
+
+from __future__ import annotations
+
+import pytest
+
+from staffing.curtois_format import objective, read_instance
+from staffing.roster import (
+    AttributeCover,
+    Cover,
+    Infeasible,
+    Request,
+    RosterProblem,
+    RosterShift,
+    Staff,
+    check,
+    solve,
+)
+from tests.conftest import shared_path
+
+DAY = RosterShift("D", 480, 8 * 60, 16 * 60, frozenset())
+LATE = RosterShift("L", 480, 14 * 60, 22 * 60, frozenset({"E"}))
+EARLY = RosterShift("E", 480, 6 * 60, 14 * 60, frozenset())
+
+
+def covers(shift: str, need: int, days: int = 7, under: int = 100) -> list[Cover]:
+    return [Cover(d, shift, need, under, 1) for d in range(days)]
+
+
+def person(name: str, **kw) -> Staff:
+    defaults = {"max_minutes": 5 * 480, "min_minutes": 0, "max_consecutive": 6}
+    defaults.update(kw)
+    return Staff(name, **defaults)
+
+
+def run(problem: RosterProblem, **kw):
+    result = solve(problem, time_limit_s=10, workers=2, **kw)
+    assert check(problem, result.assignment) == []
+    return result
+
+
+def test_demand_pulls_people_in_but_never_past_their_rules():
+    staff = [
+        person("ann", max_minutes=3 * 480),
+        person("bob", days_off={2, 3}),
+        person("cid", max_consecutive=2),
+    ]
+    problem = RosterProblem(7, [DAY], staff, covers("D", 3))
+    result = run(problem)
+    worked = {
+        name: [d for d in range(7) if (name, d) in result.assignment]
+        for name in ("ann", "bob", "cid")
+    }
+    assert len(worked["ann"]) == 3  # contract maximum
+    assert not {2, 3} & set(worked["bob"])  # days off
+    days = set(worked["cid"])
+    assert not any({d, d + 1, d + 2} <= days for d in range(5))  # never 3 days in a row
+    assert len(days) >= 4  # but as many as the rule allows
+    assert all(len(set(worked[n])) == len(worked[n]) for n in worked)  # one shift a day
+
+
+def test_minimum_rest_forbids_late_then_early():
+    staff = [person("ann", min_minutes=5 * 480, max_minutes=5 * 480)]
+    problem = RosterProblem(
+        7, [LATE, EARLY], staff, covers("L", 1, under=5) + covers("E", 1, under=50)
+    )
+    result = run(problem)
+    days = [result.assignment.get(("ann", d)) for d in range(7)]
+    assert all(not (a == "L" and b == "E") for a, b in zip(days, days[1:], strict=False))
+
+
+def test_rest_and_streak_carry_over_from_last_week():
+    staff = [person("ann", prior_forbidden=frozenset({"E"}), prior_streak=5, max_consecutive=6)]
+    problem = RosterProblem(7, [EARLY, DAY], staff, covers("E", 1) + covers("D", 1, under=1))
+    result = run(problem)
+    assert result.assignment.get(("ann", 0)) != "E"  # too soon after last week's late shift
+    assert ("ann", 1) not in result.assignment or (
+        "ann",
+        0,
+    ) not in result.assignment  # 5 + 2 > 6 in a row
+
+
+def test_two_consecutive_days_off_and_minimum_hours():
+    staff = [person("ann", min_minutes=5 * 480, max_minutes=6 * 480)]
+    problem = RosterProblem(7, [DAY], staff, covers("D", 1, under=1000), two_days_off_in_a_row=True)
+    result = run(problem)
+    worked = [("ann", d) in result.assignment for d in range(7)]
+    assert sum(worked) == 5
+    assert any(not worked[d] and not worked[d + 1] for d in range(6))
+
+
+def test_languages_on_duty_are_hard():
+    staff = [
+        person("it1", attributes=frozenset({"lang:it"})),
+        person("pl1", attributes=frozenset({"lang:pl"})),
+    ]
+    need = [
+        AttributeCover(d, frozenset({"D"}), "lang:pl", 1, f"day {d}: needs a Polish speaker")
+        for d in range(5)
+    ]
+    problem = RosterProblem(7, [DAY], staff, covers("D", 1, under=1), attribute_covers=need)
+    result = run(problem)
+    assert all(result.assignment.get(("pl1", d)) == "D" for d in range(5))
+
+
+def test_infeasible_week_is_explained_rule_by_rule():
+    staff = [person("pl1", attributes=frozenset({"lang:pl"}), max_minutes=3 * 480)]
+    need = [
+        AttributeCover(
+            d, frozenset({"D"}), "lang:pl", 1, f"Tuesday {d}: needs 1 Polish speaker on duty"
+        )
+        for d in range(5)
+    ]
+    problem = RosterProblem(7, [DAY], staff, covers("D", 1), attribute_covers=need)
+    with pytest.raises(Infeasible) as info:
+        solve(problem, time_limit_s=10, workers=2)
+    violations = info.value.violations
+    assert (
+        len([v for v in violations if "Polish speaker" in v]) == 2
+    )  # 5 days needed, 3 shifts allowed
+    relaxed = solve(problem, time_limit_s=10, workers=2, relax=True)
+    assert len(relaxed.assignment) == 3 and len(relaxed.violations) == 2
+
+
+def test_fairness_moves_weekends_to_whoever_had_fewer():
+    weekend = [(5, 6)]
+    staff = [person("busy", prior_weekends=3), person("rested", prior_weekends=0)]
+    cover = [Cover(5, "D", 1, 100, 1), Cover(6, "D", 1, 100, 1)]
+    problem = RosterProblem(7, [DAY], staff, cover, weekends=weekend, fairness_weight=10)
+    result = run(problem)
+    assert (
+        result.assignment.get(("rested", 5)) == "D" and result.assignment.get(("rested", 6)) == "D"
+    )
+    # the next week the counts have moved: the other person takes the weekend
+    staff2 = [person("busy", prior_weekends=3), person("rested", prior_weekends=4)]
+    result2 = run(RosterProblem(7, [DAY], staff2, cover, weekends=weekend, fairness_weight=10))
+    assert result2.assignment.get(("busy", 5)) == "D"
+
+
+def test_requests_and_stability_are_soft_goals():
+    staff = [person("ann", min_minutes=5 * 480, max_minutes=5 * 480)]
+    problem = RosterProblem(
+        7,
+        [DAY, EARLY],
+        staff,
+        covers("D", 1, under=10) + covers("E", 1, under=10),
+        requests=[Request("ann", 2, None, False, 50)],
+        stability_weight=30,
+    )
+    result = run(problem)
+    assert ("ann", 2) not in result.assignment
+    assert len({result.assignment[k] for k in result.assignment}) == 1  # same start all week
+
+
+@pytest.mark.parametrize("name, best", [("Instance1.txt", 607)])
+def test_curtois_instance_reaches_the_best_known_value(name, best):
+    problem = read_instance(shared_path("benchmarks", "curtois_shift_scheduling", name))
+    result = solve(problem, time_limit_s=30, workers=2)
+    assert check(problem, result.assignment) == []
+    assert objective(problem, result.assignment) == best
+
+
+def test_curtois_reader_reads_every_section():
+    problem = read_instance(shared_path("benchmarks", "curtois_shift_scheduling", "Instance3.txt"))
+    assert (problem.days, len(problem.staff), len(problem.shifts)) == (14, 20, 3)
+    assert problem.weekends == [(5, 6), (12, 13)]
+    assert any(r.on for r in problem.requests) and any(not r.on for r in problem.requests)
+    assert all(c.under_weight > 0 for c in problem.covers)
