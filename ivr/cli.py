@@ -58,6 +58,31 @@ def users_hash_password(password: str) -> None:
     click.echo(generate_password_hash(password))
 
 
+@cli.command("serve", with_appcontext=False, context_settings={"ignore_unknown_options": True})
+@click.option("--bind", default=None, help="address:port (default HOTLINE_BIND or 127.0.0.1:8000)")
+@click.option("--workers", default=None, type=int, help="worker processes (default 2 x cores + 1)")
+@click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
+def serve(bind, workers, gunicorn_args):
+    """Serve the app in production with gunicorn (gunicorn.conf.py); `hotline run` is for development."""
+    import os
+    import sys
+    from pathlib import Path
+
+    from . import db as dbmod
+
+    app = create_app({"AUTO_MIGRATE": False})
+    dbmod.upgrade(app.extensions["hotline.engine"])  # once, here: workers must not race to migrate
+    os.environ["HOTLINE_AUTO_MIGRATE"] = "0"
+    config = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+    args = [sys.executable, "-m", "gunicorn", "-c", str(config)]
+    if bind:
+        args += ["--bind", bind]
+    if workers:
+        args += ["--workers", str(workers)]
+    args += [*gunicorn_args, "ivr:create_app()"]
+    os.execvp(args[0], args)
+
+
 @cli.command("simulate-calls", with_appcontext=False)
 @click.option(
     "--url",

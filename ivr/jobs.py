@@ -140,7 +140,13 @@ def weekly_plan(app: Flask, now: dt.datetime) -> str:
                 content=content,
             )
         )
-    return f"shift plan for {start}: {figures['paid_hours']} paid hours, cost {figures['cost']}"
+    from .rosters import draft_roster
+
+    folder = plans_dir(app) / f"week-{start}"
+    folder.mkdir(exist_ok=True)
+    (folder / "plan.csv").write_text(content)
+    rows = draft_roster(app, folder, lambda _m: None, cfg.line.scheduler.plan_time_limit_s)
+    return f"shift plan for {start}: {figures['paid_hours']} paid hours, cost {figures['cost']}; roster draft with {len(rows)} shifts"
 
 
 def retention(app: Flask, now: dt.datetime) -> str:

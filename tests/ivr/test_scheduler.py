@@ -167,6 +167,18 @@ def test_reforecast_and_weekly_plan_draft_for_supervisors(app, clock):
         drafts["shifts"].week_start == dt.date(2026, 11, 30) and drafts["shifts"].status == "draft"
     )
     assert drafts["shifts"].content.startswith("date,weekday,template,shift_start")
+    assert "roster draft with" in run.detail
+    with session_scope(app) as session:
+        from ivr.models import RosterAssignment
+
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(RosterAssignment)
+                .where(RosterAssignment.status == "draft")
+            )
+            > 0
+        )
 
 
 def test_interval_jobs_share_fire_times_and_cron_follows_dst():

@@ -1,0 +1,299 @@
+"""Webhook load on loopback: Hotline under gunicorn vs a bare Flask app returning fixed TwiML.
+
+Both run under the same gunicorn settings (gunicorn.conf.py, same worker count) on 127.0.0.1 and
+are driven by the same pre-signed requests (every menu request has its own CallSid, so Hotline
+really writes its call events and queue entry). For each route: a closed-loop run at full speed
+(requests per second, p50/p99 latency, errors), then Hotline at half the bare app's peak rate (p99).
+Afterwards the call log is counted: every accepted menu request's events stored exactly once.
+Every request goes to 127.0.0.1, and each run is bounded in time and count.
+
+    python benchmarks/webhooks.py [--seconds 8] [--connections 8] [--workers 3] [--db sqlite|postgresql]
+
+The load generator shares the machine's cores with the servers, so absolute numbers are low on
+2 cores; the ratio between the two apps is the comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing as mp
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+TOKEN = "bench-token"
+BARE_APP = """
+from flask import Flask, Response
+app = Flask(__name__)
+TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Say voice="Polly.Amy" language="en-GB">Thank you. Connecting you to orders.</Say><Enqueue action="/voice/queue-result" method="POST" waitUrl="/voice/wait" waitUrlMethod="POST">orders</Enqueue></Response>'
+@app.post("/<path:anything>")
+def any_route(anything):
+    return Response(TWIML, mimetype="text/xml")
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(app_spec: str, port: int, workers: int, env: dict, cwd: Path) -> subprocess.Popen:
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(REPO / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "/dev/null",
+        app_spec,
+    ]
+    process = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{app_spec} did not start: {process.stderr.read().decode()[-500:]}")
+
+
+def signed(base: str, path: str, form: dict) -> tuple[str, bytes, dict]:
+    from ivr.twilio_sim import twilio_signature
+
+    body = urllib.parse.urlencode(form).encode()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": twilio_signature(TOKEN, base + path, form),
+    }
+    return path, body, headers
+
+
+def requests_for(route: str, base: str, count: int, offset: int) -> list:
+    out = []
+    for i in range(count):
+        sid = f"CA{offset + i:032x}"
+        form = {
+            "CallSid": sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": f"+39333{(offset + i) % 10**7:07d}",
+            "To": "+18005550100",
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+        }
+        if route == "menu":
+            out.append(
+                signed(base, "/voice/menu?lang=en&attempt=1&step=2", {**form, "Digits": "1"})
+            )
+        elif route == "hold":
+            out.append(
+                signed(
+                    base,
+                    "/voice/wait?lang=en&queue=orders&step=2",
+                    {
+                        **form,
+                        "QueuePosition": "3",
+                        "QueueTime": "40",
+                        "AvgQueueTime": "60",
+                        "CurrentQueueSize": "5",
+                    },
+                )
+            )
+        else:
+            out.append(
+                signed(
+                    base,
+                    "/voice/queue-result?lang=en&queue=orders&step=2",
+                    {**form, "QueueResult": "hangup", "QueueTime": "45"},
+                )
+            )
+    return out
+
+
+def worker(port: int, batch: list, seconds: float, rate: float | None, queue: mp.Queue) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    latencies, errors, sent = [], 0, 0
+    end = time.monotonic() + seconds
+    interval = 1.0 / rate if rate else 0.0
+    next_at = time.monotonic()
+    for path, body, headers in batch:
+        now = time.monotonic()
+        if now >= end:
+            break
+        if interval:
+            if now < next_at:
+                time.sleep(next_at - now)
+            next_at += interval
+        started = time.perf_counter()
+        try:
+            connection.request("POST", path, body, headers)
+            response = connection.getresponse()
+            payload = response.read()
+            ok = response.status == 200 and payload.startswith(b"<?xml")
+        except OSError:
+            ok = False
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        latencies.append(time.perf_counter() - started)
+        errors += not ok
+        sent += 1
+    queue.put((latencies, errors, sent))
+
+
+def drive(
+    port: int,
+    base: str,
+    route: str,
+    seconds: float,
+    connections: int,
+    rate: float | None,
+    offset: int,
+) -> dict:
+    per = 200_000 // connections
+    queue: mp.Queue = mp.Queue()
+    procs = []
+    started = time.monotonic()
+    for c in range(connections):
+        batch = requests_for(route, base, per, offset + c * per)
+        p = mp.Process(
+            target=worker, args=(port, batch, seconds, rate / connections if rate else None, queue)
+        )
+        p.start()
+        procs.append(p)
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed = time.monotonic() - started
+    latencies = np.concatenate([np.array(r[0]) for r in results]) if results else np.array([])
+    sent = sum(r[2] for r in results)
+    return {
+        "rps": sent / max(elapsed, 1e-9),
+        "p50_ms": float(np.percentile(latencies, 50) * 1000),
+        "p99_ms": float(np.percentile(latencies, 99) * 1000),
+        "errors": sum(r[1] for r in results),
+        "sent": sent,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    (folder / "bare_app.py").write_text(BARE_APP)
+    pg = None
+    if args.db == "postgresql":
+        from tests.conftest import PostgresServer, _pg_bindir
+
+        pg = PostgresServer(_pg_bindir())
+        pg.start()
+        url = pg.create_database("bench")
+    else:
+        url = f"sqlite:///{folder / 'bench.db'}"
+    hot_port, bare_port = free_port(), free_port()
+    hot_base, bare_base = f"http://127.0.0.1:{hot_port}", f"http://127.0.0.1:{bare_port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "HOTLINE_PUBLIC_URL": hot_base,
+        "HOTLINE_ALWAYS_OPEN": "1",
+        "HOTLINE_SECRET_KEY": "bench",
+        "PYTHONPATH": str(REPO),
+    }
+    from ivr import create_app
+    from ivr import db as dbmod
+
+    os.environ.update({"DATABASE_URL": url})
+    dbmod.upgrade(
+        create_app({"AUTO_MIGRATE": False, "DATABASE_URL": url}).extensions["hotline.engine"]
+    )
+    env["HOTLINE_AUTO_MIGRATE"] = "0"
+    servers = [
+        start("ivr:create_app()", hot_port, args.workers, env, REPO),
+        start("bare_app:app", bare_port, args.workers, env, folder),
+    ]
+    rows = []
+    try:
+        offset = 0
+        for route in ("menu", "hold", "queue_result"):
+            bare = drive(bare_port, bare_base, route, args.seconds, args.connections, None, offset)
+            offset += 10**6
+            ours = drive(hot_port, hot_base, route, args.seconds, args.connections, None, offset)
+            offset += 10**6
+            half = drive(
+                hot_port, hot_base, route, args.seconds, args.connections, bare["rps"] / 2, offset
+            )
+            offset += 10**6
+            rows.append((route, bare, ours, half))
+            print(f"  {route}: done", file=sys.stderr, flush=True)
+        app = create_app({"AUTO_MIGRATE": False, "DATABASE_URL": url})
+        from sqlalchemy import func, select
+
+        from ivr.db import session_scope
+        from ivr.models import CallEvent, QueueEntry
+
+        with session_scope(app) as session:
+            menu_events = session.scalar(
+                select(func.count()).select_from(CallEvent).where(CallEvent.event == "menu_choice")
+            )
+            entries = session.scalar(select(func.count()).select_from(QueueEntry))
+            duplicates = session.scalar(
+                select(func.count()).select_from(
+                    select(CallEvent.call_sid, CallEvent.dedupe_key)
+                    .group_by(CallEvent.call_sid, CallEvent.dedupe_key)
+                    .having(func.count() > 1)
+                    .subquery()
+                )
+            )
+    finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+        if pg:
+            pg.cleanup()
+    print(
+        f"| route ({args.db}, {args.workers} workers) | bare rps | Hotline rps | ratio | bare p50/p99 ms | Hotline p50/p99 ms | Hotline p99 at half bare rate | errors (bare/ours/half) |"
+    )
+    print("|---|---:|---:|---:|---|---|---:|---|")
+    for route, bare, ours, half in rows:
+        print(
+            f"| {route} | {bare['rps']:.0f} | {ours['rps']:.0f} | {ours['rps'] / bare['rps']:.0%} | {bare['p50_ms']:.1f}/{bare['p99_ms']:.1f} | {ours['p50_ms']:.1f}/{ours['p99_ms']:.1f} | {half['p99_ms']:.1f} ms at {half['rps']:.0f} rps | {bare['errors']}/{ours['errors']}/{half['errors']} |"
+        )
+    accepted = rows[0][2]["sent"] - rows[0][2]["errors"] + rows[0][3]["sent"] - rows[0][3]["errors"]
+    print(
+        f"\nmenu requests accepted: {accepted}; menu_choice events stored: {menu_events}; queue entries: {entries}; duplicated events: {duplicates}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

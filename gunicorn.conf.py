@@ -1,0 +1,23 @@
+"""gunicorn settings for `hotline serve` (production). Twilio gives a webhook 15 s; we answer well
+inside that or the worker is recycled. Override any setting with GUNICORN_* environment variables
+or gunicorn's own flags."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("HOTLINE_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("HOTLINE_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("HOTLINE_THREADS", 4))
+worker_class = "gthread"
+timeout = 10  # seconds a request may take before the worker is restarted (Twilio waits 15)
+graceful_timeout = 10
+keepalive = 5
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+max_requests = 20_000  # recycle workers now and then
+max_requests_jitter = 2_000
+accesslog = "-"
+errorlog = "-"
+# never log query strings' secrets: Twilio's parameters come in the body, which is not logged
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
