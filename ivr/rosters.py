@@ -418,7 +418,7 @@ def week_view(
         body.append(
             f"<tr><th>{html.escape(a.id)} {html.escape(a.name)}</th>{tds}<td>{hours:.1f} h</td></tr>"
         )
-    planned = [sum(c.requirement for c in plan.covers if c.day == d) for d in range(7)]
+    planned = [sum(c.requirement for c in plan.covers if c.day == d) for d in range(7)] if plan else [0] * 7
     rostered = [sum(1 for r in rows if r["date"] == days[d].isoformat()) for d in range(7)]
     peak = max(planned + rostered + [1])
     bars = []
@@ -431,13 +431,17 @@ def week_view(
         bars.append(
             f'<text x="{x}" y="126" font-size="11">{days[d]:%a} {rostered[d]}/{planned[d]}</text>'
         )
+    chart = (
+        f"<h2>Shifts planned vs rostered per day</h2><svg viewBox='0 0 600 130' width='600' height='130' role='img' aria-label='planned and rostered shifts per day'>{''.join(bars)}</svg>"
+        "<p class='legend'>light: shifts in the plan, dark: shifts with an agent</p>"
+        if plan
+        else ""
+    )
     notes = "".join(f"<li>{html.escape(v)}</li>" for v in (violations or []))
     notes_html = f"<h2>Rules that could not all be kept</h2><ul>{notes}</ul>" if notes else ""
     return (
-        f"<h1>{html.escape(title)}</h1><table class='roster'><thead><tr><th>Agent</th>{head}<th>Hours</th></tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
-        f"<h2>Shifts planned vs rostered per day</h2><svg viewBox='0 0 600 130' width='600' height='130' role='img' aria-label='planned and rostered shifts per day'>{''.join(bars)}</svg>"
-        f"<p class='legend'>light: shifts in the plan, dark: shifts with an agent</p>{notes_html}"
+        f"<h1>{html.escape(title)}</h1><table class='roster'><thead><tr><th>Agent</th>{head}<th>Hours on shift</th></tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>{chart}{notes_html}"
     )
 
 
