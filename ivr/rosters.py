@@ -80,14 +80,13 @@ def week_plan(plan: pd.DataFrame, week_start: dt.date, cfg: HotlineConfig) -> We
             if isinstance(brk, str) and brk
             else None
         )
-        sid = (
-            f"{start_min // 60:02d}:{start_min % 60:02d}-{(end_min // 60) % 24:02d}:{end_min % 60:02d}"
-            + (f"b{brk_min}" if brk_min is not None else "")
-        )
+        # variants that differ only in where the break falls are one shift for rostering (same
+        # duty and rest); the roster shows the plan's first break for it
+        sid = f"{start_min // 60:02d}:{start_min % 60:02d}-{(end_min // 60) % 24:02d}:{end_min % 60:02d}"
         paid = int(round(float(getattr(row, "paid_hours", (end_min - start_min) / 60)) * 60))
         night = start_min >= NIGHT_START or end_min > 24 * 60 + NIGHT_END // 2
         shifts.setdefault(sid, RosterShift(sid, paid, start_min, end_min, frozenset(), night))
-        details[sid] = (start_min, end_min, brk_min)
+        details.setdefault(sid, (start_min, end_min, brk_min))
         day = (row.date - week_start).days
         covers.append(
             Cover(day, sid, int(row.agents), int(w.shortage * paid / 60), int(w.excess * paid / 60))
@@ -418,7 +417,11 @@ def week_view(
         body.append(
             f"<tr><th>{html.escape(a.id)} {html.escape(a.name)}</th>{tds}<td>{hours:.1f} h</td></tr>"
         )
-    planned = [sum(c.requirement for c in plan.covers if c.day == d) for d in range(7)] if plan else [0] * 7
+    planned = (
+        [sum(c.requirement for c in plan.covers if c.day == d) for d in range(7)]
+        if plan
+        else [0] * 7
+    )
     rostered = [sum(1 for r in rows if r["date"] == days[d].isoformat()) for d in range(7)]
     peak = max(planned + rostered + [1])
     bars = []
@@ -484,9 +487,14 @@ def make_roster(
         cfg, plan, agents, history(session, week_start, cfg.tz), requests or [], requirements
     )
     # best effort: one relaxed model, whose slacks are all zero when every rule can be kept
-    result = (
-        solve(problem, time_limit_s, relax=True) if best_effort else solve(problem, time_limit_s)
-    )
+    if not best_effort:
+        result = solve(problem, time_limit_s)
+    else:
+        try:
+            result = solve(problem, time_limit_s, relax=True)
+        except RuntimeError as exc:
+            message = f"no roster found in time ({exc}); try a longer time limit"
+            result = RosterResult({}, "UNKNOWN", 0.0, 0.0, time_limit_s, [message])
     return plan, result, roster_rows(plan, result, agents, cfg.tz)
 
 
