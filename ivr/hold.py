@@ -24,7 +24,16 @@ from .models import AgentAccount, AgentSession, Callback, QueueEntry
 from .prompts import minutes_phrase, say, text
 from .signatures import twilio_signed
 from .voice import to_operator, voicemail_prompt
-from .webhooks import FALLBACK_QUEUE, arg_int, call_sid, caller_language, config, event, safe_twiml
+from .webhooks import (
+    FALLBACK_QUEUE,
+    arg_int,
+    call_sid,
+    caller_language,
+    config,
+    event,
+    requested_queue,
+    safe_twiml,
+)
 
 bp = Blueprint("hold", __name__, url_prefix="/voice")
 
@@ -99,9 +108,7 @@ def wait() -> VoiceResponse:
     """The Enqueue ``waitUrl``: Twilio requests it again each time the document finishes."""
     cfg = config()
     lang = caller_language()
-    queue_id = request.args.get("queue", FALLBACK_QUEUE)
-    if queue_id not in cfg.queue_ids():
-        queue_id = FALLBACK_QUEUE
+    queue_id = requested_queue()
     session = get_session()
     now = clock.now()
     response = VoiceResponse()
@@ -209,11 +216,8 @@ def hold_key() -> VoiceResponse:
 @safe_twiml
 def queue_result() -> VoiceResponse:
     """The Enqueue ``action``: how the wait ended, and what the caller hears next."""
-    cfg = config()
     lang = caller_language()
-    queue_id = request.args.get("queue", FALLBACK_QUEUE)
-    if queue_id not in cfg.queue_ids():
-        queue_id = FALLBACK_QUEUE
+    queue_id = requested_queue()
     result = request.form.get("QueueResult", "unknown")[:32]
     try:
         waited = max(float(request.form.get("QueueTime", "0")), 0.0)

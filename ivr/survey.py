@@ -13,7 +13,7 @@ from .db import get_session
 from .models import Survey
 from .prompts import say, text
 from .signatures import twilio_signed
-from .webhooks import arg_int, call_sid, caller_language, config, event, safe_twiml
+from .webhooks import arg_int, call_sid, caller_language, config, event, record_message, safe_twiml
 
 bp = Blueprint("survey", __name__, url_prefix="/voice/survey")
 
@@ -105,17 +105,9 @@ def comment_choice() -> VoiceResponse:
         return thanks(lang)
     response = VoiceResponse()
     say(response, lang, text(lang, "survey_comment_prompt"))
-    response.record(
-        action=url_for("survey.comment", lang=lang.code),
-        method="POST",
-        max_length=60,
-        finish_on_key="#",
-        play_beep=True,
-        timeout=5,
+    return record_message(
+        response, lang, url_for("survey.comment", lang=lang.code), 60, "survey_thanks"
     )
-    say(response, lang, text(lang, "survey_thanks"))
-    response.hangup()
-    return response
 
 
 @bp.post("/comment")

@@ -29,6 +29,7 @@ from .webhooks import (
     config,
     event,
     opening_hours,
+    record_message,
     safe_twiml,
 )
 
@@ -355,17 +356,8 @@ def voicemail_prompt(lang: Language, step: int) -> VoiceResponse:
     event("voicemail_started", f"voicemail_started:{step}")
     response = VoiceResponse()
     say(response, lang, text(lang, "voicemail_prompt"))
-    response.record(
-        action=url_for("voice.voicemail", lang=lang.code),
-        method="POST",
-        max_length=config().line.voicemail_max_s,
-        finish_on_key="#",
-        play_beep=True,
-        timeout=5,
-    )
-    say(response, lang, text(lang, "goodbye"))
-    response.hangup()
-    return response
+    action = url_for("voice.voicemail", lang=lang.code)
+    return record_message(response, lang, action, config().line.voicemail_max_s, "goodbye")
 
 
 @bp.post("/voicemail")

@@ -51,6 +51,29 @@ def call_sid() -> str:
     return sid
 
 
+def requested_queue() -> str:
+    """The queue named in the URL, or ``general`` for anything else."""
+    queue_id = request.args.get("queue", FALLBACK_QUEUE)
+    return queue_id if queue_id in config().queue_ids() else FALLBACK_QUEUE
+
+
+def record_message(
+    response: VoiceResponse, lang: Language, action: str, max_length_s: int, closing: str
+) -> VoiceResponse:
+    """``<Record>`` a message (hash ends it), then the closing words and hang up."""
+    response.record(
+        action=action,
+        method="POST",
+        max_length=max_length_s,
+        finish_on_key="#",
+        play_beep=True,
+        timeout=5,
+    )
+    say(response, lang, text(lang, closing))
+    response.hangup()
+    return response
+
+
 def caller_language() -> Language:
     return config().language(request.args.get("lang"))
 

@@ -102,39 +102,34 @@ def simulate(
             wait[call] = now - arrivals[call]
             heapq.heappush(busy_until, now + service[call])
 
+    def next_event() -> tuple[float, bool]:
+        """When the next departure or staffing change happens, and whether it is a departure."""
+        departure = busy_until[0] if busy_until else np.inf
+        boundary = next_boundary * interval_s if next_boundary < agents.size else np.inf
+        return (departure, True) if departure <= boundary else (boundary, False)
+
+    def apply(at: float, departure: bool) -> None:
+        nonlocal capacity, next_boundary
+        if departure:
+            heapq.heappop(busy_until)
+        else:
+            capacity = int(agents[next_boundary])
+            next_boundary += 1
+        start_waiting_calls(at)
+
     for call in range(arrivals.size):
         now = arrivals[call]
-        # everything that happens before this arrival: departures and staffing changes
-        while True:
-            next_departure = busy_until[0] if busy_until else np.inf
-            boundary_time = next_boundary * interval_s if next_boundary < agents.size else np.inf
-            if min(next_departure, boundary_time) > now:
-                break
-            if next_departure <= boundary_time:
-                heapq.heappop(busy_until)
-                start_waiting_calls(next_departure)
-            else:
-                capacity = int(agents[next_boundary])
-                next_boundary += 1
-                start_waiting_calls(boundary_time)
+        while (upcoming := next_event())[0] <= now:  # what happens before this arrival
+            apply(*upcoming)
         if not queue and len(busy_until) < capacity:
             wait[call] = 0.0
             heapq.heappush(busy_until, now + service[call])
         else:
             queue.append(call)
-    # drain: remaining departures (and staffing changes) serve whoever is still waiting
-    while queue:
-        next_departure = busy_until[0] if busy_until else np.inf
-        boundary_time = next_boundary * interval_s if next_boundary < agents.size else np.inf
-        if not np.isfinite(min(next_departure, boundary_time)):
-            break  # nobody will ever answer: the rest abandon
-        if next_departure <= boundary_time:
-            heapq.heappop(busy_until)
-            start_waiting_calls(next_departure)
-        else:
-            capacity = int(agents[next_boundary])
-            next_boundary += 1
-            start_waiting_calls(boundary_time)
+    # drain: later departures and staffing changes serve whoever still waits (if nobody ever
+    # answers again, the rest abandon)
+    while queue and np.isfinite((upcoming := next_event())[0]):
+        apply(*upcoming)
 
     answered = ~np.isnan(wait)
     within = answered & (np.nan_to_num(wait, nan=np.inf) <= answer_time_s)

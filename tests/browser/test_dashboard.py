@@ -129,8 +129,19 @@ def test_dashboard_updates_live_and_lists_abandoned_calls(live_app, tmp_path):
                     for d in range(7):
                         if (d + i) % 7 in (5, 6):
                             continue  # two days off in a row
-                        start = dt.datetime(2026, 11, 23, 7 + i % 4, 0, tzinfo=dt.UTC) + dt.timedelta(days=d)
-                        session.add(RosterAssignment(week_start=week, agent_id=agent.id, date=week + dt.timedelta(days=d), shift_start=start, shift_end=start + dt.timedelta(hours=8, minutes=30), status="published"))
+                        start = dt.datetime(
+                            2026, 11, 23, 7 + i % 4, 0, tzinfo=dt.UTC
+                        ) + dt.timedelta(days=d)
+                        session.add(
+                            RosterAssignment(
+                                week_start=week,
+                                agent_id=agent.id,
+                                date=week + dt.timedelta(days=d),
+                                shift_start=start,
+                                shift_end=start + dt.timedelta(hours=8, minutes=30),
+                                status="published",
+                            )
+                        )
             page.click("text=Roster")
             expect(page.locator("table.roster")).to_contain_text("A001 Giulia Rossi")
             page.screenshot(path=str(ARTIFACTS / "roster.png"), full_page=True)

@@ -66,7 +66,6 @@ class Failures(logging.Handler):
 
 
 FAILURES = Failures()
-logging.getLogger("ivr.webhooks").addHandler(FAILURES)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +74,9 @@ def hostile_app(tmp_path_factory):
     from tests.conftest import CONFIG_DIR
 
     folder = tmp_path_factory.mktemp("hostile")
-    return create_app(
+    logger = logging.getLogger("ivr.webhooks")
+    logger.addHandler(FAILURES)  # only while this module's tests run
+    yield create_app(
         {
             "TESTING": True,
             "DATABASE_URL": f"sqlite:///{folder / 'h.db'}",
@@ -86,6 +87,7 @@ def hostile_app(tmp_path_factory):
             "CLOCK": lambda: OPEN_TIME,
         }
     )
+    logger.removeHandler(FAILURES)
 
 
 def assert_valid_twiml(body: str, route: str) -> None:
@@ -170,6 +172,7 @@ def test_random_input_with_a_real_call_sid_reaches_the_handlers(
     from urllib.parse import urlencode
 
     form = {**form, "CallSid": sid}
+    before = len(FAILURES.records)
     path = route + ("?" + urlencode(query) if query else "")
     response = hostile_app.test_client().post(
         path,
@@ -184,9 +187,8 @@ def test_random_input_with_a_real_call_sid_reaches_the_handlers(
     )
     if response.status_code == 200:
         assert_valid_twiml(response.get_data(as_text=True), route)
-    assert FAILURES.records == [], (
+    assert FAILURES.records[before:] == [], (
         route,
         form,
         query,
-        FAILURES.records[-1:],
-    )  # no handler fell over
+    )  # no handler fell over  # no handler fell over
