@@ -149,11 +149,16 @@ def serve(
     app: Flask, host: str, port: int, simulate_s: float, rate: str, say: Callable[[str], None]
 ) -> None:
     """Web app, scheduler and caller simulator until Ctrl-C."""
+    import logging
+
     from werkzeug.serving import make_server
 
     from .scheduler import build
     from .simulator import Simulator, parse_rate
 
+    logging.getLogger("werkzeug").setLevel(
+        logging.WARNING
+    )  # one line a request would bury the URLs below
     server = make_server(host, port, app, threaded=True)
     web = threading.Thread(target=server.serve_forever, daemon=True, name="web")
     web.start()
