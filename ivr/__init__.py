@@ -39,7 +39,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     from .config import default_config_dir, load_config
 
-    app = Flask(__name__, instance_relative_config=True)
+    instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("HOTLINE_INSTANCE_PATH")
+    app = Flask(
+        __name__, instance_relative_config=True, instance_path=str(instance) if instance else None
+    )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
         CONFIG_DIR=str(default_config_dir()),

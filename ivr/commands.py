@@ -336,7 +336,9 @@ def jobs_group() -> None:
 @jobs_group.command("run")
 @click.argument(
     "name",
-    type=click.Choice(["dial_callbacks", "rollup_stats", "reforecast", "weekly_plan", "retention"]),
+    type=click.Choice(
+        ["dial_callbacks", "replay_spool", "rollup_stats", "reforecast", "weekly_plan", "retention"]
+    ),
 )
 def jobs_run(name: str) -> None:
     """Run a job once now (logged like a scheduled run)."""

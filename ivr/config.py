@@ -148,10 +148,18 @@ class JobSchedule(_Model):
 
 class SchedulerSettings(_Model):
     jobs: dict[
-        Literal["dial_callbacks", "rollup_stats", "reforecast", "weekly_plan", "retention"],
+        Literal[
+            "dial_callbacks",
+            "replay_spool",
+            "rollup_stats",
+            "reforecast",
+            "weekly_plan",
+            "retention",
+        ],
         JobSchedule,
     ] = {
         "dial_callbacks": JobSchedule(every_s=30),
+        "replay_spool": JobSchedule(every_s=30),
         "rollup_stats": JobSchedule(every_s=900),
         "reforecast": JobSchedule(cron="15 2 * * *"),
         "weekly_plan": JobSchedule(cron="0 6 * * thu"),

@@ -169,8 +169,16 @@ def retention(app: Flask, now: dt.datetime) -> str:
     return f"removed {events} event(s), {calls + surveys} recording link(s)"
 
 
+def replay_spool(app: Flask, now: dt.datetime) -> str:
+    from .spool import replay
+
+    done, left = replay(app)
+    return f"replayed {done} journalled webhook(s), {left} left"
+
+
 JOBS = {
     "dial_callbacks": dial_callbacks,
+    "replay_spool": replay_spool,
     "rollup_stats": rollup_stats,
     "reforecast": reforecast,
     "weekly_plan": weekly_plan,

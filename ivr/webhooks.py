@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, request, url_for
+from sqlalchemy.exc import DBAPIError
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
@@ -111,12 +112,19 @@ def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
             raise
         except BadTwilioRequest as exc:
             return Response(f"bad request: {exc}", status=400, mimetype="text/plain")
-        except Exception:
+        except Exception as exc:
             log.exception("webhook %s failed; caller routed to %s", request.path, FALLBACK_QUEUE)
             try:
                 get_session().rollback()
             except Exception:  # noqa: BLE001 - the database may be what failed
                 log.exception("rollback failed")
+            if isinstance(exc, DBAPIError):
+                try:  # the database is down: keep the request, replay it when it is back
+                    from . import spool
+
+                    spool.keep(current_app._get_current_object(), clock.now())
+                except Exception:  # noqa: BLE001 - never let the journal take the caller down
+                    log.exception("could not spool %s", request.path)
             try:
                 lang = caller_language()
             except Exception:  # noqa: BLE001 - even the config may be what failed

@@ -54,6 +54,7 @@ def make_app(sqlite_url: str, tmp_path: Path):
             "HOTLINE_PUBLIC_URL": "https://line.example.com",
             "SECRET_KEY": "test-secret",
             "AUTO_MIGRATE": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),  # plans, spool, demo files: per test
         }
         settings.update(overrides)
         return create_app(settings)

@@ -1,0 +1,97 @@
+"""A real PostgreSQL server stopped mid-run: callers are still answered, their webhooks are
+journalled, and replayed exactly once when the database is back."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from ivr import spool
+from ivr.db import session_scope
+from ivr.models import CallEvent, ComplaintTicket, QueueEntry
+from ivr.twilio_sim import Press, QueueOutcome
+
+from .conftest import PUBLIC
+
+pytestmark = pytest.mark.postgres
+
+
+def test_database_outage_spools_and_replays(make_app, clock, postgres_server, postgres_url):
+    app = make_app(CLOCK=clock, DATABASE_URL=postgres_url)
+    before = new_call_factory(app)
+    before().ring([Press("1"), Press("1")])  # normal call: stored at once
+
+    postgres_server.stop("fast")
+    try:
+        during = new_call_factory(app)(
+            from_number="+393339876543",
+            queue_outcome=QueueOutcome(result="hangup", queue_time_s=20),
+        )
+        root = during.post(f"{PUBLIC}/voice/incoming", {"CallStatus": "ringing"})
+        assert root.find("Enqueue").text == "general"  # greeted and routed, from config in memory
+        clock.at += dt.timedelta(seconds=30)
+        during.post(f"{PUBLIC}/voice/menu?lang=en&attempt=1&step=2", {"Digits": "2"})  # a complaint
+        during.status_callback("completed")
+        assert spool.pending(app) == 3
+    finally:
+        postgres_server.restart()
+
+    done, left = spool.replay(app)
+    assert (done, left) == (3, 0)
+    again = spool.replay(app)
+    assert again == (0, 0)
+    with session_scope(app) as session:
+        events = dict(
+            session.execute(
+                select(CallEvent.event, func.count())
+                .where(CallEvent.call_sid == during.call_sid)
+                .group_by(CallEvent.event)
+            ).all()
+        )
+        ticket = session.scalars(
+            select(ComplaintTicket).where(ComplaintTicket.call_sid == during.call_sid)
+        ).one()
+        entry = session.scalars(
+            select(QueueEntry).where(QueueEntry.call_sid == during.call_sid)
+        ).one()
+        started = session.scalar(
+            select(CallEvent.at).where(
+                CallEvent.call_sid == during.call_sid, CallEvent.event == "call_started"
+            )
+        )
+    assert events == {
+        "call_started": 1,
+        "menu_choice": 1,
+        "ticket_opened": 1,
+        "enqueued": 1,
+        "call_completed": 1,
+    }
+    assert entry.queue == "complaints" and len(ticket.reference) == 8
+    assert started == dt.datetime(
+        2026, 11, 25, 9, 0, tzinfo=dt.UTC
+    )  # the time it arrived, not the replay's
+
+
+def new_call_factory(app):
+    from ivr.twilio_sim import FlaskTransport, QueueOutcome, SimulatedCall
+
+    def make(**kwargs):
+        kwargs.setdefault("queue_outcome", QueueOutcome())
+        return SimulatedCall(
+            FlaskTransport(app.test_client(), PUBLIC), PUBLIC, "test-auth-token", **kwargs
+        )
+
+    return make
+
+
+def test_replay_keeps_requests_while_the_database_is_still_down(make_app, clock, tmp_path):
+    app = make_app(
+        CLOCK=clock, DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:9/none", AUTO_MIGRATE=False
+    )
+    call = new_call_factory(app)()
+    call.post(f"{PUBLIC}/voice/incoming", {"CallStatus": "ringing"})
+    assert spool.pending(app) == 1
+    assert spool.replay(app) == (0, 1)
+    assert spool.pending(app) == 1
