@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -218,6 +219,27 @@ def any_db_url(request, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'any.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def live_server(make_app, tmp_path):
+    """Serve an app on a free loopback port in a thread: call it with settings; yields (app, base)."""
+    from werkzeug.serving import make_server
+
+    servers = []
+
+    def start(**settings):
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        app = make_app(HOTLINE_PUBLIC_URL=base, TESTING=False, **settings)
+        server = make_server("127.0.0.1", port, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return app, base
+
+    yield start
+    for server in servers:
+        server.shutdown()
 
 
 def wait_for(predicate, timeout_s: float = 10.0, step_s: float = 0.05) -> bool:

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from ivr.twilio_sim import HttpTransport, Press, QueueOutcome, SimulatedCall
-from tests.conftest import CONFIG_DIR, REPO
+from tests.conftest import REPO
 from tests.ivr.conftest import OPEN_TIME
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,29 +40,9 @@ def _require_browser():
 
 
 @pytest.fixture
-def live_app(tmp_path):
-    from ivr import create_app
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    app = create_app(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}",
-            "CONFIG_DIR": str(CONFIG_DIR),
-            "TWILIO_AUTH_TOKEN": "browser-test-token",
-            "HOTLINE_PUBLIC_URL": base,
-            "SECRET_KEY": "browser-test",
-            "AUTO_MIGRATE": True,
-            "CLOCK": lambda: OPEN_TIME,  # a Wednesday morning: the line is open
-        }
-    )
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, base
-    server.shutdown()
+def live_app(live_server):
+    # a Wednesday morning: the line is open
+    return live_server(TWILIO_AUTH_TOKEN="browser-test-token", CLOCK=lambda: OPEN_TIME)
 
 
 def test_dashboard_updates_live_and_lists_abandoned_calls(live_app, tmp_path):

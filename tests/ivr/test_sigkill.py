@@ -25,7 +25,9 @@ TOKEN = "kill-token"
 
 
 def children(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True
+    ).stdout
     return [int(x) for x in out.split()]
 
 
@@ -35,9 +37,23 @@ def test_sigkill_of_a_worker_loses_no_committed_event(tmp_path):
         port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     url = f"sqlite:///{tmp_path / 'kill.db'}"
-    settings = {"DATABASE_URL": url, "CONFIG_DIR": str(CONFIG_DIR), "INSTANCE_PATH": str(tmp_path / "instance")}
+    settings = {
+        "DATABASE_URL": url,
+        "CONFIG_DIR": str(CONFIG_DIR),
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+    }
     app = create_app(settings)  # migrates once, before the workers start
-    env = {**os.environ, "DATABASE_URL": url, "TWILIO_AUTH_TOKEN": TOKEN, "HOTLINE_PUBLIC_URL": base, "HOTLINE_ALWAYS_OPEN": "1", "HOTLINE_AUTO_MIGRATE": "0", "HOTLINE_INSTANCE_PATH": str(tmp_path / "instance"), "HOTLINE_CONFIG_DIR": str(CONFIG_DIR), "HOTLINE_SECRET_KEY": "k"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "HOTLINE_PUBLIC_URL": base,
+        "HOTLINE_ALWAYS_OPEN": "1",
+        "HOTLINE_AUTO_MIGRATE": "0",
+        "HOTLINE_INSTANCE_PATH": str(tmp_path / "instance"),
+        "HOTLINE_CONFIG_DIR": str(CONFIG_DIR),
+        "HOTLINE_SECRET_KEY": "k",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null", "ivr:create_app()"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -56,15 +72,27 @@ def test_sigkill_of_a_worker_loses_no_committed_event(tmp_path):
         def caller(offset: int) -> None:
             for i in range(150):
                 sid = f"CA{offset + i:032x}"
-                form = {"CallSid": sid, "From": f"+3933{offset + i:08d}", "To": "+18005550100", "Digits": "1"}
+                form = {
+                    "CallSid": sid,
+                    "From": f"+3933{offset + i:08d}",
+                    "To": "+18005550100",
+                    "Digits": "1",
+                }
                 path = "/voice/menu?lang=en&attempt=1&step=2"
                 body = urllib.parse.urlencode(form)
-                headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": twilio_signature(TOKEN, base + path, form)}
+                headers = {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "X-Twilio-Signature": twilio_signature(TOKEN, base + path, form),
+                }
                 try:
                     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                     connection.request("POST", path, body, headers)
                     response = connection.getresponse()
-                    (answered if response.status == 200 and response.read().startswith(b"<?xml") else failed).append(sid)
+                    (
+                        answered
+                        if response.status == 200 and response.read().startswith(b"<?xml")
+                        else failed
+                    ).append(sid)
                     connection.close()
                 except OSError:
                     failed.append(sid)  # the killed worker's request: never answered
@@ -83,8 +111,17 @@ def test_sigkill_of_a_worker_loses_no_committed_event(tmp_path):
         server.wait(timeout=20)
     assert len(answered) > 100
     with session_scope(app) as session:
-        stored = set(session.scalars(select(CallEvent.call_sid).where(CallEvent.event == "menu_choice")))
-        duplicates = session.scalar(select(func.count()).select_from(select(CallEvent.call_sid).group_by(CallEvent.call_sid, CallEvent.dedupe_key).having(func.count() > 1).subquery()))
+        stored = set(
+            session.scalars(select(CallEvent.call_sid).where(CallEvent.event == "menu_choice"))
+        )
+        duplicates = session.scalar(
+            select(func.count()).select_from(
+                select(CallEvent.call_sid)
+                .group_by(CallEvent.call_sid, CallEvent.dedupe_key)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
         entries = session.scalar(select(func.count()).select_from(QueueEntry))
     assert set(answered) <= stored  # every answered request's events are there
     assert duplicates == 0

@@ -2,49 +2,25 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from ivr.agent_line import set_pin
 from ivr.config import load_config
 from ivr.db import session_scope
 from ivr.models import AgentAccount, QueueEntry, Survey
 from ivr.simulator import Simulator, parse_rate, parse_seconds
-from tests.conftest import CONFIG_DIR
 
 from .conftest import OPEN_TIME
 
 
 @pytest.fixture
-def live(tmp_path):
-    from ivr import create_app
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    app = create_app(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'sim.db'}",
-            "CONFIG_DIR": str(CONFIG_DIR),
-            "TWILIO_AUTH_TOKEN": "sim-token",
-            "HOTLINE_PUBLIC_URL": base,
-            "SECRET_KEY": "s",
-            "CLOCK": lambda: OPEN_TIME,
-        }
-    )
-    cfg = app.extensions["hotline.config"]
+def live(live_server):
+    app, base = live_server(TWILIO_AUTH_TOKEN="sim-token", CLOCK=lambda: OPEN_TIME)
     with session_scope(app) as session:
-        for agent in cfg.agents[:4]:
+        for agent in app.extensions["hotline.config"].agents[:4]:
             set_pin(session, agent, "1234")
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield app, base
-    server.shutdown()
+    return app, base
 
 
 def test_a_short_seeded_run_meets_no_errors(live):
