@@ -8,7 +8,6 @@ interval or day is *unknown*, never zero calls.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -61,10 +60,6 @@ class History:
 
     def before(self, moment: pd.Timestamp) -> History:
         keep = self.calls.index < moment
-        return History(self.calls[keep], self.aht_s[keep], self.freq, self.tz)
-
-    def between(self, start: pd.Timestamp, end: pd.Timestamp) -> History:
-        keep = (self.calls.index >= start) & (self.calls.index < end)
         return History(self.calls[keep], self.aht_s[keep], self.freq, self.tz)
 
     def aggregate(self, freq: str | pd.Timedelta) -> History:
@@ -232,7 +227,3 @@ def slot_of_day(index: pd.DatetimeIndex, freq: pd.Timedelta) -> np.ndarray:
     wall = index.tz_localize(None) if index.tz is not None else index
     seconds = (wall - wall.normalize()).total_seconds().to_numpy()
     return (seconds // freq.total_seconds()).astype(int)
-
-
-def to_date(value: np.datetime64) -> dt.date:
-    return pd.Timestamp(value).date()

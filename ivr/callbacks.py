@@ -28,8 +28,6 @@ from .webhooks import call_sid, config, event, safe_twiml
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks", __name__, url_prefix="/voice/callback")
 
-FAILED_DIAL = {"busy", "no-answer", "failed", "canceled"}
-
 
 def record_attempt(
     session: Session, cfg: HotlineConfig, callback: Callback, status: str, now: dt.datetime

@@ -29,10 +29,6 @@ from sqlalchemy.types import TypeDecorator
 UTC = dt.UTC
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(UTC)
-
-
 class UTCDateTime(TypeDecorator):
     """A timezone-aware datetime stored as UTC; naive datetimes are refused."""
 

@@ -383,11 +383,6 @@ def write_ics(
     return written
 
 
-def read_csv(path: str | Path) -> list[dict]:
-    with Path(path).open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def week_view(
     rows: list[dict],
     agents: list[Agent],

@@ -18,12 +18,6 @@ from sqlalchemy.orm import Session
 from .config import HotlineConfig
 from .models import AgentAccount, Callback, ComplaintTicket, QueueEntry, Survey
 
-FIELDS = [
-    "queue", "name", "waiting", "longest_wait_s", "offered", "answered", "abandoned", "short_abandoned",
-    "service_level", "service_level_target", "answer_time_s", "asa_s", "aht_s", "abandon_rate",
-    "csat", "surveys", "callbacks_requested", "callbacks_completed", "callbacks_pending",
-    "agents_logged_in", "agents_busy", "tickets_opened",
-]  # fmt: skip
 INTERVAL_FIELDS = [
     "interval_start", "offered", "answered", "abandoned", "short_abandoned", "service_level",
     "asa_s", "aht_s", "abandon_rate", "csat", "surveys", "callbacks_requested",

@@ -229,14 +229,12 @@ class _Model:
             self._min_runs(
                 work,
                 person.min_consecutive,
-                True,
                 f"{name} works fewer than {person.min_consecutive} days in a row",
             )
             off = [w.Not() for w in work]
             self._min_runs(
                 off,
                 person.min_consecutive_off,
-                False,
                 f"{name} has fewer than {person.min_consecutive_off} days off in a row",
             )
             if p.weekends and person.max_weekends < len(p.weekends):
@@ -326,7 +324,7 @@ class _Model:
                 self.hard((a.requirement, have), a.label, a.requirement)
         m.minimize(sum(self.terms))
 
-    def _min_runs(self, series: list, minimum: int, working: bool, label: str) -> None:
+    def _min_runs(self, series: list, minimum: int, label: str) -> None:
         """Forbid runs shorter than ``minimum`` (runs touching the horizon's ends are exempt,
         as in the benchmark, unless ``boundary_min_rules``)."""
         n = len(series)

@@ -10,7 +10,7 @@ answer back into rows a supervisor reads:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -54,7 +54,6 @@ class WeekProblem:
     problem: ShiftProblem
     days: list[dt.date]
     tz: ZoneInfo
-    requirement_rows: pd.DataFrame = field(repr=False)
 
 
 class UncoverableError(ValueError):
@@ -157,7 +156,7 @@ def week_problem(
         shift_weight=weights.distinct_shift,
         cost_weight=weights.cost,
     )
-    return WeekProblem(problem, days, tz, rows)
+    return WeekProblem(problem, days, tz)
 
 
 def uncoverable(week: WeekProblem) -> list[tuple[str, str, int]]:

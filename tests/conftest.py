@@ -10,7 +10,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -240,12 +239,3 @@ def live_server(make_app, tmp_path):
     yield start
     for server in servers:
         server.shutdown()
-
-
-def wait_for(predicate, timeout_s: float = 10.0, step_s: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step_s)
-    return False
