@@ -16,14 +16,31 @@ from sqlalchemy.orm import Session
 
 from .models import Call, Caller, CallEvent, ComplaintTicket
 
+PRIVATE_NUMBERS = ("anonymous", "unknown", "private", "restricted")
+
+
+def known_number(phone: str | None) -> bool:
+    """A caller id we may remember (not withheld)."""
+    return bool(phone) and phone.lower() not in PRIVATE_NUMBERS
+
+
+def callable_number(phone: str | None) -> bool:
+    """A number Twilio can dial back: digits, optional +, 7 to 20 characters."""
+    return bool(phone) and phone.lstrip("+").isdigit() and 7 <= len(phone) <= 20
+
+
+def upsert_insert(session: Session):
+    """The dialect's INSERT that knows ON CONFLICT (PostgreSQL or SQLite)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
 
 def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool:
     """Insert a row unless it clashes with a unique key; True if it was inserted."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     key = next(iter(model.__table__.primary_key.columns))
     # RETURNING says whether a row went in; rowcount is not reliable here (-1 with psycopg)
-    statement = insert(model).values(**values).on_conflict_do_nothing().returning(key)
+    statement = (
+        upsert_insert(session)(model).values(**values).on_conflict_do_nothing().returning(key)
+    )
     return session.execute(statement).first() is not None
 
 
@@ -71,13 +88,13 @@ def update_call(session: Session, call_sid: str, **values: Any) -> None:
 
 
 def remembered_language(session: Session, phone: str | None) -> str | None:
-    if not phone or phone.lower() in ("anonymous", "unknown", "private", "restricted"):
+    if not known_number(phone):
         return None
     return session.scalar(select(Caller.language).where(Caller.phone == phone))
 
 
 def remember_language(session: Session, phone: str | None, language: str, at: dt.datetime) -> None:
-    if not phone or phone.lower() in ("anonymous", "unknown", "private", "restricted"):
+    if not known_number(phone):
         return
     if not insert_ignore(
         session,

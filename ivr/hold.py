@@ -97,10 +97,6 @@ def current_entry(session: Session, sid: str, queue_id: str) -> QueueEntry | Non
     ).first()
 
 
-def callable_number(phone: str | None) -> bool:
-    return bool(phone) and phone.lstrip("+").isdigit() and 7 <= len(phone) <= 20
-
-
 @bp.post("/wait")
 @twilio_signed
 @safe_twiml
@@ -151,7 +147,7 @@ def wait() -> VoiceResponse:
     offer = (
         estimate is not None
         and estimate > queue.max_wait_before_callback_s
-        and callable_number(request.form.get("From"))
+        and calllog.callable_number(request.form.get("From"))
     )
     if offer:
         gather = response.gather(
@@ -180,7 +176,7 @@ def hold_key() -> VoiceResponse:
     phone = request.form.get("From")
     if (
         request.form.get("Digits", "").strip() != cfg.line.hold.callback_key
-        or not callable_number(phone)
+        or not calllog.callable_number(phone)
         or queue_id not in cfg.queue_ids()
     ):
         response.play(cfg.line.hold.music_url)

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .calllog import upsert_insert
 from .config import HotlineConfig
 from .models import Call, QueueEntry
 
@@ -62,8 +62,7 @@ def _seconds(column: pd.Series) -> pd.Series:
 def _insert_ignore(session: Session, model: type, rows: list[dict]) -> None:
     if not rows:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(model).on_conflict_do_nothing(), rows)
+    session.execute(upsert_insert(session)(model).on_conflict_do_nothing(), rows)
 
 
 def read_records(

@@ -187,10 +187,6 @@ def to_operator(lang: Language, step: int, reason: str) -> VoiceResponse:
     return enqueue(response, lang, FALLBACK_QUEUE, step)
 
 
-def callable_number(phone: str | None) -> bool:
-    return bool(phone) and phone.lstrip("+").isdigit() and len(phone) <= 20
-
-
 # --------------------------------------------------------------------------- routes
 
 
@@ -307,7 +303,7 @@ def closed() -> VoiceResponse:
     attempt, step = arg_int("attempt", 1), arg_int("step", 1)
     digits = request.form.get("Digits", "").strip()
     phone = request.form.get("From")
-    if digits == "2" and callable_number(phone):
+    if digits == "2" and calllog.callable_number(phone):
         at = clock.now()
         opening = opening_hours().next_opening(at)
         if opening is not None:

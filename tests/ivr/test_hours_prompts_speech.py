@@ -122,3 +122,24 @@ def test_opening_phrases():
 )
 def test_speech_matching(code, said, expected):
     assert match_queue(CFG.language(code), said) == expected
+
+
+@pytest.mark.parametrize(
+    "phone, callable_, known",
+    [
+        ("+393471112223", True, True),
+        ("0612345678", True, True),
+        ("+12345", False, True),
+        ("anonymous", False, False),
+        ("Restricted", False, False),
+        ("", False, False),
+        (None, False, False),
+        ("+39 347", False, True),
+        ("+" + "1" * 20, False, True),
+    ],
+)
+def test_which_numbers_are_remembered_and_called_back(phone, callable_, known):
+    from ivr import calllog
+
+    assert calllog.callable_number(phone) is callable_
+    assert calllog.known_number(phone) is known
