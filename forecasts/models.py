@@ -15,6 +15,8 @@ mu + alpha mu^2, alpha estimated from errors on held-out data.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -406,10 +408,9 @@ class ProfileModel(Model):
         cut = y.index[-1] - WEEK
         if (y.index < cut).sum() < 3 * 7 * self.slots:
             return 0.05
-        inner = ProfileModel(
-            self.profile_weeks, self.profile_halflife_weeks, self.weekday_weeks, self.level_halflife_days,
-            self.smoothing_minutes, self.default_holiday_factor, self.month_shrink_days, self.level_clip, self.level_clip_spread, self.trend_shrink, calibrate=False,
-        ).fit(y[y.index < cut], calendar)  # fmt: skip
+        inner = copy.copy(self)  # the same settings, fitted on less
+        inner.calibrate = False
+        inner.fit(y[y.index < cut], calendar)
         held = y[y.index >= cut]
         return estimate_alpha(held.to_numpy(), inner.predict(held.index)["calls"].to_numpy())
 

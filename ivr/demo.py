@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from flask import Flask
 
-from . import clock, stats
+from . import clock
 from .agent_line import set_pin
 from .db import session_scope
 from .importer import import_calls, last_record_date
@@ -42,7 +42,14 @@ def setup(
     from forecasts.plot import plot_forecast
     from staffing.shift_plan import plot_plan
 
-    from .planning import history_from_log, line_calendar, plan_week, requirement_table, summarise
+    from .planning import (
+        history_from_table,
+        line_calendar,
+        log_history_table,
+        plan_week,
+        requirement_table,
+        summarise,
+    )
 
     cfg = app.extensions["hotline.config"]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -62,15 +69,10 @@ def setup(
     progress(f"agent line PIN {DEMO_PIN} set for {len(cfg.agents)} agents")
 
     with app.app_context():
-        history = history_from_log(cfg)
-        with session_scope(app) as session:
-            window = stats.Window(
-                pd.Timestamp(history.calls.index[0]).to_pydatetime(),
-                pd.Timestamp(history.end).to_pydatetime(),
-            )
-            table = stats.history_table(session, cfg, window, history.freq)
-    table["interval_start"] = [t.isoformat() for t in table["interval_start"]]
-    table.to_csv(out_dir / "history.csv", index=False)
+        table = log_history_table(cfg)
+    history = history_from_table(cfg, table)
+    written = table.assign(interval_start=[t.isoformat() for t in table["interval_start"]])
+    written.to_csv(out_dir / "history.csv", index=False)
     progress(f"history: {len(table)} intervals -> {out_dir / 'history.csv'}")
 
     predicted = forecast(

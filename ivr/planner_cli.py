@@ -214,7 +214,7 @@ def iso_local(table: pd.DataFrame, tz) -> pd.DataFrame:
 )
 def requirements_command(forecast_file, config_dir, output, pool, quantile):
     """Agents required per queue and interval from a forecast (Erlang C, shrinkage, occupancy cap)."""
-    from staffing.requirements import RequirementsError
+    from staffing.requirements import RequirementsError, interval_seconds
 
     from .planning import requirement_table
 
@@ -227,13 +227,8 @@ def requirements_command(forecast_file, config_dir, output, pool, quantile):
     iso_local(result, cfg.tz).to_csv(output, index=False)
     team = result[result["queue"].isin(["total", "pooled"])]
     click.echo(
-        f"wrote {len(result)} rows to {output}; peak {int(team['agents_scheduled'].max())} agents scheduled, {team['agents_scheduled'].sum() * _interval_hours(team):.0f} agent-hours"
+        f"wrote {len(result)} rows to {output}; peak {int(team['agents_scheduled'].max())} agents scheduled, {team['agents_scheduled'].sum() * interval_seconds(team) / 3600:.0f} agent-hours"
     )
-
-
-def _interval_hours(table: pd.DataFrame) -> float:
-    starts = pd.DatetimeIndex(table["interval_start"].drop_duplicates().sort_values())
-    return (starts[1] - starts[0]).total_seconds() / 3600 if len(starts) > 1 else 0.5
 
 
 @click.command("shifts")

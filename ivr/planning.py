@@ -259,8 +259,8 @@ def line_calendar(cfg: HotlineConfig) -> Calendar:
     return Calendar(hol.country, hol.subdivision, {d: "closure" for d in hol.closures})
 
 
-def history_from_log(cfg: HotlineConfig, freq: str = "30min") -> History | None:
-    """The stored call log as forecasting history (offered calls and AHT per queue)."""
+def log_history_table(cfg: HotlineConfig, freq: str = "30min") -> pd.DataFrame | None:
+    """The stored call log as `hotline history` writes it: whole local days, up to today."""
     from . import clock, stats
     from .db import session_scope
     from .importer import first_entry
@@ -272,12 +272,21 @@ def history_from_log(cfg: HotlineConfig, freq: str = "30min") -> History | None:
         window = stats.Window(
             stats.local_day(cfg, first).since, stats.local_day(cfg, clock.now()).since
         )
-        table = stats.history_table(session, cfg, window, pd.Timedelta(freq)).set_index(
-            "interval_start"
-        )
+        return stats.history_table(session, cfg, window, pd.Timedelta(freq))
+
+
+def history_from_table(cfg: HotlineConfig, table: pd.DataFrame, freq: str = "30min") -> History:
+    """Forecasting history (offered calls and AHT per queue) from a history table."""
+    table = table.set_index("interval_start")
     queues = cfg.queue_ids()
     aht = table[[f"{q}_aht_s" for q in queues]].set_axis(queues, axis=1).astype(float)
     return History(table[queues].astype(float), aht, pd.Timedelta(freq), cfg.tz)
+
+
+def history_from_log(cfg: HotlineConfig, freq: str = "30min") -> History | None:
+    """The stored call log as forecasting history."""
+    table = log_history_table(cfg, freq)
+    return None if table is None else history_from_table(cfg, table, freq)
 
 
 def hires(summary: WeekSummary, cfg: HotlineConfig) -> int:

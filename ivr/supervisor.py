@@ -45,9 +45,9 @@ def latest_week(status: str | None = None) -> tuple[dt.date | None, str | None]:
 
 
 def rows_for(week: dt.date, status: str) -> list[dict]:
-    tz = current_app.extensions["hotline.config"].tz
-    out = []
     cfg = current_app.extensions["hotline.config"]
+    tz = cfg.tz
+    out = []
     skills = {a.id: ";".join(a.skills) for a in cfg.agents}
     for r in get_session().scalars(
         select(RosterAssignment)

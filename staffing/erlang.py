@@ -372,16 +372,23 @@ def erlang_a_performance(
             return (1.0 - p_wait[live]) + pi_n * ((big_a - 1.0) * x / y - tail)
 
         service[live] = np.clip(served_within(t_l), 0.0, 1.0)
-        # Mean wait of answered calls: integral over t of P(answered, wait > t), by Gauss-Laguerre
-        # on the slowest decay rate of that tail.
-        nodes, weights = np.polynomial.laguerre.laggauss(asa_nodes)
-        rate = th_l + np.maximum(nl * mu_l - lam_l, 0.0)
-        p_served = 1.0 - p_ab[live]
-        integral = np.zeros_like(rate)
-        for node, weight in zip(nodes, weights, strict=True):
-            tt = node / rate
-            integral += weight * np.exp(node) * np.maximum(p_served - served_within(tt), 0.0) / rate
-        asa[live] = np.where(p_served > 0, integral / np.where(p_served > 0, p_served, 1.0), np.nan)
+        if asa_nodes:
+            # Mean wait of answered calls: integral over t of P(answered, wait > t), by
+            # Gauss-Laguerre on the slowest decay rate of that tail.
+            nodes, weights = np.polynomial.laguerre.laggauss(asa_nodes)
+            rate = th_l + np.maximum(nl * mu_l - lam_l, 0.0)
+            p_served = 1.0 - p_ab[live]
+            integral = np.zeros_like(rate)
+            for node, weight in zip(nodes, weights, strict=True):
+                tt = node / rate
+                integral += (
+                    weight * np.exp(node) * np.maximum(p_served - served_within(tt), 0.0) / rate
+                )
+            asa[live] = np.where(
+                p_served > 0, integral / np.where(p_served > 0, p_served, 1.0), np.nan
+            )
+        else:
+            asa[live] = np.nan  # not asked for (the agents search needs no ASA)
         occupancy[live] = np.minimum(load[live] * (1.0 - p_ab[live]) / nl, 1.0)
     return QueuePerformance(n, load, p_wait, service, asa, occupancy, p_ab)
 
@@ -425,7 +432,7 @@ def agents_for_service_level_erlang_a(
                 aht_s=aht[m],
                 patience_s=patience[m],
                 answer_time_s=t[m],
-                asa_nodes=1,
+                asa_nodes=0,
             )
             out[m] = (
                 (perf.service_level >= target[m])

@@ -44,7 +44,8 @@ class RequirementsError(ValueError):
     pass
 
 
-def _interval_s(table: pd.DataFrame) -> float:
+def interval_seconds(table: pd.DataFrame) -> float:
+    """The length of the table's intervals (the most common step between them)."""
     starts = pd.DatetimeIndex(table["interval_start"].drop_duplicates().sort_values())
     if len(starts) < 2:
         raise RequirementsError("the forecast needs at least two intervals to tell their length")
@@ -116,7 +117,7 @@ def requirements(
         if table["interval_start"].dtype == object
         else table["interval_start"]
     )
-    interval_s = interval_s or _interval_s(table)
+    interval_s = interval_s or interval_seconds(table)
     table["volume"] = table[column].astype(float).clip(lower=0)
     default_aht = table["queue"].map({q: t.aht_s for q, t in targets.items()})
     aht = table["aht_s"].astype(float) if "aht_s" in table else pd.Series(np.nan, index=table.index)
