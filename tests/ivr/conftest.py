@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
 
 from ivr.db import session_scope
-from ivr.models import CallEvent
+from ivr.models import Callback, CallEvent
 from ivr.twilio_sim import FlaskTransport, QueueOutcome, SimulatedCall
 
 PUBLIC = "https://line.example.com"
@@ -58,3 +59,45 @@ def events(app):
             return [(row.event, row.detail or {}) for row in rows]
 
     return read
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(client, page: str | None = None) -> str:
+    """The CSRF token of ``page`` (default: a fresh login page)."""
+    return CSRF.search(
+        page if page is not None else client.get("/login").get_data(as_text=True)
+    ).group(1)
+
+
+def login(client, username: str = "demo", password: str = "hotline-demo"):
+    return client.post(
+        "/login?next=/ops",
+        data={"username": username, "password": password, "csrf_token": csrf(client)},
+    )
+
+
+def due_callback(
+    call_sid: str,
+    phone: str,
+    *,
+    dial_by: str = "system",
+    language: str = "en",
+    queue: str = "general",
+    original: dt.datetime = OPEN_TIME,
+    due: dt.datetime = OPEN_TIME,
+) -> Callback:
+    """A pending callback, due at ``due``, that keeps the caller's original place."""
+    return Callback(
+        call_sid=call_sid,
+        phone=phone,
+        language=language,
+        queue=queue,
+        original_entered_at=original,
+        requested_at=due,
+        due_at=due,
+        status="pending",
+        attempts=0,
+        dial_by=dial_by,
+    )

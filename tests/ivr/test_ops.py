@@ -14,7 +14,7 @@ from ivr.models import Call, QueueEntry
 from ivr.twilio_sim import Press, QueueOutcome
 from tests.conftest import shared_path
 
-from .conftest import OPEN_TIME
+from .conftest import OPEN_TIME, csrf, login
 
 TOKEN = "ops-token-1"
 
@@ -26,14 +26,6 @@ def app(make_app, clock):
 
 def bearer(token=TOKEN):
     return {"Authorization": f"Bearer {token}"}
-
-
-def login(client, username="demo", password="hotline-demo"):
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
-    return client.post(
-        "/login?next=/ops", data={"username": username, "password": password, "csrf_token": token}
-    )
 
 
 # --------------------------------------------------------------------------- API
@@ -147,8 +139,7 @@ def test_login_logout_and_wrong_password(client):
     assert ok.status_code == 302 and ok.headers["Location"] == "/ops"
     page = client.get("/ops").get_data(as_text=True)
     assert 'id="card-orders"' in page and 'id="card-general"' in page
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.post("/logout", data={"csrf_token": csrf(client, page)}).status_code == 302
     assert client.get("/ops").status_code == 302
 
 
@@ -169,17 +160,14 @@ def test_forms_need_the_csrf_token(client):
 
 
 def test_login_never_redirects_to_another_site(client):
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    token = csrf(client)
     for target in ("https://evil.example.com/", "//evil.example.com/x", "javascript:alert(1)"):
         response = client.post(
             f"/login?next={target}",
             data={"username": "demo", "password": "hotline-demo", "csrf_token": token},
         )
         assert response.headers["Location"] == "/ops"
-        token = re.search(
-            r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)
-        ).group(1)
+        token = csrf(client)
 
 
 def test_caller_supplied_text_is_escaped(client, new_call):

@@ -22,7 +22,7 @@ from ivr.hold import rounded_minutes
 from ivr.models import AgentAccount, AgentSession, Callback, QueueEntry, Survey
 from ivr.twilio_sim import HoldPress, Press, QueueOutcome, Recording, SimulatedCall
 
-from .conftest import OPEN_TIME, PUBLIC
+from .conftest import OPEN_TIME, PUBLIC, due_callback
 
 CFG = load_config()
 AGENT_NUMBER = "+18005550199"
@@ -274,17 +274,14 @@ def test_a_callback_with_an_older_place_goes_first_and_is_retried_when_unanswere
     with_pin(app, "A010")
     with session_scope(app) as session:
         session.add(
-            Callback(
-                call_sid="CAcb1",
-                phone="+393470000099",
+            due_callback(
+                "CAcb1",
+                "+393470000099",
+                dial_by="agent",
                 language="it",
                 queue="orders",
-                original_entered_at=OPEN_TIME - dt.timedelta(minutes=30),
-                requested_at=OPEN_TIME - dt.timedelta(minutes=20),
-                due_at=OPEN_TIME - dt.timedelta(minutes=20),
-                status="pending",
-                attempts=0,
-                dial_by="agent",
+                original=OPEN_TIME - dt.timedelta(minutes=30),
+                due=OPEN_TIME - dt.timedelta(minutes=20),
             )
         )
     enqueue(new_call, "2", "1", "+393470000012")
@@ -483,20 +480,7 @@ def test_callback_job_dials_retries_a_no_answer_and_queues_the_customer(
 
 def test_callbacks_give_up_after_the_configured_attempts(app, fake_twilio):
     with session_scope(app) as session:
-        session.add(
-            Callback(
-                call_sid="CAx",
-                phone="+393470000055",
-                language="en",
-                queue="general",
-                original_entered_at=OPEN_TIME,
-                requested_at=OPEN_TIME,
-                due_at=OPEN_TIME,
-                status="pending",
-                attempts=0,
-                dial_by="system",
-            )
-        )
+        session.add(due_callback("CAx", "+393470000055"))
     now = OPEN_TIME
     client = app.test_client()
     from ivr.twilio_sim import twilio_signature
@@ -521,20 +505,7 @@ def test_callbacks_give_up_after_the_configured_attempts(app, fake_twilio):
 def test_without_credentials_the_dialler_logs_instead_of_failing(make_app, clock, caplog):
     app = make_app(CLOCK=clock, TWILIO_ACCOUNT_SID="")
     with session_scope(app) as session:
-        session.add(
-            Callback(
-                call_sid="CAy",
-                phone="+393470000056",
-                language="en",
-                queue="general",
-                original_entered_at=OPEN_TIME,
-                requested_at=OPEN_TIME,
-                due_at=OPEN_TIME,
-                status="pending",
-                attempts=0,
-                dial_by="system",
-            )
-        )
+        session.add(due_callback("CAy", "+393470000056"))
     with caplog.at_level(logging.INFO, logger="ivr.twilio_client"):
         assert dial_due_callbacks(app, now=OPEN_TIME) == [1]
     assert "would dial +39*******056" in caplog.text

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from ivr.db import session_scope
 from ivr.models import RosterAssignment
 
+from .conftest import csrf, login
+
 WEEK = dt.date(2026, 11, 23)  # a Monday
 
 
@@ -170,15 +172,6 @@ def test_an_impossible_week_is_explained(app, tmp_path):
     assert "rule not kept:" in anyway.output
 
 
-def login(client, role_user=("demo", "hotline-demo")):
-    token = re.search(
-        r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)
-    ).group(1)
-    client.post(
-        "/login", data={"username": role_user[0], "password": role_user[1], "csrf_token": token}
-    )
-
-
 def test_supervisor_page_lists_downloads_and_publishes(app, tmp_path):
     app.test_cli_runner().invoke(
         args=[
@@ -210,7 +203,7 @@ def test_supervisor_page_lists_downloads_and_publishes(app, tmp_path):
         client.post("/supervisor/roster/publish", data={"week": WEEK.isoformat()}).status_code
         == 400
     )  # no CSRF token
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf(client, page)
     assert (
         client.post(
             "/supervisor/roster/publish", data={"week": WEEK.isoformat(), "csrf_token": token}
@@ -235,7 +228,7 @@ def test_ops_users_may_not_see_the_roster(make_app, clock, tmp_path):
     )
     app = make_app(CLOCK=clock, CONFIG_DIR=str(folder))
     client = app.test_client()
-    login(client, ("ops1", "ops-password"))
+    login(client, "ops1", "ops-password")
     assert client.get("/ops").status_code == 200
     assert client.get("/supervisor/roster").status_code == 403
 

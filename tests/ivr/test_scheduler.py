@@ -14,7 +14,6 @@ from ivr.config import JobSchedule
 from ivr.db import session_scope
 from ivr.models import (
     Call,
-    Callback,
     CallEvent,
     IntervalRollup,
     JobRun,
@@ -24,7 +23,7 @@ from ivr.models import (
 )
 from ivr.twilio_sim import Press
 
-from .conftest import OPEN_TIME
+from .conftest import OPEN_TIME, due_callback, login
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -115,20 +114,7 @@ def test_retention_forgets_old_events_and_recording_links(app, clock):
 
 def test_callback_job_through_the_scheduler(app):
     with session_scope(app) as session:
-        session.add(
-            Callback(
-                call_sid="CAz",
-                phone="+393470000057",
-                language="en",
-                queue="general",
-                original_entered_at=OPEN_TIME,
-                requested_at=OPEN_TIME,
-                due_at=OPEN_TIME,
-                status="pending",
-                attempts=0,
-                dial_by="system",
-            )
-        )
+        session.add(due_callback("CAz", "+393470000057"))
     run = scheduler.run_job(app, "dial_callbacks", OPEN_TIME)
     assert run.detail == "dialled 1 callback(s)"
 
@@ -199,13 +185,6 @@ def test_jobs_page_and_cli(app):
     listing = runner.invoke(args=["jobs", "list"]).output
     assert "retention" in listing and "ok" in listing and "dial_callbacks" in listing
     client = app.test_client()
-    import re
-
-    token = re.search(
-        r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)
-    ).group(1)
-    client.post(
-        "/login", data={"username": "demo", "password": "hotline-demo", "csrf_token": token}
-    )
+    login(client)
     page = client.get("/ops/jobs").get_data(as_text=True)
     assert "cron 0 6 * * thu" in page and "removed 0 event(s)" in page
