@@ -18,6 +18,13 @@ from .conftest import csrf, login
 WEEK = dt.date(2026, 11, 23)  # a Monday
 
 
+def run(app, *args: str):
+    """`hotline roster` for WEEK with a 10 s limit, plus ``args``."""
+    return app.test_cli_runner().invoke(
+        args=["roster", *args[:1], "--week", WEEK.isoformat(), *args[1:], "--time-limit", "10"]
+    )
+
+
 def plan_csv(tmp_path, per_day: int = 2, days: int = 5) -> str:
     rows = []
     for d in range(days):
@@ -56,23 +63,17 @@ def team_csv(tmp_path, people: int = 6) -> str:
 
 def test_roster_round_trip_csv_ics_html(app, tmp_path):
     out, ics, page = tmp_path / "roster.csv", tmp_path / "ics", tmp_path / "roster.html"
-    result = app.test_cli_runner().invoke(
-        args=[
-            "roster",
-            plan_csv(tmp_path),
-            "--week",
-            WEEK.isoformat(),
-            "--agents",
-            team_csv(tmp_path),
-            "-o",
-            str(out),
-            "--ics",
-            str(ics),
-            "--html",
-            str(page),
-            "--time-limit",
-            "10",
-        ]
+    result = run(
+        app,
+        plan_csv(tmp_path),
+        "--agents",
+        team_csv(tmp_path),
+        "-o",
+        str(out),
+        "--ics",
+        str(ics),
+        "--html",
+        str(page),
     )
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(out, dtype=str)
@@ -117,20 +118,7 @@ def test_rest_across_the_week_boundary_uses_last_weeks_published_roster(app, tmp
                 )
             )
     out = tmp_path / "r.csv"
-    result = app.test_cli_runner().invoke(
-        args=[
-            "roster",
-            plan_csv(tmp_path),
-            "--week",
-            WEEK.isoformat(),
-            "--agents",
-            team_csv(tmp_path),
-            "-o",
-            str(out),
-            "--time-limit",
-            "10",
-        ]
-    )
+    result = run(app, plan_csv(tmp_path), "--agents", team_csv(tmp_path), "-o", str(out))
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(out, dtype=str)
     early_monday = rows[(rows["date"] == "2026-11-23") & rows["shift_start"].str.contains("T08:00")]
@@ -138,55 +126,19 @@ def test_rest_across_the_week_boundary_uses_last_weeks_published_roster(app, tmp
 
 
 def test_an_impossible_week_is_explained(app, tmp_path):
-    result = app.test_cli_runner().invoke(
-        args=[
-            "roster",
-            plan_csv(tmp_path, per_day=1),
-            "--week",
-            WEEK.isoformat(),
-            "-o",
-            str(tmp_path / "r.csv"),
-            "--time-limit",
-            "10",
-        ]
-    )
+    result = run(app, plan_csv(tmp_path, per_day=1), "-o", str(tmp_path / "r.csv"))
     assert result.exit_code == 1
     assert re.search(
         r"(Monday|Tuesday|Wednesday|Thursday|Friday) 2026-11-2\d: needs 1 \w+.* on duty at \d\d:00",
         result.output,
     ), result.output
-    anyway = app.test_cli_runner().invoke(
-        args=[
-            "roster",
-            plan_csv(tmp_path, per_day=1),
-            "--week",
-            WEEK.isoformat(),
-            "-o",
-            str(tmp_path / "r.csv"),
-            "--time-limit",
-            "10",
-            "--best-effort",
-        ]
-    )
+    anyway = run(app, plan_csv(tmp_path, per_day=1), "-o", str(tmp_path / "r.csv"), "--best-effort")
     assert anyway.exit_code == 0, anyway.output
     assert "rule not kept:" in anyway.output
 
 
 def test_supervisor_page_lists_downloads_and_publishes(app, tmp_path):
-    app.test_cli_runner().invoke(
-        args=[
-            "roster",
-            plan_csv(tmp_path),
-            "--week",
-            WEEK.isoformat(),
-            "--agents",
-            team_csv(tmp_path),
-            "-o",
-            str(tmp_path / "r.csv"),
-            "--time-limit",
-            "10",
-        ]
-    )
+    run(app, plan_csv(tmp_path), "--agents", team_csv(tmp_path), "-o", str(tmp_path / "r.csv"))
     client = app.test_client()
     assert client.get("/supervisor/roster").status_code == 302  # no login
     login(client)
