@@ -119,13 +119,9 @@ def _window(since: str | None, until: str | None, cfg, default):
     from . import stats
 
     try:
-        start = stats.parse_moment(since, cfg) if since else default.since
-        end = stats.parse_moment(until, cfg, end_of_day=True) if until else default.until
+        return stats.parse_window(cfg, since, until, default)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-    if end <= start:
-        raise click.BadParameter("--until must be after --since")
-    return stats.Window(start, end)
 
 
 @click.command("stats", cls=AppCommand)

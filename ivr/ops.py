@@ -36,29 +36,19 @@ def config() -> HotlineConfig:
 
 def requested_window() -> stats.Window:
     cfg = config()
-    default = stats.local_day(cfg, clock.now())
     try:
-        since = (
-            stats.parse_moment(request.args["since"], cfg)
-            if request.args.get("since")
-            else default.since
-        )
-        until = (
-            stats.parse_moment(request.args["until"], cfg, end_of_day=True)
-            if request.args.get("until")
-            else (
-                since + (default.until - default.since)
-                if request.args.get("since")
-                else default.until
-            )
+        window = stats.parse_window(
+            cfg,
+            request.args.get("since"),
+            request.args.get("until"),
+            stats.local_day(cfg, clock.now()),
+            one_day_from_since=True,
         )
     except ValueError as exc:
         raise BadRequest(str(exc)) from exc
-    if until <= since:
-        raise BadRequest("until must be after since")
-    if until - since > MAX_WINDOW:
+    if window.until - window.since > MAX_WINDOW:
         raise BadRequest("a window is at most 400 days")
-    return stats.Window(since, until)
+    return window
 
 
 def error(message: str, status: int = 400):

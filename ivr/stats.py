@@ -56,6 +56,27 @@ def parse_moment(text: str, cfg: HotlineConfig, end_of_day: bool = False) -> dt.
     return moment if moment.tzinfo else moment.replace(tzinfo=cfg.tz)
 
 
+def parse_window(
+    cfg: HotlineConfig,
+    since: str | None,
+    until: str | None,
+    default: Window,
+    one_day_from_since: bool = False,
+) -> Window:
+    """A window from optional ISO texts. Missing ends come from ``default``; with
+    ``one_day_from_since`` a lone ``since`` spans as long as ``default`` does. Raises ValueError."""
+    start = parse_moment(since, cfg) if since else default.since
+    if until:
+        end = parse_moment(until, cfg, end_of_day=True)
+    elif since and one_day_from_since:
+        end = start + (default.until - default.since)
+    else:
+        end = default.until
+    if end <= start:
+        raise ValueError("until must be after since")
+    return Window(start, end)
+
+
 def _entries(session: Session, window: Window) -> pd.DataFrame:
     rows = session.execute(
         select(
