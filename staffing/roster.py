@@ -14,13 +14,19 @@ infeasible week is explained rule by rule instead of with a bare "no solution".
 
 from __future__ import annotations
 
+import logging
+import random
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
+log = logging.getLogger(__name__)
 HARD = 1_000_000  # the penalty of breaking a hard rule in the relaxed model
+FIRST_PHASE = 0.3  # share of the time limit for the whole-model solve before neighbourhood search
+SUB_LIMIT_S = 3.0  # time limit of one neighbourhood's solve
+FLOW_MAX_CELLS = 2_500  # people x days x shift types up to which the model gets run flows
 
 
 @dataclass(frozen=True)
@@ -130,13 +136,14 @@ class Infeasible(ValueError):
 
 
 class _Model:
-    def __init__(self, problem: RosterProblem, relax: bool):
-        self.p, self.relax = problem, relax
+    def __init__(self, problem: RosterProblem, relax: bool, flow: bool = True):
+        self.p, self.relax, self.flow = problem, relax, flow and not relax
         self.m = cp_model.CpModel()
         self.terms: list = []
         self.slacks: list[tuple[cp_model.IntVar, str]] = []
         self.x: dict[tuple[int, int, int], cp_model.IntVar] = {}
         self.work: dict[tuple[int, int], cp_model.IntVar] = {}
+        self._flow_pending: list = []
 
     def hard(self, expression_le: tuple, label: str, bound: int) -> None:
         """``lhs <= rhs`` as a hard rule, or with a penalised slack when relaxing."""
@@ -237,6 +244,8 @@ class _Model:
                 person.min_consecutive_off,
                 f"{name} has fewer than {person.min_consecutive_off} days off in a row",
             )
+            if self.flow:
+                self._run_flow(person, work)
             if p.weekends and person.max_weekends < len(p.weekends):
                 worked = []
                 for k, days in enumerate(p.weekends):
@@ -308,10 +317,12 @@ class _Model:
             k = index[c.shift]
             assigned = sum(self.x[e, c.day, k] for e in range(len(p.staff)))
             under = m.new_int_var(0, max(c.requirement, 0), f"under_{c.day}_{k}")
-            over = m.new_int_var(0, len(p.staff), f"over_{c.day}_{k}")
+            over = m.new_int_var(0, len(p.staff) + max(-c.requirement, 0), f"over_{c.day}_{k}")
             m.add(assigned + under - over == c.requirement)
             self.terms.append(c.under_weight * under + c.over_weight * over)
         for a in p.attribute_covers:
+            if a.requirement <= 0:
+                continue
             people = [e for e, s in enumerate(p.staff) if a.attribute in s.attributes]
             have = sum(
                 self.x[e, a.day, index[sid]] for e in people for sid in a.shifts if sid in index
@@ -323,6 +334,65 @@ class _Model:
             else:
                 self.hard((a.requirement, have), a.label, a.requirement)
         m.minimize(sum(self.terms))
+
+    def _run_flow(self, person: Staff, work: list) -> None:
+        """The same run rules (maximum and minimum days in a row, minimum days off in a row) as a
+        flow through run-length states, one path per person. Redundant with the clauses above,
+        but a network's linear relaxation is exact for these rules, so the solver's bound is
+        much tighter (this is what makes the larger benchmark instances solvable)."""
+        m, n = self.m, self.p.days
+        most = max(person.max_consecutive, 1)
+        least, rest = person.min_consecutive, max(person.min_consecutive_off, 1)
+        exempt0 = not self.p.boundary_min_rules
+
+        def after(state: tuple[str, int, bool]):
+            kind, r, exempt = state
+            if kind == "W":
+                if r < most:
+                    yield "W", r + 1, exempt
+                if r >= least or exempt:
+                    yield "O", 1, False
+            else:
+                nxt = min(r + 1, rest)
+                yield "O", nxt, exempt and nxt < rest
+                if r >= rest or exempt:
+                    yield "W", 1, False
+
+        first = []
+        if min(person.prior_streak, most) < most:
+            first.append(("W", min(person.prior_streak, most) + 1, exempt0))
+        first.append(("O", 1, exempt0 and rest > 1))
+        arcs_in: dict = {}
+        layer = {("source",): [(None, t) for t in first]}
+        for d in range(n):
+            targets: dict = {}
+            for _s, pairs in layer.items():
+                for src, t in pairs:
+                    arc = m.new_bool_var("")
+                    targets.setdefault(t, []).append(arc)
+                    if src is not None:
+                        src.append(arc)
+            if d == 0:
+                m.add(sum(a for arcs in targets.values() for a in arcs) == 1)
+            m.add(sum(a for t, arcs in targets.items() if t[0] == "W" for a in arcs) == work[d])
+            arcs_in[d] = targets
+            layer = {}
+            for t, incoming in targets.items():
+                outgoing: list = []
+                layer[t] = [(outgoing, u) for u in after(t)] if d + 1 < n else []
+                ends = d + 1 == n
+                if ends:
+                    kind, r, exempt = t
+                    closed = exempt or not self.p.boundary_min_rules
+                    closed = closed or r >= (least if kind == "W" else rest)
+                    if not closed:
+                        m.add(sum(incoming) == 0)
+                    continue
+                # conservation is added once the next day's arcs exist
+                self._flow_pending.append((incoming, outgoing))
+        for incoming, outgoing in self._flow_pending:
+            m.add(sum(incoming) == sum(outgoing))
+        self._flow_pending.clear()
 
     def _min_runs(self, series: list, minimum: int, label: str) -> None:
         """Forbid runs shorter than ``minimum`` (runs touching the horizon's ends are exempt,
@@ -348,9 +418,15 @@ def solve(
     workers: int = 8,
     relax: bool = False,
     hint: dict[tuple[str, int], str] | None = None,
+    lns: bool = True,
+    seed: int = 0,
 ) -> RosterResult:
+    """The best roster found within ``time_limit_s``: CP-SAT on the whole week first, then
+    (``lns``) a neighbourhood search around its best roster for the rest of the time."""
     started = time.perf_counter()
-    model = _Model(problem, relax)
+    # the run flows tighten the bound a lot but add ~30 variables per x: worth it on small weeks
+    small = problem.days * len(problem.staff) * len(problem.shifts) <= FLOW_MAX_CELLS
+    model = _Model(problem, relax, flow=small)
     model.build()
     if relax and not hint:
         hint = {}  # nobody works: always a solution of the relaxed model, a start for the search
@@ -364,10 +440,29 @@ def solve(
                         model.x[e, d, k], 1 if chosen is not None and index.get(chosen) == k else 0
                     )
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.max_time_in_seconds = time_limit_s * (FIRST_PHASE if lns else 1.0)
     solver.parameters.num_workers = workers
     status = solver.solve(model.m)
+    if lns and status == cp_model.UNKNOWN:  # no roster yet: give the whole model the rest
+        solver.parameters.max_time_in_seconds = max(
+            started + time_limit_s - time.perf_counter(), 1.0
+        )
+        status = solver.solve(model.m)
     name = solver.status_name(status)
+    values = (
+        {var.index: solver.value(var) for var in model.x.values()}
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        else {}
+    )
+    objective, bound = (solver.objective_value, solver.best_objective_bound) if values else (0, 0)
+    if lns and status == cp_model.FEASIBLE and objective > bound:
+        lean = model
+        if model.flow:  # the windows' sub-problems solve faster without the flows
+            lean = _Model(problem, relax, flow=False)
+            lean.build()
+        values, objective = _neighbourhood_search(
+            lean, values, objective, bound, started + time_limit_s, workers, seed
+        )
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if status == cp_model.INFEASIBLE and not relax:
             try:
@@ -382,17 +477,184 @@ def solve(
         raise RuntimeError(f"no roster found in {time_limit_s:g} s ({name})")
     assignment = {}
     for (e, d, k), var in model.x.items():
-        if solver.value(var):
+        if values[var.index]:
             assignment[problem.staff[e].id, d] = problem.shifts[k].id
-    violations = [label for slack, label in model.slacks if solver.value(slack)]
+    violations = _broken_slacks(model, values) if model.slacks else []
     return RosterResult(
         assignment,
-        name,
-        solver.objective_value,
-        solver.best_objective_bound,
+        "OPTIMAL" if objective <= bound else name,
+        objective,
+        bound,
         time.perf_counter() - started,
         violations,
     )
+
+
+def _broken_slacks(model: _Model, values: dict[int, int]) -> list[str]:
+    """The relaxed rules the roster ``values`` breaks (slacks re-solved with the roster fixed)."""
+    fixed = model.m.clone()
+    for var in model.x.values():
+        fixed.add(fixed.get_bool_var_from_proto_index(var.index) == values[var.index])
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = 10
+    if solver.solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return ["the rules contradict each other"]
+    return [
+        label
+        for slack, label in model.slacks
+        if solver.value(fixed.get_int_var_from_proto_index(slack.index))
+    ]
+
+
+def _neighbourhood_search(
+    model: _Model,
+    values: dict[int, int],
+    objective: float,
+    bound: float,
+    deadline: float,
+    workers: int,
+    seed: int,
+) -> tuple[dict[int, int], float]:
+    """Large neighbourhood search around the roster ``values`` (x variables of ``model``).
+
+    Two kinds of move, each solved exactly by CP-SAT and kept when no worse: a few people
+    re-rostered over the whole horizon (a small model of just them, with the cover the others
+    already give subtracted), or everyone re-rostered on a window of days (the whole model,
+    everything outside the window fixed). Each kind's size grows while its sub-problems solve
+    to optimality quickly and shrinks when they time out."""
+    rng = random.Random(seed)
+    p = model.p
+    people, days = len(p.staff), p.days
+    by_day: dict[int, list[int]] = {}
+    for (_e, d, _k), var in model.x.items():
+        by_day.setdefault(d, []).append(var.index)
+    size = {"people": min(3, people), "days": min(4, days)}
+    while objective > bound and time.perf_counter() < deadline - 0.2:
+        kind = "people" if rng.random() < 0.6 else "days"
+        limit_s = min(SUB_LIMIT_S, deadline - time.perf_counter())
+        if kind == "people":
+            chosen = sorted(rng.sample(range(people), size["people"]))
+            better, status, seconds = _repair_people(model, values, chosen, limit_s, rng)
+        else:
+            first = rng.randrange(0, max(days - size["days"], 0) + 1)
+            free = {i for d in range(first, first + size["days"]) for i in by_day[d]}
+            better, status, seconds = _repair_window(model, values, free, limit_s, workers, rng)
+            if better is not None:
+                better = (better[0], better[1] - objective)
+        if better is not None and better[1] <= 0:
+            values, objective = better[0], objective + better[1]
+        log.debug(
+            "lns %s size %d: %s in %.2f s, objective %g",
+            kind,
+            size[kind],
+            status,
+            seconds,
+            objective,
+        )
+        limit = people if kind == "people" else days
+        if status == "OPTIMAL" and seconds < SUB_LIMIT_S / 4:
+            size[kind] = min(size[kind] + 1, limit)
+        elif status != "OPTIMAL":
+            size[kind] = max(size[kind] - 1, 2)
+    return values, objective
+
+
+def _repair_window(
+    model: _Model,
+    values: dict[int, int],
+    free: set[int],
+    limit_s: float,
+    workers: int,
+    rng: random.Random,
+) -> tuple[tuple[dict[int, int], float] | None, str, float]:
+    """Re-solve the variables ``free`` with every other x fixed; (values, objective)."""
+    proto = model.m.proto
+    fixed = [i for i in values if i not in free]
+    for i in fixed:
+        domain = proto.variables[i].domain
+        domain[0] = domain[1] = values[i]
+    model.m.clear_hints()
+    for i in free:
+        model.m.add_hint(model.m.get_bool_var_from_proto_index(i), values[i])
+    solver = _sub_solver(limit_s, min(workers, 2), rng)
+    status = solver.solve(model.m)
+    for i in fixed:
+        domain = proto.variables[i].domain
+        domain[0], domain[1] = 0, 1
+    model.m.clear_hints()
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, solver.status_name(status), solver.wall_time
+    new = {i: solver.value(model.m.get_bool_var_from_proto_index(i)) for i in values}
+    return (new, solver.objective_value), solver.status_name(status), solver.wall_time
+
+
+def _repair_people(
+    model: _Model, values: dict[int, int], chosen: list[int], limit_s: float, rng: random.Random
+) -> tuple[tuple[dict[int, int], float] | None, str, float]:
+    """Re-roster the people ``chosen`` over the whole horizon, everyone else as they are:
+    a model of just them (with their run flows) against the cover the others leave over.
+    Returns (values, change of the objective)."""
+    p = model.p
+    shifts = [s.id for s in p.shifts]
+    mine = set(chosen)
+    others: dict[tuple[int, str], int] = {}
+    attributes: dict[tuple[int, str], int] = {}
+    for (e, d, k), var in model.x.items():
+        if e not in mine and values[var.index]:
+            others[d, shifts[k]] = others.get((d, shifts[k]), 0) + 1
+            for attribute in p.staff[e].attributes:
+                attributes[d, shifts[k], attribute] = (
+                    attributes.get((d, shifts[k], attribute), 0) + 1
+                )
+    names = {p.staff[e].id for e in chosen}
+    small = replace(
+        p,
+        staff=[p.staff[e] for e in chosen],
+        covers=[
+            replace(c, requirement=c.requirement - others.get((c.day, c.shift), 0))
+            for c in p.covers
+        ],
+        requests=[r for r in p.requests if r.staff in names],
+        attribute_covers=[
+            replace(
+                a,
+                requirement=a.requirement
+                - sum(attributes.get((a.day, sid, a.attribute), 0) for sid in a.shifts),
+            )
+            for a in p.attribute_covers
+        ],
+    )
+    sub = _Model(small, model.relax, flow=True)
+    sub.build()
+    now = {
+        (j, d, k): values[model.x[e, d, k].index]
+        for j, e in enumerate(chosen)
+        for d in range(p.days)
+        for k in range(len(shifts))
+    }
+    for key, var in sub.x.items():
+        sub.m.add_hint(var, now[key])
+    solver = _sub_solver(limit_s, 1, rng)
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    if solver.solve(sub.m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, "INCUMBENT_REJECTED", solver.wall_time
+    before = solver.objective_value
+    solver = _sub_solver(limit_s, 1, rng)
+    status = solver.solve(sub.m)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, solver.status_name(status), solver.wall_time
+    new = dict(values)
+    for (j, d, k), var in sub.x.items():
+        new[model.x[chosen[j], d, k].index] = solver.value(var)
+    return (new, solver.objective_value - before), solver.status_name(status), solver.wall_time
+
+
+def _sub_solver(limit_s: float, workers: int, rng: random.Random) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(limit_s, 0.01)
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = rng.randrange(1 << 30)
+    return solver
 
 
 def check(problem: RosterProblem, assignment: dict[tuple[str, int], str]) -> list[str]:

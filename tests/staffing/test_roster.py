@@ -166,3 +166,86 @@ def test_curtois_reader_reads_every_section():
     assert problem.weekends == [(5, 6), (12, 13)]
     assert any(r.on for r in problem.requests) and any(not r.on for r in problem.requests)
     assert all(c.under_weight > 0 for c in problem.covers)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_run_flows_cut_off_no_roster(seed):
+    """The run-length flows only tighten the bound: with and without them the optimum is the
+    same, on random small weeks with every run rule, boundary handling and last week's streak."""
+    import random
+
+    from staffing import roster
+
+    rng = random.Random(seed)
+    days = rng.choice([7, 9, 10])
+    staff = [
+        person(
+            f"p{i}",
+            max_minutes=rng.randint(3, 6) * 480,
+            min_minutes=rng.randint(0, 3) * 480,
+            max_consecutive=rng.randint(2, 5),
+            min_consecutive=rng.randint(1, 3),
+            min_consecutive_off=rng.randint(1, 3),
+            prior_streak=rng.randint(0, 4),
+            days_off={rng.randrange(days)},
+        )
+        for i in range(3)
+    ]
+    requests = [
+        Request(
+            f"p{rng.randrange(3)}",
+            rng.randrange(days),
+            rng.choice([None, "D", "E"]),
+            rng.random() < 0.5,
+            rng.randint(1, 5),
+        )
+        for _ in range(6)
+    ]
+    problem = RosterProblem(
+        days,
+        [DAY, EARLY, LATE],
+        staff,
+        [Cover(d, s, rng.randint(0, 2), 10, 1) for d in range(days) for s in "DEL"],
+        requests=requests,
+        weekends=[(5, 6)],
+        boundary_min_rules=rng.random() < 0.5,
+    )
+    objectives = []
+    for flow in (False, True):
+        model = roster._Model(problem, relax=False, flow=flow)
+        model.build()
+        solver = roster.cp_model.CpSolver()
+        solver.parameters.num_workers = 2
+        solver.parameters.max_time_in_seconds = 20
+        status = solver.solve(model.m)
+        assert status in (roster.cp_model.OPTIMAL, roster.cp_model.INFEASIBLE)
+        objectives.append(solver.objective_value if status == roster.cp_model.OPTIMAL else None)
+    assert objectives[0] == objectives[1]
+
+
+def test_neighbourhood_search_reports_the_roster_it_returns():
+    """From a quick first roster, the search only moves to rosters no worse, and the objective
+    it reports is the roster's own (recomputed independently); every hard rule still holds."""
+    import time
+
+    from staffing import roster
+
+    problem = read_instance(shared_path("benchmarks", "curtois_shift_scheduling", "Instance5.txt"))
+    first = solve(problem, time_limit_s=2, workers=2, lns=False)
+    start = objective(problem, first.assignment)
+    model = roster._Model(problem, relax=False, flow=False)
+    model.build()
+    values = {
+        var.index: int(first.assignment.get((problem.staff[e].id, d)) == problem.shifts[k].id)
+        for (e, d, k), var in model.x.items()
+    }
+    values, found = roster._neighbourhood_search(
+        model, values, start, first.bound, time.perf_counter() + 8, 2, seed=1
+    )
+    assignment = {
+        (problem.staff[e].id, d): problem.shifts[k].id
+        for (e, d, k), var in model.x.items()
+        if values[var.index]
+    }
+    assert check(problem, assignment) == []
+    assert found == objective(problem, assignment) <= start
