@@ -94,10 +94,11 @@ def signed(base: str, path: str, form: dict) -> tuple[str, bytes, dict]:
     return path, body, headers
 
 
-def requests_for(route: str, base: str, count: int, offset: int) -> list:
+def requests_for(route: str, base: str, count: int, offset: int, callers: int = 0) -> list:
+    """Pre-signed requests; with ``callers``, the same callers come back in turn (hold polls)."""
     out = []
     for i in range(count):
-        sid = f"CA{offset + i:032x}"
+        sid = f"CA{offset + (i % callers if callers else i):032x}"
         form = {
             "CallSid": sid,
             "AccountSid": "AC" + "0" * 32,
@@ -172,13 +173,18 @@ def drive(
     connections: int,
     rate: float | None,
     offset: int,
+    callers: int = 0,
 ) -> dict:
-    per = 200_000 // connections
+    if callers:  # each caller once (rate None), or polling in turn at ``rate``
+        per = int(seconds * rate / connections) + 1 if rate else callers // connections
+    else:
+        per = 200_000 // connections
     queue: mp.Queue = mp.Queue()
     procs = []
     started = time.monotonic()
     for c in range(connections):
-        batch = requests_for(route, base, per, offset + c * per)
+        share = callers // connections if callers else 0
+        batch = requests_for(route, base, per, offset + c * (share or per), share)
         p = mp.Process(
             target=worker, args=(port, batch, seconds, rate / connections if rate else None, queue)
         )
@@ -199,6 +205,27 @@ def drive(
     }
 
 
+def on_hold(port: int, base: str, args: argparse.Namespace, offset: int) -> dict:
+    """``--hold-callers`` callers reach a queue through the menu, then poll the hold loop at
+    their pace while the menu is driven at full speed again."""
+    import threading
+
+    callers = args.hold_callers
+    enqueued = drive(port, base, "menu", 600, 4, None, offset, callers=callers)
+    polls: dict = {}
+    rate = callers / args.hold_poll_s
+    poller = threading.Thread(
+        target=lambda: polls.update(
+            drive(port, base, "hold", args.seconds + 1, 4, rate, offset, callers=callers)
+        )
+    )
+    poller.start()
+    time.sleep(0.5)
+    menu = drive(port, base, "menu", args.seconds, args.connections, None, offset + 10**6)
+    poller.join()
+    return {"menu": menu, "hold": polls, "enqueued": enqueued["sent"] - enqueued["errors"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -207,6 +234,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--hold-callers",
+        type=int,
+        default=1000,
+        help="callers on hold polling the hold loop while the menu is measured again (0: skip)",
+    )
+    parser.add_argument(
+        "--hold-poll-s",
+        type=float,
+        default=10.0,
+        help="seconds between two polls of one caller on hold (Twilio re-requests the waitUrl "
+        "when its document ends; 10 s is shorter than any hold music)",
+    )
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
     (folder / "bare_app.py").write_text(BARE_APP)
@@ -256,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
             offset += 10**6
             rows.append((route, bare, ours, half))
             print(f"  {route}: done", file=sys.stderr, flush=True)
+        crowd = None
+        if args.hold_callers:
+            crowd = on_hold(hot_port, hot_base, args, offset)
+            offset += 10**7
+            print("  menu with callers on hold: done", file=sys.stderr, flush=True)
         app = create_app({"AUTO_MIGRATE": False, "DATABASE_URL": url})
         from sqlalchemy import func, select
 
@@ -289,6 +334,19 @@ def main(argv: list[str] | None = None) -> int:
             f"| {route} | {bare['rps']:.0f} | {ours['rps']:.0f} | {ours['rps'] / bare['rps']:.0%} | {bare['p50_ms']:.1f}/{bare['p99_ms']:.1f} | {ours['p50_ms']:.1f}/{ours['p99_ms']:.1f} | {half['p99_ms']:.1f} ms at {half['rps']:.0f} rps | {bare['errors']}/{ours['errors']}/{half['errors']} |"
         )
     accepted = rows[0][2]["sent"] - rows[0][2]["errors"] + rows[0][3]["sent"] - rows[0][3]["errors"]
+    if crowd:
+        alone, menu, hold = rows[0][2], crowd["menu"], crowd["hold"]
+        accepted += crowd["enqueued"] + menu["sent"] - menu["errors"]
+        print(
+            f"\n| {args.hold_callers} callers on hold, each polling every {args.hold_poll_s:g} s | menu rps | menu p50/p99 ms | hold polls/s | hold p50/p99 ms | errors (menu/hold) |"
+        )
+        print("|---|---:|---|---:|---|---|")
+        print(
+            f"| menu alone | {alone['rps']:.0f} | {alone['p50_ms']:.1f}/{alone['p99_ms']:.1f} | | | {alone['errors']}/ |"
+        )
+        print(
+            f"| menu while they poll | {menu['rps']:.0f} ({menu['rps'] / alone['rps']:.0%}) | {menu['p50_ms']:.1f}/{menu['p99_ms']:.1f} | {hold['rps']:.0f} | {hold['p50_ms']:.1f}/{hold['p99_ms']:.1f} | {menu['errors']}/{hold['errors']} |"
+        )
     print(
         f"\nmenu requests accepted: {accepted}; menu_choice events stored: {menu_events}; queue entries: {entries}; duplicated events: {duplicates}"
     )

@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Only a test may switch signature checks off, and only together with TESTING.
         TWILIO_SIGNATURE_CHECK=True,
         ALWAYS_OPEN=os.environ.get("HOTLINE_ALWAYS_OPEN", "") in ("1", "true", "yes"),
+        HOLD_ESTIMATE_CACHE_S=float(os.environ.get("HOTLINE_HOLD_ESTIMATE_CACHE_S", "2")),
     )
     if test_config:
         app.config.update(test_config)

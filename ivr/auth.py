@@ -31,6 +31,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import check_password_hash
 
 bp = Blueprint("auth", __name__)
@@ -130,8 +131,18 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
+class WebhookFreeSessions(SecureCookieSessionInterface):
+    """Twilio's webhooks carry no cookie of ours: no login session is opened or saved for them."""
+
+    def open_session(self, app: Any, request: Any) -> Any:
+        if request.path.startswith("/voice/"):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.session_interface = WebhookFreeSessions()
 
     @app.after_request
     def headers(response: Response) -> Response:

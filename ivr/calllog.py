@@ -7,10 +7,11 @@ repeat changes nothing (``INSERT ... ON CONFLICT DO NOTHING`` on both SQLite and
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, Table, Update, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -34,14 +35,22 @@ def upsert_insert(session: Session):
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool:
-    """Insert a row unless it clashes with a unique key; True if it was inserted."""
-    key = next(iter(model.__table__.primary_key.columns))
+@functools.cache
+def _insert_ignore_statement(dialect: str, table: Table) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    key = next(iter(table.primary_key.columns))
     # RETURNING says whether a row went in; rowcount is not reliable here (-1 with psycopg)
-    statement = (
-        upsert_insert(session)(model).values(**values).on_conflict_do_nothing().returning(key)
-    )
-    return session.execute(statement).first() is not None
+    return insert(table).on_conflict_do_nothing().returning(key)
+
+
+def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool:
+    """Insert a row unless it clashes with a unique key; True if it was inserted.
+
+    Webhooks' hot path: one statement built once per table and dialect, run on the session's
+    connection (inside its transaction) with the values as parameters."""
+    connection = session.connection()
+    statement = _insert_ignore_statement(connection.dialect.name, model.__table__)
+    return connection.execute(statement, values).first() is not None
 
 
 def record_event(
@@ -83,8 +92,19 @@ def ensure_call(session: Session, params: dict[str, str], at: dt.datetime) -> No
     )
 
 
+@functools.cache
+def _update_call_statement(columns: tuple[str, ...]) -> Update:
+    table = Call.__table__
+    return (
+        update(table)
+        .where(table.c.call_sid == bindparam("sid"))
+        .values({name: bindparam(name) for name in columns})
+    )
+
+
 def update_call(session: Session, call_sid: str, **values: Any) -> None:
-    session.execute(update(Call).where(Call.call_sid == call_sid).values(**values))
+    statement = _update_call_statement(tuple(sorted(values)))
+    session.connection().execute(statement, {"sid": call_sid, **values})
 
 
 def remembered_language(session: Session, phone: str | None) -> str | None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, current_app, request, url_for
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
@@ -48,7 +49,25 @@ def agents_with_skill(cfg: HotlineConfig, queue_id: str) -> set[str]:
 def estimate_wait_s(
     session: Session, cfg: HotlineConfig, queue_id: str, position: int, now: dt.datetime
 ) -> float | None:
-    """Expected seconds until a caller at ``position`` is answered, or None if nobody can answer."""
+    """Expected seconds until a caller at ``position`` is answered, or None if nobody can answer.
+
+    The queue's answer rate is the same for every caller in it, and a thousand callers on hold
+    poll this: each worker reuses it for ``HOLD_ESTIMATE_CACHE_S`` seconds (0: never)."""
+    ttl = current_app.config.get("HOLD_ESTIMATE_CACHE_S", 0)
+    cache = current_app.extensions.setdefault("hotline.answer_rates", {})
+    hit = cache.get(queue_id)
+    if ttl > 0 and hit is not None and time.monotonic() - hit[0] < ttl:
+        rate = hit[1]
+    else:
+        rate = answer_rate(session, cfg, queue_id, now)
+        cache[queue_id] = (time.monotonic(), rate)
+    return None if rate is None else position / rate
+
+
+def answer_rate(
+    session: Session, cfg: HotlineConfig, queue_id: str, now: dt.datetime
+) -> float | None:
+    """Calls per second the queue's logged-in agents answer now, or None if nobody is on."""
     skilled = agents_with_skill(cfg, queue_id)
     on_line = session.scalar(
         select(func.count())
@@ -77,7 +96,7 @@ def estimate_wait_s(
         rate = per_agent * on_line
     else:
         rate = on_line / cfg.queue(queue_id).aht_s
-    return position / rate
+    return rate
 
 
 def rounded_minutes(seconds: float) -> int:

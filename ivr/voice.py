@@ -159,15 +159,17 @@ def enqueue(
         say(response, lang, text(lang, "complaint_reference", digits=digits))
     say(response, lang, text(lang, "connecting", queue=queue.names[lang.code]))
     if event("enqueued", f"enqueued:{queue_id}:{step}", queue=queue_id):
-        session.add(
-            QueueEntry(
-                call_sid=sid,
-                queue=queue_id,
-                language=lang.code,
-                from_number=request.form.get("From"),
-                entered_at=at,
-                original_entered_at=original_entered_at or at,
-            )
+        calllog.insert_ignore(
+            session,
+            QueueEntry,
+            {
+                "call_sid": sid,
+                "queue": queue_id,
+                "language": lang.code,
+                "from_number": request.form.get("From"),
+                "entered_at": at,
+                "original_entered_at": original_entered_at or at,
+            },
         )
     calllog.update_call(session, sid, queue=queue_id, language=lang.code)
     response.enqueue(

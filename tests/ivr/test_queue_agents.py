@@ -20,9 +20,16 @@ from ivr.config import load_config
 from ivr.db import session_scope
 from ivr.hold import rounded_minutes
 from ivr.models import AgentAccount, AgentSession, Callback, QueueEntry, Survey
-from ivr.twilio_sim import HoldPress, Press, QueueOutcome, Recording, SimulatedCall
+from ivr.twilio_sim import (
+    FlaskTransport,
+    HoldPress,
+    Press,
+    QueueOutcome,
+    Recording,
+    SimulatedCall,
+)
 
-from .conftest import OPEN_TIME, PUBLIC, due_callback
+from .conftest import OPEN_TIME, PUBLIC, TOKEN, due_callback
 
 CFG = load_config()
 AGENT_NUMBER = "+18005550199"
@@ -189,6 +196,30 @@ def test_estimate_uses_recent_answers_per_agent(app, new_call, clock):
     root = call.post(f"{PUBLIC}/voice/wait?lang=en&queue=orders&step=2", {"QueuePosition": "6"})
     # 12 answers in 1 800 agent-seconds: one every 150 s; 6th in line: 900 s = 15 minutes
     assert "Your expected wait is about 15 minutes." in [s.text for s in root.iter("Say")]
+
+
+def test_each_worker_reuses_the_queue_answer_rate_for_a_few_seconds(make_app, clock):
+    """A thousand callers on hold poll the wait URL: the queue's rate is computed once per
+    worker per HOLD_ESTIMATE_CACHE_S, not once per poll; callers' positions still differ."""
+    app = make_app(CLOCK=clock, HOLD_ESTIMATE_CACHE_S=3600)
+
+    def new_call(app):
+        client = FlaskTransport(app.test_client(), PUBLIC)
+        return lambda **kw: SimulatedCall(client, PUBLIC, TOKEN, queue_outcome=QueueOutcome(), **kw)
+
+    log_in(app, "A010")
+    first = enqueue(new_call(app), "1", "1", "+393470000011")
+    wait = f"{PUBLIC}/voice/wait?lang=en&queue=orders&step=2"
+    says = [s.text for s in first.post(wait, {"QueuePosition": "2"}).iter("Say")]
+    assert "Your expected wait is about 8 minutes." in says  # 2 x 240 s / 1 agent
+    log_in(app, "A001")  # a second agent: the cached rate is still one agent's
+    second = enqueue(new_call(app), "1", "1", "+393470000012")
+    says = [s.text for s in second.post(wait, {"QueuePosition": "2"}).iter("Say")]
+    assert "Your expected wait is about 8 minutes." in says
+    app.extensions["hotline.answer_rates"].clear()  # what the few seconds' expiry does
+    third = enqueue(new_call(app), "1", "1", "+393470000013")
+    says = [s.text for s in third.post(wait, {"QueuePosition": "2"}).iter("Say")]
+    assert "Your expected wait is about 4 minutes." in says  # 2 x 240 s / 2 agents
 
 
 def test_short_waits_and_languages(app, new_call):
