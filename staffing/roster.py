@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -26,7 +27,9 @@ log = logging.getLogger(__name__)
 HARD = 1_000_000  # the penalty of breaking a hard rule in the relaxed model
 FIRST_PHASE = 0.3  # share of the time limit for the whole-model solve before neighbourhood search
 SUB_LIMIT_S = 3.0  # time limit of one neighbourhood's solve
-FLOW_MAX_CELLS = 2_500  # people x days x shift types up to which the model gets run flows
+FLOW_MAX_CELLS = (
+    2_500  # people x days x shift types up to which: run flows and neighbourhood search
+)
 
 
 @dataclass(frozen=True)
@@ -421,11 +424,15 @@ def solve(
     lns: bool = True,
     seed: int = 0,
 ) -> RosterResult:
-    """The best roster found within ``time_limit_s``: CP-SAT on the whole week first, then
-    (``lns``) a neighbourhood search around its best roster for the rest of the time."""
+    """The best roster found within ``time_limit_s``: CP-SAT on the whole week first, then, on
+    small weeks (``lns``), a neighbourhood search around its best roster for the rest of the
+    time; large weeks give CP-SAT the whole time."""
     started = time.perf_counter()
-    # the run flows tighten the bound a lot but add ~30 variables per x: worth it on small weeks
+    # the run flows tighten the bound a lot but add ~30 variables per x, and the neighbourhood
+    # search's sub-problems solve in time: both pay on small weeks. On large ones CP-SAT's own
+    # search over the whole time limit did better (benchmarks/curtois.py, instances 13-19).
     small = problem.days * len(problem.staff) * len(problem.shifts) <= FLOW_MAX_CELLS
+    lns = lns and small
     model = _Model(problem, relax, flow=small)
     model.build()
     if relax and not hint:
@@ -440,14 +447,11 @@ def solve(
                         model.x[e, d, k], 1 if chosen is not None and index.get(chosen) == k else 0
                     )
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s * (FIRST_PHASE if lns else 1.0)
+    solver.parameters.max_time_in_seconds = time_limit_s
     solver.parameters.num_workers = workers
-    status = solver.solve(model.m)
-    if lns and status == cp_model.UNKNOWN:  # no roster yet: give the whole model the rest
-        solver.parameters.max_time_in_seconds = max(
-            started + time_limit_s - time.perf_counter(), 1.0
-        )
-        status = solver.solve(model.m)
+    phase = _FirstPhase(solver, time_limit_s * FIRST_PHASE if lns else None)
+    status = solver.solve(model.m, phase)
+    phase.timer.cancel()
     name = solver.status_name(status)
     values = (
         {var.index: solver.value(var) for var in model.x.values()}
@@ -456,10 +460,8 @@ def solve(
     )
     objective, bound = (solver.objective_value, solver.best_objective_bound) if values else (0, 0)
     if lns and status == cp_model.FEASIBLE and objective > bound:
-        lean = model
-        if model.flow:  # the windows' sub-problems solve faster without the flows
-            lean = _Model(problem, relax, flow=False)
-            lean.build()
+        lean = _Model(problem, relax, flow=False)  # windows' sub-problems: faster without flows
+        lean.build()
         values, objective = _neighbourhood_search(
             lean, values, objective, bound, started + time_limit_s, workers, seed
         )
@@ -488,6 +490,29 @@ def solve(
         time.perf_counter() - started,
         violations,
     )
+
+
+class _FirstPhase(cp_model.CpSolverSolutionCallback):
+    """Ends the whole-model phase after ``seconds`` if it has a roster by then, else at its
+    first roster (a large week may need most of the time limit to find one)."""
+
+    def __init__(self, solver: cp_model.CpSolver, seconds: float | None):
+        super().__init__()
+        self.solver, self.found, self.overdue = solver, False, False
+        self.timer = threading.Timer(seconds if seconds is not None else 1e9, self._due)
+        self.timer.daemon = True
+        if seconds is not None:
+            self.timer.start()
+
+    def _due(self) -> None:
+        self.overdue = True
+        if self.found:
+            self.solver.stop_search()
+
+    def on_solution_callback(self) -> None:
+        self.found = True
+        if self.overdue:
+            self.stop_search()
 
 
 def _broken_slacks(model: _Model, values: dict[int, int]) -> list[str]:
