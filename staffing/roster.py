@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -447,11 +446,14 @@ def solve(
                         model.x[e, d, k], 1 if chosen is not None and index.get(chosen) == k else 0
                     )
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.max_time_in_seconds = time_limit_s * (FIRST_PHASE if lns else 1.0)
     solver.parameters.num_workers = workers
-    phase = _FirstPhase(solver, time_limit_s * FIRST_PHASE if lns else None)
-    status = solver.solve(model.m, phase)
-    phase.timer.cancel()
+    status = solver.solve(model.m)
+    if lns and status == cp_model.UNKNOWN:  # no roster yet: give the whole model the rest
+        solver.parameters.max_time_in_seconds = max(
+            started + time_limit_s - time.perf_counter(), 1.0
+        )
+        status = solver.solve(model.m)
     name = solver.status_name(status)
     values = (
         {var.index: solver.value(var) for var in model.x.values()}
@@ -490,29 +492,6 @@ def solve(
         time.perf_counter() - started,
         violations,
     )
-
-
-class _FirstPhase(cp_model.CpSolverSolutionCallback):
-    """Ends the whole-model phase after ``seconds`` if it has a roster by then, else at its
-    first roster (a large week may need most of the time limit to find one)."""
-
-    def __init__(self, solver: cp_model.CpSolver, seconds: float | None):
-        super().__init__()
-        self.solver, self.found, self.overdue = solver, False, False
-        self.timer = threading.Timer(seconds if seconds is not None else 1e9, self._due)
-        self.timer.daemon = True
-        if seconds is not None:
-            self.timer.start()
-
-    def _due(self) -> None:
-        self.overdue = True
-        if self.found:
-            self.solver.stop_search()
-
-    def on_solution_callback(self) -> None:
-        self.found = True
-        if self.overdue:
-            self.stop_search()
 
 
 def _broken_slacks(model: _Model, values: dict[int, int]) -> list[str]:
