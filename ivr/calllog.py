@@ -32,12 +32,16 @@ def callable_number(phone: str | None) -> bool:
 
 def upsert_insert(session: Session):
     """The dialect's INSERT that knows ON CONFLICT (PostgreSQL or SQLite)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return _dialect_insert(session.get_bind().dialect.name)
+
+
+def _dialect_insert(dialect: str):
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 @functools.cache
 def _insert_ignore_statement(dialect: str, table: Table) -> Insert:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = _dialect_insert(dialect)
     key = next(iter(table.primary_key.columns))
     # RETURNING says whether a row went in; rowcount is not reliable here (-1 with psycopg)
     return insert(table).on_conflict_do_nothing().returning(key)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import time
+
 import pytest
 
+from staffing import roster
 from staffing.curtois_format import objective, read_instance
 from staffing.roster import (
     AttributeCover,
@@ -172,10 +176,6 @@ def test_curtois_reader_reads_every_section():
 def test_run_flows_cut_off_no_roster(seed):
     """The run-length flows only tighten the bound: with and without them the optimum is the
     same, on random small weeks with every run rule, boundary handling and last week's streak."""
-    import random
-
-    from staffing import roster
-
     rng = random.Random(seed)
     days = rng.choice([7, 9, 10])
     staff = [
@@ -226,10 +226,6 @@ def test_run_flows_cut_off_no_roster(seed):
 def test_neighbourhood_search_reports_the_roster_it_returns():
     """From a quick first roster, the search only moves to rosters no worse, and the objective
     it reports is the roster's own (recomputed independently); every hard rule still holds."""
-    import time
-
-    from staffing import roster
-
     problem = read_instance(shared_path("benchmarks", "curtois_shift_scheduling", "Instance5.txt"))
     first = solve(problem, time_limit_s=2, workers=2, lns=False)
     start = objective(problem, first.assignment)
