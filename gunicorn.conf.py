@@ -21,3 +21,13 @@ accesslog = "-"
 errorlog = "-"
 # never log query strings' secrets: Twilio's parameters come in the body, which is not logged
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
+
+
+def worker_exit(server, worker):
+    """Write what the worker's write-behind journal still holds before it goes."""
+    from ivr.write_behind import journal_for
+
+    extensions = getattr(getattr(worker, "wsgi", None), "extensions", None)
+    journal = journal_for(worker.wsgi) if extensions is not None else None
+    if journal is not None:
+        journal.close()

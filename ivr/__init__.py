@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         supervisor,
         survey,
         voice,
+        write_behind,
     )
     from .config import default_config_dir, load_config
 
@@ -62,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TWILIO_SIGNATURE_CHECK=True,
         ALWAYS_OPEN=os.environ.get("HOTLINE_ALWAYS_OPEN", "") in ("1", "true", "yes"),
         HOLD_ESTIMATE_CACHE_S=float(os.environ.get("HOTLINE_HOLD_ESTIMATE_CACHE_S", "2")),
+        WRITE_BEHIND_S=float(os.environ.get("HOTLINE_WRITE_BEHIND_S", "0.05")),
     )
     if test_config:
         app.config.update(test_config)
@@ -71,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["hotline.config"] = load_config(app.config["CONFIG_DIR"])
     db.init_app(app)
+    write_behind.init_app(app)
     commands.init_app(app)
     auth.init_app(app)
     app.register_blueprint(health.bp)

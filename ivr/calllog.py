@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .models import Call, Caller, CallEvent, ComplaintTicket
+from .write_behind import SESSION_KEY, EventGuard
 
 PRIVATE_NUMBERS = ("anonymous", "unknown", "private", "restricted")
 
@@ -40,18 +41,40 @@ def _dialect_insert(dialect: str):
 
 
 @functools.cache
+def insert_ignore_many(dialect: str, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING, for one row or an executemany of rows."""
+    return _dialect_insert(dialect)(table).on_conflict_do_nothing()
+
+
+@functools.cache
 def _insert_ignore_statement(dialect: str, table: Table) -> Insert:
-    insert = _dialect_insert(dialect)
     key = next(iter(table.primary_key.columns))
     # RETURNING says whether a row went in; rowcount is not reliable here (-1 with psycopg)
-    return insert(table).on_conflict_do_nothing().returning(key)
+    return insert_ignore_many(dialect, table).returning(key)
 
 
-def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool:
+def insert_ignore(
+    session: Session, model: type, values: dict[str, Any], guard: bool | EventGuard = True
+) -> bool:
     """Insert a row unless it clashes with a unique key; True if it was inserted.
 
     Webhooks' hot path: one statement built once per table and dialect, run on the session's
-    connection (inside its transaction) with the values as parameters."""
+    connection (inside its transaction) with the values as parameters. In a write-behind request
+    (see :mod:`ivr.write_behind`) the row is journalled instead, and ``guard`` (what
+    :func:`record_event` returned) makes it conditional on that event being new."""
+    deferred = session.info.get(SESSION_KEY)
+    if deferred is not None:
+        if isinstance(guard, EventGuard):
+            deferred.append(("insert_if", model.__table__.name, values, guard))
+        else:
+            deferred.append(("insert", model.__table__.name, values))
+        return True
+    return insert_ignore_now(session, model, values)
+
+
+def insert_ignore_now(session: Session, model: type, values: dict[str, Any]) -> bool:
+    """:func:`insert_ignore`, written at once even in a write-behind request (what the caller
+    hears depends on it, as with a complaint reference)."""
     connection = session.connection()
     statement = _insert_ignore_statement(connection.dialect.name, model.__table__)
     return connection.execute(statement, values).first() is not None
@@ -64,19 +87,22 @@ def record_event(
     at: dt.datetime,
     dedupe_key: str | None = None,
     **detail: Any,
-) -> bool:
-    """Store one step of a call once; True if it is new (False for a retried webhook)."""
-    return insert_ignore(
-        session,
-        CallEvent,
-        {
-            "call_sid": call_sid,
-            "event": event,
-            "dedupe_key": dedupe_key or event,
-            "at": at,
-            "detail": detail or None,
-        },
-    )
+) -> bool | EventGuard:
+    """Store one step of a call once; True if it is new (False for a retried webhook).
+
+    In a write-behind request the answer is not known yet: the event is journalled and an
+    :class:`EventGuard` returned, to be passed as ``guard`` to the writes that depend on it."""
+    values = {
+        "call_sid": call_sid,
+        "event": event,
+        "dedupe_key": dedupe_key or event,
+        "at": at,
+        "detail": detail or None,
+    }
+    inserted = insert_ignore(session, CallEvent, values)
+    if SESSION_KEY in session.info:
+        return EventGuard(call_sid, values["dedupe_key"], at)
+    return inserted
 
 
 def ensure_call(session: Session, params: dict[str, str], at: dt.datetime) -> None:
@@ -107,6 +133,10 @@ def _update_call_statement(columns: tuple[str, ...]) -> Update:
 
 
 def update_call(session: Session, call_sid: str, **values: Any) -> None:
+    deferred = session.info.get(SESSION_KEY)
+    if deferred is not None:
+        deferred.append(("update_call", call_sid, values))
+        return
     statement = _update_call_statement(tuple(sorted(values)))
     session.connection().execute(statement, {"sid": call_sid, **values})
 
@@ -141,7 +171,7 @@ def complaint_ticket(
         if existing is not None:
             return existing
         reference = f"{secrets.randbelow(90_000_000) + 10_000_000}"
-        insert_ignore(
+        insert_ignore_now(
             session,
             ComplaintTicket,
             {

@@ -10,11 +10,12 @@ announcements to the same caller unless the queue really grew in front of them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import time
 
 from flask import Blueprint, current_app, request, url_for
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -35,6 +36,7 @@ from .webhooks import (
     requested_queue,
     safe_twiml,
 )
+from .write_behind import journal_for
 
 bp = Blueprint("hold", __name__, url_prefix="/voice")
 
@@ -107,13 +109,38 @@ def rounded_minutes(seconds: float) -> int:
     return minutes if minutes <= 10 else 5 * math.ceil(minutes / 5)
 
 
-def current_entry(session: Session, sid: str, queue_id: str) -> QueueEntry | None:
-    return session.scalars(
+@functools.cache
+def _current_entry_statement() -> Select:
+    return (
         select(QueueEntry)
-        .where(QueueEntry.call_sid == sid, QueueEntry.queue == queue_id)
+        .where(QueueEntry.call_sid == bindparam("sid"), QueueEntry.queue == bindparam("queue"))
         .order_by(QueueEntry.entered_at.desc())
         .limit(1)
-    ).first()
+    )
+
+
+def current_entry(session: Session, sid: str, queue_id: str) -> QueueEntry | None:
+    """The caller's latest entry in this queue (one statement built once: every hold poll and
+    queue result reads it)."""
+    return session.scalars(_current_entry_statement(), {"sid": sid, "queue": queue_id}).first()
+
+
+def entry_behind(session: Session, sid: str, queue_id: str, waited_s: float) -> QueueEntry | None:
+    """The queue entry of a caller whose menu request may still be in a write-behind journal:
+    flush this worker's journal; if they left within a second of being enqueued, give the other
+    workers one interval too (a longer wait means the entry was written long ago)."""
+    journal = journal_for(current_app)
+    if journal is None or (waited_s > 1.0 and not journal.pending()):
+        return None
+    journal.flush()
+    pauses = (0.0, min(2 * journal.interval_s, 0.5)) if waited_s <= 1.0 else (0.0,)
+    for pause in pauses:
+        time.sleep(pause)
+        session.rollback()  # nothing written yet; a new transaction sees what was committed since
+        entry = current_entry(session, sid, queue_id)
+        if entry is not None:
+            return entry
+    return None
 
 
 @bp.post("/wait")
@@ -240,7 +267,9 @@ def queue_result() -> VoiceResponse:
         waited = 0.0
     session = get_session()
     now = clock.now()
-    entry = current_entry(session, call_sid(), queue_id)
+    entry = current_entry(session, call_sid(), queue_id) or entry_behind(
+        session, call_sid(), queue_id, waited
+    )
     key = f"queue_result:{queue_id}:{entry.id if entry else 0}"
     if (
         event("queue_result", key, queue=queue_id, result=result, wait_s=waited)

@@ -170,10 +170,16 @@ def retention(app: Flask, now: dt.datetime) -> str:
 
 
 def replay_spool(app: Flask, now: dt.datetime) -> str:
+    """Webhooks spooled during a database outage, and write-behind journals of stopped workers."""
     from .spool import replay
+    from .write_behind import journal_for
 
     done, left = replay(app)
-    return f"replayed {done} journalled webhook(s), {left} left"
+    journal = journal_for(app)
+    taken = journal.recover() if journal is not None else 0
+    if journal is not None:
+        journal.flush()
+    return f"replayed {done} journalled webhook(s), {left} left; {taken} write-behind request(s) taken over"
 
 
 JOBS = {

@@ -31,6 +31,7 @@ from .webhooks import (
     opening_hours,
     record_message,
     safe_twiml,
+    write_behind,
 )
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -158,7 +159,8 @@ def enqueue(
         digits = spoken_digits(ticket.reference)
         say(response, lang, text(lang, "complaint_reference", digits=digits))
     say(response, lang, text(lang, "connecting", queue=queue.names[lang.code]))
-    if event("enqueued", f"enqueued:{queue_id}:{step}", queue=queue_id):
+    enqueued = event("enqueued", f"enqueued:{queue_id}:{step}", queue=queue_id)
+    if enqueued:  # a retried webhook opens no second entry
         calllog.insert_ignore(
             session,
             QueueEntry,
@@ -170,6 +172,7 @@ def enqueue(
                 "entered_at": at,
                 "original_entered_at": original_entered_at or at,
             },
+            guard=enqueued,
         )
     calllog.update_call(session, sid, queue=queue_id, language=lang.code)
     response.enqueue(
@@ -242,6 +245,7 @@ def language() -> VoiceResponse:
 @bp.post("/menu")
 @twilio_signed
 @safe_twiml
+@write_behind
 def menu() -> VoiceResponse:
     cfg = config()
     lang = caller_language()

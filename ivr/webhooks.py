@@ -18,6 +18,7 @@ from .config import HotlineConfig, Language
 from .db import get_session
 from .hours import OpeningHours
 from .prompts import say, text
+from .write_behind import SESSION_KEY, EventGuard, journal_for
 
 log = logging.getLogger(__name__)
 FALLBACK_QUEUE = "general"
@@ -134,6 +135,29 @@ def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
     return wrapper
 
 
+def write_behind(view: Callable[..., VoiceResponse]) -> Callable[..., VoiceResponse]:
+    """Let the view's call-log writes go through the write-behind journal (when it is on): they
+    are journalled before the caller is answered and reach the database within
+    ``WRITE_BEHIND_S``. Anything else the view writes (a complaint ticket) is written at once."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> VoiceResponse:
+        journal = journal_for(current_app)
+        if journal is None:
+            return view(*args, **kwargs)
+        session = get_session()
+        ops: list[tuple] = []
+        session.info[SESSION_KEY] = ops
+        try:
+            result = view(*args, **kwargs)
+        finally:
+            session.info.pop(SESSION_KEY, None)
+        journal.append(ops)
+        return result
+
+    return wrapper
+
+
 def _bare_apology() -> VoiceResponse:
     response = VoiceResponse()
     response.say("We are sorry, something went wrong. Please hold.")
@@ -141,5 +165,5 @@ def _bare_apology() -> VoiceResponse:
     return response
 
 
-def event(name: str, key: str | None = None, **detail: Any) -> bool:
+def event(name: str, key: str | None = None, **detail: Any) -> bool | EventGuard:
     return calllog.record_event(get_session(), call_sid(), name, clock.now(), key, **detail)

@@ -1,0 +1,323 @@
+"""Write-behind for the busiest webhook, the menu: its keyed call-log writes go to a local journal
+before the caller is answered, and reach the database in batches.
+
+A menu request's own writes (two call events, a queue entry, the call's queue) cost more than all
+the rest of the request: per-statement and per-commit overhead and, on SQLite, waiting for the
+write lock. Batched, a worker writes many requests' rows in one transaction.
+
+- **Durable before the answer.** The request's writes are appended to this worker's journal file
+  (one ``write(2)``) before its TwiML is returned, so a worker killed with SIGKILL loses nothing it
+  answered: another worker, or the next start, finds the dead worker's journal and applies it.
+  The journal is not fsynced per request: it survives a crashed or killed process, not a power
+  cut in the last moments (like SQLite's ``synchronous=NORMAL``).
+- **Database outage.** A batch that cannot be written stays in its journal file and is retried,
+  in order, until the database is back; callers are answered meanwhile.
+- **Idempotent.** Every write is keyed (``ON CONFLICT DO NOTHING``). A write that depends on an
+  event being new (``if event(...)``) carries that event as a guard and is inserted only if the
+  stored event is this request's (same call, key and time): a retried webhook, or a journal
+  applied twice, changes nothing the second time.
+
+Reads that must see the menu's writes at once (the queue result) flush the journal on a miss.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import hashlib
+import logging
+import os
+import pickle
+import secrets
+import struct
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, Insert, Table, bindparam, cast, exists, select
+
+from .models import Base, CallEvent
+
+log = logging.getLogger(__name__)
+
+SESSION_KEY = "write_behind"  # Session.info key holding the request's deferred writes
+RECOVER_EVERY_S = 2.0  # how often a worker looks for journals of workers that died
+_HEADER = struct.Struct("<I")
+
+
+@dataclass(frozen=True)
+class EventGuard:
+    """A deferred event: a write made on condition that it is new carries it (always truthy)."""
+
+    call_sid: str
+    dedupe_key: str
+    at: Any
+
+
+# --------------------------------------------------------------------------- applying writes
+
+
+@functools.cache
+def _guarded_insert(dialect: str, table: Table, columns: tuple[str, ...]) -> Insert:
+    """INSERT ... SELECT the row's values WHERE the guarding event is this request's."""
+    from .calllog import _dialect_insert
+
+    events = CallEvent.__table__
+
+    def value(name: str, column: Any) -> Any:
+        param = bindparam(name, type_=column.type)
+        # PostgreSQL cannot type a bare parameter in a select list; SQLite must not cast
+        # (CAST AS DATETIME would turn a timestamp into a number)
+        return cast(param, column.type) if dialect == "postgresql" else param
+
+    row = select(*(value(name, table.c[name]) for name in columns)).where(
+        exists().where(
+            events.c.call_sid == value("guard_sid", events.c.call_sid),
+            events.c.dedupe_key == value("guard_key", events.c.dedupe_key),
+            events.c.at == value("guard_at", events.c.at),
+        )
+    )
+    return _dialect_insert(dialect)(table).from_select(list(columns), row).on_conflict_do_nothing()
+
+
+def apply(engine: Engine, requests: Iterable[list[tuple]]) -> int:
+    """Write these requests' deferred writes in one transaction; returns how many requests.
+
+    Inserts are grouped per table (calls, then events, then the rest) and sent as one
+    executemany each; guarded inserts follow their events; call updates keep their order."""
+    from .calllog import _update_call_statement, insert_ignore_many
+
+    inserts: dict[tuple[str, tuple[str, ...]], list[dict]] = {}
+    guarded: dict[tuple[str, tuple[str, ...]], list[dict]] = {}
+    updates: list[tuple[tuple[str, ...], dict]] = []
+    count = 0
+    for ops in requests:
+        count += 1
+        for op in ops:
+            kind = op[0]
+            if kind == "insert":
+                inserts.setdefault((op[1], tuple(sorted(op[2]))), []).append(op[2])
+            elif kind == "insert_if":
+                guard: EventGuard = op[3]
+                guarded.setdefault((op[1], tuple(sorted(op[2]))), []).append(
+                    {
+                        **op[2],
+                        "guard_sid": guard.call_sid,
+                        "guard_key": guard.dedupe_key,
+                        "guard_at": guard.at,
+                    }
+                )
+            elif kind == "update_call":
+                updates.append((tuple(sorted(op[2])), {"sid": op[1], **op[2]}))
+            else:
+                raise ValueError(f"unknown deferred write {kind!r}")
+    if not count:
+        return 0
+    order = {"calls": 0, "call_events": 1}
+    tables = Base.metadata.tables
+    dialect = engine.dialect.name
+    with engine.begin() as connection:
+        for (name, _columns), rows in sorted(inserts.items(), key=lambda x: order.get(x[0][0], 2)):
+            connection.execute(insert_ignore_many(dialect, tables[name]), rows)
+        for (name, columns), rows in guarded.items():
+            connection.execute(_guarded_insert(dialect, tables[name], columns), rows)
+        start = 0
+        while start < len(updates):  # runs of the same columns, in order
+            end = start
+            while end < len(updates) and updates[end][0] == updates[start][0]:
+                end += 1
+            connection.execute(
+                _update_call_statement(updates[start][0]), [u[1] for u in updates[start:end]]
+            )
+            start = end
+    return count
+
+
+# --------------------------------------------------------------------------- the journal
+
+
+def read_journal(path: Path) -> list[list[tuple]]:
+    """The requests in a journal file; a record cut short (the writer was killed) ends it."""
+    data = path.read_bytes()
+    out, offset = [], 0
+    while offset + _HEADER.size <= len(data):
+        (size,) = _HEADER.unpack_from(data, offset)
+        start = offset + _HEADER.size
+        if start + size > len(data):
+            log.warning("%s ends in a partial record (%d bytes); ignored", path, len(data) - start)
+            break
+        out.append(pickle.loads(data[start : start + size]))
+        offset = start + size
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Journal:
+    """One per app and process: appends requests' writes, a thread applies them in batches."""
+
+    def __init__(self, engine: Engine, folder: Path, interval_s: float) -> None:
+        self.engine = engine
+        self.folder = Path(folder)
+        self.interval_s = interval_s
+        self._pid: int | None = None
+        self._fork_lock = threading.Lock()
+
+    # state is per process: a forked worker starts its own file and thread
+    def _ensure(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._fork_lock:
+            if self._pid == os.getpid():
+                return
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._token = secrets.token_hex(4)
+            self._seq = 0
+            self._lock = threading.Lock()  # the open file and the requests not yet sealed
+            self._flush_lock = threading.Lock()  # one flush at a time
+            self._fd: int | None = None
+            self._path: Path | None = None
+            self._pending: list[list[tuple]] = []
+            self._sealed: list[tuple[Path, list[list[tuple]]]] = []
+            self._wake = threading.Event()
+            self._closed = False
+            self._last_recover = 0.0
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="write-behind", daemon=True)
+            self._thread.start()
+            atexit.register(self.close)
+
+    def _new_path(self, tag: str = "") -> Path:
+        self._seq += 1
+        return self.folder / f"{os.getpid()}-{self._token}-{tag}{self._seq}.jnl"
+
+    def append(self, ops: list[tuple]) -> None:
+        """Journal one request's writes (before it is answered)."""
+        if not ops:
+            return
+        self._ensure()
+        data = pickle.dumps(ops, protocol=pickle.HIGHEST_PROTOCOL)
+        record = _HEADER.pack(len(data)) + data
+        with self._lock:
+            if self._fd is None:
+                self._path = self._new_path()
+                self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            written = os.write(self._fd, record)
+            if written != len(record):
+                raise OSError(f"journal {self._path}: short write ({written} of {len(record)})")
+            self._pending.append(ops)
+
+    def _seal(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._sealed.append((self._path, self._pending))
+                self._fd, self._path, self._pending = None, None, []
+
+    def flush(self) -> bool:
+        """Apply everything journalled so far (orphans of dead workers first); False if the
+        database refused, in which case the journal keeps it for the next try."""
+        self._ensure()
+        with self._flush_lock:
+            self._seal()
+            while self._sealed:
+                path, batch = self._sealed[0]
+                try:
+                    apply(self.engine, batch)
+                except Exception as exc:  # noqa: BLE001 - the database may be down: keep it
+                    log.warning("write-behind: %d request(s) wait in %s: %s", len(batch), path, exc)
+                    return False
+                path.unlink(missing_ok=True)
+                self._sealed.pop(0)
+        return True
+
+    def pending(self) -> int:
+        """Requests journalled by this process and not yet in the database."""
+        if self._pid != os.getpid():
+            return 0
+        with self._lock:
+            return len(self._pending) + sum(len(batch) for _path, batch in self._sealed)
+
+    def recover(self) -> int:
+        """Take over the journals of workers that died (SIGKILL, crash, an earlier run); they are
+        applied, oldest first, by the next flush. Returns how many requests were taken."""
+        self._ensure()
+        taken = []
+        for path in sorted(self.folder.glob("*.jnl"), key=lambda p: p.stat().st_mtime):
+            pid_text, _, rest = path.name.partition("-")
+            token = rest.partition("-")[0]
+            if not pid_text.isdigit():
+                continue
+            pid = int(pid_text)
+            if (pid == os.getpid() and token == self._token) or (
+                pid != os.getpid() and _alive(pid)
+            ):
+                continue  # ours, or a live worker's
+            with self._flush_lock:
+                mine = self._new_path("r")
+                try:
+                    path.rename(mine)  # claim it: another worker may be trying too
+                except FileNotFoundError:
+                    continue
+                batch = read_journal(mine)
+                taken.append((mine, batch))
+        if taken:
+            with self._flush_lock:
+                self._sealed[:0] = taken
+            log.info(
+                "write-behind: took over %d request(s) from %d journal(s) of stopped workers",
+                sum(len(b) for _p, b in taken),
+                len(taken),
+            )
+        return sum(len(b) for _p, b in taken)
+
+    def _run(self) -> None:
+        while not self._closed:
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
+            try:
+                if time.monotonic() - self._last_recover >= RECOVER_EVERY_S:
+                    self._last_recover = time.monotonic()
+                    self.recover()
+                if not self.flush():
+                    time.sleep(min(5.0, 20 * self.interval_s))  # the database is down: back off
+            except Exception:  # noqa: BLE001 - the thread must survive anything
+                log.exception("write-behind flush failed")
+
+    def close(self) -> None:
+        """Flush what is left (on worker exit); anything unwritten stays journalled."""
+        if self._pid != os.getpid() or self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        try:
+            self.recover()
+            self.flush()
+        except Exception:  # noqa: BLE001 - at exit: the journal keeps it
+            log.exception("write-behind: final flush failed; the journal keeps the rest")
+
+
+def journal_for(app: Any) -> Journal | None:
+    """The app's journal, or None when write-behind is off (``WRITE_BEHIND_S`` = 0)."""
+    return app.extensions.get("hotline.write_behind")
+
+
+def init_app(app: Any) -> None:
+    interval = float(app.config.get("WRITE_BEHIND_S") or 0)
+    if interval > 0:
+        engine = app.extensions["hotline.engine"]
+        # one folder per database: a journal is only ever applied to the database it was meant for
+        url = engine.url.render_as_string(hide_password=True)
+        folder = Path(app.instance_path) / "journal" / hashlib.sha256(url.encode()).hexdigest()[:16]
+        app.extensions["hotline.write_behind"] = Journal(engine, folder, interval)

@@ -1,0 +1,241 @@
+"""The menu's write-behind journal: the same rows as writing at once, nothing twice, nothing lost
+when a worker is killed or the database is down."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from ivr.db import session_scope
+from ivr.models import CallEvent, QueueEntry
+from ivr.twilio_sim import FlaskTransport, Press, QueueOutcome, SimulatedCall, twilio_signature
+from ivr.write_behind import journal_for, read_journal
+from tests.conftest import CONFIG_DIR, REPO
+
+from .conftest import PUBLIC, TOKEN
+
+MENU = "/voice/menu?lang=en&attempt=1&step=2"
+NEVER = 3600.0  # the journal's thread never flushes by itself: the test says when
+
+
+def calls(app, **kwargs) -> SimulatedCall:
+    kwargs.setdefault("queue_outcome", QueueOutcome())
+    return SimulatedCall(FlaskTransport(app.test_client(), PUBLIC), PUBLIC, TOKEN, **kwargs)
+
+
+def post(client, path: str, form: dict):
+    signature = twilio_signature(TOKEN, PUBLIC + path, form)
+    return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def stored(app) -> tuple[list, list]:
+    """Events and queue entries, without ids and clock readings."""
+    with session_scope(app) as session:
+        events = session.execute(
+            select(CallEvent.call_sid, CallEvent.event, CallEvent.dedupe_key, CallEvent.detail)
+        ).all()
+        entries = session.execute(
+            select(
+                QueueEntry.call_sid,
+                QueueEntry.queue,
+                QueueEntry.language,
+                QueueEntry.result,
+                QueueEntry.wait_s,
+            )
+        ).all()
+    # a complaint reference is random: only its presence is compared
+    events = [
+        (*row[:3], {**(row[3] or {}), **dict.fromkeys({"reference"} & set(row[3] or {}))})
+        for row in events
+    ]
+    return sorted(map(repr, events)), sorted(map(repr, entries))
+
+
+def counts(app, sid: str) -> tuple[dict, int]:
+    with session_scope(app) as session:
+        events = dict(
+            session.execute(
+                select(CallEvent.event, func.count())
+                .where(CallEvent.call_sid == sid)
+                .group_by(CallEvent.event)
+            ).all()
+        )
+        entries = session.scalar(
+            select(func.count()).select_from(QueueEntry).where(QueueEntry.call_sid == sid)
+        )
+    return events, entries
+
+
+JOURNEYS = [
+    ([Press("1")], QueueOutcome(result="bridged")),  # language, then orders: answered
+    ([Press("1"), Press("2")], QueueOutcome(result="hangup")),  # complaint ticket, gave up
+    ([Press("1"), Press("0")], QueueOutcome(result="bridged")),  # operator
+    ([Press("2"), Press("3")], QueueOutcome(result="hangup")),  # Italian, technical
+]
+
+
+def test_write_behind_stores_the_same_rows_as_writing_at_once(make_app, clock, tmp_path):
+    at_once = make_app(CLOCK=clock)
+    behind = make_app(
+        CLOCK=clock,
+        WRITE_BEHIND_S=NEVER,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'behind.db'}",
+        INSTANCE_PATH=str(tmp_path / "behind"),
+    )
+    for app in (at_once, behind):
+        for n, (keys, outcome) in enumerate(JOURNEYS):
+            calls(
+                app, from_number=f"+3933300000{n}", call_sid=f"CA{n:032x}", queue_outcome=outcome
+            ).ring(
+                [*keys, Press("1")]  # the survey's first answer
+            )
+    journal = journal_for(behind)
+    assert journal is not None and journal_for(at_once) is None
+    assert journal.flush()
+    assert journal.pending() == 0
+    assert stored(behind) == stored(at_once)
+    events, entries = stored(behind)
+    assert sum("menu_choice" in row for row in events) == len(JOURNEYS)
+    assert len(entries) == len(JOURNEYS) and all("None" not in row for row in entries)
+
+
+def test_menu_rows_wait_in_the_journal_and_a_retry_writes_nothing_twice(make_app, clock):
+    app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
+    client = app.test_client()
+    journal = journal_for(app)
+    sid = "CA" + "1" * 32
+    form = {"CallSid": sid, "From": "+393331112222", "To": "+18005550100", "Digits": "1"}
+    assert b"<Enqueue" in post(client, MENU, form).data
+    assert counts(app, sid) == ({}, 0)  # not yet in the database
+    assert journal.pending() == 1
+    clock.at += dt.timedelta(seconds=5)
+    post(client, MENU, form)  # Twilio retries the same webhook, in the same batch
+    journal.flush()
+    assert counts(app, sid) == ({"menu_choice": 1, "enqueued": 1}, 1)
+    clock.at += dt.timedelta(seconds=5)
+    post(client, MENU, form)  # and once more, after the first was written
+    journal.flush()
+    assert counts(app, sid) == ({"menu_choice": 1, "enqueued": 1}, 1)
+    assert list(journal.folder.glob("*.jnl")) == []
+
+
+def test_queue_result_right_after_the_menu_finds_its_entry(make_app, clock):
+    app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
+    client = app.test_client()
+    sid = "CA" + "2" * 32
+    form = {"CallSid": sid, "From": "+393331113333", "To": "+18005550100"}
+    post(client, MENU, {**form, "Digits": "1"})
+    post(
+        client,
+        "/voice/queue-result?lang=en&queue=orders&step=2",
+        {**form, "QueueResult": "hangup", "QueueTime": "0"},
+    )
+    with session_scope(app) as session:
+        entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
+    assert entry.result == "hangup" and entry.ended_at is not None
+
+
+KILLED_WORKER = """
+import os, signal, sys
+sys.path.insert(0, {repo!r})
+from ivr import create_app
+from ivr.twilio_sim import twilio_signature
+app = create_app({{"DATABASE_URL": {url!r}, "CONFIG_DIR": {config!r}, "INSTANCE_PATH": {instance!r},
+    "TWILIO_AUTH_TOKEN": {token!r}, "HOTLINE_PUBLIC_URL": {public!r}, "SECRET_KEY": "k",
+    "ALWAYS_OPEN": True, "WRITE_BEHIND_S": 3600}})
+client = app.test_client()
+for i in range(20):
+    form = {{"CallSid": f"CA{{i:032x}}", "From": f"+3933300{{i:05d}}", "Digits": "1"}}
+    path = "/voice/menu?lang=en&attempt=1&step=2"
+    sig = twilio_signature({token!r}, {public!r} + path, form)
+    assert client.post(path, data=form, headers={{"X-Twilio-Signature": sig}}).status_code == 200
+print("answered", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_workers_journal_is_taken_over_once(make_app, tmp_path, sqlite_url):
+    app = make_app(WRITE_BEHIND_S=NEVER)  # migrates the database
+    script = KILLED_WORKER.format(
+        repo=str(REPO),
+        url=sqlite_url,
+        config=str(CONFIG_DIR),
+        instance=app.instance_path,
+        token=TOKEN,
+        public=PUBLIC,
+    )
+    worker = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True, timeout=120
+    )
+    assert worker.returncode == -signal.SIGKILL, worker.stderr[-2000:]
+    assert "answered" in worker.stdout
+    journal = journal_for(app)
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(CallEvent)) == 0
+    files = list(journal.folder.glob("*.jnl"))
+    assert len(files) == 1 and len(read_journal(files[0])) == 20
+    assert journal.recover() == 20
+    assert journal.flush()
+    assert journal.recover() == 0  # taken once: nothing left for another worker
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(QueueEntry)) == 20
+        menu = session.scalar(
+            select(func.count()).select_from(CallEvent).where(CallEvent.event == "menu_choice")
+        )
+    assert menu == 20
+
+
+def test_a_record_cut_short_ends_the_journal(tmp_path, make_app, clock):
+    app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
+    client = app.test_client()
+    for n in range(3):
+        form = {"CallSid": f"CA{n:032x}", "From": "+393331114444", "Digits": "1"}
+        post(client, MENU, form)
+    journal = journal_for(app)
+    (path,) = journal.folder.glob("*.jnl")
+    data = path.read_bytes()
+    cut = tmp_path / "cut.jnl"
+    cut.write_bytes(data[:-7])  # the writer was killed inside the last record
+    assert len(read_journal(path)) == 3
+    assert len(read_journal(cut)) == 2
+
+
+@pytest.mark.postgres
+def test_menu_answers_while_the_database_is_down_and_writes_when_back(
+    make_app, clock, postgres_server, postgres_url
+):
+    app = make_app(CLOCK=clock, DATABASE_URL=postgres_url, WRITE_BEHIND_S=NEVER)
+    client = app.test_client()
+    journal = journal_for(app)
+    sid = "CA" + "3" * 32
+    form = {"CallSid": sid, "From": "+393331115555", "To": "+18005550100", "Digits": "3"}
+    postgres_server.stop("fast")
+    try:
+        response = post(client, MENU, form)
+        assert b">technical</Enqueue>" in response.data  # routed as asked, not apologised
+        assert not journal.flush()  # refused: kept
+        assert journal.pending() == 1 and len(list(journal.folder.glob("*.jnl"))) == 1
+    finally:
+        postgres_server.restart()
+    assert journal.flush()
+    assert counts(app, sid) == ({"menu_choice": 1, "enqueued": 1}, 1)
+    assert list(journal.folder.glob("*.jnl")) == []
+
+
+def test_the_journal_thread_writes_within_its_interval(make_app, clock):
+    app = make_app(CLOCK=clock, WRITE_BEHIND_S=0.05)
+    sid = "CA" + "4" * 32
+    post(app.test_client(), MENU, {"CallSid": sid, "From": "+393331116666", "Digits": "1"})
+    deadline = time.monotonic() + 10
+    while counts(app, sid)[1] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert counts(app, sid) == ({"menu_choice": 1, "enqueued": 1}, 1)
+    journal_for(app).close()
+    assert journal_for(app).pending() == 0
