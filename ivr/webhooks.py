@@ -22,6 +22,7 @@ from .write_behind import SESSION_KEY, EventGuard, journal_for
 
 log = logging.getLogger(__name__)
 FALLBACK_QUEUE = "general"
+ACTION_URLS_KEPT = 10_000
 
 
 def config() -> HotlineConfig:
@@ -37,6 +38,19 @@ def opening_hours() -> OpeningHours:
 
 def twiml(response: VoiceResponse) -> Response:
     return Response(str(response), status=200, mimetype="text/xml")
+
+
+def action_url(endpoint: str, **values: Any) -> str:
+    """``url_for`` for the URLs TwiML hands Twilio; they repeat for every caller (same language,
+    queue and step), so each worker remembers them (at most ``ACTION_URLS_KEPT``)."""
+    key = (endpoint, request.script_root, tuple(sorted(values.items())))
+    cache = current_app.extensions.setdefault("hotline.action_urls", {})
+    url = cache.get(key)
+    if url is None:
+        if len(cache) >= ACTION_URLS_KEPT:
+            cache.clear()
+        url = cache[key] = url_for(endpoint, **values)
+    return url
 
 
 def arg_int(name: str, default: int) -> int:

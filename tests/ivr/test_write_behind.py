@@ -239,3 +239,17 @@ def test_the_journal_thread_writes_within_its_interval(make_app, clock):
     assert counts(app, sid) == ({"menu_choice": 1, "enqueued": 1}, 1)
     journal_for(app).close()
     assert journal_for(app).pending() == 0
+
+
+def test_action_urls_are_remembered_up_to_a_bound(app, monkeypatch):
+    from flask import url_for
+
+    from ivr import webhooks
+
+    monkeypatch.setattr(webhooks, "ACTION_URLS_KEPT", 5)
+    with app.test_request_context("/voice/menu", method="POST"):
+        for step in range(12):
+            url = webhooks.action_url("hold.wait", lang="it", queue="orders", step=step)
+            assert url == url_for("hold.wait", lang="it", queue="orders", step=step)
+            assert f"step={step}" in url
+        assert len(app.extensions["hotline.action_urls"]) <= 5
