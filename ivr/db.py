@@ -124,6 +124,11 @@ def get_session() -> Session:
     return g.db_session
 
 
+def opened_session() -> Session | None:
+    """The request's session if it has been opened, else None (nothing to commit)."""
+    return g.get("db_session")
+
+
 @contextmanager
 def session_scope(app: Flask | None = None) -> Iterator[Session]:
     """A session outside a request (CLI, jobs): commit on success, roll back on error."""

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import calllog, clock
 from .config import HotlineConfig, Language
-from .db import get_session
+from .db import get_session, opened_session
 from .hours import OpeningHours
 from .prompts import say, text
 from .write_behind import SESSION_KEY, EventGuard, journal_for
@@ -121,7 +121,9 @@ def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
             result = view(*args, **kwargs)
-            get_session().commit()
+            session = opened_session()
+            if session is not None and session.in_transaction():  # a write-behind menu has none
+                session.commit()
             return twiml(result)
         except HTTPException:
             raise
