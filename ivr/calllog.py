@@ -18,12 +18,19 @@ from sqlalchemy.orm import Session
 from .models import Call, Caller, CallEvent, ComplaintTicket
 from .write_behind import SESSION_KEY, EventGuard
 
+NUMBER_MAX = 40  # width of the number columns
 PRIVATE_NUMBERS = ("anonymous", "unknown", "private", "restricted")
 
 
 def known_number(phone: str | None) -> bool:
     """A caller id we may remember (not withheld)."""
     return bool(phone) and phone.lower() not in PRIVATE_NUMBERS
+
+
+def stored_number(value: str | None) -> str | None:
+    """A number as stored (columns of ``NUMBER_MAX`` characters), or None if it cannot be one:
+    a long SIP address is kept as unknown rather than failing the call."""
+    return value if value and len(value) <= NUMBER_MAX else None
 
 
 def callable_number(phone: str | None) -> bool:
@@ -113,8 +120,8 @@ def ensure_call(session: Session, params: dict[str, str], at: dt.datetime) -> No
         {
             "call_sid": params["CallSid"],
             "account_sid": params.get("AccountSid"),
-            "from_number": params.get("From"),
-            "to_number": params.get("To"),
+            "from_number": stored_number(params.get("From")),
+            "to_number": stored_number(params.get("To")),
             "direction": params.get("Direction"),
             "started_at": at,
             "status": params.get("CallStatus"),

@@ -31,6 +31,7 @@ from .webhooks import (
     arg_int,
     call_sid,
     caller_language,
+    caller_number,
     config,
     event,
     requested_queue,
@@ -193,7 +194,7 @@ def wait() -> VoiceResponse:
     offer = (
         estimate is not None
         and estimate > queue.max_wait_before_callback_s
-        and calllog.callable_number(request.form.get("From"))
+        and calllog.callable_number(caller_number())
     )
     if offer:
         gather = response.gather(
@@ -219,7 +220,7 @@ def hold_key() -> VoiceResponse:
     lang = caller_language()
     queue_id = request.args.get("queue", FALLBACK_QUEUE)
     response = VoiceResponse()
-    phone = request.form.get("From")
+    phone = caller_number()
     if (
         request.form.get("Digits", "").strip() != cfg.line.hold.callback_key
         or not calllog.callable_number(phone)

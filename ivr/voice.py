@@ -27,6 +27,7 @@ from .webhooks import (
     arg_int,
     call_sid,
     caller_language,
+    caller_number,
     config,
     event,
     opening_hours,
@@ -155,7 +156,7 @@ def enqueue(
     sid = call_sid()
     queue = cfg.queue(queue_id)
     if queue.opens_ticket and original_entered_at is None:
-        ticket = calllog.complaint_ticket(session, sid, request.form.get("From"), lang.code, at)
+        ticket = calllog.complaint_ticket(session, sid, caller_number(), lang.code, at)
         event("ticket_opened", reference=ticket.reference, queue=queue_id)
         digits = spoken_digits(ticket.reference)
         say(response, lang, text(lang, "complaint_reference", digits=digits))
@@ -169,7 +170,7 @@ def enqueue(
                 "call_sid": sid,
                 "queue": queue_id,
                 "language": lang.code,
-                "from_number": request.form.get("From"),
+                "from_number": caller_number(),
                 "entered_at": at,
                 "original_entered_at": original_entered_at or at,
             },
@@ -205,8 +206,8 @@ def incoming() -> VoiceResponse:
     session = get_session()
     at = clock.now()
     calllog.ensure_call(session, request.form, at)
-    event("call_started", **{"from": request.form.get("From"), "to": request.form.get("To")})
-    known = calllog.remembered_language(session, request.form.get("From"))
+    event("call_started", **{"from": caller_number(), "to": caller_number("To")})
+    known = calllog.remembered_language(session, caller_number())
     if known in {lang.code for lang in cfg.languages}:
         lang = cfg.language(known)
         event("language_chosen", "language_chosen:0", language=lang.code, how="remembered")
@@ -226,7 +227,7 @@ def language() -> VoiceResponse:
     if chosen is not None:
         session = get_session()
         event("language_chosen", f"language_chosen:{step}", language=chosen.code, how="dtmf")
-        calllog.remember_language(session, request.form.get("From"), chosen.code, clock.now())
+        calllog.remember_language(session, caller_number(), chosen.code, clock.now())
         calllog.update_call(session, call_sid(), language=chosen.code)
         return after_language(chosen, step=step + 1)
     reason = "invalid_input" if digits else "no_input"
@@ -309,7 +310,7 @@ def closed() -> VoiceResponse:
     lang = caller_language()
     attempt, step = arg_int("attempt", 1), arg_int("step", 1)
     digits = request.form.get("Digits", "").strip()
-    phone = request.form.get("From")
+    phone = caller_number()
     if digits == "2" and calllog.callable_number(phone):
         at = clock.now()
         opening = opening_hours().next_opening(at)

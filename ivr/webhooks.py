@@ -67,6 +67,11 @@ def call_sid() -> str:
     return sid
 
 
+def caller_number(field: str = "From") -> str | None:
+    """The caller's (or with ``"To"`` the called) number, or None if it cannot be stored as one."""
+    return calllog.stored_number(request.form.get(field))
+
+
 def requested_queue() -> str:
     """The queue named in the URL, or ``general`` for anything else."""
     queue_id = request.args.get("queue", FALLBACK_QUEUE)

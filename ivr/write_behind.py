@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Insert, Table, bindparam, cast, exists, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from .models import Base, CallEvent
 
@@ -154,6 +155,20 @@ def read_journal(path: Path) -> list[list[tuple]]:
     return out
 
 
+def _transient(exc: Exception) -> bool:
+    """The database is unreachable or busy (retry later), as opposed to refusing the data."""
+    return isinstance(exc, OperationalError | InterfaceError) or bool(
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+def _age(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # another worker took it meanwhile
+        return 0.0
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -235,11 +250,35 @@ class Journal:
                 path, batch = self._sealed[0]
                 try:
                     apply(self.engine, batch)
-                except Exception as exc:  # noqa: BLE001 - the database may be down: keep it
-                    log.warning("write-behind: %d request(s) wait in %s: %s", len(batch), path, exc)
-                    return False
+                except Exception as exc:  # noqa: BLE001 - sorted out below
+                    if _transient(exc) or not self._one_by_one(batch):
+                        log.warning(
+                            "write-behind: %d request(s) wait in %s: %s", len(batch), path, exc
+                        )
+                        return False
                 path.unlink(missing_ok=True)
                 self._sealed.pop(0)
+        return True
+
+    def _one_by_one(self, batch: list[list[tuple]]) -> bool:
+        """A batch the database refused for what is in it: write its requests one by one, and
+        set aside in ``rejected.jnl`` (logged) any the database will never take, so that one bad
+        request cannot hold up the others. False if the database went away meanwhile."""
+        for ops in batch:
+            try:
+                apply(self.engine, [ops])
+            except Exception as exc:  # noqa: BLE001 - transient: retry later; else set aside
+                if _transient(exc):
+                    return False  # what went in already is keyed: applying it again is harmless
+                data = pickle.dumps(ops, protocol=pickle.HIGHEST_PROTOCOL)
+                with (self.folder / "rejected.jnl").open("ab") as handle:
+                    handle.write(_HEADER.pack(len(data)) + data)
+                log.error(
+                    "write-behind: the database refused a request's writes for good (%s); kept "
+                    "in %s",
+                    str(exc).splitlines()[0],
+                    self.folder / "rejected.jnl",
+                )
         return True
 
     def pending(self) -> int:
@@ -254,7 +293,7 @@ class Journal:
         applied, oldest first, by the next flush. Returns how many requests were taken."""
         self._ensure()
         taken = []
-        for path in sorted(self.folder.glob("*.jnl"), key=lambda p: p.stat().st_mtime):
+        for path in sorted(self.folder.glob("*.jnl"), key=_age):
             pid_text, _, rest = path.name.partition("-")
             token = rest.partition("-")[0]
             if not pid_text.isdigit():

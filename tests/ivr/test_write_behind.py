@@ -253,3 +253,53 @@ def test_action_urls_are_remembered_up_to_a_bound(app, monkeypatch):
             assert url == url_for("hold.wait", lang="it", queue="orders", step=step)
             assert f"step={step}" in url
         assert len(app.extensions["hotline.action_urls"]) <= 5
+
+
+def test_a_request_the_database_refuses_is_set_aside_and_holds_up_nothing(make_app, clock):
+    app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
+    client = app.test_client()
+    journal = journal_for(app)
+    good = ["CA" + "5" * 32, "CA" + "6" * 32]
+    post(client, MENU, {"CallSid": good[0], "From": "+393331117777", "Digits": "1"})
+    journal.append([("insert", "call_events", {"call_sid": None, "event": "x", "at": clock.at})])
+    post(client, MENU, {"CallSid": good[1], "From": "+393331118888", "Digits": "2"})
+    assert journal.flush()  # NOT NULL refused: not a reason to stop
+    assert [counts(app, sid)[1] for sid in good] == [1, 1]
+    assert journal.pending() == 0
+    rejected = read_journal(journal.folder / "rejected.jnl")
+    assert len(rejected) == 1 and rejected[0][0][2]["call_sid"] is None
+
+
+SIP = "sip:a.very.long.customer.name@pbx.example-customer.sip.twilio.com"
+
+
+def test_a_long_sip_caller_is_routed_and_stored_as_unknown(make_app, clock):
+    app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
+    assert len(SIP) > 40
+    client = app.test_client()
+    sid = "CA" + "8" * 32
+    post(client, "/voice/incoming", {"CallSid": sid, "From": SIP, "To": "+18005550100"})
+    response = post(client, MENU, {"CallSid": sid, "From": SIP, "Digits": "1"})
+    assert b">orders</Enqueue>" in response.data
+    assert journal_for(app).flush()
+    with session_scope(app) as session:
+        entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
+    assert entry.from_number is None
+
+
+@pytest.mark.postgres
+def test_a_long_sip_caller_is_routed_on_postgresql_too(make_app, clock, postgres_url):
+    from ivr import spool
+    from ivr.models import Call
+
+    app = make_app(CLOCK=clock, DATABASE_URL=postgres_url)  # written at once: a 40-char column
+    client = app.test_client()
+    sid = "CA" + "9" * 32
+    ring = post(client, "/voice/incoming", {"CallSid": sid, "From": SIP, "To": "+18005550100"})
+    assert b"went wrong" not in ring.data
+    response = post(client, MENU, {"CallSid": sid, "From": SIP, "Digits": "1"})
+    assert b">orders</Enqueue>" in response.data
+    assert spool.pending(app) == 0
+    with session_scope(app) as session:
+        call = session.scalars(select(Call).where(Call.call_sid == sid)).one()
+    assert call is not None and call.from_number is None
