@@ -7,7 +7,8 @@ from importlib.metadata import PackageNotFoundError, version
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
-from . import db
+from . import db, spool
+from .write_behind import journal_for
 
 bp = Blueprint("health", __name__)
 
@@ -23,6 +24,7 @@ def hotline_version() -> str:
 def healthz() -> ResponseReturnValue:
     cfg = current_app.extensions["hotline.config"]
     database = db.status(db.get_engine())
+    journal = journal_for(current_app)
     body = {
         "status": "ok" if database["ok"] else "degraded",
         "version": hotline_version(),
@@ -36,5 +38,9 @@ def healthz() -> ResponseReturnValue:
         },
         "database": database,
         "twilio": {"signature_secret_set": bool(current_app.config["TWILIO_AUTH_TOKEN"])},
+        # what waits on local disk for the database: menu writes behind, webhooks spooled in an
+        # outage (replayed by the replay_spool job)
+        "write_behind": journal.backlog() if journal is not None else {"interval_s": 0},
+        "spooled_webhooks": spool.pending(current_app),
     }
     return jsonify(body), 200 if database["ok"] else 503

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 SESSION_KEY = "write_behind"  # Session.info key holding the request's deferred writes
 RECOVER_EVERY_S = 2.0  # how often a worker looks for journals of workers that died
 _HEADER = struct.Struct("<I")
+REJECTED = "rejected.jnl"  # requests the database refused for good, kept for a person to look at
 
 
 @dataclass(frozen=True)
@@ -271,13 +272,13 @@ class Journal:
                 if _transient(exc):
                     return False  # what went in already is keyed: applying it again is harmless
                 data = pickle.dumps(ops, protocol=pickle.HIGHEST_PROTOCOL)
-                with (self.folder / "rejected.jnl").open("ab") as handle:
+                with (self.folder / REJECTED).open("ab") as handle:
                     handle.write(_HEADER.pack(len(data)) + data)
                 log.error(
                     "write-behind: the database refused a request's writes for good (%s); kept "
                     "in %s",
                     str(exc).splitlines()[0],
-                    self.folder / "rejected.jnl",
+                    self.folder / REJECTED,
                 )
         return True
 
@@ -287,6 +288,25 @@ class Journal:
             return 0
         with self._lock:
             return len(self._pending) + sum(len(batch) for _path, batch in self._sealed)
+
+    def backlog(self) -> dict[str, Any]:
+        """What waits on disk for the database, across this database's workers (for /healthz)."""
+        files = sizes = 0
+        for path in self.folder.glob("*.jnl") if self.folder.exists() else ():
+            if path.name == REJECTED:
+                continue
+            try:
+                sizes += path.stat().st_size
+            except FileNotFoundError:  # written and removed meanwhile
+                continue
+            files += 1
+        rejected = self.folder / REJECTED
+        return {
+            "interval_s": self.interval_s,
+            "journal_files": files,
+            "journal_bytes": sizes,
+            "rejected": len(read_journal(rejected)) if rejected.exists() else 0,
+        }
 
     def recover(self) -> int:
         """Take over the journals of workers that died (SIGKILL, crash, an earlier run); they are

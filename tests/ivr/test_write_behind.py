@@ -115,6 +115,8 @@ def test_menu_rows_wait_in_the_journal_and_a_retry_writes_nothing_twice(make_app
     assert b"<Enqueue" in post(client, MENU, form).data
     assert counts(app, sid) == ({}, 0)  # not yet in the database
     assert journal.pending() == 1
+    waiting = client.get("/healthz").get_json()["write_behind"]
+    assert waiting["journal_files"] == 1 and waiting["journal_bytes"] > 0
     clock.at += dt.timedelta(seconds=5)
     post(client, MENU, form)  # Twilio retries the same webhook, in the same batch
     journal.flush()
@@ -268,6 +270,8 @@ def test_a_request_the_database_refuses_is_set_aside_and_holds_up_nothing(make_a
     assert journal.pending() == 0
     rejected = read_journal(journal.folder / "rejected.jnl")
     assert len(rejected) == 1 and rejected[0][0][2]["call_sid"] is None
+    health = client.get("/healthz").get_json()["write_behind"]
+    assert (health["journal_files"], health["rejected"]) == (0, 1)
 
 
 SIP = "sip:a.very.long.customer.name@pbx.example-customer.sip.twilio.com"
