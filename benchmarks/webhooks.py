@@ -33,6 +33,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 TOKEN = "bench-token"
+MAX_RPS = 8_000  # requests signed per full-speed run: seconds x MAX_RPS in all
 BARE_APP = """
 from flask import Flask, Response
 app = Flask(__name__)
@@ -136,10 +137,14 @@ def requests_for(route: str, base: str, count: int, offset: int, callers: int = 
     return out
 
 
-def worker(port: int, batch: list, seconds: float, rate: float | None, queue: mp.Queue) -> None:
+def worker(
+    port: int, batch: list, seconds: float, rate: float | None, start_at: float, queue: mp.Queue
+) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     latencies, errors, sent = [], 0, 0
-    end = time.monotonic() + seconds
+    time.sleep(max(start_at - time.monotonic(), 0.0))  # every connection starts together
+    began = time.monotonic()
+    end = began + seconds
     interval = 1.0 / rate if rate else 0.0
     next_at = time.monotonic()
     for path, body, headers in batch:
@@ -162,7 +167,7 @@ def worker(port: int, batch: list, seconds: float, rate: float | None, queue: mp
         latencies.append(time.perf_counter() - started)
         errors += not ok
         sent += 1
-    queue.put((latencies, errors, sent))
+    queue.put((latencies, errors, sent, began, time.monotonic()))
 
 
 def drive(
@@ -177,23 +182,30 @@ def drive(
 ) -> dict:
     if callers:  # each caller once (rate None), or polling in turn at ``rate``
         per = int(seconds * rate / connections) + 1 if rate else callers // connections
-    else:
-        per = 200_000 // connections
+    else:  # enough for MAX_RPS (full speed) or the rate asked for; sent > per is reported
+        per = int(seconds * (rate or MAX_RPS) / connections) + 1
     queue: mp.Queue = mp.Queue()
-    procs = []
-    started = time.monotonic()
-    for c in range(connections):
+    batches = []
+    for c in range(connections):  # signed beforehand, so that every connection starts together
         share = callers // connections if callers else 0
-        batch = requests_for(route, base, per, offset + c * (share or per), share)
+        batches.append(requests_for(route, base, per, offset + c * (share or per), share))
+    start_at = time.monotonic() + 0.3 + 0.02 * connections
+    procs = []
+    for batch in batches:
         p = mp.Process(
-            target=worker, args=(port, batch, seconds, rate / connections if rate else None, queue)
+            target=worker,
+            args=(port, batch, seconds, rate / connections if rate else None, start_at, queue),
         )
         p.start()
         procs.append(p)
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
-    elapsed = time.monotonic() - started
+    if not rate and not callers and any(r[2] >= per for r in results):
+        print("  warning: a connection ran out of requests (raise MAX_RPS)", file=sys.stderr)
+    # from the first connection's start to the last one's end: building and signing the
+    # requests beforehand is not part of the run
+    elapsed = max(r[4] for r in results) - min(r[3] for r in results)
     latencies = np.concatenate([np.array(r[0]) for r in results]) if results else np.array([])
     sent = sum(r[2] for r in results)
     return {
@@ -295,8 +307,14 @@ def main(argv: list[str] | None = None) -> int:
             offset += 10**6
             ours = drive(hot_port, hot_base, route, args.seconds, args.connections, None, offset)
             offset += 10**6
-            half = drive(
-                hot_port, hot_base, route, args.seconds, args.connections, bare["rps"] / 2, offset
+            half = drive(  # twice the connections: each waits for its answers, ours are slower
+                hot_port,
+                hot_base,
+                route,
+                args.seconds,
+                2 * args.connections,
+                bare["rps"] / 2,
+                offset,
             )
             offset += 10**6
             rows.append((route, bare, ours, half))
