@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import functools
 import hashlib
+import itertools
 import logging
 import os
 import pickle
@@ -163,6 +164,20 @@ def _transient(exc: Exception) -> bool:
     )
 
 
+_journal_numbers = itertools.count(1)
+_process: tuple[int, str] | None = None
+
+
+def _process_token() -> str:
+    """A token for this process (new after a fork): a journal file whose name has another
+    process's token under our pid is from an earlier process that had the same pid. Every journal
+    of this process (one per app) is live."""
+    global _process
+    if _process is None or _process[0] != os.getpid():
+        _process = (os.getpid(), secrets.token_hex(4))
+    return _process[1]
+
+
 def _age(path: Path) -> float:
     try:
         return path.stat().st_mtime
@@ -198,7 +213,7 @@ class Journal:
             if self._pid == os.getpid():
                 return
             self.folder.mkdir(parents=True, exist_ok=True)
-            self._token = secrets.token_hex(4)
+            self._token = f"{_process_token()}.{next(_journal_numbers)}"
             self._seq = 0
             self._lock = threading.Lock()  # the open file and the requests not yet sealed
             self._flush_lock = threading.Lock()  # one flush at a time
@@ -315,14 +330,14 @@ class Journal:
         taken = []
         for path in sorted(self.folder.glob("*.jnl"), key=_age):
             pid_text, _, rest = path.name.partition("-")
-            token = rest.partition("-")[0]
+            token = rest.partition("-")[0].partition(".")[0]
             if not pid_text.isdigit():
                 continue
             pid = int(pid_text)
-            if (pid == os.getpid() and token == self._token) or (
+            if (pid == os.getpid() and token == _process_token()) or (
                 pid != os.getpid() and _alive(pid)
             ):
-                continue  # ours, or a live worker's
+                continue  # this process's (any of its apps), or a live process's
             with self._flush_lock:
                 mine = self._new_path("r")
                 try:

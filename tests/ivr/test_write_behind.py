@@ -307,3 +307,14 @@ def test_a_long_sip_caller_is_routed_on_postgresql_too(make_app, clock, postgres
     with session_scope(app) as session:
         call = session.scalars(select(Call).where(Call.call_sid == sid)).one()
     assert call is not None and call.from_number is None
+
+
+def test_two_apps_in_one_process_never_take_each_others_journal(make_app, clock):
+    first, second = (make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER) for _ in range(2))
+    sid = "CA" + "a" * 32
+    post(first.test_client(), MENU, {"CallSid": sid, "From": "+393331119999", "Digits": "1"})
+    post(second.test_client(), MENU, {"CallSid": "CA" + "b" * 32, "Digits": "1"})
+    assert journal_for(second).recover() == 0  # the first app's file is live, not an orphan
+    assert journal_for(first).pending() == 1
+    assert journal_for(first).flush() and journal_for(second).flush()
+    assert counts(first, sid)[1] == 1
