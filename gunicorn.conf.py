@@ -27,7 +27,7 @@ def worker_exit(server, worker):
     """Write what the worker's write-behind journal still holds before it goes."""
     from ivr.write_behind import journal_for
 
-    extensions = getattr(getattr(worker, "wsgi", None), "extensions", None)
-    journal = journal_for(worker.wsgi) if extensions is not None else None
+    app = getattr(worker, "wsgi", None)  # the Flask app, unless wrapped or failed to load
+    journal = journal_for(app) if hasattr(app, "extensions") else None
     if journal is not None:
         journal.close()

@@ -176,8 +176,9 @@ def replay_spool(app: Flask, now: dt.datetime) -> str:
 
     done, left = replay(app)
     journal = journal_for(app)
-    taken = journal.recover() if journal is not None else 0
+    taken = 0
     if journal is not None:
+        taken = journal.recover()
         journal.flush()
     return f"replayed {done} journalled webhook(s), {left} left; {taken} write-behind request(s) taken over"
 

@@ -142,6 +142,12 @@ def apply(engine: Engine, requests: Iterable[list[tuple]]) -> int:
 # --------------------------------------------------------------------------- the journal
 
 
+def _record(ops: list[tuple]) -> bytes:
+    """One request's writes as a journal record: its length, then the pickled writes."""
+    data = pickle.dumps(ops, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(data)) + data
+
+
 def read_journal(path: Path) -> list[list[tuple]]:
     """The requests in a journal file; a record cut short (the writer was killed) ends it."""
     data = path.read_bytes()
@@ -238,8 +244,7 @@ class Journal:
         if not ops:
             return
         self._ensure()
-        data = pickle.dumps(ops, protocol=pickle.HIGHEST_PROTOCOL)
-        record = _HEADER.pack(len(data)) + data
+        record = _record(ops)
         with self._lock:
             if self._fd is None:
                 self._path = self._new_path()
@@ -286,9 +291,8 @@ class Journal:
             except Exception as exc:  # noqa: BLE001 - transient: retry later; else set aside
                 if _transient(exc):
                     return False  # what went in already is keyed: applying it again is harmless
-                data = pickle.dumps(ops, protocol=pickle.HIGHEST_PROTOCOL)
                 with (self.folder / REJECTED).open("ab") as handle:
-                    handle.write(_HEADER.pack(len(data)) + data)
+                    handle.write(_record(ops))
                 log.error(
                     "write-behind: the database refused a request's writes for good (%s); kept "
                     "in %s",
