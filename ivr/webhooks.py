@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -18,11 +19,13 @@ from .config import HotlineConfig, Language
 from .db import get_session, opened_session
 from .hours import OpeningHours
 from .prompts import say, text
+from .twiml_memo import render
 from .write_behind import SESSION_KEY, EventGuard, journal_for
 
 log = logging.getLogger(__name__)
 FALLBACK_QUEUE = "general"
 ACTION_URLS_KEPT = 10_000
+SECONDS_MAX = 86_400.0  # a duration or wait Twilio reports, at most one day (larger is clamped)
 
 
 def config() -> HotlineConfig:
@@ -37,7 +40,7 @@ def opening_hours() -> OpeningHours:
 
 
 def twiml(response: VoiceResponse) -> Response:
-    return Response(str(response), status=200, mimetype="text/xml")
+    return Response(render(response), status=200, mimetype="text/xml")
 
 
 def action_url(endpoint: str, **values: Any) -> str:
@@ -58,6 +61,22 @@ def arg_int(name: str, default: int) -> int:
         return max(1, min(int(request.args.get(name, default)), 10_000))
     except (TypeError, ValueError):
         return default
+
+
+def form_number(name: str, default: float, low: float, high: float) -> float:
+    """A number Twilio sends in the form (a position, seconds waited), within ``low``..``high``;
+    ``default`` if it is missing, not a number, infinite or NaN."""
+    try:
+        value = float(request.form.get(name, default))
+    except (TypeError, ValueError):
+        return default
+    return min(max(value, low), high) if math.isfinite(value) else default
+
+
+def arg_id(name: str) -> int | None:
+    """A row id from our own action URL (``cb=17``), or None if it cannot be one."""
+    value = request.args.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 def call_sid() -> str:
