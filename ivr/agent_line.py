@@ -25,14 +25,14 @@ from .hold import current_entry, due_agent_callbacks, waiting_front
 from .models import AgentAccount, AgentSession, Callback
 from .prompts import say, text
 from .signatures import twilio_signed
-from .webhooks import arg_int, call_sid, config, event, safe_twiml
+from .webhooks import arg_id, arg_int, call_sid, config, event, safe_twiml
 
 bp = Blueprint("agent_line", __name__, url_prefix="/voice/agent")
 
 
 def agent_by_digits(cfg: HotlineConfig, digits: str) -> Agent | None:
     """The agent whose id's digits make this number (A007 <- "7", "07" or "007")."""
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
         return None
     for agent in cfg.agents:
         own = "".join(c for c in agent.id if c.isdigit())
@@ -296,10 +296,8 @@ def after() -> VoiceResponse:
     agent_id = request.args.get("agent", "")
     now = clock.now()
     if request.args.get("kind") == "callback":
-        try:
-            callback = session.get(Callback, int(request.args.get("cb", "")))
-        except ValueError:
-            callback = None
+        callback_id = arg_id("cb")
+        callback = None if callback_id is None else session.get(Callback, callback_id)
         if callback is not None:
             status = request.form.get("DialCallStatus", "failed")[:32]
             record_attempt(session, cfg, callback, status, now)

@@ -23,7 +23,7 @@ from .prompts import say, text
 from .signatures import twilio_signed
 from .twilio_client import place_call
 from .voice import enqueue
-from .webhooks import call_sid, config, event, safe_twiml
+from .webhooks import arg_id, call_sid, config, event, safe_twiml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks", __name__, url_prefix="/voice/callback")
@@ -95,10 +95,8 @@ def dial_due_callbacks(app: Flask, now: dt.datetime | None = None) -> list[int]:
 
 
 def callback_from_args(session: Session) -> Callback | None:
-    try:
-        return session.get(Callback, int(request.args.get("cb", "")))
-    except ValueError:
-        return None
+    callback_id = arg_id("cb")
+    return None if callback_id is None else session.get(Callback, callback_id)
 
 
 @bp.post("/answer")

@@ -35,7 +35,7 @@ def stored_number(value: str | None) -> str | None:
 
 def callable_number(phone: str | None) -> bool:
     """A number Twilio can dial back: digits, optional +, 7 to 20 characters."""
-    return bool(phone) and phone.lstrip("+").isdigit() and 7 <= len(phone) <= 20
+    return bool(phone) and phone.isascii() and phone.lstrip("+").isdigit() and 7 <= len(phone) <= 20
 
 
 def upsert_insert(session: Session):

@@ -28,18 +28,21 @@ from .signatures import twilio_signed
 from .voice import to_operator, voicemail_prompt
 from .webhooks import (
     FALLBACK_QUEUE,
+    SECONDS_MAX,
     arg_int,
     call_sid,
     caller_language,
     caller_number,
     config,
     event,
+    form_number,
     requested_queue,
     safe_twiml,
 )
 from .write_behind import journal_for
 
 bp = Blueprint("hold", __name__, url_prefix="/voice")
+POSITION_MAX = 100_000  # a queue position Twilio sends, at most (anything larger is clamped)
 
 RATE_WINDOW = dt.timedelta(minutes=30)
 LOGGED_IN = ("idle", "on_call")
@@ -155,10 +158,7 @@ def wait() -> VoiceResponse:
     session = get_session()
     now = clock.now()
     response = VoiceResponse()
-    try:
-        position = max(int(request.form.get("QueuePosition", "1")), 1)
-    except ValueError:
-        position = 1
+    position = int(form_number("QueuePosition", 1, 1, POSITION_MAX))
     entry = current_entry(session, call_sid(), queue_id)
     due = (
         entry is None
@@ -167,10 +167,8 @@ def wait() -> VoiceResponse:
     )
     estimate = estimate_wait_s(session, cfg, queue_id, position, now)
     if estimate is None:
-        try:  # nobody logged in with the skill: Twilio's own average is better than nothing
-            average = float(request.form.get("AvgQueueTime", "0"))
-        except ValueError:
-            average = 0.0
+        # nobody logged in with the skill: Twilio's own average is better than nothing
+        average = form_number("AvgQueueTime", 0.0, 0.0, SECONDS_MAX)
         estimate = average * position if average > 0 else None
     if estimate is not None and entry is not None and entry.last_estimate_s is not None:
         grew = entry.last_position is not None and position > entry.last_position
@@ -262,10 +260,7 @@ def queue_result() -> VoiceResponse:
     lang = caller_language()
     queue_id = requested_queue()
     result = request.form.get("QueueResult", "unknown")[:32]
-    try:
-        waited = max(float(request.form.get("QueueTime", "0")), 0.0)
-    except ValueError:
-        waited = 0.0
+    waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
     session = get_session()
     now = clock.now()
     entry = current_entry(session, call_sid(), queue_id) or entry_behind(

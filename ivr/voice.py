@@ -23,6 +23,7 @@ from .signatures import twilio_signed
 from .speech import hints, match_queue
 from .webhooks import (
     FALLBACK_QUEUE,
+    SECONDS_MAX,
     action_url,
     arg_int,
     call_sid,
@@ -30,6 +31,7 @@ from .webhooks import (
     caller_number,
     config,
     event,
+    form_number,
     opening_hours,
     record_message,
     safe_twiml,
@@ -370,10 +372,7 @@ def voicemail_prompt(lang: Language, step: int) -> VoiceResponse:
 def voicemail() -> VoiceResponse:
     lang = caller_language()
     url = request.form.get("RecordingUrl", "")[:2000] or None
-    try:
-        duration = int(request.form.get("RecordingDuration", "0"))
-    except ValueError:
-        duration = 0
+    duration = int(form_number("RecordingDuration", 0, 0, SECONDS_MAX))
     if url:
         calllog.update_call(
             get_session(), call_sid(), voicemail_url=url, voicemail_duration_s=duration
@@ -394,10 +393,7 @@ def status() -> VoiceResponse:
     at = clock.now()
     calllog.ensure_call(session, request.form, at)
     state = request.form.get("CallStatus", "")[:32]
-    try:
-        duration = int(request.form.get("CallDuration", "0"))
-    except ValueError:
-        duration = 0
+    duration = int(form_number("CallDuration", 0, 0, SECONDS_MAX))
     if state in FINAL_STATUSES:
         if event("call_completed", status=state, duration_s=duration):
             calllog.update_call(session, call_sid(), status=state, ended_at=at, duration_s=duration)
