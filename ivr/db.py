@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -111,6 +112,14 @@ def init_app(app: Flask) -> None:
     if app.config.get("AUTO_MIGRATE"):
         upgrade(engine)
     app.teardown_appcontext(_close_session)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The database could not be reached or was busy (worth trying again later), as opposed to
+    refusing the data (which it will refuse every time)."""
+    return isinstance(exc, OperationalError | InterfaceError) or bool(
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 def get_engine() -> Engine:

@@ -42,5 +42,6 @@ def healthz() -> ResponseReturnValue:
         # outage (replayed by the replay_spool job)
         "write_behind": journal.backlog() if journal is not None else {"interval_s": 0},
         "spooled_webhooks": spool.pending(current_app),
+        "refused_webhooks": spool.refused(current_app),
     }
     return jsonify(body), 200 if database["ok"] else 503

@@ -5,6 +5,10 @@ request itself is appended to ``instance/spool/webhooks.jsonl`` and fsynced. Whe
 back, :func:`replay` runs each journalled request through the same view with the clock set to the
 time it arrived. Every write is keyed (``ON CONFLICT DO NOTHING``), so a request replayed twice,
 or one that was half-written before the outage, is stored exactly once.
+
+A request the database refused for its data (not for being unreachable) would be refused on every
+replay and hold up the ones behind it, so it goes to ``instance/spool/refused.jsonl`` instead,
+logged, for someone to look at; so does a spooled request whose replay is refused.
 """
 
 from __future__ import annotations
@@ -28,23 +32,42 @@ def spool_path(app: Flask) -> Path:
     return folder / "webhooks.jsonl"
 
 
-def keep(app: Flask, at: dt.datetime) -> None:
-    """Journal the current request (called inside the failing webhook)."""
+def refused_path(app: Flask) -> Path:
+    return spool_path(app).with_name("refused.jsonl")
+
+
+def keep(app: Flask, at: dt.datetime, refused: bool = False) -> None:
+    """Journal the current request (called inside the failing webhook); with ``refused``, set it
+    aside instead of queueing it for replay."""
     record = {
         "path": request.path,
         "query": request.query_string.decode("latin-1"),
         "form": list(request.form.items(multi=True)),
         "at": at.isoformat(),
     }
-    line = json.dumps(record, ensure_ascii=False) + "\n"
-    with _lock, spool_path(app).open("a", encoding="utf-8") as handle:
-        handle.write(line)
+    _append(
+        refused_path(app) if refused else spool_path(app), json.dumps(record, ensure_ascii=False)
+    )
+
+
+def _append(path: Path, line: str) -> None:
+    with _lock, path.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
         handle.flush()
         os.fsync(handle.fileno())
 
 
 def pending(app: Flask) -> int:
-    path = spool_path(app)
+    """Requests waiting to be replayed."""
+    return _lines(spool_path(app))
+
+
+def refused(app: Flask) -> int:
+    """Requests set aside because the database refused their data."""
+    return _lines(refused_path(app))
+
+
+def _lines(path: Path) -> int:
     return sum(1 for _ in path.open(encoding="utf-8")) if path.exists() else 0
 
 
@@ -68,11 +91,14 @@ def replay(app: Flask) -> tuple[int, int]:
     for number, line in enumerate(lines):
         if not line.strip():
             continue
-        record = json.loads(line)
-        if not _replay_one(app, record):
+        outcome = _replay_one(app, json.loads(line))
+        if outcome == "retry":
             left = lines[number:]  # the database is still down: keep the rest, in order
             break
-        done += 1
+        if outcome == "refused":
+            _append(refused_path(app), line)
+        else:
+            done += 1
     with _lock:
         newer = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
         path.write_text("".join(f"{x}\n" for x in left + newer if x.strip()), encoding="utf-8")
@@ -80,36 +106,45 @@ def replay(app: Flask) -> tuple[int, int]:
     return done, len([x for x in left + newer if x.strip()])
 
 
-def _replay_one(app: Flask, record: dict) -> bool:
+def _replay_one(app: Flask, record: dict) -> str:
+    """``"done"``, ``"retry"`` (the database is still unreachable) or "refused" (it refused the data)."""
     from werkzeug.datastructures import MultiDict
 
-    from .db import get_session
+    from .clock import AT_ENVIRON
+    from .db import get_session, unreachable
 
     view = app.view_functions.get(_endpoint(app, record["path"]))
     if view is None:
         log.warning("spooled request for unknown path %s dropped", record["path"])
-        return True
-    at = dt.datetime.fromisoformat(record["at"])
-    original = app.config.get("CLOCK")
+        return "done"
+    at = dt.datetime.fromisoformat(record["at"])  # the clock of this request only
     path = record["path"] + ("?" + record["query"] if record["query"] else "")
     try:
-        app.config["CLOCK"] = lambda: at
-        with app.test_request_context(path, method="POST", data=MultiDict(record["form"])):
+        with app.test_request_context(
+            path,
+            method="POST",
+            data=MultiDict(record["form"]),
+            environ_overrides={AT_ENVIRON: at},
+        ):
             target = getattr(
                 view, "__wrapped__", view
             )  # past the signature check: it passed when the request came
             target = getattr(
                 target, "__wrapped__", target
             )  # and past safe_twiml: errors must surface here
-            target()
-            get_session().commit()
-            get_session().close()
-        return True
-    except Exception:  # noqa: BLE001 - still down, or a bad record: keep it and try later
-        log.exception("replaying %s failed; it stays in the spool", record["path"])
-        return False
-    finally:
-        app.config["CLOCK"] = original
+            session = get_session()
+            try:
+                target()
+                session.commit()
+            finally:  # rolled back if it failed: the next record starts afresh
+                session.close()
+        return "done"
+    except Exception as exc:  # noqa: BLE001 - still down, or refused: sorted out here
+        if unreachable(exc):
+            log.warning("replaying %s failed; it stays in the spool: %s", record["path"], exc)
+            return "retry"
+        log.exception("replaying %s was refused; set aside in refused.jsonl", record["path"])
+        return "refused"
 
 
 def _endpoint(app: Flask, path: str) -> str | None:

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import calllog, clock
 from .config import HotlineConfig, Language
-from .db import get_session, opened_session
+from .db import get_session, opened_session, unreachable
 from .hours import OpeningHours
 from .prompts import say, text
 from .twiml_memo import render
@@ -160,10 +160,13 @@ def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
             except Exception:  # noqa: BLE001 - the database may be what failed
                 log.exception("rollback failed")
             if isinstance(exc, DBAPIError):
-                try:  # the database is down: keep the request, replay it when it is back
+                try:  # the database is down: keep the request, replay it when it is back; if
+                    # it refused the data, keep it aside (it would be refused every time)
                     from . import spool
 
-                    spool.keep(current_app._get_current_object(), clock.now())
+                    spool.keep(
+                        current_app._get_current_object(), clock.now(), refused=not unreachable(exc)
+                    )
                 except Exception:  # noqa: BLE001 - never let the journal take the caller down
                     log.exception("could not spool %s", request.path)
             try:

@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Insert, Table, bindparam, cast, exists, select
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from .db import unreachable
 from .models import Base, CallEvent
 
 log = logging.getLogger(__name__)
@@ -163,13 +163,6 @@ def read_journal(path: Path) -> list[list[tuple]]:
     return out
 
 
-def _transient(exc: Exception) -> bool:
-    """The database is unreachable or busy (retry later), as opposed to refusing the data."""
-    return isinstance(exc, OperationalError | InterfaceError) or bool(
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
-
-
 _journal_numbers = itertools.count(1)
 _process: tuple[int, str] | None = None
 
@@ -272,7 +265,7 @@ class Journal:
                 try:
                     apply(self.engine, batch)
                 except Exception as exc:  # noqa: BLE001 - sorted out below
-                    if _transient(exc) or not self._one_by_one(batch):
+                    if unreachable(exc) or not self._one_by_one(batch):
                         log.warning(
                             "write-behind: %d request(s) wait in %s: %s", len(batch), path, exc
                         )
@@ -289,7 +282,7 @@ class Journal:
             try:
                 apply(self.engine, [ops])
             except Exception as exc:  # noqa: BLE001 - transient: retry later; else set aside
-                if _transient(exc):
+                if unreachable(exc):
                     return False  # what went in already is keyed: applying it again is harmless
                 with (self.folder / REJECTED).open("ab") as handle:
                     handle.write(_record(ops))
