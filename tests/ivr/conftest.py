@@ -10,12 +10,18 @@ from sqlalchemy import select
 
 from ivr.db import session_scope
 from ivr.models import Callback, CallEvent
-from ivr.twilio_sim import FlaskTransport, QueueOutcome, SimulatedCall
+from ivr.twilio_sim import FlaskTransport, QueueOutcome, SimulatedCall, twilio_signature
 
 PUBLIC = "https://line.example.com"
 TOKEN = "test-auth-token"
 # Wednesday 25 November 2026, 10:00 in Rome: the line is open.
 OPEN_TIME = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+
+
+def signed_post(client, path: str, form: dict):
+    """POST ``form`` to ``path`` signed as Twilio signs it."""
+    signature = twilio_signature(TOKEN, PUBLIC + path, form)
+    return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
 
 
 class Clock:

@@ -12,17 +12,15 @@ from sqlalchemy import select
 from ivr import spool
 from ivr.db import session_scope
 from ivr.models import Call, QueueEntry
-from ivr.twilio_sim import twilio_signature
 
-from .conftest import PUBLIC, TOKEN
+from .conftest import signed_post
 
 HUGE = "9" * 30  # beyond any integer column, and beyond int64
 SID = "CA" + "e" * 32
 
 
 def post(client, path: str, form: dict):
-    signature = twilio_signature(TOKEN, PUBLIC + path, form)
-    response = client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+    response = signed_post(client, path, form)
     assert response.status_code == 200, (path, response.status_code)
     assert b"went wrong" not in response.data, (path, response.data)
     return response

@@ -13,16 +13,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ivr import calllog, clock, spool
 from ivr.db import session_scope
 from ivr.models import CallEvent
-from ivr.twilio_sim import twilio_signature
 
-from .conftest import PUBLIC, TOKEN
+from .conftest import signed_post as post
 
 BAD, GOOD = "CA" + "b" * 32, "CA" + "c" * 32
-
-
-def post(client, path: str, form: dict):
-    signature = twilio_signature(TOKEN, PUBLIC + path, form)
-    return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
 
 
 def refusing(error: Exception, sids: set[str]):

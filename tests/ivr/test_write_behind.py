@@ -15,11 +15,12 @@ from sqlalchemy import func, select
 
 from ivr.db import session_scope
 from ivr.models import CallEvent, QueueEntry
-from ivr.twilio_sim import FlaskTransport, Press, QueueOutcome, SimulatedCall, twilio_signature
+from ivr.twilio_sim import FlaskTransport, Press, QueueOutcome, SimulatedCall
 from ivr.write_behind import journal_for, read_journal
 from tests.conftest import CONFIG_DIR, REPO
 
 from .conftest import PUBLIC, TOKEN
+from .conftest import signed_post as post
 
 MENU = "/voice/menu?lang=en&attempt=1&step=2"
 NEVER = 3600.0  # the journal's thread never flushes by itself: the test says when
@@ -28,11 +29,6 @@ NEVER = 3600.0  # the journal's thread never flushes by itself: the test says wh
 def calls(app, **kwargs) -> SimulatedCall:
     kwargs.setdefault("queue_outcome", QueueOutcome())
     return SimulatedCall(FlaskTransport(app.test_client(), PUBLIC), PUBLIC, TOKEN, **kwargs)
-
-
-def post(client, path: str, form: dict):
-    signature = twilio_signature(TOKEN, PUBLIC + path, form)
-    return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
 
 
 def stored(app) -> tuple[list, list]:
