@@ -25,18 +25,19 @@ from .hold import current_entry, due_agent_callbacks, waiting_front
 from .models import AgentAccount, AgentSession, Callback
 from .prompts import say, text
 from .signatures import twilio_signed
-from .webhooks import arg_id, arg_int, call_sid, config, event, safe_twiml
+from .webhooks import arg_id, arg_int, call_sid, config, event, safe_twiml, small_number
 
 bp = Blueprint("agent_line", __name__, url_prefix="/voice/agent")
 
 
 def agent_by_digits(cfg: HotlineConfig, digits: str) -> Agent | None:
     """The agent whose id's digits make this number (A007 <- "7", "07" or "007")."""
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
+    wanted = small_number(digits)
+    if wanted is None:
         return None
     for agent in cfg.agents:
         own = "".join(c for c in agent.id if c.isdigit())
-        if own and int(own) == int(digits):
+        if own and int(own) == wanted:
             return agent
     return None
 

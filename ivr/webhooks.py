@@ -73,10 +73,15 @@ def form_number(name: str, default: float, low: float, high: float) -> float:
     return min(max(value, low), high) if math.isfinite(value) else default
 
 
+def small_number(text: str) -> int | None:
+    """``text`` as a number of at most 9 ASCII digits (an id, keys pressed), else None: no
+    superscripts or other scripts' digits, nothing that overflows a column."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
 def arg_id(name: str) -> int | None:
     """A row id from our own action URL (``cb=17``), or None if it cannot be one."""
-    value = request.args.get(name, "")
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
+    return small_number(request.args.get(name, ""))
 
 
 def call_sid() -> str:
