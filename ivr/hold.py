@@ -38,6 +38,7 @@ from .webhooks import (
     form_number,
     requested_queue,
     safe_twiml,
+    write_behind,
 )
 from .write_behind import journal_for
 
@@ -131,12 +132,17 @@ def current_entry(session: Session, sid: str, queue_id: str) -> QueueEntry | Non
 
 def entry_behind(session: Session, sid: str, queue_id: str, waited_s: float) -> QueueEntry | None:
     """The queue entry of a caller whose menu request may still be in a write-behind journal:
-    flush this worker's journal; if they left within a second of being enqueued, give the other
-    workers one interval too (a longer wait means the entry was written long ago)."""
+    flush this worker's journal if it holds the call's writes; if they left within a second of
+    being enqueued, give the other workers one interval too (a longer wait means the entry was
+    written long ago)."""
     journal = journal_for(current_app)
-    if journal is None or (waited_s > 1.0 and not journal.pending()):
+    if journal is None:
         return None
-    journal.flush()
+    mine = journal.holds(sid)
+    if not mine and waited_s > 1.0:
+        return None
+    if mine:
+        journal.flush()
     pauses = (0.0, min(2 * journal.interval_s, 0.5)) if waited_s <= 1.0 else (0.0,)
     for pause in pauses:
         time.sleep(pause)
@@ -255,6 +261,7 @@ def hold_key() -> VoiceResponse:
 @bp.post("/queue-result")
 @twilio_signed
 @safe_twiml
+@write_behind
 def queue_result() -> VoiceResponse:
     """The Enqueue ``action``: how the wait ended, and what the caller hears next."""
     lang = caller_language()
@@ -267,17 +274,16 @@ def queue_result() -> VoiceResponse:
         session, call_sid(), queue_id, waited
     )
     key = f"queue_result:{queue_id}:{entry.id if entry else 0}"
-    if (
-        event("queue_result", key, queue=queue_id, result=result, wait_s=waited)
-        and entry is not None
-    ):
-        entry.result = result
-        entry.ended_at = now
+    new = event("queue_result", key, queue=queue_id, result=result, wait_s=waited)
+    if entry is not None:
         if result == "bridged" and entry.answered_at is not None:
-            entry.wait_s = (entry.answered_at - entry.entered_at).total_seconds()
-            entry.handle_s = (now - entry.answered_at).total_seconds()
+            times = {
+                "wait_s": (entry.answered_at - entry.entered_at).total_seconds(),
+                "handle_s": (now - entry.answered_at).total_seconds(),
+            }
         else:
-            entry.wait_s = waited
+            times = {"wait_s": waited}
+        calllog.update_row(session, entry, new, result=result, ended_at=now, **times)
     response = VoiceResponse()
     if result == "bridged":
         response.redirect(

@@ -151,7 +151,7 @@ def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
         try:
             result = view(*args, **kwargs)
             session = opened_session()
-            if session is not None and session.in_transaction():  # a write-behind menu has none
+            if session is not None and session.in_transaction():  # none if it only wrote behind
                 session.commit()
             return twiml(result)
         except HTTPException:

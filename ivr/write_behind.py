@@ -1,5 +1,5 @@
-"""Write-behind for the busiest webhook, the menu: its keyed call-log writes go to a local journal
-before the caller is answered, and reach the database in batches.
+"""Write-behind for the busiest webhooks, the menu and the queue result: their keyed call-log
+writes go to a local journal before the caller is answered, and reach the database in batches.
 
 A menu request's own writes (two call events, a queue entry, the call's queue) cost more than all
 the rest of the request: per-statement and per-commit overhead and, on SQLite, waiting for the
@@ -13,11 +13,13 @@ write lock. Batched, a worker writes many requests' rows in one transaction.
 - **Database outage.** A batch that cannot be written stays in its journal file and is retried,
   in order, until the database is back; callers are answered meanwhile.
 - **Idempotent.** Every write is keyed (``ON CONFLICT DO NOTHING``). A write that depends on an
-  event being new (``if event(...)``) carries that event as a guard and is inserted only if the
-  stored event is this request's (same call, key and time): a retried webhook, or a journal
-  applied twice, changes nothing the second time.
+  event being new (``if event(...)``) carries that event as a guard and is inserted (or, for a
+  row update such as the queue result's, applied) only if the stored event is this request's
+  (same call, key and time): a retried webhook, or a journal applied twice, changes nothing the
+  second time.
 
-Reads that must see the menu's writes at once (the queue result) flush the journal on a miss.
+Reads that must see the menu's writes at once (the queue result) flush the journal when it
+holds the call's writes and the row is missing.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, bindparam, cast, exists, select
+from sqlalchemy import Engine, Insert, Table, Update, bindparam, cast, exists, select, update
 
 from .db import unreachable
 from .models import Base, CallEvent
@@ -86,15 +88,39 @@ def _guarded_insert(dialect: str, table: Table, columns: tuple[str, ...]) -> Ins
     return _dialect_insert(dialect)(table).from_select(list(columns), row).on_conflict_do_nothing()
 
 
+@functools.cache
+def _guarded_update(table: Table, columns: tuple[str, ...]) -> Update:
+    """UPDATE one row (by id) WHERE the guarding event is this request's."""
+    events = CallEvent.__table__
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("row_id"),
+            exists().where(
+                events.c.call_sid == bindparam("guard_sid"),
+                events.c.dedupe_key == bindparam("guard_key"),
+                events.c.at == bindparam("guard_at"),
+            ),
+        )
+        .values({name: bindparam(name) for name in columns})
+    )
+
+
+def _guard(guard: EventGuard) -> dict[str, Any]:
+    return {"guard_sid": guard.call_sid, "guard_key": guard.dedupe_key, "guard_at": guard.at}
+
+
 def apply(engine: Engine, requests: Iterable[list[tuple]]) -> int:
     """Write these requests' deferred writes in one transaction; returns how many requests.
 
     Inserts are grouped per table (calls, then events, then the rest) and sent as one
-    executemany each; guarded inserts follow their events; call updates keep their order."""
+    executemany each; guarded inserts follow their events; then guarded row updates (one row
+    each, so their order does not matter); call updates keep their order."""
     from .calllog import _update_call_statement, insert_ignore_many
 
     inserts: dict[tuple[str, tuple[str, ...]], list[dict]] = {}
     guarded: dict[tuple[str, tuple[str, ...]], list[dict]] = {}
+    guarded_updates: dict[tuple[str, tuple[str, ...]], list[dict]] = {}
     updates: list[tuple[tuple[str, ...], dict]] = []
     count = 0
     for ops in requests:
@@ -104,14 +130,12 @@ def apply(engine: Engine, requests: Iterable[list[tuple]]) -> int:
             if kind == "insert":
                 inserts.setdefault((op[1], tuple(sorted(op[2]))), []).append(op[2])
             elif kind == "insert_if":
-                guard: EventGuard = op[3]
                 guarded.setdefault((op[1], tuple(sorted(op[2]))), []).append(
-                    {
-                        **op[2],
-                        "guard_sid": guard.call_sid,
-                        "guard_key": guard.dedupe_key,
-                        "guard_at": guard.at,
-                    }
+                    {**op[2], **_guard(op[3])}
+                )
+            elif kind == "update_if":  # ("update_if", table, row id, values, guard)
+                guarded_updates.setdefault((op[1], tuple(sorted(op[3]))), []).append(
+                    {**op[3], "row_id": op[2], **_guard(op[4])}
                 )
             elif kind == "update_call":
                 updates.append((tuple(sorted(op[2])), {"sid": op[1], **op[2]}))
@@ -127,6 +151,8 @@ def apply(engine: Engine, requests: Iterable[list[tuple]]) -> int:
             connection.execute(insert_ignore_many(dialect, tables[name]), rows)
         for (name, columns), rows in guarded.items():
             connection.execute(_guarded_insert(dialect, tables[name], columns), rows)
+        for (name, columns), rows in guarded_updates.items():
+            connection.execute(_guarded_update(tables[name], columns), rows)
         start = 0
         while start < len(updates):  # runs of the same columns, in order
             end = start
@@ -161,6 +187,20 @@ def read_journal(path: Path) -> list[list[tuple]]:
         out.append(pickle.loads(data[start : start + size]))
         offset = start + size
     return out
+
+
+def _call_of(op: tuple) -> str | None:
+    """The call one deferred write is about."""
+    if op[0] == "update_call":  # ("update_call", call sid, values)
+        return op[1]
+    if op[0] == "update_if":  # ("update_if", table, row id, values, guard)
+        return op[4].call_sid
+    return op[2].get("call_sid")  # ("insert" | "insert_if", table, values[, guard])
+
+
+def _calls(ops: list[tuple]) -> set[str]:
+    """The calls one request's writes are about."""
+    return {_call_of(op) for op in ops}
 
 
 _journal_numbers = itertools.count(1)
@@ -300,6 +340,14 @@ class Journal:
             return 0
         with self._lock:
             return len(self._pending) + sum(len(batch) for _path, batch in self._sealed)
+
+    def holds(self, call_sid: str) -> bool:
+        """Whether writes of this call wait in this process's journal (not yet in the database)."""
+        if self._pid != os.getpid():
+            return False
+        with self._lock:
+            batches = [self._pending, *(batch for _path, batch in self._sealed)]
+        return any(call_sid in _calls(ops) for batch in batches for ops in batch)
 
     def backlog(self) -> dict[str, Any]:
         """What waits on disk for the database, across this database's workers (for /healthz)."""

@@ -124,7 +124,8 @@ def test_menu_rows_wait_in_the_journal_and_a_retry_writes_nothing_twice(make_app
     assert list(journal.folder.glob("*.jnl")) == []
 
 
-def test_queue_result_right_after_the_menu_finds_its_entry(make_app, clock):
+@pytest.mark.parametrize("waited", ["0", "45"])  # 45: Twilio's count, though the entry is new
+def test_queue_result_right_after_the_menu_finds_its_entry(make_app, clock, waited):
     app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
     client = app.test_client()
     sid = "CA" + "2" * 32
@@ -133,11 +134,45 @@ def test_queue_result_right_after_the_menu_finds_its_entry(make_app, clock):
     post(
         client,
         "/voice/queue-result?lang=en&queue=orders&step=2",
-        {**form, "QueueResult": "hangup", "QueueTime": "0"},
+        {**form, "QueueResult": "hangup", "QueueTime": waited},
     )
+    assert journal_for(app).flush()  # the queue result writes behind too
     with session_scope(app) as session:
         entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
     assert entry.result == "hangup" and entry.ended_at is not None
+
+
+def entry_of(app, sid: str) -> tuple:
+    with session_scope(app) as session:
+        entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
+        return entry.result, entry.wait_s, entry.ended_at
+
+
+def test_queue_result_waits_in_the_journal_and_a_retry_changes_nothing(make_app, clock):
+    app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
+    client, journal = app.test_client(), journal_for(app)
+    sid = "CA" + "4" * 32
+    form = {"CallSid": sid, "From": "+393331114444", "To": "+18005550100"}
+    post(client, MENU, {**form, "Digits": "1"})
+    assert journal.flush()
+    result = "/voice/queue-result?lang=en&queue=orders&step=2"
+    clock.at += dt.timedelta(seconds=30)
+    ended = clock.at
+    assert (
+        b"<Hangup"
+        in post(client, result, {**form, "QueueResult": "hangup", "QueueTime": "30"}).data
+    )
+    assert entry_of(app, sid) == (None, None, None)  # journalled, not written yet
+    assert journal.pending() == 1
+    clock.at += dt.timedelta(seconds=5)  # Twilio retries it (other values), in the same batch
+    post(client, result, {**form, "QueueResult": "hangup", "QueueTime": "35"})
+    assert journal.flush()
+    assert entry_of(app, sid) == ("hangup", 30.0, ended)
+    clock.at += dt.timedelta(seconds=5)  # and again, after the first was written
+    post(client, result, {**form, "QueueResult": "hangup", "QueueTime": "40"})
+    assert journal.flush()
+    assert entry_of(app, sid) == ("hangup", 30.0, ended)
+    assert counts(app, sid)[0]["queue_result"] == 1
 
 
 KILLED_WORKER = """
