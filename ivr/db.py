@@ -6,11 +6,12 @@ through psycopg when ``DATABASE_URL`` says so.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -22,6 +23,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -59,7 +62,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No ping before each use (a round trip on every request that reads): a connection the
+    # server dropped (it restarted) fails on first use, SQLAlchemy then discards the whole pool,
+    # and the work is tried once more on a new connection (``retrying_stale``).
+    return create_engine(url, pool_pre_ping=False, pool_size=5, max_overflow=10)
 
 
 def alembic_config(engine: Engine | None = None) -> AlembicConfig:
@@ -92,10 +98,14 @@ def current_revision(engine: Engine) -> str | None:
 def status(engine: Engine) -> dict[str, Any]:
     """What /healthz reports about the database; never raises."""
     info: dict[str, Any] = {"backend": engine.dialect.name, "head": head_revision()}
-    try:
+
+    def revision() -> str | None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-            info["revision"] = MigrationContext.configure(connection).get_current_revision()
+            return MigrationContext.configure(connection).get_current_revision()
+
+    try:
+        info["revision"] = retrying_stale(revision)  # not down because the server restarted
         info["ok"] = info["revision"] == info["head"]
         if not info["ok"]:
             info["error"] = "schema is not at the latest migration: run `hotline db upgrade`"
@@ -111,7 +121,7 @@ def init_app(app: Flask) -> None:
     app.extensions["hotline.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     if app.config.get("AUTO_MIGRATE"):
         upgrade(engine)
-    app.teardown_appcontext(_close_session)
+    app.teardown_appcontext(close_session)
 
 
 def unreachable(exc: BaseException) -> bool:
@@ -120,6 +130,26 @@ def unreachable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError | InterfaceError) or bool(
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
+
+
+def stale(exc: BaseException) -> bool:
+    """The work failed on a pooled connection the server had dropped (a restart): SQLAlchemy has
+    discarded the pool, and the same work on a new connection may well succeed."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def retrying_stale(work: Callable[[], T], before_retry: Callable[[], Any] | None = None) -> T:
+    """``work()``, once more (after ``before_retry()``) if it failed on a stale connection. The
+    work must be a transaction that was rolled back when it failed."""
+    try:
+        return work()
+    except DBAPIError as exc:
+        if not stale(exc):
+            raise
+        log.info("database connection was reset (server restart?), trying once more: %s", exc)
+        if before_retry is not None:
+            before_retry()
+        return work()
 
 
 def get_engine() -> Engine:
@@ -153,7 +183,8 @@ def session_scope(app: Flask | None = None) -> Iterator[Session]:
         session.close()
 
 
-def _close_session(_exc: BaseException | None) -> None:
+def close_session(_exc: BaseException | None = None) -> None:
+    """Close the request's session (at the end of the request, or to start afresh)."""
     session = g.pop("db_session", None)
     if session is not None:
         session.close()

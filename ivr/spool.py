@@ -111,7 +111,7 @@ def _replay_one(app: Flask, record: dict) -> str:
     from werkzeug.datastructures import MultiDict
 
     from .clock import AT_ENVIRON
-    from .db import get_session, unreachable
+    from .db import close_session, get_session, retrying_stale, unreachable
 
     view = app.view_functions.get(_endpoint(app, record["path"]))
     if view is None:
@@ -132,12 +132,16 @@ def _replay_one(app: Flask, record: dict) -> str:
             target = getattr(
                 target, "__wrapped__", target
             )  # and past safe_twiml: errors must surface here
-            session = get_session()
-            try:
-                target()
-                session.commit()
-            finally:  # rolled back if it failed: the next record starts afresh
-                session.close()
+
+            def replay_it() -> None:
+                session = get_session()
+                try:
+                    target()
+                    session.commit()
+                finally:  # rolled back if it failed: the next try or record starts afresh
+                    close_session()
+
+            retrying_stale(replay_it)  # a connection dropped by a restarted server: a new one
         return "done"
     except Exception as exc:  # noqa: BLE001 - still down, or refused: sorted out here
         if unreachable(exc):

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import calllog, clock
 from .config import HotlineConfig, Language
-from .db import get_session, opened_session, unreachable
+from .db import close_session, get_session, opened_session, retrying_stale, unreachable
 from .hours import OpeningHours
 from .prompts import say, text
 from .twiml_memo import render
@@ -146,14 +146,18 @@ def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
     still return valid TwiML that routes the caller to ``general`` (a caller never hears an
     application error)."""
 
+    def attempt(*args: Any, **kwargs: Any) -> VoiceResponse:
+        result = view(*args, **kwargs)
+        session = opened_session()
+        if session is not None and session.in_transaction():  # none if it only wrote behind
+            session.commit()
+        return result
+
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
-            result = view(*args, **kwargs)
-            session = opened_session()
-            if session is not None and session.in_transaction():  # none if it only wrote behind
-                session.commit()
-            return twiml(result)
+            # a connection the database server dropped (it restarted): once more on a new one
+            return twiml(retrying_stale(lambda: attempt(*args, **kwargs), close_session))
         except HTTPException:
             raise
         except BadTwilioRequest as exc:

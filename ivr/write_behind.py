@@ -42,7 +42,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Insert, Table, Update, bindparam, cast, exists, select, update
 
-from .db import unreachable
+from .db import retrying_stale, unreachable
 from .models import Base, CallEvent
 
 log = logging.getLogger(__name__)
@@ -302,8 +302,8 @@ class Journal:
             self._seal()
             while self._sealed:
                 path, batch = self._sealed[0]
-                try:
-                    apply(self.engine, batch)
+                try:  # once more at once if the server had dropped the pooled connection
+                    retrying_stale(lambda batch=batch: apply(self.engine, batch))
                 except Exception as exc:  # noqa: BLE001 - sorted out below
                     if unreachable(exc) or not self._one_by_one(batch):
                         log.warning(

@@ -37,6 +37,10 @@ def test_database_outage_spools_and_replays(make_app, clock, postgres_server, po
         assert spool.pending(app) == 3
     finally:
         postgres_server.restart()
+    with session_scope(app) as session:  # the pool holds a live connection again, which...
+        session.execute(select(1))
+    postgres_server.stop("fast")  # ...a second restart drops: the replay takes a new one
+    postgres_server.restart()
 
     done, left = spool.replay(app)
     assert (done, left) == (3, 0)
@@ -95,3 +99,28 @@ def test_replay_keeps_requests_while_the_database_is_still_down(make_app, clock,
     assert spool.pending(app) == 1
     assert spool.replay(app) == (0, 1)
     assert spool.pending(app) == 1
+
+
+def test_a_restarted_server_costs_callers_nothing(make_app, clock, postgres_server, postgres_url):
+    """The server restarts between two calls: the pooled connections it dropped are noticed and
+    replaced. The next caller is routed as asked, nothing is spooled, and the journal and the
+    spool write to the new server."""
+    app = make_app(CLOCK=clock, DATABASE_URL=postgres_url)
+    new_call_factory(app)(from_number="+393339870001").ring([Press("1"), Press("1")])
+    postgres_server.stop("fast")
+    postgres_server.restart()
+    call = new_call_factory(app)(from_number="+393339870002")
+    root = call.post(f"{PUBLIC}/voice/incoming", {"CallStatus": "ringing"})
+    assert root.find("Enqueue") is None  # no apology: the language menu as always
+    call.post(f"{PUBLIC}/voice/language?attempt=1&step=1", {"Digits": "1"})
+    answer = call.post(f"{PUBLIC}/voice/menu?lang=en&attempt=1&step=2", {"Digits": "1"})
+    assert answer.find("Enqueue").text == "orders"
+    assert spool.pending(app) == 0
+    with session_scope(app) as session:
+        events = set(
+            session.scalars(select(CallEvent.event).where(CallEvent.call_sid == call.call_sid))
+        )
+    assert {"call_started", "language_chosen", "menu_choice", "enqueued"} <= events
+    postgres_server.stop("fast")
+    postgres_server.restart()
+    assert app.test_client().get("/healthz").get_json()["database"]["ok"]

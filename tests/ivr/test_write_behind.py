@@ -262,6 +262,22 @@ def test_menu_answers_while_the_database_is_down_and_writes_when_back(
     assert list(journal.folder.glob("*.jnl")) == []
 
 
+@pytest.mark.postgres
+def test_a_restarted_server_does_not_hold_up_the_journal(
+    make_app, clock, postgres_server, postgres_url
+):
+    app = make_app(CLOCK=clock, DATABASE_URL=postgres_url, WRITE_BEHIND_S=NEVER)
+    client, journal = app.test_client(), journal_for(app)
+    first, second = "CA" + "7" * 32, "CA" + "8" * 32
+    post(client, MENU, {"CallSid": first, "From": "+393331119999", "Digits": "1"})
+    assert journal.flush()  # the pool now holds a connection to the server
+    postgres_server.stop("fast")
+    postgres_server.restart()
+    post(client, MENU, {"CallSid": second, "From": "+393331110000", "Digits": "1"})
+    assert journal.flush()  # written at once, on a new connection
+    assert counts(app, second) == ({"menu_choice": 1, "enqueued": 1}, 1)
+
+
 def test_the_journal_thread_writes_within_its_interval(make_app, clock):
     app = make_app(CLOCK=clock, WRITE_BEHIND_S=0.05)
     sid = "CA" + "4" * 32
