@@ -40,17 +40,18 @@ def callable_number(phone: str | None) -> bool:
 
 def upsert_insert(session: Session):
     """The dialect's INSERT that knows ON CONFLICT (PostgreSQL or SQLite)."""
-    return _dialect_insert(session.get_bind().dialect.name)
+    return dialect_insert(session.get_bind().dialect.name)
 
 
-def _dialect_insert(dialect: str):
+def dialect_insert(dialect: str):
+    """The dialect's INSERT construct (with ``on_conflict_do_nothing``)."""
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 @functools.cache
 def insert_ignore_many(dialect: str, table: Table) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING, for one row or an executemany of rows."""
-    return _dialect_insert(dialect)(table).on_conflict_do_nothing()
+    return dialect_insert(dialect)(table).on_conflict_do_nothing()
 
 
 @functools.cache
@@ -130,7 +131,8 @@ def ensure_call(session: Session, params: dict[str, str], at: dt.datetime) -> No
 
 
 @functools.cache
-def _update_call_statement(columns: tuple[str, ...]) -> Update:
+def update_call_statement(columns: tuple[str, ...]) -> Update:
+    """UPDATE calls SET these columns WHERE call_sid = :sid (one statement per set of columns)."""
     table = Call.__table__
     return (
         update(table)
@@ -144,7 +146,7 @@ def update_call(session: Session, call_sid: str, **values: Any) -> None:
     if deferred is not None:
         deferred.append(("update_call", call_sid, values))
         return
-    statement = _update_call_statement(tuple(sorted(values)))
+    statement = update_call_statement(tuple(sorted(values)))
     session.connection().execute(statement, {"sid": call_sid, **values})
 
 

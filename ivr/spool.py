@@ -36,9 +36,9 @@ def refused_path(app: Flask) -> Path:
     return spool_path(app).with_name("refused.jsonl")
 
 
-def keep(app: Flask, at: dt.datetime, refused: bool = False) -> None:
-    """Journal the current request (called inside the failing webhook); with ``refused``, set it
-    aside instead of queueing it for replay."""
+def keep(app: Flask, at: dt.datetime, set_aside: bool = False) -> None:
+    """Journal the current request (called inside the failing webhook); with ``set_aside`` (the
+    database refused its data), keep it in ``refused.jsonl`` instead of queueing it for replay."""
     record = {
         "path": request.path,
         "query": request.query_string.decode("latin-1"),
@@ -46,7 +46,7 @@ def keep(app: Flask, at: dt.datetime, refused: bool = False) -> None:
         "at": at.isoformat(),
     }
     _append(
-        refused_path(app) if refused else spool_path(app), json.dumps(record, ensure_ascii=False)
+        refused_path(app) if set_aside else spool_path(app), json.dumps(record, ensure_ascii=False)
     )
 
 

@@ -174,7 +174,9 @@ def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
                     from . import spool
 
                     spool.keep(
-                        current_app._get_current_object(), clock.now(), refused=not unreachable(exc)
+                        current_app._get_current_object(),
+                        clock.now(),
+                        set_aside=not unreachable(exc),
                     )
                 except Exception:  # noqa: BLE001 - never let the journal take the caller down
                     log.exception("could not spool %s", request.path)

@@ -68,7 +68,7 @@ class EventGuard:
 @functools.cache
 def _guarded_insert(dialect: str, table: Table, columns: tuple[str, ...]) -> Insert:
     """INSERT ... SELECT the row's values WHERE the guarding event is this request's."""
-    from .calllog import _dialect_insert
+    from .calllog import dialect_insert
 
     events = CallEvent.__table__
 
@@ -85,7 +85,7 @@ def _guarded_insert(dialect: str, table: Table, columns: tuple[str, ...]) -> Ins
             events.c.at == value("guard_at", events.c.at),
         )
     )
-    return _dialect_insert(dialect)(table).from_select(list(columns), row).on_conflict_do_nothing()
+    return dialect_insert(dialect)(table).from_select(list(columns), row).on_conflict_do_nothing()
 
 
 @functools.cache
@@ -116,7 +116,7 @@ def apply(engine: Engine, requests: Iterable[list[tuple]]) -> int:
     Inserts are grouped per table (calls, then events, then the rest) and sent as one
     executemany each; guarded inserts follow their events; then guarded row updates (one row
     each, so their order does not matter); call updates keep their order."""
-    from .calllog import _update_call_statement, insert_ignore_many
+    from .calllog import insert_ignore_many, update_call_statement
 
     inserts: dict[tuple[str, tuple[str, ...]], list[dict]] = {}
     guarded: dict[tuple[str, tuple[str, ...]], list[dict]] = {}
@@ -159,7 +159,7 @@ def apply(engine: Engine, requests: Iterable[list[tuple]]) -> int:
             while end < len(updates) and updates[end][0] == updates[start][0]:
                 end += 1
             connection.execute(
-                _update_call_statement(updates[start][0]), [u[1] for u in updates[start:end]]
+                update_call_statement(updates[start][0]), [u[1] for u in updates[start:end]]
             )
             start = end
     return count
