@@ -305,7 +305,7 @@ class Journal:
                 try:  # once more at once if the server had dropped the pooled connection
                     retrying_stale(lambda batch=batch: apply(self.engine, batch))
                 except Exception as exc:  # noqa: BLE001 - sorted out below
-                    if unreachable(exc) or not self._one_by_one(batch):
+                    if unreachable(exc) or not self._one_by_one(path, batch):
                         log.warning(
                             "write-behind: %d request(s) wait in %s: %s", len(batch), path, exc
                         )
@@ -314,16 +314,19 @@ class Journal:
                 self._sealed.pop(0)
         return True
 
-    def _one_by_one(self, batch: list[list[tuple]]) -> bool:
+    def _one_by_one(self, path: Path, batch: list[list[tuple]]) -> bool:
         """A batch the database refused for what is in it: write its requests one by one, and
         set aside in ``rejected.jnl`` (logged) any the database will never take, so that one bad
-        request cannot hold up the others. False if the database went away meanwhile."""
-        for ops in batch:
+        request cannot hold up the others. False if the database went away meanwhile; the batch
+        (in memory and in ``path``) then keeps only the requests not yet sorted out, so a request
+        set aside is not set aside again on the next try."""
+        for done, ops in enumerate(batch):
             try:
                 apply(self.engine, [ops])
             except Exception as exc:  # noqa: BLE001 - transient: retry later; else set aside
                 if unreachable(exc):
-                    return False  # what went in already is keyed: applying it again is harmless
+                    self._keep_only(path, batch[done:])
+                    return False
                 with (self.folder / REJECTED).open("ab") as handle:
                     handle.write(_record(ops))
                 log.error(
@@ -333,6 +336,13 @@ class Journal:
                     self.folder / REJECTED,
                 )
         return True
+
+    def _keep_only(self, path: Path, rest: list[list[tuple]]) -> None:
+        """Replace the sealed batch at ``path`` (the first) by ``rest``, on disk atomically."""
+        temporary = path.with_suffix(".tmp")  # not a journal: recover() does not look at it
+        temporary.write_bytes(b"".join(_record(ops) for ops in rest))
+        os.replace(temporary, path)
+        self._sealed[0] = (path, rest)
 
     def pending(self) -> int:
         """Requests journalled by this process and not yet in the database."""

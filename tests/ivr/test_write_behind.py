@@ -365,3 +365,35 @@ def test_two_apps_in_one_process_never_take_each_others_journal(make_app, clock)
     assert journal_for(first).pending() == 1
     assert journal_for(first).flush() and journal_for(second).flush()
     assert counts(first, sid)[1] == 1
+
+
+def test_an_outage_while_sorting_out_a_refused_request_sets_it_aside_once(
+    make_app, clock, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from ivr import write_behind
+
+    app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
+    client = app.test_client()
+    journal = journal_for(app)
+    good = ["CA" + "a" * 32, "CA" + "b" * 32]
+    post(client, MENU, {"CallSid": good[0], "From": "+393331117771", "Digits": "1"})
+    journal.append([("insert", "call_events", {"call_sid": None, "event": "x", "at": clock.at})])
+    post(client, MENU, {"CallSid": good[1], "From": "+393331117772", "Digits": "2"})
+    real, down = write_behind.apply, [True]
+
+    def apply_then_go_down(engine, requests):  # the database goes away at the last request
+        requests = list(requests)
+        if down[0] and len(requests) == 1 and good[1] in write_behind._calls(requests[0]):
+            down[0] = False
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        return real(engine, requests)
+
+    monkeypatch.setattr(write_behind, "apply", apply_then_go_down)
+    assert not journal.flush()  # the bad request was set aside, then the database went away
+    assert journal.pending() == 1  # only the request not sorted out waits, in memory...
+    assert len([r for p in journal.folder.glob("*-*.jnl") for r in read_journal(p)]) == 1  # on disk
+    assert journal.flush()
+    assert [counts(app, sid)[1] for sid in good] == [1, 1]
+    assert len(read_journal(journal.folder / write_behind.REJECTED)) == 1
