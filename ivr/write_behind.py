@@ -306,8 +306,9 @@ class Journal:
                     retrying_stale(lambda batch=batch: apply(self.engine, batch))
                 except Exception as exc:  # noqa: BLE001 - sorted out below
                     if unreachable(exc) or not self._one_by_one(path, batch):
+                        waiting = len(self._sealed[0][1])  # fewer if some were sorted out
                         log.warning(
-                            "write-behind: %d request(s) wait in %s: %s", len(batch), path, exc
+                            "write-behind: %d request(s) wait in %s: %s", waiting, path, exc
                         )
                         return False
                 path.unlink(missing_ok=True)
