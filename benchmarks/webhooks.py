@@ -4,7 +4,9 @@ Both run under the same gunicorn settings (gunicorn.conf.py, same worker count) 
 are driven by the same pre-signed requests (every menu request has its own CallSid, so Hotline
 really writes its call events and queue entry). For each route: a closed-loop run at full speed
 (requests per second, p50/p99 latency, errors), then Hotline at half the bare app's peak rate (p99).
-Afterwards the call log is counted: every accepted menu request's events stored exactly once.
+With ``--hold-callers``, callers reach a queue through the menu, poll the hold loop while the menu
+is driven again, then hang up (a queue result each). Afterwards the call log is counted: every
+accepted menu request's events stored exactly once, every hung-up caller's entry ended.
 Every request goes to 127.0.0.1, and each run is bounded in time and count.
 
     python benchmarks/webhooks.py [--seconds 8] [--connections 8] [--workers 3] [--db sqlite|postgresql]
@@ -235,7 +237,14 @@ def on_hold(port: int, base: str, args: argparse.Namespace, offset: int) -> dict
     time.sleep(0.5)
     menu = drive(port, base, "menu", args.seconds, args.connections, None, offset + 10**6)
     poller.join()
-    return {"menu": menu, "hold": polls, "enqueued": enqueued["sent"] - enqueued["errors"]}
+    # then they all hang up: each queue result updates that caller's entry (written behind)
+    ended = drive(port, base, "queue_result", 600, 4, None, offset, callers=callers)
+    return {
+        "menu": menu,
+        "hold": polls,
+        "enqueued": enqueued["sent"] - enqueued["errors"],
+        "ended": ended["sent"] - ended["errors"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -339,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
                 select(func.count()).select_from(CallEvent).where(CallEvent.event == "menu_choice")
             )
             entries = session.scalar(select(func.count()).select_from(QueueEntry))
+            ended = session.scalar(
+                select(func.count()).select_from(QueueEntry).where(QueueEntry.result.is_not(None))
+            )
             duplicates = session.scalar(
                 select(func.count()).select_from(
                     select(CallEvent.call_sid, CallEvent.dedupe_key)
@@ -378,6 +390,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nmenu requests accepted: {accepted}; menu_choice events stored: {menu_events}; queue entries: {entries}; duplicated events: {duplicates}"
     )
+    if crowd:
+        print(
+            f"queue results of the callers on hold accepted: {crowd['ended']}; queue entries with a result: {ended}"
+        )
     return 0
 
 
