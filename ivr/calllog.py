@@ -150,15 +150,20 @@ def update_call(session: Session, call_sid: str, **values: Any) -> None:
     session.connection().execute(statement, {"sid": call_sid, **values})
 
 
-def update_row(session: Session, row: Any, guard: bool | EventGuard, **values: Any) -> None:
-    """Set these columns of a stored row (an ORM object with an ``id``), on condition that the
-    event ``guard`` (what :func:`record_event` returned) is new. In a write-behind request the
-    update is journalled and applied only if the stored event is this request's."""
+def update_row(session: Session, row: Any, guard: bool | EventGuard = True, **values: Any) -> None:
+    """Set these columns of a stored row of a call (an ORM object with ``id`` and ``call_sid``),
+    on condition that the event ``guard`` (what :func:`record_event` returned) is new. In a
+    write-behind request the update is journalled; with an event as guard it is applied only if
+    the stored event is this request's."""
     if not guard:
         return
     deferred = session.info.get(SESSION_KEY)
-    if deferred is not None and isinstance(guard, EventGuard):
-        deferred.append(("update_if", row.__table__.name, row.id, values, guard))
+    if deferred is not None:
+        table = row.__table__.name
+        if isinstance(guard, EventGuard):
+            deferred.append(("update_if", table, row.id, values, guard))
+        else:
+            deferred.append(("update", table, row.id, values, row.call_sid))
         return
     for name, value in values.items():
         setattr(row, name, value)

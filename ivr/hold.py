@@ -156,6 +156,7 @@ def entry_behind(session: Session, sid: str, queue_id: str, waited_s: float) -> 
 @bp.post("/wait")
 @twilio_signed
 @safe_twiml
+@write_behind
 def wait() -> VoiceResponse:
     """The Enqueue ``waitUrl``: Twilio requests it again each time the document finishes."""
     cfg = config()
@@ -165,7 +166,11 @@ def wait() -> VoiceResponse:
     now = clock.now()
     response = VoiceResponse()
     position = int(form_number("QueuePosition", 1, 1, POSITION_MAX))
-    entry = current_entry(session, call_sid(), queue_id)
+    waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
+    # the first poll comes right after the menu, whose entry may still be in a journal
+    entry = current_entry(session, call_sid(), queue_id) or entry_behind(
+        session, call_sid(), queue_id, waited
+    )
     due = (
         entry is None
         or entry.last_announced_at is None
@@ -191,9 +196,13 @@ def wait() -> VoiceResponse:
             )
             say(response, lang, words)
         if entry is not None:
-            entry.last_announced_at = now
-            entry.last_estimate_s = estimate
-            entry.last_position = position
+            calllog.update_row(
+                session,
+                entry,
+                last_announced_at=now,
+                last_estimate_s=estimate,
+                last_position=position,
+            )
     queue = cfg.queue(queue_id)
     offer = (
         estimate is not None

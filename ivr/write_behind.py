@@ -1,5 +1,6 @@
-"""Write-behind for the busiest webhooks, the menu and the queue result: their keyed call-log
-writes go to a local journal before the caller is answered, and reach the database in batches.
+"""Write-behind for the busiest webhooks, the menu, the hold loop and the queue result: their
+call-log writes go to a local journal before the caller is answered, and reach the database in
+batches.
 
 A menu request's own writes (two call events, a queue entry, the call's queue) cost more than all
 the rest of the request: per-statement and per-commit overhead and, on SQLite, waiting for the
@@ -89,20 +90,25 @@ def _guarded_insert(dialect: str, table: Table, columns: tuple[str, ...]) -> Ins
 
 
 @functools.cache
+def _row_update(table: Table, columns: tuple[str, ...]) -> Update:
+    """UPDATE one row (by id)."""
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(name) for name in columns})
+    )
+
+
+@functools.cache
 def _guarded_update(table: Table, columns: tuple[str, ...]) -> Update:
     """UPDATE one row (by id) WHERE the guarding event is this request's."""
     events = CallEvent.__table__
-    return (
-        update(table)
-        .where(
-            table.c.id == bindparam("row_id"),
-            exists().where(
-                events.c.call_sid == bindparam("guard_sid"),
-                events.c.dedupe_key == bindparam("guard_key"),
-                events.c.at == bindparam("guard_at"),
-            ),
+    return _row_update(table, columns).where(
+        exists().where(
+            events.c.call_sid == bindparam("guard_sid"),
+            events.c.dedupe_key == bindparam("guard_key"),
+            events.c.at == bindparam("guard_at"),
         )
-        .values({name: bindparam(name) for name in columns})
     )
 
 
@@ -115,13 +121,14 @@ def apply(engine: Engine, requests: Iterable[list[tuple]]) -> int:
 
     Inserts are grouped per table (calls, then events, then the rest) and sent as one
     executemany each; guarded inserts follow their events; then guarded row updates (one row
-    each, so their order does not matter); call updates keep their order."""
+    each, so their order does not matter); then call and row updates, in their order."""
     from .calllog import insert_ignore_many, update_call_statement
 
     inserts: dict[tuple[str, tuple[str, ...]], list[dict]] = {}
     guarded: dict[tuple[str, tuple[str, ...]], list[dict]] = {}
     guarded_updates: dict[tuple[str, tuple[str, ...]], list[dict]] = {}
-    updates: list[tuple[tuple[str, ...], dict]] = []
+    updates: list[tuple[Update, dict]] = []
+    tables = Base.metadata.tables
     count = 0
     for ops in requests:
         count += 1
@@ -137,14 +144,18 @@ def apply(engine: Engine, requests: Iterable[list[tuple]]) -> int:
                 guarded_updates.setdefault((op[1], tuple(sorted(op[3]))), []).append(
                     {**op[3], "row_id": op[2], **_guard(op[4])}
                 )
-            elif kind == "update_call":
-                updates.append((tuple(sorted(op[2])), {"sid": op[1], **op[2]}))
+            elif kind == "update_call":  # ("update_call", call sid, values)
+                updates.append(
+                    (update_call_statement(tuple(sorted(op[2]))), {"sid": op[1], **op[2]})
+                )
+            elif kind == "update":  # ("update", table, row id, values, call sid)
+                statement = _row_update(tables[op[1]], tuple(sorted(op[3])))
+                updates.append((statement, {**op[3], "row_id": op[2]}))
             else:
                 raise ValueError(f"unknown deferred write {kind!r}")
     if not count:
         return 0
     order = {"calls": 0, "call_events": 1}
-    tables = Base.metadata.tables
     dialect = engine.dialect.name
     with engine.begin() as connection:
         for (name, _columns), rows in sorted(inserts.items(), key=lambda x: order.get(x[0][0], 2)):
@@ -154,13 +165,11 @@ def apply(engine: Engine, requests: Iterable[list[tuple]]) -> int:
         for (name, columns), rows in guarded_updates.items():
             connection.execute(_guarded_update(tables[name], columns), rows)
         start = 0
-        while start < len(updates):  # runs of the same columns, in order
+        while start < len(updates):  # runs of the same statement, in order
             end = start
-            while end < len(updates) and updates[end][0] == updates[start][0]:
+            while end < len(updates) and updates[end][0] is updates[start][0]:
                 end += 1
-            connection.execute(
-                update_call_statement(updates[start][0]), [u[1] for u in updates[start:end]]
-            )
+            connection.execute(updates[start][0], [u[1] for u in updates[start:end]])
             start = end
     return count
 
@@ -195,6 +204,8 @@ def _call_of(op: tuple) -> str | None:
         return op[1]
     if op[0] == "update_if":  # ("update_if", table, row id, values, guard)
         return op[4].call_sid
+    if op[0] == "update":  # ("update", table, row id, values, call sid)
+        return op[4]
     return op[2].get("call_sid")  # ("insert" | "insert_if", table, values[, guard])
 
 

@@ -44,6 +44,8 @@ def stored(app) -> tuple[list, list]:
                 QueueEntry.language,
                 QueueEntry.result,
                 QueueEntry.wait_s,
+                QueueEntry.last_position,
+                QueueEntry.last_estimate_s,
             )
         ).all()
     # a complaint reference is random: only its presence is compared
@@ -397,3 +399,25 @@ def test_an_outage_while_sorting_out_a_refused_request_sets_it_aside_once(
     assert journal.flush()
     assert [counts(app, sid)[1] for sid in good] == [1, 1]
     assert len(read_journal(journal.folder / write_behind.REJECTED)) == 1
+
+
+def test_hold_polls_write_behind_in_their_order(make_app, clock):
+    app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
+    client, journal = app.test_client(), journal_for(app)
+    sid = "CA" + "c" * 32
+    form = {"CallSid": sid, "From": "+393331117773", "To": "+18005550100"}
+    post(client, MENU, {**form, "Digits": "1"})
+    assert journal.flush()
+    wait = "/voice/wait?lang=en&queue=orders&step=2"
+    for position in (5, 4, 3):  # announced each time: a minute apart, all in one batch
+        clock.at += dt.timedelta(seconds=61)
+        answer = post(client, wait, {**form, "QueuePosition": str(position)}).data
+        assert f"number {position}".encode() in answer or str(position).encode() in answer
+    with session_scope(app) as session:
+        entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
+        assert entry.last_position is None  # journalled, not written yet
+    assert journal.pending() == 3
+    assert journal.flush()
+    with session_scope(app) as session:
+        entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
+        assert (entry.last_position, entry.last_announced_at) == (3, clock.at)
