@@ -28,6 +28,7 @@ FIRST_PHASE = 0.3  # share of the time limit for the whole-model solve before ne
 SUB_LIMIT_S = 3.0  # time limit of one neighbourhood's solve
 # people x days x shift types up to which the model gets run flows and a neighbourhood search
 FLOW_MAX_CELLS = 2_500
+TARGETED = 0.5  # share of neighbourhoods chosen around a day short of cover
 
 
 @dataclass(frozen=True)
@@ -522,7 +523,9 @@ def _neighbourhood_search(
     re-rostered over the whole horizon (a small model of just them, with the cover the others
     already give subtracted), or everyone re-rostered on a window of days (the whole model,
     everything outside the window fixed). Each kind's size grows while its sub-problems solve
-    to optimality quickly and shrinks when they time out."""
+    to optimality quickly and shrinks when they time out. Cover shortfalls weigh most, so a share
+    (``TARGETED``) of the moves start from a day short of cover: a window holding it, or people
+    off that day among those re-rostered."""
     rng = random.Random(seed)
     p = model.p
     people, days = len(p.staff), p.days
@@ -533,11 +536,17 @@ def _neighbourhood_search(
     while objective > bound and time.perf_counter() < deadline - 0.2:
         kind = "people" if rng.random() < 0.6 else "days"
         limit_s = min(SUB_LIMIT_S, deadline - time.perf_counter())
+        # cover shortfalls weigh most: half the moves start from a day short of cover
+        short = _short_days(model, values) if rng.random() < TARGETED else []
+        day = rng.choice(short) if short else None
         if kind == "people":
-            chosen = sorted(rng.sample(range(people), size["people"]))
+            chosen = _pick_people(model, values, size["people"], day, rng)
             better, status, seconds = _repair_people(model, values, chosen, limit_s, rng)
         else:
-            first = rng.randrange(0, max(days - size["days"], 0) + 1)
+            if day is None:
+                first = rng.randrange(0, max(days - size["days"], 0) + 1)
+            else:  # a window that holds that day
+                first = min(max(day - rng.randrange(size["days"]), 0), max(days - size["days"], 0))
             free = {i for d in range(first, first + size["days"]) for i in by_day[d]}
             better, status, seconds = _repair_window(
                 model, values, objective, free, limit_s, workers, rng
@@ -558,6 +567,41 @@ def _neighbourhood_search(
         elif status != "OPTIMAL":
             size[kind] = max(size[kind] - 1, 2)
     return values, objective
+
+
+def _short_days(model: _Model, values: dict[int, int]) -> list[int]:
+    """Days with a shift short of its cover in the roster ``values``."""
+    p = model.p
+    index = {s.id: k for k, s in enumerate(p.shifts)}
+    short = set()
+    for c in p.covers:
+        k = index.get(c.shift)
+        if k is not None and 0 <= c.day < p.days and c.day not in short:
+            have = sum(values[model.x[e, c.day, k].index] for e in range(len(p.staff)))
+            if have < c.requirement:
+                short.add(c.day)
+    return sorted(short)
+
+
+def _pick_people(
+    model: _Model, values: dict[int, int], count: int, day: int | None, rng: random.Random
+) -> list[int]:
+    """``count`` people to re-roster: at random, or with ``day`` (a day short of cover) half of
+    them among those off that day who could work it, the rest at random."""
+    p = model.p
+    people = range(len(p.staff))
+    chosen: set[int] = set()
+    if day is not None:
+        off = [
+            e
+            for e in people
+            if day not in p.staff[e].days_off
+            and not any(values[model.x[e, day, k].index] for k in range(len(p.shifts)))
+        ]
+        chosen = set(rng.sample(off, min(len(off), max(1, count // 2))))
+    others = [e for e in people if e not in chosen]
+    chosen |= set(rng.sample(others, min(len(others), count - len(chosen))))
+    return sorted(chosen)
 
 
 def _repair_window(

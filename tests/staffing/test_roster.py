@@ -245,3 +245,24 @@ def test_neighbourhood_search_reports_the_roster_it_returns():
     }
     assert check(problem, assignment) == []
     assert found == objective(problem, assignment) <= start
+
+
+def test_targeted_moves_start_from_a_day_short_of_cover():
+    """The search aims half its moves at a day short of cover: the days found are exactly those,
+    and the people chosen include someone off that day who may work it."""
+    staff = [person("ann"), person("bob", days_off={3}), person("cid"), person("dee")]
+    need = [2, 2, 2, 3, 2, 2, 2]
+    problem = RosterProblem(7, [DAY], staff, [Cover(d, "D", n, 100, 1) for d, n in enumerate(need)])
+    model = roster._Model(problem, relax=False, flow=False)
+    model.build()
+    works = {("ann", d) for d in range(7)} | {("cid", d) for d in (0, 1, 2, 4, 5, 6)}
+    works |= {("dee", 3)}
+    values = {
+        var.index: int((problem.staff[e].id, d) in works) for (e, d, _k), var in model.x.items()
+    }
+    assert roster._short_days(model, values) == [3]  # 2 of 3 on Thursday, 2 of 2 elsewhere
+    rng = random.Random(7)
+    for _ in range(20):
+        chosen = roster._pick_people(model, values, 2, 3, rng)
+        assert len(chosen) == 2 and 2 in chosen  # cid: off on Thursday, may work it (bob may not)
+    assert len(roster._pick_people(model, values, 3, None, rng)) == 3
