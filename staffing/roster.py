@@ -28,7 +28,7 @@ FIRST_PHASE = 0.3  # share of the time limit for the whole-model solve before ne
 SUB_LIMIT_S = 3.0  # time limit of one neighbourhood's solve
 # people x days x shift types up to which the model gets run flows and a neighbourhood search
 FLOW_MAX_CELLS = 2_500
-TARGETED = 0.5  # share of neighbourhoods chosen around a day short of cover
+TARGETED = 0.25  # share of neighbourhoods chosen around a day short of cover
 
 
 @dataclass(frozen=True)
