@@ -122,6 +122,17 @@ def init_app(app: Flask) -> None:
     if app.config.get("AUTO_MIGRATE"):
         upgrade(engine)
     app.teardown_appcontext(close_session)
+    app.register_error_handler(DBAPIError, _connection_reset)
+
+
+def _connection_reset(exc: DBAPIError) -> Any:
+    """A page or API call that hit a connection the database server dropped (it restarted):
+    503, try again in a second (the pool has been renewed meanwhile). Any other database error
+    stays a 500. Webhooks never get here: they retry once themselves (``retrying_stale``)."""
+    if not stale(exc):
+        raise exc
+    log.warning("database connection was reset (server restart?): %s answered 503", exc)
+    return "The database connection was reset; please try again.", 503, {"Retry-After": "1"}
 
 
 def unreachable(exc: BaseException) -> bool:

@@ -124,3 +124,16 @@ def test_a_restarted_server_costs_callers_nothing(make_app, clock, postgres_serv
     postgres_server.stop("fast")
     postgres_server.restart()
     assert app.test_client().get("/healthz").get_json()["database"]["ok"]
+
+
+def test_a_page_after_a_server_restart_asks_to_try_again(
+    make_app, clock, postgres_server, postgres_url
+):
+    app = make_app(CLOCK=clock, DATABASE_URL=postgres_url, API_TOKENS=["ops-token"])
+    client, auth = app.test_client(), {"Authorization": "Bearer ops-token"}
+    assert client.get("/api/queues", headers=auth).status_code == 200  # the pool holds a connection
+    postgres_server.stop("fast")
+    postgres_server.restart()
+    reset = client.get("/api/queues", headers=auth)
+    assert reset.status_code == 503 and reset.headers["Retry-After"] == "1"
+    assert client.get("/api/queues", headers=auth).status_code == 200  # on a new connection
