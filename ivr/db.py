@@ -53,7 +53,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """The one engine factory: SQLite gets WAL and a busy timeout, PostgreSQL a pre-ping pool."""
+    """The one engine factory: SQLite gets WAL and a busy timeout, PostgreSQL a pool without pings."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
