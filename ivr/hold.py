@@ -130,14 +130,16 @@ def current_entry(session: Session, sid: str, queue_id: str) -> QueueEntry | Non
     return session.scalars(_current_entry_statement(), {"sid": sid, "queue": queue_id}).first()
 
 
-def entry_behind(session: Session, sid: str, queue_id: str, waited_s: float) -> QueueEntry | None:
-    """The queue entry of a caller whose menu request may still be in a write-behind journal:
-    flush this worker's journal if it holds the call's writes; if they left within a second of
-    being enqueued, give the other workers one interval too (a longer wait means the entry was
-    written long ago)."""
+def caller_entry(session: Session, sid: str, queue_id: str, waited_s: float) -> QueueEntry | None:
+    """The caller's entry in this queue, also when the menu request that opened it may still be
+    in a write-behind journal (the first hold poll comes right after it): then flush this
+    worker's journal if it holds the call's writes; if they were enqueued under a second ago,
+    give the other workers one interval too (a longer wait means the entry was written long
+    ago)."""
+    entry = current_entry(session, sid, queue_id)
     journal = journal_for(current_app)
-    if journal is None:
-        return None
+    if entry is not None or journal is None:
+        return entry
     mine = journal.holds(sid)
     if not mine and waited_s > 1.0:
         return None
@@ -167,10 +169,7 @@ def wait() -> VoiceResponse:
     response = VoiceResponse()
     position = int(form_number("QueuePosition", 1, 1, POSITION_MAX))
     waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
-    # the first poll comes right after the menu, whose entry may still be in a journal
-    entry = current_entry(session, call_sid(), queue_id) or entry_behind(
-        session, call_sid(), queue_id, waited
-    )
+    entry = caller_entry(session, call_sid(), queue_id, waited)
     due = (
         entry is None
         or entry.last_announced_at is None
@@ -279,9 +278,7 @@ def queue_result() -> VoiceResponse:
     waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
     session = get_session()
     now = clock.now()
-    entry = current_entry(session, call_sid(), queue_id) or entry_behind(
-        session, call_sid(), queue_id, waited
-    )
+    entry = caller_entry(session, call_sid(), queue_id, waited)
     key = f"queue_result:{queue_id}:{entry.id if entry else 0}"
     new = event("queue_result", key, queue=queue_id, result=result, wait_s=waited)
     if entry is not None:
