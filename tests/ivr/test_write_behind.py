@@ -139,24 +139,34 @@ def test_queue_result_right_after_the_menu_finds_its_entry(make_app, clock, wait
         {**form, "QueueResult": "hangup", "QueueTime": waited},
     )
     assert journal_for(app).flush()  # the queue result writes behind too
-    with session_scope(app) as session:
-        entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
+    entry = stored_entry(app, sid)
     assert entry.result == "hangup" and entry.ended_at is not None
 
 
-def entry_of(app, sid: str) -> tuple:
+def stored_entry(app, sid: str) -> QueueEntry:
+    """The call's one queue entry as stored now."""
     with session_scope(app) as session:
-        entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
-        return entry.result, entry.wait_s, entry.ended_at
+        return session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
+
+
+def entry_of(app, sid: str) -> tuple:
+    entry = stored_entry(app, sid)
+    return entry.result, entry.wait_s, entry.ended_at
+
+
+def enqueued_call(app, sid: str, phone: str) -> tuple:
+    """A caller put in the orders queue through the menu, written: (client, journal, form)."""
+    client, journal = app.test_client(), journal_for(app)
+    form = {"CallSid": sid, "From": phone, "To": "+18005550100"}
+    post(client, MENU, {**form, "Digits": "1"})
+    assert journal.flush()
+    return client, journal, form
 
 
 def test_queue_result_waits_in_the_journal_and_a_retry_changes_nothing(make_app, clock):
     app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
-    client, journal = app.test_client(), journal_for(app)
     sid = "CA" + "4" * 32
-    form = {"CallSid": sid, "From": "+393331114444", "To": "+18005550100"}
-    post(client, MENU, {**form, "Digits": "1"})
-    assert journal.flush()
+    client, journal, form = enqueued_call(app, sid, "+393331114444")
     result = "/voice/queue-result?lang=en&queue=orders&step=2"
     clock.at += dt.timedelta(seconds=30)
     ended = clock.at
@@ -335,9 +345,7 @@ def test_a_long_sip_caller_is_routed_and_stored_as_unknown(make_app, clock):
     response = post(client, MENU, {"CallSid": sid, "From": SIP, "Digits": "1"})
     assert b">orders</Enqueue>" in response.data
     assert journal_for(app).flush()
-    with session_scope(app) as session:
-        entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
-    assert entry.from_number is None
+    assert stored_entry(app, sid).from_number is None
 
 
 @pytest.mark.postgres
@@ -403,21 +411,15 @@ def test_an_outage_while_sorting_out_a_refused_request_sets_it_aside_once(
 
 def test_hold_polls_write_behind_in_their_order(make_app, clock):
     app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
-    client, journal = app.test_client(), journal_for(app)
     sid = "CA" + "c" * 32
-    form = {"CallSid": sid, "From": "+393331117773", "To": "+18005550100"}
-    post(client, MENU, {**form, "Digits": "1"})
-    assert journal.flush()
+    client, journal, form = enqueued_call(app, sid, "+393331117773")
     wait = "/voice/wait?lang=en&queue=orders&step=2"
     for position in (5, 4, 3):  # announced each time: a minute apart, all in one batch
         clock.at += dt.timedelta(seconds=61)
         answer = post(client, wait, {**form, "QueuePosition": str(position)}).data
         assert f"number {position}".encode() in answer or str(position).encode() in answer
-    with session_scope(app) as session:
-        entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
-        assert entry.last_position is None  # journalled, not written yet
+    assert stored_entry(app, sid).last_position is None  # journalled, not written yet
     assert journal.pending() == 3
     assert journal.flush()
-    with session_scope(app) as session:
-        entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
-        assert (entry.last_position, entry.last_announced_at) == (3, clock.at)
+    entry = stored_entry(app, sid)
+    assert (entry.last_position, entry.last_announced_at) == (3, clock.at)
