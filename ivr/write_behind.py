@@ -66,26 +66,30 @@ class EventGuard:
 # --------------------------------------------------------------------------- applying writes
 
 
+def _guard_holds() -> Any:
+    """EXISTS the guarding event as this request stored it (same call, key and time); the
+    parameters take their types from the columns they are compared with."""
+    events = CallEvent.__table__
+    return exists().where(
+        events.c.call_sid == bindparam("guard_sid"),
+        events.c.dedupe_key == bindparam("guard_key"),
+        events.c.at == bindparam("guard_at"),
+    )
+
+
 @functools.cache
 def _guarded_insert(dialect: str, table: Table, columns: tuple[str, ...]) -> Insert:
     """INSERT ... SELECT the row's values WHERE the guarding event is this request's."""
     from .calllog import dialect_insert
 
-    events = CallEvent.__table__
-
-    def value(name: str, column: Any) -> Any:
+    def value(name: str) -> Any:
+        column = table.c[name]
         param = bindparam(name, type_=column.type)
         # PostgreSQL cannot type a bare parameter in a select list; SQLite must not cast
         # (CAST AS DATETIME would turn a timestamp into a number)
         return cast(param, column.type) if dialect == "postgresql" else param
 
-    row = select(*(value(name, table.c[name]) for name in columns)).where(
-        exists().where(
-            events.c.call_sid == value("guard_sid", events.c.call_sid),
-            events.c.dedupe_key == value("guard_key", events.c.dedupe_key),
-            events.c.at == value("guard_at", events.c.at),
-        )
-    )
+    row = select(*(value(name) for name in columns)).where(_guard_holds())
     return dialect_insert(dialect)(table).from_select(list(columns), row).on_conflict_do_nothing()
 
 
@@ -102,14 +106,7 @@ def _row_update(table: Table, columns: tuple[str, ...]) -> Update:
 @functools.cache
 def _guarded_update(table: Table, columns: tuple[str, ...]) -> Update:
     """UPDATE one row (by id) WHERE the guarding event is this request's."""
-    events = CallEvent.__table__
-    return _row_update(table, columns).where(
-        exists().where(
-            events.c.call_sid == bindparam("guard_sid"),
-            events.c.dedupe_key == bindparam("guard_key"),
-            events.c.at == bindparam("guard_at"),
-        )
-    )
+    return _row_update(table, columns).where(_guard_holds())
 
 
 def _guard(guard: EventGuard) -> dict[str, Any]:
