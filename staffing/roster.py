@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
+from staffing.roster_columns import ColumnGeneration
+
 log = logging.getLogger(__name__)
 HARD = 1_000_000  # the penalty of breaking a hard rule in the relaxed model
 FIRST_PHASE = 0.3  # share of the time limit for the whole-model solve before neighbourhood search
@@ -29,6 +31,7 @@ SUB_LIMIT_S = 3.0  # time limit of one neighbourhood's solve
 # people x days x shift types up to which the model gets run flows and a neighbourhood search
 FLOW_MAX_CELLS = 2_500
 TARGETED = 0.25  # share of neighbourhoods chosen around a day short of cover
+DIVE_SHARE = 0.75  # share of the time limit the column-generation dive may take at most
 
 
 @dataclass(frozen=True)
@@ -416,11 +419,16 @@ def solve(
     hint: dict[tuple[str, int], str] | None = None,
     lns: bool = True,
     seed: int = 0,
+    dive: bool = True,
 ) -> RosterResult:
-    """The best roster found within ``time_limit_s``: CP-SAT on the whole week first, then, on
-    small weeks (``lns``), a neighbourhood search around its best roster for the rest of the
-    time; large weeks give CP-SAT the whole time."""
+    """The best roster found within ``time_limit_s``: a column-generation dive first (``dive``;
+    its roster is CP-SAT's starting point), CP-SAT on the whole week next, then, on small weeks
+    (``lns``), a neighbourhood search around its best roster for the rest of the time; large
+    weeks give CP-SAT all the time after the dive."""
     started = time.perf_counter()
+    if dive and not relax and hint is None:
+        hint = _dive(problem, started + DIVE_SHARE * time_limit_s, workers)
+    left_s = max(started + time_limit_s - time.perf_counter(), 1.0)
     # the run flows tighten the bound a lot but add ~30 variables per x, and the neighbourhood
     # search's sub-problems solve in time: both pay on small weeks. On large ones CP-SAT's own
     # search over the whole time limit did better (benchmarks/curtois.py, instances 13-19).
@@ -440,7 +448,7 @@ def solve(
                         model.x[e, d, k], 1 if chosen is not None and index.get(chosen) == k else 0
                     )
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s * (FIRST_PHASE if lns else 1.0)
+    solver.parameters.max_time_in_seconds = left_s * (FIRST_PHASE if lns else 1.0)
     solver.parameters.num_workers = workers
     status = solver.solve(model.m)
     if lns and status == cp_model.UNKNOWN:  # no roster yet: give the whole model the rest
@@ -460,7 +468,13 @@ def solve(
         lean = _Model(problem, relax, flow=False)  # windows' sub-problems: faster without flows
         lean.build()
         values, objective = _neighbourhood_search(
-            lean, values, objective, bound, started + time_limit_s, workers, seed
+            lean,
+            values,
+            objective,
+            bound,
+            started + time_limit_s,
+            workers,
+            seed,
         )
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if status == cp_model.INFEASIBLE and not relax:
@@ -490,6 +504,31 @@ def solve(
         time.perf_counter() - started,
         violations,
     )
+
+
+def _dive(
+    problem: RosterProblem, deadline: float, workers: int
+) -> dict[tuple[str, int], str] | None:
+    """The roster of a column-generation dive (``staffing.roster_columns``) as a hint, or None
+    if some person has no schedule keeping their own rules."""
+    columns = ColumnGeneration(problem, _person_model, threads=min(workers, 2))
+    schedules = columns.dive(deadline)
+    if schedules is None:
+        return None
+    return {
+        (person.id, d): problem.shifts[k].id
+        for person, schedule in zip(problem.staff, schedules, strict=True)
+        for d, k in enumerate(schedule)
+        if k >= 0
+    }
+
+
+def _person_model(problem: RosterProblem) -> _Model:
+    """One person's model for pricing (no run flows: the pricing solves are many and small,
+    and without flows they took a third of the time on Curtois Instance9)."""
+    model = _Model(problem, relax=False, flow=False)
+    model.build()
+    return model
 
 
 def _broken_slacks(model: _Model, values: dict[int, int]) -> list[str]:

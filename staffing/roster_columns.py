@@ -1,0 +1,249 @@
+"""Rosters by column generation: each person's whole horizon is one column, and a dive.
+
+The linear relaxation of "one schedule per person, cover soft" is tight on rostering problems
+(on Curtois Instance11 it is the best-known value). Its duals price each day's shifts; a small
+CP-SAT model per person (that person's rules and own costs only) then finds the schedule with the
+best reduced cost. Rounds of pricing solve the relaxation; a dive then fixes the people whose
+schedule is whole in it (and a few nearly whole), solves again, and so on until everyone has a
+schedule. The roster it ends with starts the whole-model search in ``staffing.roster``.
+
+The person models come from the caller (``build``), so the rules live in one place
+(``staffing.roster``); this module only knows that a person model has ``m`` (the CP-SAT model),
+``x`` (``(0, day, shift index) -> BoolVar``) and ``terms`` (the person's own objective terms).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ortools.linear_solver import pywraplp
+from ortools.sat.python import cp_model
+
+log = logging.getLogger(__name__)
+SCALE = 1000  # duals are rounded to 1/SCALE in the pricing objective
+PRICE_LIMIT_S = 2.0  # time limit of one person's pricing solve
+HARD_SHORT = 1_000_000  # the price of a hard attribute cover short in the linear relaxation
+FIX_SHARE = 0.1  # share of the not yet whole people fixed at each step of a dive
+
+Schedule = tuple[int, ...]  # shift index per day, -1 when off
+
+
+@dataclass
+class _Person:
+    model: Any  # a built person model: .m, .x, .terms
+    own: cp_model.LinearExpr
+    pool: dict[Schedule, int] = field(default_factory=dict)  # schedule -> own cost
+    vars: dict[Schedule, Any] = field(default_factory=dict)  # schedule -> LP variable
+    fixed: bool = False
+
+
+def person_problems(problem: Any) -> list[Any]:
+    """One problem per person: that person's rules, requests and own costs, no cover."""
+    return [
+        replace(
+            problem,
+            staff=[person],
+            covers=[],
+            attribute_covers=[],
+            requests=[r for r in problem.requests if r.staff == person.id],
+        )
+        for person in problem.staff
+    ]
+
+
+class ColumnGeneration:
+    """Column generation over people's schedules for a roster ``problem`` (see module doc)."""
+
+    def __init__(self, problem: Any, build: Callable[[Any], Any], threads: int = 2):
+        self.p = problem
+        self.threads = max(threads, 1)
+        self.shift_index = {s.id: k for k, s in enumerate(problem.shifts)}
+        self.people: list[_Person] = []
+        for one in person_problems(problem):
+            model = build(one)
+            self.people.append(_Person(model, cp_model.LinearExpr.sum(model.terms)))
+        self._build_lp()
+
+    # -- the linear relaxation of the master --------------------------------------------------
+    def _build_lp(self) -> None:
+        p = self.p
+        lp = pywraplp.Solver.CreateSolver("GLOP")
+        self.lp, self.objective = lp, lp.Objective()
+        self.objective.SetMinimization()
+        self.convex = [lp.Constraint(1, 1) for _ in p.staff]
+        self.rows_at: dict[tuple[int, int], list] = {}  # (day, shift index) -> cover rows
+        self.cover_rows = []
+        for c in p.covers:
+            k = self.shift_index.get(c.shift)
+            if k is None or not 0 <= c.day < p.days:
+                continue
+            row = lp.Constraint(c.requirement, c.requirement)
+            under = lp.NumVar(0, max(c.requirement, 0), "")
+            over = lp.NumVar(0, lp.infinity(), "")
+            row.SetCoefficient(under, 1)
+            row.SetCoefficient(over, -1)
+            self.objective.SetCoefficient(under, c.under_weight)
+            self.objective.SetCoefficient(over, c.over_weight)
+            self.rows_at.setdefault((c.day, k), []).append(row)
+            self.cover_rows.append(((c.day, k), row))
+        self.attribute_rows: list[tuple[Any, Any, list[tuple[int, int]]]] = []
+        for a in p.attribute_covers:
+            if a.requirement <= 0 or not 0 <= a.day < p.days:
+                continue
+            row = lp.Constraint(a.requirement, lp.infinity())
+            short = lp.NumVar(0, a.requirement, "")
+            row.SetCoefficient(short, 1)
+            self.objective.SetCoefficient(short, a.weight if a.weight is not None else HARD_SHORT)
+            cells = [(a.day, self.shift_index[s]) for s in a.shifts if s in self.shift_index]
+            self.attribute_rows.append((a, row, cells))
+
+    def add(self, e: int, schedule: Schedule, cost: int) -> bool:
+        """Add person ``e``'s ``schedule`` (own cost ``cost``) to the pool; False if known."""
+        person = self.people[e]
+        if schedule in person.pool:
+            return False
+        person.pool[schedule] = cost
+        var = self.lp.NumVar(0, 1, "")
+        person.vars[schedule] = var
+        self.objective.SetCoefficient(var, cost)
+        self.convex[e].SetCoefficient(var, 1)
+        for d, k in enumerate(schedule):
+            if k >= 0:
+                for row in self.rows_at.get((d, k), ()):
+                    row.SetCoefficient(var, 1)
+        attributes = self.p.staff[e].attributes
+        for a, row, cells in self.attribute_rows:
+            if a.attribute in attributes and any(schedule[d] == k for d, k in cells):
+                row.SetCoefficient(var, sum(1 for d, k in cells if schedule[d] == k))
+        return True
+
+    def fix(self, e: int, schedule: Schedule) -> None:
+        """Person ``e`` works ``schedule`` from now on (no more pricing for them)."""
+        person = self.people[e]
+        person.vars[schedule].SetBounds(1, 1)
+        person.fixed = True
+
+    # -- pricing --------------------------------------------------------------------------------
+    def _price(self, e: int, prices: dict[tuple[int, int], float], limit_s: float):
+        """Person ``e``'s schedule with the least own cost minus the cover it earns at
+        ``prices``: (schedule, own cost, priced value) or None."""
+        person = self.people[e]
+        model = person.model
+        earned = []
+        for (_, d, k), var in model.x.items():
+            price = round(SCALE * prices.get((d, k), 0.0))
+            if price:
+                earned.append(price * var)
+        model.m.minimize(SCALE * person.own - cp_model.LinearExpr.sum(earned))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = max(limit_s, 0.05)
+        status = solver.solve(model.m)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        schedule = [-1] * self.p.days
+        for (_, d, k), var in model.x.items():
+            if solver.boolean_value(var):
+                schedule[d] = k
+        schedule = tuple(schedule)
+        own = round(solver.value(person.own))
+        value = own - sum(prices.get((d, k), 0.0) for d, k in enumerate(schedule) if k >= 0)
+        return schedule, own, value
+
+    def _prices(self, e: int) -> dict[tuple[int, int], float]:
+        prices: dict[tuple[int, int], float] = {}
+        for cell, row in self.cover_rows:
+            prices[cell] = prices.get(cell, 0.0) + row.dual_value()
+        attributes = self.p.staff[e].attributes
+        for a, row, cells in self.attribute_rows:
+            if a.attribute in attributes:
+                for cell in cells:
+                    prices[cell] = prices.get(cell, 0.0) + row.dual_value()
+        return prices
+
+    def generate(self, deadline: float) -> tuple[float, int]:
+        """Rounds of LP solve and pricing until no schedule improves the relaxation or the
+        ``deadline``; always ends on a solve, so the LP's solution is the pool's. Returns (the
+        last relaxation's value, rounds run; 0 rounds if the LP could not be solved)."""
+        rounds, value = 0, float("nan")
+        with ThreadPoolExecutor(self.threads) as pool:
+            while self.lp.Solve() == pywraplp.Solver.OPTIMAL:
+                value = self.objective.Value()
+                rounds += 1
+                limit = min(PRICE_LIMIT_S, deadline - time.perf_counter())
+                if limit <= 0:
+                    break
+                duals = [row.dual_value() for row in self.convex]
+                todo = [e for e, person in enumerate(self.people) if not person.fixed]
+                prices = [self._prices(e) for e in todo]  # read before the LP changes
+                found = pool.map(lambda e, at, limit=limit: self._price(e, at, limit), todo, prices)
+                added = 0
+                for e, result in zip(todo, found, strict=True):
+                    if result is not None and result[2] < duals[e] - 1e-6:
+                        added += self.add(e, result[0], result[1])
+                log.debug(
+                    "column generation round %d: relaxation %.2f, %d schedules added",
+                    rounds,
+                    value,
+                    added,
+                )
+                if not added:
+                    break
+        return value, rounds
+
+    # -- diving ---------------------------------------------------------------------------------
+    def dive(self, deadline: float, fix_share: float = FIX_SHARE) -> list[Schedule] | None:
+        """A roster by diving: solve the relaxation by column generation, fix the people whose
+        schedule is whole in it and the ``fix_share`` most nearly whole of the others, and
+        again, until everyone is fixed. At the ``deadline`` the unfixed people take their most
+        nearly whole schedule. Returns one schedule per person, or None if someone has no
+        schedule keeping their own rules."""
+        for e in range(len(self.people)):  # a start: everyone's cheapest schedule of their own
+            found = self._price(e, {}, max(deadline - time.perf_counter(), 0.05))
+            if found is None:
+                return None
+            self.add(e, found[0], found[1])
+        fixed: dict[int, Schedule] = {}
+        best: dict[int, tuple[float, Schedule]] = {}
+        while len(fixed) < len(self.people):
+            value, rounds = self.generate(deadline)
+            if rounds:
+                best = self._most_whole(fixed)
+            if not best or time.perf_counter() >= deadline:
+                break
+            whole = [e for e, (share, _) in best.items() if share >= 1 - 1e-6]
+            rest = sorted(set(best) - set(whole), key=lambda e: -best[e][0])
+            picked = whole + rest[: max(1, int(fix_share * len(best))) if rest else 0]
+            for e in picked:
+                fixed[e] = best[e][1]
+                self.people[e].vars[fixed[e]].SetBounds(1, 1)
+                self.people[e].fixed = True
+            log.debug(
+                "dive: relaxation %.2f after %d rounds, %d of %d people fixed",
+                value,
+                rounds,
+                len(fixed),
+                len(self.people),
+            )
+        start = [next(iter(person.pool)) for person in self.people]
+        return [
+            fixed[e] if e in fixed else best[e][1] if e in best else start[e]
+            for e in range(len(self.people))
+        ]
+
+    def _most_whole(self, fixed: dict[int, Schedule]) -> dict[int, tuple[float, Schedule]]:
+        """Each unfixed person's schedule with the largest share in the relaxation's solution."""
+        best: dict[int, tuple[float, Schedule]] = {}
+        for e, person in enumerate(self.people):
+            if e not in fixed:
+                share, schedule = max(
+                    ((var.solution_value(), s) for s, var in person.vars.items()),
+                    key=lambda pair: pair[0],
+                )
+                best[e] = (share, schedule)
+        return best
