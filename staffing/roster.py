@@ -32,6 +32,7 @@ SUB_LIMIT_S = 3.0  # time limit of one neighbourhood's solve
 FLOW_MAX_CELLS = 2_500
 TARGETED = 0.25  # share of neighbourhoods chosen around a day short of cover
 DIVE_SHARE = 0.75  # share of the time limit the column-generation dive may take at most
+ROOT_SHARE = 0.3  # ... and its first relaxation: unsolved by then, the dive is given up
 
 
 @dataclass(frozen=True)
@@ -427,7 +428,12 @@ def solve(
     weeks give CP-SAT all the time after the dive."""
     started = time.perf_counter()
     if dive and not relax and hint is None:
-        hint = _dive(problem, started + DIVE_SHARE * time_limit_s, workers)
+        hint = _dive(
+            problem,
+            started + ROOT_SHARE * time_limit_s,
+            started + DIVE_SHARE * time_limit_s,
+            workers,
+        )
     left_s = max(started + time_limit_s - time.perf_counter(), 1.0)
     # the run flows tighten the bound a lot but add ~30 variables per x, and the neighbourhood
     # search's sub-problems solve in time: both pay on small weeks. On large ones CP-SAT's own
@@ -507,12 +513,12 @@ def solve(
 
 
 def _dive(
-    problem: RosterProblem, deadline: float, workers: int
+    problem: RosterProblem, root_deadline: float, deadline: float, workers: int
 ) -> dict[tuple[str, int], str] | None:
     """The roster of a column-generation dive (``staffing.roster_columns``) as a hint, or None
-    if some person has no schedule keeping their own rules."""
+    if the dive was given up."""
     columns = ColumnGeneration(problem, _person_model, threads=min(workers, 2))
-    schedules = columns.dive(deadline)
+    schedules = columns.dive(root_deadline, deadline)
     if schedules is None:
         return None
     return {

@@ -129,9 +129,13 @@ class ColumnGeneration:
         person.fixed = True
 
     # -- pricing --------------------------------------------------------------------------------
-    def _price(self, e: int, prices: dict[tuple[int, int], float], limit_s: float):
+    def _price(self, e: int, prices: dict[tuple[int, int], float], deadline: float):
         """Person ``e``'s schedule with the least own cost minus the cover it earns at
-        ``prices``: (schedule, own cost, priced value) or None."""
+        ``prices``: (schedule, own cost, priced value), or None if none was found before the
+        ``deadline``."""
+        limit_s = min(PRICE_LIMIT_S, deadline - time.perf_counter())
+        if limit_s <= 0:
+            return None
         person = self.people[e]
         model = person.model
         earned = []
@@ -142,7 +146,7 @@ class ColumnGeneration:
         model.m.minimize(SCALE * person.own - cp_model.LinearExpr.sum(earned))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = max(limit_s, 0.05)
+        solver.parameters.max_time_in_seconds = limit_s
         status = solver.solve(model.m)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
@@ -166,75 +170,67 @@ class ColumnGeneration:
                     prices[cell] = prices.get(cell, 0.0) + row.dual_value()
         return prices
 
-    def generate(self, deadline: float) -> tuple[float, int]:
+    def generate(self, deadline: float) -> tuple[float, bool]:
         """Rounds of LP solve and pricing until no schedule improves the relaxation or the
-        ``deadline``; always ends on a solve, so the LP's solution is the pool's. Returns (the
-        last relaxation's value, rounds run; 0 rounds if the LP could not be solved)."""
-        rounds, value = 0, float("nan")
+        ``deadline``; always ends on a solve, so the LP's solution is the pool's. Returns the
+        last relaxation's value (NaN if the LP could not be solved) and whether it is the
+        relaxation's optimum (no priced schedule improves it)."""
+        value = float("nan")
         with ThreadPoolExecutor(self.threads) as pool:
             while self.lp.Solve() == pywraplp.Solver.OPTIMAL:
                 value = self.objective.Value()
-                rounds += 1
-                limit = min(PRICE_LIMIT_S, deadline - time.perf_counter())
-                if limit <= 0:
-                    break
+                if time.perf_counter() >= deadline:
+                    return value, False
                 duals = [row.dual_value() for row in self.convex]
                 todo = [e for e, person in enumerate(self.people) if not person.fixed]
                 prices = [self._prices(e) for e in todo]  # read before the LP changes
-                found = pool.map(lambda e, at, limit=limit: self._price(e, at, limit), todo, prices)
+                found = list(pool.map(lambda e, at: self._price(e, at, deadline), todo, prices))
                 added = 0
                 for e, result in zip(todo, found, strict=True):
                     if result is not None and result[2] < duals[e] - 1e-6:
                         added += self.add(e, result[0], result[1])
-                log.debug(
-                    "column generation round %d: relaxation %.2f, %d schedules added",
-                    rounds,
-                    value,
-                    added,
-                )
+                log.debug("column generation: relaxation %.2f, %d schedules added", value, added)
                 if not added:
-                    break
-        return value, rounds
+                    if all(result is not None for result in found):
+                        return value, True
+                    break  # some pricing ran out of time: not proven
+        if self.lp.Solve() == pywraplp.Solver.OPTIMAL:  # ends on a solve
+            value = self.objective.Value()
+        return value, False
 
     # -- diving ---------------------------------------------------------------------------------
-    def dive(self, deadline: float, fix_share: float = FIX_SHARE) -> list[Schedule] | None:
+    def dive(
+        self, root_deadline: float, deadline: float, fix_share: float = FIX_SHARE
+    ) -> list[Schedule] | None:
         """A roster by diving: solve the relaxation by column generation, fix the people whose
         schedule is whole in it and the ``fix_share`` most nearly whole of the others, and
         again, until everyone is fixed. At the ``deadline`` the unfixed people take their most
-        nearly whole schedule. Returns one schedule per person, or None if someone has no
-        schedule keeping their own rules."""
+        nearly whole schedule. Returns one schedule per person; None if the first relaxation
+        was not solved by ``root_deadline`` (the week is too large for a dive in the time) or
+        someone has no schedule keeping their own rules."""
         for e in range(len(self.people)):  # a start: everyone's cheapest schedule of their own
-            found = self._price(e, {}, max(deadline - time.perf_counter(), 0.05))
+            found = self._price(e, {}, root_deadline)
             if found is None:
                 return None
             self.add(e, found[0], found[1])
+        value, solved = self.generate(root_deadline)
+        if not solved:
+            log.info("dive given up: the relaxation was not solved in time (%.2f)", value)
+            return None
         fixed: dict[int, Schedule] = {}
-        best: dict[int, tuple[float, Schedule]] = {}
-        while len(fixed) < len(self.people):
-            value, rounds = self.generate(deadline)
-            if rounds:
-                best = self._most_whole(fixed)
-            if not best or time.perf_counter() >= deadline:
-                break
+        best = self._most_whole(fixed)
+        while len(fixed) < len(self.people) and time.perf_counter() < deadline:
             whole = [e for e, (share, _) in best.items() if share >= 1 - 1e-6]
             rest = sorted(set(best) - set(whole), key=lambda e: -best[e][0])
-            picked = whole + rest[: max(1, int(fix_share * len(best))) if rest else 0]
-            for e in picked:
+            for e in whole + rest[: max(1, int(fix_share * len(best))) if rest else 0]:
                 fixed[e] = best[e][1]
                 self.people[e].vars[fixed[e]].SetBounds(1, 1)
                 self.people[e].fixed = True
-            log.debug(
-                "dive: relaxation %.2f after %d rounds, %d of %d people fixed",
-                value,
-                rounds,
-                len(fixed),
-                len(self.people),
-            )
-        start = [next(iter(person.pool)) for person in self.people]
-        return [
-            fixed[e] if e in fixed else best[e][1] if e in best else start[e]
-            for e in range(len(self.people))
-        ]
+            if len(fixed) < len(self.people):
+                value, _ = self.generate(deadline)
+                best = self._most_whole(fixed)
+            log.debug("dive: %d people fixed, relaxation %.2f", len(fixed), value)
+        return [fixed[e] if e in fixed else best[e][1] for e in range(len(self.people))]
 
     def _most_whole(self, fixed: dict[int, Schedule]) -> dict[int, tuple[float, Schedule]]:
         """Each unfixed person's schedule with the largest share in the relaxation's solution."""
