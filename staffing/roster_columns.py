@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SCALE = 1000  # duals are rounded to 1/SCALE in the pricing objective
 PRICE_LIMIT_S = 2.0  # time limit of one person's pricing solve
 HARD_SHORT = 1_000_000  # the price of a hard attribute cover short in the linear relaxation
+ROOT_ROUNDS = 20  # pricing rounds a relaxation takes, about (19-46 on Curtois 5-11)
 FIX_SHARE = 0.1  # share of the not yet whole people fixed at each step of a dive
 
 Schedule = tuple[int, ...]  # shift index per day, -1 when off
@@ -63,6 +64,7 @@ class ColumnGeneration:
         self.p = problem
         self.threads = max(threads, 1)
         self.shift_index = {s.id: k for k, s in enumerate(problem.shifts)}
+        self.root: float | None = None  # the relaxation's optimum, once a dive has solved it
         self.people: list[_Person] = []
         for one in person_problems(problem):
             model = build(one)
@@ -206,14 +208,23 @@ class ColumnGeneration:
         schedule is whole in it and the ``fix_share`` most nearly whole of the others, and
         again, until everyone is fixed. At the ``deadline`` the unfixed people take their most
         nearly whole schedule. Returns one schedule per person; None if the first relaxation
-        was not solved by ``root_deadline`` (the week is too large for a dive in the time) or
-        someone has no schedule keeping their own rules."""
-        for e in range(len(self.people)):  # a start: everyone's cheapest schedule of their own
-            found = self._price(e, {}, root_deadline)
+        was not solved by ``root_deadline`` or its start alone took more than a
+        ``ROOT_ROUNDS``-th of that (the week is too large for a dive in the time), or if someone
+        has no schedule keeping their own rules."""
+        # a start: everyone's cheapest schedule of their own. It costs about one round of
+        # pricing, and the relaxation takes tens of rounds: a slow start means no dive in time
+        now = time.perf_counter()
+        start_deadline = now + (root_deadline - now) / ROOT_ROUNDS
+        for e in range(len(self.people)):
+            found = self._price(e, {}, start_deadline)
             if found is None:
+                log.info(
+                    "dive given up: no schedule of their own for %s in time", self.p.staff[e].id
+                )
                 return None
             self.add(e, found[0], found[1])
         value, solved = self.generate(root_deadline)
+        self.root = value if solved else None
         if not solved:
             log.info("dive given up: the relaxation was not solved in time (%.2f)", value)
             return None
