@@ -133,8 +133,8 @@ class ColumnGeneration:
     # -- pricing --------------------------------------------------------------------------------
     def _price(self, e: int, prices: dict[tuple[int, int], float], deadline: float):
         """Person ``e``'s schedule with the least own cost minus the cover it earns at
-        ``prices``: (schedule, own cost, priced value), or None if none was found before the
-        ``deadline``."""
+        ``prices``: (schedule, own cost, priced value, whether proved the least), or None if
+        none was found before the ``deadline``."""
         limit_s = min(PRICE_LIMIT_S, deadline - time.perf_counter())
         if limit_s <= 0:
             return None
@@ -159,7 +159,7 @@ class ColumnGeneration:
         schedule = tuple(schedule)
         own = round(solver.value(person.own))
         value = own - sum(prices.get((d, k), 0.0) for d, k in enumerate(schedule) if k >= 0)
-        return schedule, own, value
+        return schedule, own, value, status == cp_model.OPTIMAL
 
     def _prices(self, e: int) -> dict[tuple[int, int], float]:
         prices: dict[tuple[int, int], float] = {}
@@ -193,9 +193,9 @@ class ColumnGeneration:
                         added += self.add(e, result[0], result[1])
                 log.debug("column generation: relaxation %.2f, %d schedules added", value, added)
                 if not added:
-                    if all(result is not None for result in found):
+                    if all(result is not None and result[3] for result in found):
                         return value, True
-                    break  # some pricing ran out of time: not proven
+                    break  # some pricing ran out of time: not proved
         if self.lp.Solve() == pywraplp.Solver.OPTIMAL:  # ends on a solve
             value = self.objective.Value()
         return value, False
@@ -235,8 +235,7 @@ class ColumnGeneration:
             rest = sorted(set(best) - set(whole), key=lambda e: -best[e][0])
             for e in whole + rest[: max(1, int(fix_share * len(best))) if rest else 0]:
                 fixed[e] = best[e][1]
-                self.people[e].vars[fixed[e]].SetBounds(1, 1)
-                self.people[e].fixed = True
+                self.fix(e, fixed[e])
             if len(fixed) < len(self.people):
                 value, _ = self.generate(deadline)
                 best = self._most_whole(fixed)
