@@ -64,7 +64,7 @@ class ColumnGeneration:
         self.p = problem
         self.threads = max(threads, 1)
         self.shift_index = {s.id: k for k, s in enumerate(problem.shifts)}
-        self.root: float | None = None  # the relaxation's optimum, once a dive has solved it
+        self.root: float | None = None  # the relaxation's optimum, once a dive has proved it
         self.people: list[_Person] = []
         for one in person_problems(problem):
             model = build(one)
@@ -172,17 +172,18 @@ class ColumnGeneration:
                     prices[cell] = prices.get(cell, 0.0) + row.dual_value()
         return prices
 
-    def generate(self, deadline: float) -> tuple[float, bool]:
+    def generate(self, deadline: float) -> tuple[float, str]:
         """Rounds of LP solve and pricing until no schedule improves the relaxation or the
         ``deadline``; always ends on a solve, so the LP's solution is the pool's. Returns the
-        last relaxation's value (NaN if the LP could not be solved) and whether it is the
-        relaxation's optimum (no priced schedule improves it)."""
+        last relaxation's value (NaN if the LP could not be solved) and how it ended:
+        "optimal" (every pricing proved that no schedule improves it), "stalled" (no schedule
+        found improves it, but some pricing ran out of time) or "deadline"."""
         value = float("nan")
         with ThreadPoolExecutor(self.threads) as pool:
             while self.lp.Solve() == pywraplp.Solver.OPTIMAL:
                 value = self.objective.Value()
                 if time.perf_counter() >= deadline:
-                    return value, False
+                    return value, "deadline"
                 duals = [row.dual_value() for row in self.convex]
                 todo = [e for e, person in enumerate(self.people) if not person.fixed]
                 prices = [self._prices(e) for e in todo]  # read before the LP changes
@@ -194,11 +195,13 @@ class ColumnGeneration:
                 log.debug("column generation: relaxation %.2f, %d schedules added", value, added)
                 if not added:
                     if all(result is not None and result[3] for result in found):
-                        return value, True
-                    break  # some pricing ran out of time: not proved
+                        return value, "optimal"
+                    if all(result is not None for result in found):
+                        return value, "stalled"
+                    break  # the deadline came during pricing
         if self.lp.Solve() == pywraplp.Solver.OPTIMAL:  # ends on a solve
             value = self.objective.Value()
-        return value, False
+        return value, "deadline"
 
     # -- diving ---------------------------------------------------------------------------------
     def dive(
@@ -223,9 +226,9 @@ class ColumnGeneration:
                 )
                 return None
             self.add(e, found[0], found[1])
-        value, solved = self.generate(root_deadline)
-        self.root = value if solved else None
-        if not solved:
+        value, ended = self.generate(root_deadline)
+        self.root = value if ended == "optimal" else None
+        if ended == "deadline":
             log.info("dive given up: the relaxation was not solved in time (%.2f)", value)
             return None
         fixed: dict[int, Schedule] = {}
