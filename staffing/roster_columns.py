@@ -19,10 +19,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
+
+if TYPE_CHECKING:  # staffing.roster imports this module
+    from staffing.roster import RosterProblem
 
 log = logging.getLogger(__name__)
 SCALE = 1000  # duals are rounded to 1/SCALE in the pricing objective
@@ -43,7 +46,7 @@ class _Person:
     fixed: bool = False
 
 
-def person_problems(problem: Any) -> list[Any]:
+def person_problems(problem: RosterProblem) -> list[RosterProblem]:
     """One problem per person: that person's rules, requests and own costs, no cover."""
     return [
         replace(
@@ -91,7 +94,9 @@ def _cells(schedule: Schedule) -> list[tuple[int, int]]:
 class ColumnGeneration:
     """Column generation over people's schedules for a roster ``problem`` (see module doc)."""
 
-    def __init__(self, problem: Any, build: Callable[[Any], Any], threads: int = 2):
+    def __init__(
+        self, problem: RosterProblem, build: Callable[[RosterProblem], Any], threads: int = 2
+    ):
         self.p = problem
         self.threads = max(threads, 1)
         self.shift_index = {s.id: k for k, s in enumerate(problem.shifts)}
