@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
-from staffing.roster_columns import ColumnGeneration
+from staffing.roster_columns import ColumnGeneration, roster_of
 
 log = logging.getLogger(__name__)
 HARD = 1_000_000  # the penalty of breaking a hard rule in the relaxed model
@@ -474,13 +474,7 @@ def solve(
         lean = _Model(problem, relax, flow=False)  # windows' sub-problems: faster without flows
         lean.build()
         values, objective = _neighbourhood_search(
-            lean,
-            values,
-            objective,
-            bound,
-            started + time_limit_s,
-            workers,
-            seed,
+            lean, values, objective, bound, started + time_limit_s, workers, seed
         )
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if status == cp_model.INFEASIBLE and not relax:
@@ -519,14 +513,7 @@ def _dive(
     if the dive was given up."""
     columns = ColumnGeneration(problem, _person_model, threads=min(workers, 2))
     schedules = columns.dive(root_deadline, deadline)
-    if schedules is None:
-        return None
-    return {
-        (person.id, d): problem.shifts[k].id
-        for person, schedule in zip(problem.staff, schedules, strict=True)
-        for d, k in enumerate(schedule)
-        if k >= 0
-    }
+    return None if schedules is None else roster_of(problem, schedules)
 
 
 def _person_model(problem: RosterProblem) -> _Model:
@@ -581,7 +568,7 @@ def _neighbourhood_search(
     while objective > bound and time.perf_counter() < deadline - 0.2:
         kind = "people" if rng.random() < 0.6 else "days"
         limit_s = min(SUB_LIMIT_S, deadline - time.perf_counter())
-        # cover shortfalls weigh most: half the moves start from a day short of cover
+        # cover shortfalls weigh most: a share of the moves start from a day short of cover
         short = _short_days(model, values) if rng.random() < TARGETED else []
         day = rng.choice(short) if short else None
         if kind == "people":

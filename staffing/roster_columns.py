@@ -43,7 +43,7 @@ class _Person:
     own: cp_model.LinearExpr
     pool: dict[Schedule, int] = field(default_factory=dict)  # schedule -> own cost
     vars: dict[Schedule, Any] = field(default_factory=dict)  # schedule -> LP variable
-    fixed: bool = False
+    fixed: Schedule | None = None  # the schedule a dive has fixed for them
 
 
 def person_problems(problem: RosterProblem) -> list[RosterProblem]:
@@ -155,15 +155,16 @@ class ColumnGeneration:
                 row.SetCoefficient(var, 1)
         attributes = self.p.staff[e].attributes
         for a, row, cells in self.attribute_rows:
-            if a.attribute in attributes and any(schedule[d] == k for d, k in cells):
-                row.SetCoefficient(var, sum(1 for d, k in cells if schedule[d] == k))
+            count = sum(1 for d, k in cells if schedule[d] == k)
+            if count and a.attribute in attributes:
+                row.SetCoefficient(var, count)
         return True
 
     def fix(self, e: int, schedule: Schedule) -> None:
         """Person ``e`` works ``schedule`` from now on (no more pricing for them)."""
         person = self.people[e]
         person.vars[schedule].SetBounds(1, 1)
-        person.fixed = True
+        person.fixed = schedule
 
     # -- pricing --------------------------------------------------------------------------------
     def _price(self, e: int, prices: dict[tuple[int, int], float], deadline: float) -> _Priced:
@@ -191,7 +192,9 @@ class ColumnGeneration:
         ]
         return _Priced(columns, status == cp_model.OPTIMAL)
 
-    def _prices(self, e: int) -> dict[tuple[int, int], float]:
+    def _cell_prices(self, e: int) -> dict[tuple[int, int], float]:
+        """What person ``e`` earns for working each (day, shift index) cell: the duals of the
+        cover rows, plus those of the attribute covers they count towards."""
         prices: dict[tuple[int, int], float] = {}
         for cell, row in self.cover_rows:
             prices[cell] = prices.get(cell, 0.0) + row.dual_value()
@@ -215,8 +218,8 @@ class ColumnGeneration:
                 if time.perf_counter() >= deadline:
                     return value, "deadline"
                 duals = [row.dual_value() for row in self.convex]
-                todo = [e for e, person in enumerate(self.people) if not person.fixed]
-                prices = [self._prices(e) for e in todo]  # read before the LP changes
+                todo = [e for e, person in enumerate(self.people) if person.fixed is None]
+                prices = [self._cell_prices(e) for e in todo]  # read before the LP changes
                 found = list(pool.map(lambda e, at: self._price(e, at, deadline), todo, prices))
                 added = 0
                 for e, result in zip(todo, found, strict=True):
@@ -262,28 +265,38 @@ class ColumnGeneration:
         if ended == "deadline":
             log.info("dive given up: the relaxation was not solved in time (%.2f)", value)
             return None
-        fixed: dict[int, Schedule] = {}
-        best = self._most_whole(fixed)
-        while len(fixed) < len(self.people) and time.perf_counter() < deadline:
+        best = self._most_whole()
+        while best and time.perf_counter() < deadline:
             whole = [e for e, (share, _) in best.items() if share >= 1 - 1e-6]
             rest = sorted(set(best) - set(whole), key=lambda e: -best[e][0])
             for e in whole + rest[: max(1, int(fix_share * len(best))) if rest else 0]:
-                fixed[e] = best[e][1]
-                self.fix(e, fixed[e])
-            if len(fixed) < len(self.people):
+                self.fix(e, best[e][1])
+            if any(person.fixed is None for person in self.people):
                 value, _ = self.generate(deadline)
-                best = self._most_whole(fixed)
-            log.debug("dive: %d people fixed, relaxation %.2f", len(fixed), value)
-        return [fixed[e] if e in fixed else best[e][1] for e in range(len(self.people))]
+            best = self._most_whole()
+            log.debug("dive: %d people left to fix, relaxation %.2f", len(best), value)
+        return [
+            person.fixed if person.fixed is not None else best[e][1]
+            for e, person in enumerate(self.people)
+        ]
 
-    def _most_whole(self, fixed: dict[int, Schedule]) -> dict[int, tuple[float, Schedule]]:
+    def _most_whole(self) -> dict[int, tuple[float, Schedule]]:
         """Each unfixed person's schedule with the largest share in the relaxation's solution."""
         best: dict[int, tuple[float, Schedule]] = {}
         for e, person in enumerate(self.people):
-            if e not in fixed:
+            if person.fixed is None:
                 share, schedule = max(
                     ((var.solution_value(), s) for s, var in person.vars.items()),
                     key=lambda pair: pair[0],
                 )
                 best[e] = (share, schedule)
         return best
+
+
+def roster_of(problem: RosterProblem, schedules: list[Schedule]) -> dict[tuple[str, int], str]:
+    """One schedule per person (in the problem's staff order) as (person, day) -> shift id."""
+    return {
+        (person.id, d): problem.shifts[k].id
+        for person, schedule in zip(problem.staff, schedules, strict=True)
+        for d, k in _cells(schedule)
+    }

@@ -9,37 +9,19 @@ import pytest
 
 from staffing import roster
 from staffing.curtois_format import objective, read_instance
-from staffing.roster import (
-    AttributeCover,
-    Cover,
-    Infeasible,
-    Request,
-    RosterProblem,
-    RosterShift,
-    Staff,
-    check,
-    solve,
-)
-from staffing.roster_columns import ColumnGeneration
+from staffing.roster import AttributeCover, Cover, Infeasible, Request, RosterProblem, check, solve
+from staffing.roster_columns import ColumnGeneration, roster_of
 from tests.conftest import shared_path
-
-EARLY = RosterShift("E", 480, 6 * 60, 14 * 60, frozenset())
-LATE = RosterShift("L", 480, 14 * 60, 22 * 60, frozenset({"E"}))
-
-
-def person(name: str, **kw) -> Staff:
-    defaults = {"max_minutes": 5 * 480, "min_minutes": 0, "max_consecutive": 5}
-    defaults.update(kw)
-    return Staff(name, **defaults)
+from tests.staffing.test_roster import EARLY, LATE, person
 
 
 def small_week() -> RosterProblem:
     """Four people, two shifts (no early after a late), uneven cover and a few requests."""
     staff = [
-        person("ann", max_minutes=3 * 480),
-        person("bob", days_off={0, 1}),
+        person("ann", max_minutes=3 * 480, max_consecutive=5),
+        person("bob", days_off={0, 1}, max_consecutive=5),
         person("cid", max_consecutive=3, min_consecutive_off=2),
-        person("dee", min_minutes=3 * 480, max_shifts={"L": 2}),
+        person("dee", min_minutes=3 * 480, max_shifts={"L": 2}, max_consecutive=5),
     ]
     need = {"E": [2, 2, 1, 2, 2, 1, 1], "L": [1, 1, 2, 1, 1, 1, 0]}
     covers = [
@@ -54,15 +36,6 @@ def small_week() -> RosterProblem:
         Request("dee", 6, None, False, 50),
     ]
     return RosterProblem(7, [EARLY, LATE], staff, covers, requests=requests)
-
-
-def assignment_of(problem: RosterProblem, schedules) -> dict[tuple[str, int], str]:
-    return {
-        (person.id, d): problem.shifts[k].id
-        for person, schedule in zip(problem.staff, schedules, strict=True)
-        for d, k in enumerate(schedule)
-        if k >= 0
-    }
 
 
 def dive(problem: RosterProblem, root_s: float = 20, total_s: float = 30):
@@ -80,18 +53,18 @@ def test_the_relaxation_bounds_the_optimum_and_the_dive_keeps_every_rule():
     assert best.status == "OPTIMAL"
     columns, schedules = dive(problem)
     assert schedules is not None and columns.root is not None
-    assignment = assignment_of(problem, schedules)
+    assignment = roster_of(problem, schedules)
     assert check(problem, assignment) == []
     assert columns.root <= best.objective + 1e-6 <= objective(problem, assignment) + 1e-6
     assert columns.root > 0  # the cover cannot all be met: the bound is not a trivial one
-    for person, pool in zip(problem.staff, (p.pool for p in columns.people), strict=True):
+    for member, pool in zip(problem.staff, (p.pool for p in columns.people), strict=True):
         own = replace(
-            problem, covers=[], requests=[r for r in problem.requests if r.staff == person.id]
+            problem, covers=[], requests=[r for r in problem.requests if r.staff == member.id]
         )
+        lone = replace(own, staff=[member])
         assert len(pool) >= 1
         for schedule, cost in pool.items():
-            mine = {(person.id, d): problem.shifts[k].id for d, k in enumerate(schedule) if k >= 0}
-            lone = replace(own, staff=[person])
+            mine = roster_of(lone, [schedule])
             assert check(lone, mine) == []
             assert cost == objective(own, mine)
 
@@ -126,7 +99,7 @@ def test_a_hard_language_cover_steers_the_dive():
     problem.staff[2].max_consecutive = 5
     problem.staff[2].min_consecutive_off = 1
     _, schedules = dive(problem)
-    assignment = assignment_of(problem, schedules)
+    assignment = roster_of(problem, schedules)
     assert check(problem, assignment) == []
     for d in range(7):
         assert any(assignment.get((name, d)) == "E" for name in ("ann", "cid")), d
@@ -138,7 +111,7 @@ def test_the_dive_on_a_curtois_instance():
     problem = read_instance(shared_path("benchmarks", "curtois_shift_scheduling", "Instance1.txt"))
     columns, schedules = dive(problem)
     assert schedules is not None and columns.root <= 607 + 1e-6
-    assignment = assignment_of(problem, schedules)
+    assignment = roster_of(problem, schedules)
     assert check(problem, assignment) == []
     assert objective(problem, assignment) >= 607
 
