@@ -316,14 +316,23 @@ def test_action_urls_are_remembered_up_to_a_bound(app, monkeypatch):
         assert len(app.extensions["hotline.action_urls"]) <= 5
 
 
-def test_a_request_the_database_refuses_is_set_aside_and_holds_up_nothing(make_app, clock):
-    app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
+def calls_around_a_refused_request(app, clock, good: list[str], numbers: list[str]):
+    """Two menu calls (``good``, from ``numbers``) journalled with a request the database will
+    refuse (a call event without a CallSid: NOT NULL) between them. Returns (client, journal)."""
     client = app.test_client()
     journal = journal_for(app)
-    good = ["CA" + "5" * 32, "CA" + "6" * 32]
-    post(client, MENU, {"CallSid": good[0], "From": "+393331117777", "Digits": "1"})
+    post(client, MENU, {"CallSid": good[0], "From": numbers[0], "Digits": "1"})
     journal.append([("insert", "call_events", {"call_sid": None, "event": "x", "at": clock.at})])
-    post(client, MENU, {"CallSid": good[1], "From": "+393331118888", "Digits": "2"})
+    post(client, MENU, {"CallSid": good[1], "From": numbers[1], "Digits": "2"})
+    return client, journal
+
+
+def test_a_request_the_database_refuses_is_set_aside_and_holds_up_nothing(make_app, clock):
+    app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
+    good = ["CA" + "5" * 32, "CA" + "6" * 32]
+    client, journal = calls_around_a_refused_request(
+        app, clock, good, ["+393331117777", "+393331118888"]
+    )
     assert journal.flush()  # NOT NULL refused: not a reason to stop
     assert [counts(app, sid)[1] for sid in good] == [1, 1]
     assert journal.pending() == 0
@@ -385,12 +394,10 @@ def test_an_outage_while_sorting_out_a_refused_request_sets_it_aside_once(
     from ivr import write_behind
 
     app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
-    client = app.test_client()
-    journal = journal_for(app)
     good = ["CA" + "a" * 32, "CA" + "b" * 32]
-    post(client, MENU, {"CallSid": good[0], "From": "+393331117771", "Digits": "1"})
-    journal.append([("insert", "call_events", {"call_sid": None, "event": "x", "at": clock.at})])
-    post(client, MENU, {"CallSid": good[1], "From": "+393331117772", "Digits": "2"})
+    client, journal = calls_around_a_refused_request(
+        app, clock, good, ["+393331117771", "+393331117772"]
+    )
     real, down = write_behind.apply, [True]
 
     def apply_then_go_down(engine, requests):  # the database goes away at the last request
