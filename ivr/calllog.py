@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .models import Call, Caller, CallEvent, ComplaintTicket
-from .write_behind import SESSION_KEY, EventGuard
+from .write_behind import SESSION_KEY, EventGuard, row_update_statement
 
 NUMBER_MAX = 40  # width of the number columns
 PRIVATE_NUMBERS = ("anonymous", "unknown", "private", "restricted")
@@ -150,23 +150,25 @@ def update_call(session: Session, call_sid: str, **values: Any) -> None:
     session.connection().execute(statement, {"sid": call_sid, **values})
 
 
-def update_row(session: Session, row: Any, guard: bool | EventGuard = True, **values: Any) -> None:
-    """Set these columns of a stored row of a call (an ORM object with ``id`` and ``call_sid``),
-    on condition that the event ``guard`` (what :func:`record_event` returned) is new. In a
-    write-behind request the update is journalled; with an event as guard it is applied only if
-    the stored event is this request's."""
+def update_row(
+    session: Session, table: Table, row: Any, guard: bool | EventGuard = True, **values: Any
+) -> None:
+    """Set these columns of a stored row of a call (anything with ``id`` and ``call_sid``: a
+    row read with Core or an ORM object) in ``table``, on condition that the event ``guard``
+    (what :func:`record_event` returned) is new. In a write-behind request the update is
+    journalled; with an event as guard it is applied only if the stored event is this
+    request's."""
     if not guard:
         return
     deferred = session.info.get(SESSION_KEY)
     if deferred is not None:
-        table = row.__table__.name
         if isinstance(guard, EventGuard):
-            deferred.append(("update_if", table, row.id, values, guard))
+            deferred.append(("update_if", table.name, row.id, values, guard))
         else:
-            deferred.append(("update", table, row.id, values, row.call_sid))
+            deferred.append(("update", table.name, row.id, values, row.call_sid))
         return
-    for name, value in values.items():
-        setattr(row, name, value)
+    statement = row_update_statement(table, tuple(sorted(values)))
+    session.connection().execute(statement, {"row_id": row.id, **values})
 
 
 def remembered_language(session: Session, phone: str | None) -> str | None:

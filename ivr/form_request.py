@@ -12,16 +12,34 @@ a body already read) goes to werkzeug unchanged.
 from __future__ import annotations
 
 import io
+from typing import Any
 from urllib.parse import parse_qsl
 
 import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" codec error handler
 from flask import Request
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 URLENCODED = "application/x-www-form-urlencoded"
 
 
+class Parameters(ImmutableMultiDict):
+    """The form's and query's parameters; ``get`` of a missing name answers the default without
+    raising and catching werkzeug's ``BadRequestKeyError`` (webhooks ask for optional
+    parameters, such as ``SpeechResult``, on every request)."""
+
+    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # noqa: A002
+        values = dict.get(self, key)
+        if not values:
+            return default
+        if type is None:
+            return values[0]
+        return super().get(key, default, type)
+
+
 class FormRequest(Request):
+    parameter_storage_class = Parameters
+
     def _load_form_data(self) -> None:
         if "form" in self.__dict__:
             return

@@ -15,7 +15,7 @@ import math
 import time
 
 from flask import Blueprint, current_app, request, url_for
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -130,13 +130,40 @@ def current_entry(session: Session, sid: str, queue_id: str) -> QueueEntry | Non
     return session.scalars(_current_entry_statement(), {"sid": sid, "queue": queue_id}).first()
 
 
-def caller_entry(session: Session, sid: str, queue_id: str, waited_s: float) -> QueueEntry | None:
-    """The caller's entry in this queue, also when the menu request that opened it may still be
-    in a write-behind journal (the first hold poll comes right after it): then flush this
-    worker's journal if it holds the call's writes; if they were enqueued under a second ago,
-    give the other workers one interval too (a longer wait means the entry was written long
-    ago)."""
-    entry = current_entry(session, sid, queue_id)
+@functools.cache
+def _entry_state_statement() -> Select:
+    entries = QueueEntry.__table__
+    return (
+        select(
+            entries.c.id,
+            entries.c.call_sid,
+            entries.c.entered_at,
+            entries.c.answered_at,
+            entries.c.last_announced_at,
+            entries.c.last_estimate_s,
+            entries.c.last_position,
+        )
+        .where(entries.c.call_sid == bindparam("sid"), entries.c.queue == bindparam("queue"))
+        .order_by(entries.c.entered_at.desc())
+        .limit(1)
+    )
+
+
+def entry_state(session: Session, sid: str, queue_id: str) -> Row | None:
+    """What the hold loop and the queue result read of the caller's latest entry in this queue:
+    a plain row, read without the ORM and outside the request's transaction, on a connection of
+    its own (a thousand callers on hold poll this; each read sees what is committed now)."""
+    with session.get_bind().connect() as connection:
+        return connection.execute(_entry_state_statement(), {"sid": sid, "queue": queue_id}).first()
+
+
+def caller_entry(session: Session, sid: str, queue_id: str, waited_s: float) -> Row | None:
+    """The caller's entry in this queue (:func:`entry_state`), also when the menu request that
+    opened it may still be in a write-behind journal (the first hold poll comes right after it):
+    then flush this worker's journal if it holds the call's writes; if they were enqueued under a
+    second ago, give the other workers one interval too (a longer wait means the entry was
+    written long ago)."""
+    entry = entry_state(session, sid, queue_id)
     journal = journal_for(current_app)
     if entry is not None or journal is None:
         return entry
@@ -148,8 +175,7 @@ def caller_entry(session: Session, sid: str, queue_id: str, waited_s: float) -> 
     pauses = (0.0, min(2 * journal.interval_s, 0.5)) if waited_s <= 1.0 else (0.0,)
     for pause in pauses:
         time.sleep(pause)
-        session.rollback()  # nothing written yet; a new transaction sees what was committed since
-        entry = current_entry(session, sid, queue_id)
+        entry = entry_state(session, sid, queue_id)
         if entry is not None:
             return entry
     return None
@@ -197,6 +223,7 @@ def wait() -> VoiceResponse:
         if entry is not None:
             calllog.update_row(
                 session,
+                QueueEntry.__table__,
                 entry,
                 last_announced_at=now,
                 last_estimate_s=estimate,
@@ -289,7 +316,9 @@ def queue_result() -> VoiceResponse:
             }
         else:
             times = {"wait_s": waited}
-        calllog.update_row(session, entry, new, result=result, ended_at=now, **times)
+        calllog.update_row(
+            session, QueueEntry.__table__, entry, new, result=result, ended_at=now, **times
+        )
     response = VoiceResponse()
     if result == "bridged":
         response.redirect(

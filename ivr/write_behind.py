@@ -94,8 +94,8 @@ def _guarded_insert(dialect: str, table: Table, columns: tuple[str, ...]) -> Ins
 
 
 @functools.cache
-def _row_update(table: Table, columns: tuple[str, ...]) -> Update:
-    """UPDATE one row (by id)."""
+def row_update_statement(table: Table, columns: tuple[str, ...]) -> Update:
+    """UPDATE one row (by ``row_id``): these columns, from parameters of the same names."""
     return (
         update(table)
         .where(table.c.id == bindparam("row_id"))
@@ -106,7 +106,7 @@ def _row_update(table: Table, columns: tuple[str, ...]) -> Update:
 @functools.cache
 def _guarded_update(table: Table, columns: tuple[str, ...]) -> Update:
     """UPDATE one row (by id) WHERE the guarding event is this request's."""
-    return _row_update(table, columns).where(_guard_holds())
+    return row_update_statement(table, columns).where(_guard_holds())
 
 
 def _guard(guard: EventGuard) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def apply(engine: Engine, requests: Iterable[list[tuple]]) -> int:
                     (update_call_statement(tuple(sorted(op[2]))), {"sid": op[1], **op[2]})
                 )
             elif kind == "update":  # ("update", table, row id, values, call sid)
-                statement = _row_update(tables[op[1]], tuple(sorted(op[3])))
+                statement = row_update_statement(tables[op[1]], tuple(sorted(op[3])))
                 updates.append((statement, {**op[3], "row_id": op[2]}))
             else:
                 raise ValueError(f"unknown deferred write {kind!r}")
