@@ -211,6 +211,11 @@ def _calls(ops: list[tuple]) -> set[str]:
     return {_call_of(op) for op in ops}
 
 
+def _calls_of(batch: list[list[tuple]]) -> set[str]:
+    """The calls these requests' writes are about."""
+    return {_call_of(op) for ops in batch for op in ops}
+
+
 _journal_numbers = itertools.count(1)
 _process: tuple[int, str] | None = None
 
@@ -267,7 +272,9 @@ class Journal:
             self._fd: int | None = None
             self._path: Path | None = None
             self._pending: list[list[tuple]] = []
-            self._sealed: list[tuple[Path, list[list[tuple]]]] = []
+            self._pending_calls: set[str] = set()  # the calls the open file's requests are about
+            # files no longer written to: path, requests, the calls they are about
+            self._sealed: list[tuple[Path, list[list[tuple]], set[str]]] = []
             self._wake = threading.Event()
             self._closed = False
             self._last_recover = 0.0
@@ -294,13 +301,14 @@ class Journal:
             if written != len(record):
                 raise OSError(f"journal {self._path}: short write ({written} of {len(record)})")
             self._pending.append(ops)
+            self._pending_calls.update(_calls(ops))
 
     def _seal(self) -> None:
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
-                self._sealed.append((self._path, self._pending))
-                self._fd, self._path, self._pending = None, None, []
+                self._sealed.append((self._path, self._pending, self._pending_calls))
+                self._fd, self._path, self._pending, self._pending_calls = None, None, [], set()
 
     def flush(self) -> bool:
         """Apply everything journalled so far (orphans of dead workers first); False if the
@@ -309,7 +317,7 @@ class Journal:
         with self._flush_lock:
             self._seal()
             while self._sealed:
-                path, batch = self._sealed[0]
+                path, batch, _c = self._sealed[0]
                 try:  # once more at once if the server had dropped the pooled connection
                     retrying_stale(lambda batch=batch: apply(self.engine, batch))
                 except Exception as exc:  # noqa: BLE001 - sorted out below
@@ -351,22 +359,23 @@ class Journal:
         temporary = path.with_suffix(".tmp")  # not a journal: recover() does not look at it
         temporary.write_bytes(b"".join(_record(ops) for ops in rest))
         os.replace(temporary, path)
-        self._sealed[0] = (path, rest)
+        self._sealed[0] = (path, rest, _calls_of(rest))
 
     def pending(self) -> int:
         """Requests journalled by this process and not yet in the database."""
         if self._pid != os.getpid():
             return 0
         with self._lock:
-            return len(self._pending) + sum(len(batch) for _path, batch in self._sealed)
+            return len(self._pending) + sum(len(batch) for _path, batch, _c in self._sealed)
 
     def holds(self, call_sid: str) -> bool:
         """Whether writes of this call wait in this process's journal (not yet in the database)."""
         if self._pid != os.getpid():
             return False
         with self._lock:
-            batches = [self._pending, *(batch for _path, batch in self._sealed)]
-        return any(call_sid in _calls(ops) for batch in batches for ops in batch)
+            return call_sid in self._pending_calls or any(
+                call_sid in calls for _path, _batch, calls in self._sealed
+            )
 
     def backlog(self) -> dict[str, Any]:
         """What waits on disk for the database, across this database's workers (for /healthz)."""
@@ -409,16 +418,16 @@ class Journal:
                 except FileNotFoundError:
                     continue
                 batch = read_journal(mine)
-                taken.append((mine, batch))
+                taken.append((mine, batch, _calls_of(batch)))
         if taken:
-            with self._flush_lock:
+            with self._flush_lock, self._lock:
                 self._sealed[:0] = taken
             log.info(
                 "write-behind: took over %d request(s) from %d journal(s) of stopped workers",
-                sum(len(b) for _p, b in taken),
+                sum(len(b) for _p, b, _c in taken),
                 len(taken),
             )
-        return sum(len(b) for _p, b in taken)
+        return sum(len(b) for _p, b, _c in taken)
 
     def _run(self) -> None:
         while not self._closed:

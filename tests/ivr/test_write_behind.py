@@ -13,6 +13,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from ivr import write_behind
 from ivr.db import session_scope
 from ivr.models import CallEvent, QueueEntry
 from ivr.twilio_sim import FlaskTransport, Press, QueueOutcome, SimulatedCall
@@ -300,6 +301,39 @@ def test_the_journal_thread_writes_within_its_interval(make_app, clock):
     assert counts(app, sid) == ({"menu_choice": 1, "enqueued": 1}, 1)
     journal_for(app).close()
     assert journal_for(app).pending() == 0
+
+
+def test_the_journal_knows_which_calls_wait_in_it(make_app, clock):
+    """What a queue result asks before it reads a caller's entry: this worker's open file, the
+    files it sealed and the journals it took over from dead workers, until they are written."""
+    app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
+    client, journal = app.test_client(), journal_for(app)
+    first, second, orphan = ("CA" + digit * 32 for digit in "abc")
+    post(client, MENU, {"CallSid": first, "From": "+393331112222", "Digits": "1"})
+    assert journal.holds(first) and not journal.holds(second)
+    journal.flush()
+    assert not journal.holds(first)
+    post(client, MENU, {"CallSid": second, "From": "+393331113333", "Digits": "2"})
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    event = {
+        "call_sid": orphan,
+        "event": "call_started",
+        "dedupe_key": "call_started",
+        "at": clock.at,
+        "detail": None,
+    }
+    orphaned = journal.folder / f"{int(gone.stdout)}-0badf00d.1-1.jnl"
+    orphaned.write_bytes(write_behind._record([("insert", "call_events", event)]))
+    assert journal.recover() == 1
+    assert journal.holds(second) and journal.holds(orphan) and not journal.holds(first)
+    assert journal.flush()
+    assert not any(journal.holds(sid) for sid in (first, second, orphan))
+    assert counts(app, orphan) == ({"call_started": 1}, 0)
 
 
 def test_action_urls_are_remembered_up_to_a_bound(app, monkeypatch):
