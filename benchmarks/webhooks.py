@@ -29,6 +29,7 @@ import tempfile
 import time
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -84,6 +85,44 @@ def start(app_spec: str, port: int, workers: int, env: dict, cwd: Path) -> subpr
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"{app_spec} did not start: {process.stderr.read().decode()[-500:]}")
+
+
+def cpu_seconds(root: int | None) -> float | None:
+    """CPU time (user + system) used so far by a process and all its descendants, from /proc
+    (None without /proc, or without a process)."""
+    if root is None or not Path("/proc/self/stat").exists():
+        return None
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += times.get(pid, 0.0)
+        stack += children.get(pid, [])
+    return total
+
+
+def with_cpu(server: int, database: int | None, *run: Any) -> dict:
+    """``drive(*run)``'s result, with the server's (and the database's) CPU per request in ms,
+    read once the run's last writes have had time to be flushed."""
+    before = cpu_seconds(server), cpu_seconds(database)
+    result = drive(*run)
+    time.sleep(0.3)
+    after = cpu_seconds(server), cpu_seconds(database)
+    for key, start, end in zip(("cpu_ms", "db_cpu_ms"), before, after, strict=True):
+        if start is not None and end is not None and result["sent"]:
+            result[key] = (end - start) * 1000 / result["sent"]
+    return result
 
 
 def signed(base: str, path: str, form: dict) -> tuple[str, bytes, dict]:
@@ -247,6 +286,13 @@ def on_hold(port: int, base: str, args: argparse.Namespace, offset: int) -> dict
     }
 
 
+def cpu_cell(bare: dict, ours: dict) -> str:
+    if "cpu_ms" not in bare or "cpu_ms" not in ours:
+        return "n/a"
+    cell = f"{bare['cpu_ms']:.2f} / {ours['cpu_ms']:.2f}"
+    return cell + (f" (+{ours['db_cpu_ms']:.2f})" if "db_cpu_ms" in ours else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -311,10 +357,19 @@ def main(argv: list[str] | None = None) -> int:
         drive(bare_port, bare_base, "menu", 2, args.connections, None, offset)
         warm = drive(hot_port, hot_base, "menu", 2, args.connections, None, offset)
         offset = 0
+        database = int((pg.data / "postmaster.pid").read_text().split()[0]) if pg else None
         for route in ("menu", "hold", "queue_result"):
-            bare = drive(bare_port, bare_base, route, args.seconds, args.connections, None, offset)
+            bare = with_cpu(
+                servers[1].pid,
+                None,
+                *(bare_port, bare_base, route, args.seconds, args.connections, None, offset),
+            )
             offset += 10**6
-            ours = drive(hot_port, hot_base, route, args.seconds, args.connections, None, offset)
+            ours = with_cpu(
+                servers[0].pid,
+                database,
+                *(hot_port, hot_base, route, args.seconds, args.connections, None, offset),
+            )
             offset += 10**6
             half = drive(  # twice the connections: each waits for its answers, ours are slower
                 hot_port,
@@ -366,12 +421,12 @@ def main(argv: list[str] | None = None) -> int:
         if pg:
             pg.cleanup()
     print(
-        f"| route ({args.db}, {args.workers} workers) | bare rps | Hotline rps | ratio | bare p50/p99 ms | Hotline p50/p99 ms | Hotline p99 at half bare rate | errors (bare/ours/half) |"
+        f"| route ({args.db}, {args.workers} workers) | bare rps | Hotline rps | ratio | bare p50/p99 ms | Hotline p50/p99 ms | Hotline p99 at half bare rate | errors (bare/ours/half) | server CPU ms per request, bare / Hotline{' (+ database)' if pg else ''} |"
     )
-    print("|---|---:|---:|---:|---|---|---:|---|")
+    print("|---|---:|---:|---:|---|---|---:|---|---|")
     for route, bare, ours, half in rows:
         print(
-            f"| {route} | {bare['rps']:.0f} | {ours['rps']:.0f} | {ours['rps'] / bare['rps']:.0%} | {bare['p50_ms']:.1f}/{bare['p99_ms']:.1f} | {ours['p50_ms']:.1f}/{ours['p99_ms']:.1f} | {half['p99_ms']:.1f} ms at {half['rps']:.0f} rps | {bare['errors']}/{ours['errors']}/{half['errors']} |"
+            f"| {route} | {bare['rps']:.0f} | {ours['rps']:.0f} | {ours['rps'] / bare['rps']:.0%} | {bare['p50_ms']:.1f}/{bare['p99_ms']:.1f} | {ours['p50_ms']:.1f}/{ours['p99_ms']:.1f} | {half['p99_ms']:.1f} ms at {half['rps']:.0f} rps | {bare['errors']}/{ours['errors']}/{half['errors']} | {cpu_cell(bare, ours)} |"
         )
     accepted = sum(r["sent"] - r["errors"] for r in (warm, rows[0][2], rows[0][3]))
     if crowd:

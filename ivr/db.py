@@ -197,9 +197,8 @@ def session_scope(app: Flask | None = None) -> Iterator[Session]:
 def close_session(_exc: BaseException | None = None) -> None:
     """Close the request's session (at the end of the request, or to start afresh)."""
     session = g.pop("db_session", None)
-    # A session with no transaction and no objects has nothing to release (a write-behind request
-    # only used it to collect its writes); closing it would still build a new identity map.
-    if session is not None and (
-        session.in_transaction() or len(session.identity_map) or session.new
-    ):
+    # A session with no transaction (adding an object begins one) and no objects has nothing to
+    # release: a write-behind request only used it to collect its writes. Closing it would still
+    # build a new identity map.
+    if session is not None and (session.in_transaction() or len(session.identity_map)):
         session.close()

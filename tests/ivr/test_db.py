@@ -138,3 +138,24 @@ def test_status_reports_unmigrated_schema(any_db_url):
     assert "hotline db upgrade" in info["error"]
     db.upgrade(engine)
     assert db.status(engine)["ok"] is True
+
+
+def test_a_request_leaves_no_connection_checked_out_nor_objects_attached(app, clock):
+    """The request's session is closed when it holds a transaction or objects; one that was only
+    opened (a write-behind request collects its writes on it) is simply dropped."""
+    engine = app.extensions["hotline.engine"]
+    call = Call(call_sid="CA" + "5" * 32, started_at=clock.at)
+    with app.test_request_context("/"):
+        reading = db.get_session()
+        reading.execute(select(1))
+        assert reading.in_transaction() and engine.pool.checkedout() == 1
+        db.close_session()
+        assert not reading.in_transaction() and engine.pool.checkedout() == 0
+        adding = db.get_session()
+        adding.add(call)
+        db.close_session()
+        assert call not in adding
+        unused = db.get_session()
+        db.close_session()
+        assert db.opened_session() is None and unused is not db.get_session()
+    assert engine.pool.checkedout() == 0

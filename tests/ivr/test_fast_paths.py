@@ -58,6 +58,23 @@ def test_any_bytes_give_what_werkzeug_gives(body):
     assert ours == theirs
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(pieces, max_size=12).map(lambda parts: "".join(parts).encode()),
+    st.one_of(st.sampled_from(["Digits", "a", "", "%", "missing"]), st.text(max_size=3)),
+)
+def test_a_parameter_is_what_werkzeug_answers(body, name):
+    """Form and query parameters answer ``get`` as werkzeug's do, missing names included."""
+    query = body.decode("latin-1")
+    ours = FormRequest({**environ(body), "QUERY_STRING": query})
+    theirs = Request({**environ(body), "QUERY_STRING": query})
+    for mine, werkzeugs in ((ours.form, theirs.form), (ours.args, theirs.args)):
+        assert mine.get(name) == werkzeugs.get(name)
+        for kind in (None, int, float, str.upper):
+            assert mine.get(name, "default", kind) == werkzeugs.get(name, "default", kind)
+        assert (name in mine) == (name in werkzeugs)
+
+
 def test_twilio_parameters_and_other_content_types():
     body = b"CallSid=CA1&From=%2B393331234567&Digits=&SpeechResult=caf%C3%A9+ordini&Digits=2"
     ours, theirs = forms(body)
