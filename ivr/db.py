@@ -52,20 +52,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """The one engine factory: SQLite gets WAL and a busy timeout, PostgreSQL a pool without pings."""
+def make_engine(url: str, **options: Any) -> Engine:
+    """The one engine factory: SQLite gets WAL and a busy timeout, PostgreSQL a pool without pings.
+    ``options`` go to ``create_engine`` (``isolation_level="AUTOCOMMIT"`` for the reads engine)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, **options
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No ping before each use (a round trip on every request that reads): a connection the
     # server dropped (it restarted) fails on first use, SQLAlchemy then discards the whole pool,
     # and the work is tried once more on a new connection (``retrying_stale``).
-    return create_engine(url, pool_pre_ping=False, pool_size=5, max_overflow=10)
+    return create_engine(
+        url, **{"pool_pre_ping": False, "pool_size": 5, "max_overflow": 10, **options}
+    )
 
 
 def alembic_config(engine: Engine | None = None) -> AlembicConfig:
@@ -118,6 +123,11 @@ def status(engine: Engine) -> dict[str, Any]:
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["hotline.engine"] = engine
+    # single reads on the webhooks' hot path (a caller's queue entry): connections of their own,
+    # always in autocommit, so a SELECT is one round trip (no BEGIN, no COMMIT or ROLLBACK)
+    app.extensions["hotline.reads_engine"] = make_engine(
+        app.config["DATABASE_URL"], isolation_level="AUTOCOMMIT"
+    )
     app.extensions["hotline.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     if app.config.get("AUTO_MIGRATE"):
         upgrade(engine)
@@ -165,6 +175,11 @@ def retrying_stale(work: Callable[[], T], before_retry: Callable[[], Any] | None
 
 def get_engine() -> Engine:
     return current_app.extensions["hotline.engine"]
+
+
+def get_reads_engine() -> Engine:
+    """The engine for single reads outside any transaction (see :func:`init_app`)."""
+    return current_app.extensions["hotline.reads_engine"]
 
 
 def get_session() -> Session:

@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from . import calllog, clock
 from .config import HotlineConfig
-from .db import get_session
+from .db import get_reads_engine, get_session
 from .models import AgentAccount, AgentSession, Callback, QueueEntry
 from .prompts import minutes_phrase, say, text
 from .signatures import twilio_signed
@@ -153,7 +153,7 @@ def entry_state(session: Session, sid: str, queue_id: str) -> Row | None:
     """What the hold loop and the queue result read of the caller's latest entry in this queue:
     a plain row, read without the ORM and outside the request's transaction, on a connection of
     its own (a thousand callers on hold poll this; each read sees what is committed now)."""
-    with session.get_bind().connect() as connection:
+    with get_reads_engine().connect() as connection:
         return connection.execute(_entry_state_statement(), {"sid": sid, "queue": queue_id}).first()
 
 
