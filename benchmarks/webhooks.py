@@ -66,6 +66,8 @@ def start(app_spec: str, port: int, workers: int, env: dict, cwd: Path) -> subpr
         str(workers),
         "--access-logfile",
         "/dev/null",
+        "--max-requests",  # no worker recycled (and booted again) in the middle of a run
+        "0",
         app_spec,
     ]
     process = subprocess.Popen(
@@ -103,7 +105,9 @@ def cpu_seconds(root: int | None) -> float | None:
         except OSError:  # gone meanwhile
             continue
         children.setdefault(int(fields[1]), []).append(int(entry.name))
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+        # its own user and system time, and that of the children it has reaped (a worker
+        # gunicorn replaced counts in the master's)
+        times[int(entry.name)] = sum(int(value) for value in fields[11:15]) / tick
     total, stack = 0.0, [root]
     while stack:
         pid = stack.pop()
