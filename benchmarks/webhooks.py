@@ -4,8 +4,9 @@ Both run under the same gunicorn settings (gunicorn.conf.py, same worker count) 
 are driven by the same pre-signed requests (every menu request has its own CallSid, so Hotline
 really writes its call events and queue entry). For each route: a closed-loop run at full speed
 (requests per second, p50/p99 latency, errors), then Hotline at half the bare app's peak rate (p99).
-With ``--hold-callers``, callers reach a queue through the menu, poll the hold loop while the menu
-is driven again, then hang up (a queue result each). Afterwards the call log is counted: every
+With ``--hold-callers``, callers reach a queue through the menu; the menu is driven alone, then
+again while they poll the hold loop; then they hang up (a queue result each). The servers' CPU per
+request (and PostgreSQL's) is read from /proc around each full-speed run. Afterwards the call log is counted: every
 accepted menu request's events stored exactly once, every hung-up caller's entry ended.
 Every request goes to 127.0.0.1, and each run is bounded in time and count.
 
@@ -263,12 +264,14 @@ def drive(
 
 
 def on_hold(port: int, base: str, args: argparse.Namespace, offset: int) -> dict:
-    """``--hold-callers`` callers reach a queue through the menu, then poll the hold loop at
-    their pace while the menu is driven at full speed again."""
+    """``--hold-callers`` callers reach a queue through the menu; the menu is driven at full speed
+    alone, then again while they poll the hold loop at their pace (the two menu runs one after
+    the other, on the same database)."""
     import threading
 
     callers = args.hold_callers
     enqueued = drive(port, base, "menu", 600, 4, None, offset, callers=callers)
+    alone = drive(port, base, "menu", args.seconds, args.connections, None, offset + 2 * 10**6)
     polls: dict = {}
     rate = callers / args.hold_poll_s
     poller = threading.Thread(
@@ -283,6 +286,7 @@ def on_hold(port: int, base: str, args: argparse.Namespace, offset: int) -> dict
     # then they all hang up: each queue result updates that caller's entry (written behind)
     ended = drive(port, base, "queue_result", 600, 4, None, offset, callers=callers)
     return {
+        "alone": alone,
         "menu": menu,
         "hold": polls,
         "enqueued": enqueued["sent"] - enqueued["errors"],
@@ -434,14 +438,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     accepted = sum(r["sent"] - r["errors"] for r in (warm, rows[0][2], rows[0][3]))
     if crowd:
-        alone, menu, hold = rows[0][2], crowd["menu"], crowd["hold"]
-        accepted += crowd["enqueued"] + menu["sent"] - menu["errors"]
+        alone, menu, hold = crowd["alone"], crowd["menu"], crowd["hold"]
+        accepted += crowd["enqueued"] + sum(r["sent"] - r["errors"] for r in (alone, menu))
         print(
             f"\n| {args.hold_callers} callers on hold, each polling every {args.hold_poll_s:g} s | menu rps | menu p50/p99 ms | hold polls/s | hold p50/p99 ms | errors (menu/hold) |"
         )
         print("|---|---:|---|---:|---|---|")
         print(
-            f"| menu alone | {alone['rps']:.0f} | {alone['p50_ms']:.1f}/{alone['p99_ms']:.1f} | | | {alone['errors']}/ |"
+            f"| menu alone, just before | {alone['rps']:.0f} | {alone['p50_ms']:.1f}/{alone['p99_ms']:.1f} | | | {alone['errors']}/ |"
         )
         print(
             f"| menu while they poll | {menu['rps']:.0f} ({menu['rps'] / alone['rps']:.0%}) | {menu['p50_ms']:.1f}/{menu['p99_ms']:.1f} | {hold['rps']:.0f} | {hold['p50_ms']:.1f}/{hold['p99_ms']:.1f} | {menu['errors']}/{hold['errors']} |"
