@@ -52,10 +52,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, **options: Any) -> Engine:
+def make_engine(url: str, reads: bool = False) -> Engine:
     """The one engine factory: SQLite gets WAL and a busy timeout, PostgreSQL a pool without pings.
-    ``options`` go to ``create_engine`` (``isolation_level="AUTOCOMMIT"`` for the reads engine)."""
+
+    With ``reads``, the engine for single reads on the webhooks' hot path: its connections are
+    always in autocommit, so a SELECT is one round trip (no BEGIN before it, no COMMIT or ROLLBACK
+    after it), and on PostgreSQL its pool keeps as many as a worker has threads (each holds one
+    only for a SELECT)."""
     url = normalise_url(url)
+    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if reads else {}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -68,9 +73,8 @@ def make_engine(url: str, **options: Any) -> Engine:
     # No ping before each use (a round trip on every request that reads): a connection the
     # server dropped (it restarted) fails on first use, SQLAlchemy then discards the whole pool,
     # and the work is tried once more on a new connection (``retrying_stale``).
-    return create_engine(
-        url, **{"pool_pre_ping": False, "pool_size": 5, "max_overflow": 10, **options}
-    )
+    pool = {"pool_size": 4, "max_overflow": 4} if reads else {"pool_size": 5, "max_overflow": 10}
+    return create_engine(url, pool_pre_ping=False, **pool, **options)
 
 
 def alembic_config(engine: Engine | None = None) -> AlembicConfig:
@@ -123,11 +127,7 @@ def status(engine: Engine) -> dict[str, Any]:
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["hotline.engine"] = engine
-    # single reads on the webhooks' hot path (a caller's queue entry): connections of their own,
-    # always in autocommit, so a SELECT is one round trip (no BEGIN, no COMMIT or ROLLBACK)
-    app.extensions["hotline.reads_engine"] = make_engine(
-        app.config["DATABASE_URL"], isolation_level="AUTOCOMMIT"
-    )
+    app.extensions["hotline.reads_engine"] = make_engine(app.config["DATABASE_URL"], reads=True)
     app.extensions["hotline.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     if app.config.get("AUTO_MIGRATE"):
         upgrade(engine)
@@ -178,7 +178,7 @@ def get_engine() -> Engine:
 
 
 def get_reads_engine() -> Engine:
-    """The engine for single reads outside any transaction (see :func:`init_app`)."""
+    """The engine for single reads outside any transaction (see :func:`make_engine`)."""
     return current_app.extensions["hotline.reads_engine"]
 
 
