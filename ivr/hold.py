@@ -149,7 +149,7 @@ def _entry_state_statement() -> Select:
     )
 
 
-def entry_state(session: Session, sid: str, queue_id: str) -> Row | None:
+def entry_state(sid: str, queue_id: str) -> Row | None:
     """What the hold loop and the queue result read of the caller's latest entry in this queue:
     a plain row, read without the ORM and outside the request's transaction, on a connection of
     its own (a thousand callers on hold poll this; each read sees what is committed now)."""
@@ -157,13 +157,13 @@ def entry_state(session: Session, sid: str, queue_id: str) -> Row | None:
         return connection.execute(_entry_state_statement(), {"sid": sid, "queue": queue_id}).first()
 
 
-def caller_entry(session: Session, sid: str, queue_id: str, waited_s: float) -> Row | None:
+def caller_entry(sid: str, queue_id: str, waited_s: float) -> Row | None:
     """The caller's entry in this queue (:func:`entry_state`), also when the menu request that
     opened it may still be in a write-behind journal (the first hold poll comes right after it):
     then flush this worker's journal if it holds the call's writes; if they were enqueued under a
     second ago, give the other workers one interval too (a longer wait means the entry was
     written long ago)."""
-    entry = entry_state(session, sid, queue_id)
+    entry = entry_state(sid, queue_id)
     journal = journal_for(current_app)
     if entry is not None or journal is None:
         return entry
@@ -175,7 +175,7 @@ def caller_entry(session: Session, sid: str, queue_id: str, waited_s: float) -> 
     pauses = (0.0, min(2 * journal.interval_s, 0.5)) if waited_s <= 1.0 else (0.0,)
     for pause in pauses:
         time.sleep(pause)
-        entry = entry_state(session, sid, queue_id)
+        entry = entry_state(sid, queue_id)
         if entry is not None:
             return entry
     return None
@@ -195,7 +195,7 @@ def wait() -> VoiceResponse:
     response = VoiceResponse()
     position = int(form_number("QueuePosition", 1, 1, POSITION_MAX))
     waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
-    entry = caller_entry(session, call_sid(), queue_id, waited)
+    entry = caller_entry(call_sid(), queue_id, waited)
     due = (
         entry is None
         or entry.last_announced_at is None
@@ -305,7 +305,7 @@ def queue_result() -> VoiceResponse:
     waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
     session = get_session()
     now = clock.now()
-    entry = caller_entry(session, call_sid(), queue_id, waited)
+    entry = caller_entry(call_sid(), queue_id, waited)
     key = f"queue_result:{queue_id}:{entry.id if entry else 0}"
     new = event("queue_result", key, queue=queue_id, result=result, wait_s=waited)
     if entry is not None:

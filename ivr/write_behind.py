@@ -328,7 +328,8 @@ class Journal:
                         )
                         return False
                 path.unlink(missing_ok=True)
-                self._sealed.pop(0)
+                with self._lock:  # holds() goes through the list meanwhile
+                    self._sealed.pop(0)
         return True
 
     def _one_by_one(self, path: Path, batch: list[list[tuple]]) -> bool:
@@ -359,7 +360,8 @@ class Journal:
         temporary = path.with_suffix(".tmp")  # not a journal: recover() does not look at it
         temporary.write_bytes(b"".join(_record(ops) for ops in rest))
         os.replace(temporary, path)
-        self._sealed[0] = (path, rest, _calls_of(rest))
+        with self._lock:
+            self._sealed[0] = (path, rest, _calls_of(rest))
 
     def pending(self) -> int:
         """Requests journalled by this process and not yet in the database."""
