@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+STALE_RETRIES = 2  # work retried after failing on a connection the server had dropped
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -160,17 +161,20 @@ def stale(exc: BaseException) -> bool:
 
 
 def retrying_stale(work: Callable[[], T], before_retry: Callable[[], Any] | None = None) -> T:
-    """``work()``, once more (after ``before_retry()``) if it failed on a stale connection. The
-    work must be a transaction that was rolled back when it failed."""
-    try:
-        return work()
-    except DBAPIError as exc:
-        if not stale(exc):
-            raise
-        log.info("database connection was reset (server restart?), trying once more: %s", exc)
-        if before_retry is not None:
-            before_retry()
-        return work()
+    """``work()``, again (after ``before_retry()``) while it fails on a stale connection, at most
+    ``STALE_RETRIES`` times: the app has two pools (the main engine's and the reads engine's), and
+    after a server restart one request may meet a dropped connection in each. The work must be a
+    transaction that was rolled back when it failed."""
+    for attempt in range(STALE_RETRIES + 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not stale(exc) or attempt == STALE_RETRIES:
+                raise
+            log.info("database connection was reset (server restart?), trying again: %s", exc)
+            if before_retry is not None:
+                before_retry()
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def get_engine() -> Engine:

@@ -115,12 +115,22 @@ def test_a_restarted_server_costs_callers_nothing(make_app, clock, postgres_serv
     call.post(f"{PUBLIC}/voice/language?attempt=1&step=1", {"Digits": "1"})
     answer = call.post(f"{PUBLIC}/voice/menu?lang=en&attempt=1&step=2", {"Digits": "1"})
     assert answer.find("Enqueue").text == "orders"
+    postgres_server.stop("fast")  # again, now that the hold loop's reads have a pool too
+    postgres_server.restart()
+    hold = "lang=en&queue=orders&step=2"
+    music = call.post(f"{PUBLIC}/voice/wait?{hold}", {"QueuePosition": "1", "QueueTime": "5"})
+    assert music.find("Enqueue") is None and list(music.iter("Play"))  # no apology
+    call.post(f"{PUBLIC}/voice/queue-result?{hold}", {"QueueResult": "hangup", "QueueTime": "9"})
     assert spool.pending(app) == 0
     with session_scope(app) as session:
         events = set(
             session.scalars(select(CallEvent.event).where(CallEvent.call_sid == call.call_sid))
         )
-    assert {"call_started", "language_chosen", "menu_choice", "enqueued"} <= events
+        result = session.scalar(
+            select(QueueEntry.result).where(QueueEntry.call_sid == call.call_sid)
+        )
+    assert {"call_started", "language_chosen", "menu_choice", "enqueued", "queue_result"} <= events
+    assert result == "hangup"
     postgres_server.stop("fast")
     postgres_server.restart()
     assert app.test_client().get("/healthz").get_json()["database"]["ok"]
