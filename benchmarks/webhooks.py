@@ -370,13 +370,25 @@ def main(argv: list[str] | None = None) -> int:
             bare = with_cpu(
                 servers[1].pid,
                 None,
-                *(bare_port, bare_base, route, args.seconds, args.connections, None, offset),
+                bare_port,
+                bare_base,
+                route,
+                args.seconds,
+                args.connections,
+                None,
+                offset,
             )
             offset += 10**6
             ours = with_cpu(
                 servers[0].pid,
                 database,
-                *(hot_port, hot_base, route, args.seconds, args.connections, None, offset),
+                hot_port,
+                hot_base,
+                route,
+                args.seconds,
+                args.connections,
+                None,
+                offset,
             )
             offset += 10**6
             half = drive(  # twice the connections: each waits for its answers, ours are slower

@@ -139,7 +139,7 @@ def init_app(app: Flask) -> None:
 def _connection_reset(exc: DBAPIError) -> Any:
     """A page or API call that hit a connection the database server dropped (it restarted):
     503, try again in a second (the pool has been renewed meanwhile). Any other database error
-    stays a 500. Webhooks never get here: they retry once themselves (``retrying_stale``)."""
+    stays a 500. Webhooks never get here: they retry themselves (``retrying_stale``)."""
     if not stale(exc):
         raise exc
     log.warning("database connection was reset (server restart?): %s answered 503", exc)
@@ -165,16 +165,16 @@ def retrying_stale(work: Callable[[], T], before_retry: Callable[[], Any] | None
     ``STALE_RETRIES`` times: the app has two pools (the main engine's and the reads engine's), and
     after a server restart one request may meet a dropped connection in each. The work must be a
     transaction that was rolled back when it failed."""
-    for attempt in range(STALE_RETRIES + 1):
+    for _ in range(STALE_RETRIES):
         try:
             return work()
         except DBAPIError as exc:
-            if not stale(exc) or attempt == STALE_RETRIES:
+            if not stale(exc):
                 raise
             log.info("database connection was reset (server restart?), trying again: %s", exc)
             if before_retry is not None:
                 before_retry()
-    raise AssertionError("unreachable")  # the loop returns or raises
+    return work()
 
 
 def get_engine() -> Engine:

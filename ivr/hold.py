@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import math
 import time
+from typing import Any
 
 from flask import Blueprint, current_app, request, url_for
 from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
@@ -114,38 +115,40 @@ def rounded_minutes(seconds: float) -> int:
     return minutes if minutes <= 10 else 5 * math.ceil(minutes / 5)
 
 
-@functools.cache
-def _current_entry_statement() -> Select:
+def _latest_entry(*columns: Any) -> Select:
+    """SELECT these columns (or the entity) of a caller's latest entry in a queue (parameters
+    ``sid`` and ``queue``)."""
+    entries = QueueEntry.__table__
     return (
-        select(QueueEntry)
-        .where(QueueEntry.call_sid == bindparam("sid"), QueueEntry.queue == bindparam("queue"))
-        .order_by(QueueEntry.entered_at.desc())
+        select(*columns)
+        .where(entries.c.call_sid == bindparam("sid"), entries.c.queue == bindparam("queue"))
+        .order_by(entries.c.entered_at.desc())
         .limit(1)
     )
 
 
+@functools.cache
+def _current_entry_statement() -> Select:
+    return _latest_entry(QueueEntry)
+
+
 def current_entry(session: Session, sid: str, queue_id: str) -> QueueEntry | None:
-    """The caller's latest entry in this queue (one statement built once: every hold poll and
-    queue result reads it)."""
+    """The caller's latest entry in this queue, as an ORM object the request may change (the
+    agent line, the callback key); the hold loop and the queue result read :func:`entry_state`."""
     return session.scalars(_current_entry_statement(), {"sid": sid, "queue": queue_id}).first()
 
 
 @functools.cache
 def _entry_state_statement() -> Select:
     entries = QueueEntry.__table__
-    return (
-        select(
-            entries.c.id,
-            entries.c.call_sid,
-            entries.c.entered_at,
-            entries.c.answered_at,
-            entries.c.last_announced_at,
-            entries.c.last_estimate_s,
-            entries.c.last_position,
-        )
-        .where(entries.c.call_sid == bindparam("sid"), entries.c.queue == bindparam("queue"))
-        .order_by(entries.c.entered_at.desc())
-        .limit(1)
+    return _latest_entry(
+        entries.c.id,
+        entries.c.call_sid,
+        entries.c.entered_at,
+        entries.c.answered_at,
+        entries.c.last_announced_at,
+        entries.c.last_estimate_s,
+        entries.c.last_position,
     )
 
 
