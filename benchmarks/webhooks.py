@@ -22,6 +22,7 @@ import argparse
 import http.client
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -117,14 +118,22 @@ def cpu_seconds(root: int | None) -> float | None:
     return total
 
 
+def _reaped_cpu() -> float:
+    """CPU time of this process's children that have ended: the load generator's connections."""
+    times = os.times()
+    return times.children_user + times.children_system
+
+
 def with_cpu(server: int, database: int | None, *run: Any) -> dict:
-    """``drive(*run)``'s result, with the server's (and the database's) CPU per request in ms,
-    read once the run's last writes have had time to be flushed."""
-    before = cpu_seconds(server), cpu_seconds(database)
+    """``drive(*run)``'s result, with the CPU per request in ms of the server (and the database),
+    read once the run's last writes have had time to be flushed, and of the load generator (no
+    other run may be under way)."""
+    before = cpu_seconds(server), cpu_seconds(database), _reaped_cpu()
     result = drive(*run)
     time.sleep(0.3)
-    after = cpu_seconds(server), cpu_seconds(database)
-    for key, start, end in zip(("cpu_ms", "db_cpu_ms"), before, after, strict=True):
+    after = cpu_seconds(server), cpu_seconds(database), _reaped_cpu()
+    keys = ("cpu_ms", "db_cpu_ms", "client_cpu_ms")
+    for key, start, end in zip(keys, before, after, strict=True):
         if start is not None and end is not None and result["sent"]:
             result[key] = (end - start) * 1000 / result["sent"]
     return result
@@ -252,6 +261,14 @@ def drive(
     # from the first connection's start to the last one's end: building and signing the
     # requests beforehand is not part of the run
     elapsed = max(r[4] for r in results) - min(r[3] for r in results)
+    skew = max(r[3] for r in results) - min(r[3] for r in results)
+    late = max(r[4] - r[3] for r in results) - seconds
+    if skew > 0.1 or late > 0.1:  # a connection started late, or ran past its end waiting
+        print(
+            f"  note: {route} connections started up to {skew:.2f} s apart, one ended {late:.2f} s"
+            " after its run",
+            file=sys.stderr,
+        )
     latencies = np.concatenate([np.array(r[0]) for r in results]) if results else np.array([])
     sent = sum(r[2] for r in results)
     return {
@@ -263,35 +280,110 @@ def drive(
     }
 
 
-def on_hold(port: int, base: str, args: argparse.Namespace, offset: int) -> dict:
-    """``--hold-callers`` callers reach a queue through the menu; the menu is driven at full speed
-    alone, then again while they poll the hold loop at their pace (the two menu runs one after
-    the other, on the same database)."""
+def on_hold(
+    port: int,
+    base: str,
+    args: argparse.Namespace,
+    offset: int,
+    half_rate: float,
+) -> dict:
+    """``--hold-callers`` callers reach a queue through the menu, and poll the hold loop alone
+    (their own latency). The menu is then driven at full speed alone, while they poll, and alone
+    again (the database grows during the runs: the runs alone bracket the one with polls); then at
+    half the bare app's menu rate alone and while they poll (the p99 target's load). Then they
+    all hang up."""
     import threading
 
     callers = args.hold_callers
-    enqueued = drive(port, base, "menu", 600, 4, None, offset, callers=callers)
-    alone = drive(port, base, "menu", args.seconds, args.connections, None, offset + 2 * 10**6)
-    polls: dict = {}
     rate = callers / args.hold_poll_s
-    poller = threading.Thread(
-        target=lambda: polls.update(
-            drive(port, base, "hold", args.seconds + 1, 4, rate, offset, callers=callers)
-        )
-    )
-    poller.start()
-    time.sleep(0.5)
-    menu = drive(port, base, "menu", args.seconds, args.connections, None, offset + 10**6)
-    poller.join()
+
+    def poll(seconds: float) -> dict:
+        return drive(port, base, "hold", seconds, 4, rate, offset, callers=callers)
+
+    def polling(run: Any) -> tuple[dict, dict]:
+        polls: dict = {}
+        poller = threading.Thread(target=lambda: polls.update(poll(args.seconds + 1)))
+        poller.start()
+        time.sleep(0.5)
+        result = run()
+        poller.join()
+        return result, polls
+
+    enqueued = drive(port, base, "menu", 600, 4, None, offset, callers=callers)
+    menu_offset = offset + 10**6
+
+    def menu(rate: float | None = None) -> dict:
+        nonlocal menu_offset
+        menu_offset += 10**6
+        connections = 2 * args.connections if rate else args.connections
+        return drive(port, base, "menu", args.seconds, connections, rate, menu_offset)
+
+    polls_alone = poll(args.seconds)  # their latency with nothing else under way
+    before = menu()
+    during, polls = polling(menu)
+    after = menu()
+    half_alone = menu(half_rate)
+    half_during, half_polls = polling(lambda: menu(half_rate))
     # then they all hang up: each queue result updates that caller's entry (written behind)
     ended = drive(port, base, "queue_result", 600, 4, None, offset, callers=callers)
     return {
-        "alone": alone,
-        "menu": menu,
+        "runs": [before, during, after, half_alone, half_during],
+        "alone": before,
+        "menu": during,
+        "after": after,
         "hold": polls,
+        "polls_alone": polls_alone,
+        "half_alone": half_alone,
+        "half_menu": half_during,
+        "half_hold": half_polls,
         "enqueued": enqueued["sent"] - enqueued["errors"],
         "ended": ended["sent"] - ended["errors"],
     }
+
+
+def hold_table(args: argparse.Namespace, crowd: dict, rows: list) -> str:
+    """The menu with and without callers polling the hold loop. "Left" is the menu rate the cores
+    still have room for if each poll takes what a hold-loop request took at full speed above
+    (server, database and load generator): a menu much slower than that while they poll would
+    mean the polls slow it down beyond their own cost (locks, the database, queueing)."""
+    alone = (crowd["alone"]["rps"] + crowd["after"]["rps"]) / 2
+    hold, menu, polls_alone = crowd["hold"], crowd["menu"], crowd["polls_alone"]
+    ours = {route: measured for route, _bare, measured, _half in rows}
+    keys = ("cpu_ms", "db_cpu_ms", "client_cpu_ms")
+    expected = ""
+    if "cpu_ms" in ours.get("hold", {}) and "cpu_ms" in ours.get("menu", {}):
+        per_poll = sum(ours["hold"].get(key, 0.0) for key in keys)
+        per_menu = sum(ours["menu"].get(key, 0.0) for key in keys)
+        left = alone - hold["rps"] * per_poll / per_menu
+        expected = (
+            f"{left:.0f} ({left / alone:.0%}; CPU per hold poll {per_poll:.2f} ms,"
+            f" per menu request {per_menu:.2f} ms, server{' + database' if 'db_cpu_ms' in ours['menu'] else ''} + load generator)"
+        )
+    lines = [
+        f"\n| {args.hold_callers} callers on hold, each polling every {args.hold_poll_s:g} s | menu rps | menu p50/p99 ms | hold polls/s | hold p50/p99 ms | errors (menu/hold) |",
+        "|---|---:|---|---:|---|---|",
+    ]
+
+    def line(name: str, run: dict, polls: dict | None = None, share: str = "") -> str:
+        hold_cells = (
+            f"{polls['rps']:.0f} | {polls['p50_ms']:.1f}/{polls['p99_ms']:.1f} | {run['errors']}/{polls['errors']}"
+            if polls
+            else f" | | {run['errors']}/"
+        )
+        return f"| {name} | {run['rps']:.0f}{share} | {run['p50_ms']:.1f}/{run['p99_ms']:.1f} | {hold_cells} |"
+
+    lines += [
+        f"| their polls alone | | | {polls_alone['rps']:.0f} | {polls_alone['p50_ms']:.1f}/{polls_alone['p99_ms']:.1f} | /{polls_alone['errors']} |",
+        line("full speed: menu alone, before", crowd["alone"]),
+        line("full speed: menu while they poll", menu, hold, f" ({menu['rps'] / alone:.0%})"),
+        line("full speed: menu alone, after", crowd["after"]),
+        f"| full speed: menu left if the polls take only their own CPU | {expected or 'n/a'} | | | | |",
+        line("half the bare menu rate: menu alone", crowd["half_alone"]),
+        line(
+            "half the bare menu rate: menu while they poll", crowd["half_menu"], crowd["half_hold"]
+        ),
+    ]
+    return "\n".join(lines)
 
 
 def cpu_cell(bare: dict, ours: dict) -> str:
@@ -405,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {route}: done", file=sys.stderr, flush=True)
         crowd = None
         if args.hold_callers:
-            crowd = on_hold(hot_port, hot_base, args, offset)
+            crowd = on_hold(hot_port, hot_base, args, offset, rows[0][1]["rps"] / 2)
             offset += 10**7
             print("  menu with callers on hold: done", file=sys.stderr, flush=True)
         for server in servers:  # workers write what their write-behind journals hold as they exit
@@ -438,8 +530,14 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             if server.poll() is None:
                 os.killpg(server.pid, signal.SIGTERM)
+        for server in servers:
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
         if pg:
             pg.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)  # the database, journals and bare app
     print(
         f"| route ({args.db}, {args.workers} workers) | bare rps | Hotline rps | ratio | bare p50/p99 ms | Hotline p50/p99 ms | Hotline p99 at half bare rate | errors (bare/ours/half) | server CPU ms per request, bare / Hotline{' (+ database)' if pg else ''} |"
     )
@@ -450,18 +548,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     accepted = sum(r["sent"] - r["errors"] for r in (warm, rows[0][2], rows[0][3]))
     if crowd:
-        alone, menu, hold = crowd["alone"], crowd["menu"], crowd["hold"]
-        accepted += crowd["enqueued"] + sum(r["sent"] - r["errors"] for r in (alone, menu))
-        print(
-            f"\n| {args.hold_callers} callers on hold, each polling every {args.hold_poll_s:g} s | menu rps | menu p50/p99 ms | hold polls/s | hold p50/p99 ms | errors (menu/hold) |"
-        )
-        print("|---|---:|---|---:|---|---|")
-        print(
-            f"| menu alone, just before | {alone['rps']:.0f} | {alone['p50_ms']:.1f}/{alone['p99_ms']:.1f} | | | {alone['errors']}/ |"
-        )
-        print(
-            f"| menu while they poll | {menu['rps']:.0f} ({menu['rps'] / alone['rps']:.0%}) | {menu['p50_ms']:.1f}/{menu['p99_ms']:.1f} | {hold['rps']:.0f} | {hold['p50_ms']:.1f}/{hold['p99_ms']:.1f} | {menu['errors']}/{hold['errors']} |"
-        )
+        accepted += crowd["enqueued"] + sum(r["sent"] - r["errors"] for r in crowd["runs"])
+        print(hold_table(args, crowd, rows))
     print(
         f"\nmenu requests accepted: {accepted}; menu_choice events stored: {menu_events}; queue entries: {entries}; duplicated events: {duplicates}"
     )
