@@ -2,15 +2,18 @@
 
 Both run under the same gunicorn settings (gunicorn.conf.py, same worker count) on 127.0.0.1 and
 are driven by the same pre-signed requests (every menu request has its own CallSid, so Hotline
-really writes its call events and queue entry). For each route: a closed-loop run at full speed
-(requests per second, p50/p99 latency, errors), then Hotline at half the bare app's peak rate (p99).
+really writes its call events and queue entry). For each route: closed-loop runs at full speed
+(requests per second, p50/p99 latency, errors), the two apps taking turns ``--rounds`` times so that
+a slower spell of a shared machine falls on both alike, then Hotline at half the bare app's peak
+rate (p99).
 With ``--hold-callers``, callers reach a queue through the menu; the menu is driven alone, then
 again while they poll the hold loop; then they hang up (a queue result each). The servers' CPU per
 request (and PostgreSQL's) is read from /proc around each full-speed run. Afterwards the call log is counted: every
 accepted menu request's events stored exactly once, every hung-up caller's entry ended.
 Every request goes to 127.0.0.1, and each run is bounded in time and count.
 
-    python benchmarks/webhooks.py [--seconds 8] [--connections 8] [--workers 3] [--db sqlite|postgresql]
+    python benchmarks/webhooks.py [--seconds 8] [--rounds 4] [--connections 8] [--workers 3]
+                                  [--db sqlite|postgresql] [--hold-callers 1000] [--hold-poll-s 10]
 
 The load generator shares the machine's cores with the servers, so absolute numbers are low on
 2 cores; the ratio between the two apps is the comparison.
@@ -132,8 +135,7 @@ def with_cpu(server: int, database: int | None, *run: Any) -> dict:
     result = drive(*run)
     time.sleep(0.3)
     after = cpu_seconds(server), cpu_seconds(database), _reaped_cpu()
-    keys = ("cpu_ms", "db_cpu_ms", "client_cpu_ms")
-    for key, start, end in zip(keys, before, after, strict=True):
+    for key, start, end in zip(CPU_KEYS, before, after, strict=True):
         if start is not None and end is not None and result["sent"]:
             result[key] = (end - start) * 1000 / result["sent"]
     return result
@@ -257,7 +259,11 @@ def drive(
     for p in procs:
         p.join()
     if not rate and not callers and any(r[2] >= per for r in results):
-        print("  warning: a connection ran out of requests (raise MAX_RPS)", file=sys.stderr)
+        print(
+            f"  warning: a {route} connection ran out of its {per} requests in"
+            f" {max(r[4] - r[3] for r in results):.2f} s (raise MAX_RPS)",
+            file=sys.stderr,
+        )
     # from the first connection's start to the last one's end: building and signing the
     # requests beforehand is not part of the run
     elapsed = max(r[4] for r in results) - min(r[3] for r in results)
@@ -277,7 +283,53 @@ def drive(
         "p99_ms": float(np.percentile(latencies, 99) * 1000),
         "errors": sum(r[1] for r in results),
         "sent": sent,
+        "elapsed": elapsed,
+        "latencies": latencies,
     }
+
+
+CPU_KEYS = ("cpu_ms", "db_cpu_ms", "client_cpu_ms")
+
+
+def merged(results: list[dict]) -> dict:
+    """Several runs of one app as one: requests over the time they ran, all their latencies, and
+    CPU per request over all their requests."""
+    sent = sum(r["sent"] for r in results)
+    elapsed = sum(r["elapsed"] for r in results)
+    latencies = np.concatenate([r["latencies"] for r in results])
+    out = {
+        "rps": sent / max(elapsed, 1e-9),
+        "p50_ms": float(np.percentile(latencies, 50) * 1000),
+        "p99_ms": float(np.percentile(latencies, 99) * 1000),
+        "errors": sum(r["errors"] for r in results),
+        "sent": sent,
+        "elapsed": elapsed,
+        "latencies": latencies,
+    }
+    for key in CPU_KEYS:
+        if sent and all(key in r for r in results):
+            out[key] = sum(r[key] * r["sent"] for r in results) / sent
+    return out
+
+
+def alternated(
+    apps: list[tuple[int, int | None, int, str]],
+    route: str,
+    args: argparse.Namespace,
+    offset: int,
+) -> tuple[list[dict], int]:
+    """Each app (server pid, database pid, port, base URL) at full speed in turn, ``--rounds``
+    times for ``--seconds / --rounds`` each, merged per app: a slower spell of the machine (other
+    tenants of a shared host) then falls on every app alike instead of on one of them. Returns the
+    results and the next unused CallSid offset."""
+    runs: list[list[dict]] = [[] for _ in apps]
+    seconds = args.seconds / args.rounds
+    for _ in range(args.rounds):
+        for results, (server, database, port, base) in zip(runs, apps, strict=True):
+            run = (port, base, route, seconds, args.connections, None, offset)
+            results.append(with_cpu(server, database, *run))
+            offset += int(seconds * MAX_RPS) + args.connections
+    return [merged(results) for results in runs], offset
 
 
 def on_hold(
@@ -349,11 +401,10 @@ def hold_table(args: argparse.Namespace, crowd: dict, rows: list) -> str:
     alone = (crowd["alone"]["rps"] + crowd["after"]["rps"]) / 2
     hold, menu, polls_alone = crowd["hold"], crowd["menu"], crowd["polls_alone"]
     ours = {route: measured for route, _bare, measured, _half in rows}
-    keys = ("cpu_ms", "db_cpu_ms", "client_cpu_ms")
     expected = ""
     if "cpu_ms" in ours.get("hold", {}) and "cpu_ms" in ours.get("menu", {}):
-        per_poll = sum(ours["hold"].get(key, 0.0) for key in keys)
-        per_menu = sum(ours["menu"].get(key, 0.0) for key in keys)
+        per_poll = sum(ours["hold"].get(key, 0.0) for key in CPU_KEYS)
+        per_menu = sum(ours["menu"].get(key, 0.0) for key in CPU_KEYS)
         left = alone - hold["rps"] * per_poll / per_menu
         expected = (
             f"{left:.0f} ({left / alone:.0%}; CPU per hold poll {per_poll:.2f} ms,"
@@ -400,6 +451,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="the bare app and Hotline take turns at full speed this many times per route",
+    )
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument(
         "--hold-callers",
@@ -459,30 +516,11 @@ def main(argv: list[str] | None = None) -> int:
         offset = 0
         database = int((pg.data / "postmaster.pid").read_text().split()[0]) if pg else None
         for route in ("menu", "hold", "queue_result"):
-            bare = with_cpu(
-                servers[1].pid,
-                None,
-                bare_port,
-                bare_base,
-                route,
-                args.seconds,
-                args.connections,
-                None,
-                offset,
-            )
-            offset += 10**6
-            ours = with_cpu(
-                servers[0].pid,
-                database,
-                hot_port,
-                hot_base,
-                route,
-                args.seconds,
-                args.connections,
-                None,
-                offset,
-            )
-            offset += 10**6
+            apps = [
+                (servers[1].pid, None, bare_port, bare_base),
+                (servers[0].pid, database, hot_port, hot_base),
+            ]
+            (bare, ours), offset = alternated(apps, route, args, offset)
             half = drive(  # twice the connections: each waits for its answers, ours are slower
                 hot_port,
                 hot_base,
