@@ -23,6 +23,17 @@ errorlog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 
 
+def when_ready(server):
+    """At start, on PostgreSQL: warn if the workers could open more connections than the server
+    accepts (each keeps two pools; see the README's settings)."""
+    from ivr.db import connection_budget
+
+    url = os.environ.get("DATABASE_URL")
+    warning = connection_budget(url, server.cfg.workers) if url else None
+    if warning:
+        server.log.warning(warning)
+
+
 def post_worker_init(worker):
     """The app is loaded: what loading it allocated (modules, configuration, SQLAlchemy's tables)
     lives as long as the worker, so it is moved out of the garbage collector's way; collections

@@ -21,6 +21,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 STALE_RETRIES = 2  # work retried after failing on a connection the server had dropped
@@ -53,6 +54,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# PostgreSQL pools per process (a gunicorn worker): the requests and the write-behind thread; the
+# hot path's single reads (as many as a worker has threads)
+POOL = {"pool_size": 5, "max_overflow": 10}
+READS_POOL = {"pool_size": 4, "max_overflow": 4}
+CONNECTIONS_PER_WORKER = sum(POOL.values()) + sum(READS_POOL.values())
+
+
 def make_engine(url: str, reads: bool = False) -> Engine:
     """The one engine factory: SQLite gets WAL and a busy timeout, PostgreSQL a pool without pings.
 
@@ -74,8 +82,48 @@ def make_engine(url: str, reads: bool = False) -> Engine:
     # No ping before each use (a round trip on every request that reads): a connection the
     # server dropped (it restarted) fails on first use, SQLAlchemy then discards the whole pool,
     # and the work is tried once more on a new connection (``retrying_stale``).
-    pool = {"pool_size": 4, "max_overflow": 4} if reads else {"pool_size": 5, "max_overflow": 10}
+    pool = READS_POOL if reads else POOL
     return create_engine(url, pool_pre_ping=False, **pool, **options)
+
+
+def connection_budget(url: str, workers: int) -> str | None:
+    """On PostgreSQL, a warning if ``workers`` server workers could open more connections than
+    the server accepts (they would meet "too many clients" at a peak); None if they fit, on
+    SQLite, or when the server cannot be asked (the webhooks cope with an outage on their own)."""
+    url = normalise_url(url)
+    if not url.startswith("postgresql"):
+        return None
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            settings = dict(
+                connection.exec_driver_sql(
+                    "SELECT name, setting FROM pg_settings WHERE name IN ('max_connections',"
+                    " 'superuser_reserved_connections', 'reserved_connections')"
+                ).all()
+            )
+    except Exception as exc:  # noqa: BLE001 - a check at start, never a reason not to start
+        log.info("could not compare the workers' connections with max_connections: %s", exc)
+        return None
+    finally:
+        engine.dispose()
+    allowed = int(settings["max_connections"])
+    # PostgreSQL 16 also keeps some for roles with pg_use_reserved_connections
+    reserved = sum(
+        int(settings.get(name, 0))
+        for name in ("superuser_reserved_connections", "reserved_connections")
+    )
+    kept = workers * (POOL["pool_size"] + READS_POOL["pool_size"])
+    peak = workers * CONNECTIONS_PER_WORKER
+    available = allowed - reserved
+    if peak <= available:
+        return None
+    return (
+        f"{workers} workers keep up to {kept} PostgreSQL connections and may open {peak} at a peak"
+        f" ({CONNECTIONS_PER_WORKER} each), but the server accepts {available}"
+        f" (max_connections {allowed}, {reserved} reserved): raise max_connections"
+        " or run fewer workers (HOTLINE_WORKERS)"
+    )
 
 
 def alembic_config(engine: Engine | None = None) -> AlembicConfig:
