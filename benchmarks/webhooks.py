@@ -6,10 +6,12 @@ really writes its call events and queue entry). For each route: closed-loop runs
 (requests per second, p50/p99 latency, errors), the two apps taking turns ``--rounds`` times so that
 a slower spell of a shared machine falls on both alike, then Hotline at half the bare app's peak
 rate (p99).
-With ``--hold-callers``, callers reach a queue through the menu; the menu is driven alone, then
-again while they poll the hold loop; then they hang up (a queue result each). The servers' CPU per
-request (and PostgreSQL's) is read from /proc around each full-speed run. Afterwards the call log is counted: every
-accepted menu request's events stored exactly once, every hung-up caller's entry ended.
+With ``--hold-callers``, callers reach a queue through the menu and poll the hold loop, first alone;
+the menu is driven at full speed alone, while they poll and alone again, then at half the bare
+app's rate alone and while they poll; then they hang up (a queue result each). The servers' CPU
+per request (and PostgreSQL's, and the load generator's) is read around each full-speed turn.
+Afterwards the call log is counted: every accepted menu request's events stored exactly once,
+every hung-up caller's entry ended.
 Every request goes to 127.0.0.1, and each run is bounded in time and count.
 
     python benchmarks/webhooks.py [--seconds 8] [--rounds 4] [--connections 8] [--workers 3]
@@ -277,12 +279,16 @@ def drive(
             file=sys.stderr,
         )
     latencies = np.concatenate([np.array(r[0]) for r in results]) if results else np.array([])
-    sent = sum(r[2] for r in results)
+    return summary(sum(r[2] for r in results), sum(r[1] for r in results), elapsed, latencies)
+
+
+def summary(sent: int, errors: int, elapsed: float, latencies: np.ndarray) -> dict:
+    """A run's figures: requests per second over its time, p50/p99 latency, errors."""
     return {
         "rps": sent / max(elapsed, 1e-9),
         "p50_ms": float(np.percentile(latencies, 50) * 1000),
         "p99_ms": float(np.percentile(latencies, 99) * 1000),
-        "errors": sum(r[1] for r in results),
+        "errors": errors,
         "sent": sent,
         "elapsed": elapsed,
         "latencies": latencies,
@@ -296,17 +302,12 @@ def merged(results: list[dict]) -> dict:
     """Several runs of one app as one: requests over the time they ran, all their latencies, and
     CPU per request over all their requests."""
     sent = sum(r["sent"] for r in results)
-    elapsed = sum(r["elapsed"] for r in results)
-    latencies = np.concatenate([r["latencies"] for r in results])
-    out = {
-        "rps": sent / max(elapsed, 1e-9),
-        "p50_ms": float(np.percentile(latencies, 50) * 1000),
-        "p99_ms": float(np.percentile(latencies, 99) * 1000),
-        "errors": sum(r["errors"] for r in results),
-        "sent": sent,
-        "elapsed": elapsed,
-        "latencies": latencies,
-    }
+    out = summary(
+        sent,
+        sum(r["errors"] for r in results),
+        sum(r["elapsed"] for r in results),
+        np.concatenate([r["latencies"] for r in results]),
+    )
     for key in CPU_KEYS:
         if sent and all(key in r for r in results):
             out[key] = sum(r[key] * r["sent"] for r in results) / sent
