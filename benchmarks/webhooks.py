@@ -399,7 +399,9 @@ def hold_table(args: argparse.Namespace, crowd: dict, rows: list) -> str:
     """The menu with and without callers polling the hold loop. "Left" is the menu rate the cores
     still have room for if each poll takes what a hold-loop request took at full speed above
     (server, database and load generator): a menu much slower than that while they poll would
-    mean the polls slow it down beyond their own cost (locks, the database, queueing)."""
+    mean the polls slow it down beyond their own cost (locks, the database, queueing). Those
+    requests were from callers with no entry, who write nothing; a caller on hold sometimes updates
+    theirs, so the estimate leans high."""
     alone = (crowd["alone"]["rps"] + crowd["after"]["rps"]) / 2
     hold, menu, polls_alone = crowd["hold"], crowd["menu"], crowd["polls_alone"]
     ours = {route: measured for route, _bare, measured, _half in rows}
