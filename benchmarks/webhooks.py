@@ -401,7 +401,7 @@ def hold_table(args: argparse.Namespace, crowd: dict, rows: list) -> str:
     (server, database and load generator): a menu much slower than that while they poll would
     mean the polls slow it down beyond their own cost (locks, the database, queueing). Those
     requests were from callers with no entry, who write nothing; a caller on hold sometimes updates
-    theirs, so the estimate leans high."""
+    theirs, so the rate left leans high."""
     alone = (crowd["alone"]["rps"] + crowd["after"]["rps"]) / 2
     hold, menu, polls_alone = crowd["hold"], crowd["menu"], crowd["polls_alone"]
     ours = {route: measured for route, _bare, measured, _half in rows}
