@@ -334,6 +334,31 @@ def alternated(
     return [merged(results) for results in runs], offset
 
 
+def write_behind_lag(port: int, base: str, args: argparse.Namespace, offset: int) -> dict:
+    """A full-speed menu turn, then ``/healthz`` until the workers' journals are empty: what the
+    write-behind still held when the turn's connections had ended, and how long the database took
+    to take it."""
+    import json
+
+    run = drive(port, base, "menu", args.seconds / args.rounds, args.connections, None, offset)
+    started = time.monotonic()
+    held = None
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        while time.monotonic() - started < 30:
+            connection.request("GET", "/healthz")
+            backlog = json.loads(connection.getresponse().read())["write_behind"]
+            waiting = backlog.get("journal_bytes", 0)
+            held = waiting if held is None else held
+            if not waiting:
+                break
+            time.sleep(0.005)
+    finally:
+        connection.close()
+    seconds = time.monotonic() - started
+    return {"bytes": held or 0, "seconds": seconds, "accepted": run["sent"] - run["errors"]}
+
+
 def on_hold(
     port: int,
     base: str,
@@ -537,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
             offset += 10**6
             rows.append((route, bare, ours, half))
             print(f"  {route}: done", file=sys.stderr, flush=True)
+        lag = write_behind_lag(hot_port, hot_base, args, offset)
+        offset += 10**6
         crowd = None
         if args.hold_callers:
             crowd = on_hold(hot_port, hot_base, args, offset, rows[0][1]["rps"] / 2)
@@ -588,7 +615,14 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {route} | {bare['rps']:.0f} | {ours['rps']:.0f} | {ours['rps'] / bare['rps']:.0%} | {bare['p50_ms']:.1f}/{bare['p99_ms']:.1f} | {ours['p50_ms']:.1f}/{ours['p99_ms']:.1f} | {half['p99_ms']:.1f} ms at {half['rps']:.0f} rps | {bare['errors']}/{ours['errors']}/{half['errors']} | {cpu_cell(bare, ours)} |"
         )
-    accepted = sum(r["sent"] - r["errors"] for r in (warm, rows[0][2], rows[0][3]))
+    print(
+        f"\nwrite-behind after a full-speed menu turn: {lag['bytes'] / 1024:.0f} KiB in the workers'"
+        f" journals when its connections had ended, all in the database {lag['seconds'] * 1000:.0f} ms"
+        " later"
+    )
+    accepted = lag["accepted"] + sum(
+        r["sent"] - r["errors"] for r in (warm, rows[0][2], rows[0][3])
+    )
     if crowd:
         accepted += crowd["enqueued"] + sum(r["sent"] - r["errors"] for r in crowd["runs"])
         print(hold_table(args, crowd, rows))
