@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import multiprocessing as mp
 import os
 import shutil
@@ -338,8 +339,6 @@ def write_behind_lag(port: int, base: str, args: argparse.Namespace, offset: int
     """A full-speed menu turn, then ``/healthz`` until the workers' journals are empty: what the
     write-behind still held when the turn's connections had ended, and how long the database took
     to take it."""
-    import json
-
     run = drive(port, base, "menu", args.seconds / args.rounds, args.connections, None, offset)
     started = time.monotonic()
     held = None
@@ -406,7 +405,6 @@ def on_hold(
     # then they all hang up: each queue result updates that caller's entry (written behind)
     ended = drive(port, base, "queue_result", 600, 4, None, offset, callers=callers)
     return {
-        "runs": [before, during, after, half_alone, half_during],
         "alone": before,
         "menu": during,
         "after": after,
@@ -624,7 +622,8 @@ def main(argv: list[str] | None = None) -> int:
         r["sent"] - r["errors"] for r in (warm, rows[0][2], rows[0][3])
     )
     if crowd:
-        accepted += crowd["enqueued"] + sum(r["sent"] - r["errors"] for r in crowd["runs"])
+        menus = (crowd[name] for name in ("alone", "menu", "after", "half_alone", "half_menu"))
+        accepted += crowd["enqueued"] + sum(r["sent"] - r["errors"] for r in menus)
         print(hold_table(args, crowd, rows))
     print(
         f"\nmenu requests accepted: {accepted}; menu_choice events stored: {menu_events}; queue entries: {entries}; duplicated events: {duplicates}"

@@ -425,8 +425,6 @@ def test_an_outage_while_sorting_out_a_refused_request_sets_it_aside_once(
 ):
     from sqlalchemy.exc import OperationalError
 
-    from ivr import write_behind
-
     app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
     good = ["CA" + "a" * 32, "CA" + "b" * 32]
     client, journal = calls_around_a_refused_request(
