@@ -117,7 +117,10 @@ def _classify(frame: pd.DataFrame, cfg: HotlineConfig) -> pd.DataFrame:
     out["offered"] = ~requeued
     answered = out["answered_at"].notna() | (out["result"] == "bridged")
     out["answered"] = answered & out["offered"]
-    wait = out["wait_s"].astype(float)
+    # Twilio reports the wait (QueueTime) when the call leaves the queue's bridge; a call an agent
+    # is still talking to has waited from entering the queue to the answer
+    answered_after = (out["answered_at"] - out["entered_at"]).dt.total_seconds()
+    wait = out["wait_s"].astype(float).fillna(answered_after.where(answered))
     hung_up = (out["result"] == "hangup") & out["offered"]
     short = hung_up & (wait.fillna(0) < cfg.line.short_abandon_s)
     out["short_abandoned"] = short
@@ -139,6 +142,7 @@ def _rates(group: pd.DataFrame, formula: str) -> dict:
     within = int(group["within"].sum())
     base = answered + abandoned if formula == "answered_plus_abandoned" else answered
     answered_rows = group[group["answered"]]
+    waits = answered_rows["wait"].dropna()  # an unknown wait is not a wait of 0 s
     handled = answered_rows["handle"].dropna()
     return {
         "offered": offered,
@@ -146,7 +150,7 @@ def _rates(group: pd.DataFrame, formula: str) -> dict:
         "abandoned": abandoned,
         "short_abandoned": short,
         "service_level": round(within / base, 4) if base else None,
-        "asa_s": round(float(answered_rows["wait"].fillna(0).mean()), 1) if answered else None,
+        "asa_s": round(float(waits.mean()), 1) if len(waits) else None,
         "aht_s": round(float(handled.mean()), 1) if len(handled) else None,
         "abandon_rate": round(abandoned / (offered - short), 4) if offered - short > 0 else None,
     }

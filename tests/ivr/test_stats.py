@@ -140,6 +140,23 @@ def test_window_figures_by_hand(app, day):
     assert (technical["offered"], technical["answered"], technical["service_level"]) == (1, 1, 1.0)
 
 
+def test_a_call_still_with_its_agent_counts_with_its_wait_so_far(app, day):
+    """Answered at 09:58:12 after 12 s and still talking at 10:00: Twilio has not reported its
+    wait yet (no queue result), so the wait is the time from entering to the answer."""
+    with session_scope(app) as session:
+        session.add(
+            QueueEntry(
+                call_sid="I", queue="orders", language="en", entered_at=rome(9, 58),
+                original_entered_at=rome(9, 58), answered_at=rome(9, 58, 12),
+            )
+        )  # fmt: skip
+    orders = figures(app, day)["orders"]
+    assert (orders["offered"], orders["answered"]) == (8, 4)
+    assert orders["service_level"] == 0.4  # within 20 s: A and I; / (4 answered + 1 abandoned)
+    assert orders["asa_s"] == 25.5  # (15 + 45 + 30 + 12) / 4
+    assert orders["waiting"] == 1  # H; I is with an agent
+
+
 def test_answered_only_service_level_variant(app, day):
     cfg = app.extensions["hotline.config"]
     variant = cfg.model_copy(
