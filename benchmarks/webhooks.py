@@ -7,8 +7,8 @@ really writes its call events and queue entry). For each route: closed-loop runs
 a slower spell of a shared machine falls on both alike, then Hotline at half the bare app's peak
 rate (p99).
 With ``--hold-callers``, callers reach a queue through the menu and poll the hold loop, first alone;
-the menu is driven at full speed alone, while they poll and alone again, then at half the bare
-app's rate alone and while they poll; then they hang up (a queue result each). The servers' CPU
+the menu is driven at full speed in turns alone and while they poll, then at half the bare app's
+rate in turns alone and while they poll; then they hang up (a queue result each). The servers' CPU
 per request (and PostgreSQL's, and the load generator's) is read around each full-speed turn.
 Afterwards the call log is counted: every accepted menu request's events stored exactly once,
 every hung-up caller's entry ended.
@@ -240,16 +240,15 @@ def drive(
     rate: float | None,
     offset: int,
     callers: int = 0,
+    batches: list[list] | None = None,
 ) -> dict:
-    if callers:  # each caller once (rate None), or polling in turn at ``rate``
-        per = int(seconds * rate / connections) + 1 if rate else callers // connections
-    else:  # enough for MAX_RPS (full speed) or the rate asked for; sent > per is reported
-        per = int(seconds * (rate or MAX_RPS) / connections) + 1
+    """One run: ``connections`` connections for ``seconds``, closed-loop (``rate`` None) or paced
+    at ``rate`` in all. The requests are signed beforehand (``batches`` from :func:`signed_batches`
+    when the caller signed them earlier, so that the run starts at once)."""
+    if batches is None:
+        batches = signed_batches(route, base, seconds, connections, rate, offset, callers)
+    per = len(batches[0])
     queue: mp.Queue = mp.Queue()
-    batches = []
-    for c in range(connections):  # signed beforehand, so that every connection starts together
-        share = callers // connections if callers else 0
-        batches.append(requests_for(route, base, per, offset + c * (share or per), share))
     start_at = time.monotonic() + 0.3 + 0.02 * connections
     procs = []
     for batch in batches:
@@ -262,7 +261,7 @@ def drive(
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
-    if not rate and not callers and any(r[2] >= per for r in results):
+    if not rate and not callers and any(r[2] >= per for r in results):  # sent as many as signed
         print(
             f"  warning: a {route} connection ran out of its {per} requests in"
             f" {max(r[4] - r[3] for r in results):.2f} s (raise MAX_RPS)",
@@ -280,7 +279,32 @@ def drive(
             file=sys.stderr,
         )
     latencies = np.concatenate([np.array(r[0]) for r in results]) if results else np.array([])
-    return summary(sum(r[2] for r in results), sum(r[1] for r in results), elapsed, latencies)
+    out = summary(sum(r[2] for r in results), sum(r[1] for r in results), elapsed, latencies)
+    out["span"] = (min(r[3] for r in results), max(r[4] for r in results))  # time.monotonic()
+    return out
+
+
+def signed_batches(
+    route: str,
+    base: str,
+    seconds: float,
+    connections: int,
+    rate: float | None,
+    offset: int,
+    callers: int = 0,
+) -> list[list]:
+    """A run's requests, one batch per connection. With ``callers``: each caller once (``rate``
+    None) or polling in turn at ``rate``; else enough for ``MAX_RPS`` (full speed) or the rate
+    asked for (a connection that sends all of its batch is reported)."""
+    if callers:
+        per = int(seconds * rate / connections) + 1 if rate else callers // connections
+    else:
+        per = int(seconds * (rate or MAX_RPS) / connections) + 1
+    share = callers // connections if callers else 0
+    return [
+        requests_for(route, base, per, offset + c * (share or per), share)
+        for c in range(connections)
+    ]
 
 
 def summary(sent: int, errors: int, elapsed: float, latencies: np.ndarray) -> dict:
@@ -366,48 +390,76 @@ def on_hold(
     half_rate: float,
 ) -> dict:
     """``--hold-callers`` callers reach a queue through the menu, and poll the hold loop alone
-    (their own latency). The menu is then driven at full speed alone, while they poll, and alone
-    again (the database grows during the runs: the runs alone bracket the one with polls); then at
-    half the bare app's menu rate alone and while they poll (the p99 target's load). Then they
-    all hang up."""
+    (their own latency). The menu is then driven at full speed in turns of ``--seconds /
+    --rounds``, alone and while they poll, ``--rounds`` times each (alone first in even rounds,
+    with the polls first in odd ones: the database grows during the runs, and a slower spell of
+    the machine falls on both alike); then at half the bare app's menu rate alone and while they
+    poll, in turns the same way (the p99 target's load). Then they all hang up.
+
+    A turn with polls signs its menu requests first, starts the polls, and only then the menu;
+    the polls go on until after the menu has ended (a turn where they did not is reported)."""
     import threading
 
     callers = args.hold_callers
     rate = callers / args.hold_poll_s
+    turn = args.seconds / args.rounds
+    menu_offset = offset + 10**6
 
     def poll(seconds: float) -> dict:
         return drive(port, base, "hold", seconds, 4, rate, offset, callers=callers)
 
-    def polling(run: Any) -> tuple[dict, dict]:
-        polls: dict = {}
-        poller = threading.Thread(target=lambda: polls.update(poll(args.seconds + 1)))
-        poller.start()
-        time.sleep(0.5)
-        result = run()
-        poller.join()
-        return result, polls
-
-    enqueued = drive(port, base, "menu", 600, 4, None, offset, callers=callers)
-    menu_offset = offset + 10**6
-
-    def menu(rate: float | None = None) -> dict:
+    def menu_requests(menu_rate: float | None) -> tuple[int, list[list]]:
         nonlocal menu_offset
         menu_offset += 10**6
-        connections = 2 * args.connections if rate else args.connections
-        return drive(port, base, "menu", args.seconds, connections, rate, menu_offset)
+        connections = 2 * args.connections if menu_rate else args.connections
+        batches = signed_batches("menu", base, turn, connections, menu_rate, menu_offset)
+        return connections, batches
 
+    def menu(menu_rate: float | None) -> dict:
+        connections, batches = menu_requests(menu_rate)
+        return drive(port, base, "menu", turn, connections, menu_rate, 0, batches=batches)
+
+    def polling(menu_rate: float | None) -> tuple[dict, dict]:
+        connections, batches = menu_requests(menu_rate)  # signed before the polls start
+        polls: dict = {}
+        lead = 0.5  # the polls are under way before the menu starts
+        poller = threading.Thread(
+            target=lambda: polls.update(poll(lead + 0.3 + 0.02 * connections + turn + 0.5))
+        )
+        poller.start()
+        time.sleep(lead)
+        result = drive(port, base, "menu", turn, connections, menu_rate, 0, batches=batches)
+        poller.join()
+        (menu_began, menu_ended), (polls_began, polls_ended) = result["span"], polls["span"]
+        if polls_began > menu_began or polls_ended < menu_ended:
+            print(
+                f"  note: the polls ran from {polls_began - menu_began:+.2f} s to"
+                f" {polls_ended - menu_ended:+.2f} s of the menu's start and end (not all of it)",
+                file=sys.stderr,
+            )
+        return result, polls
+
+    def turns(menu_rate: float | None) -> tuple[dict, dict, dict]:
+        alone, during, polls = [], [], []
+        for round_number in range(args.rounds):
+            for with_polls in (False, True) if round_number % 2 == 0 else (True, False):
+                if with_polls:
+                    result, polled = polling(menu_rate)
+                    during.append(result)
+                    polls.append(polled)
+                else:
+                    alone.append(menu(menu_rate))
+        return merged(alone), merged(during), merged(polls)
+
+    enqueued = drive(port, base, "menu", 600, 4, None, offset, callers=callers)
     polls_alone = poll(args.seconds)  # their latency with nothing else under way
-    before = menu()
-    during, polls = polling(menu)
-    after = menu()
-    half_alone = menu(half_rate)
-    half_during, half_polls = polling(lambda: menu(half_rate))
+    alone, during, polls = turns(None)
+    half_alone, half_during, half_polls = turns(half_rate)
     # then they all hang up: each queue result updates that caller's entry (written behind)
     ended = drive(port, base, "queue_result", 600, 4, None, offset, callers=callers)
     return {
-        "alone": before,
+        "alone": alone,
         "menu": during,
-        "after": after,
         "hold": polls,
         "polls_alone": polls_alone,
         "half_alone": half_alone,
@@ -425,7 +477,7 @@ def hold_table(args: argparse.Namespace, crowd: dict, rows: list) -> str:
     mean the polls slow it down beyond their own cost (locks, the database, queueing). Those
     requests were from callers with no entry, who write nothing; a caller on hold sometimes updates
     theirs, so the rate left leans high."""
-    alone = (crowd["alone"]["rps"] + crowd["after"]["rps"]) / 2
+    alone = crowd["alone"]["rps"]
     hold, menu, polls_alone = crowd["hold"], crowd["menu"], crowd["polls_alone"]
     ours = {route: measured for route, _bare, measured, _half in rows}
     expected = ""
@@ -452,9 +504,13 @@ def hold_table(args: argparse.Namespace, crowd: dict, rows: list) -> str:
 
     lines += [
         f"| their polls alone | | | {polls_alone['rps']:.0f} | {polls_alone['p50_ms']:.1f}/{polls_alone['p99_ms']:.1f} | /{polls_alone['errors']} |",
-        line("full speed: menu alone, before", crowd["alone"]),
-        line("full speed: menu while they poll", menu, hold, f" ({menu['rps'] / alone:.0%})"),
-        line("full speed: menu alone, after", crowd["after"]),
+        line(f"full speed: menu alone ({args.rounds} turns)", crowd["alone"]),
+        line(
+            f"full speed: menu while they poll ({args.rounds} turns between those)",
+            menu,
+            hold,
+            f" ({menu['rps'] / alone:.0%})",
+        ),
         f"| full speed: menu left if the polls take only their own CPU | {expected or 'n/a'} | | | | |",
         line("half the bare menu rate: menu alone", crowd["half_alone"]),
         line(
@@ -622,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         r["sent"] - r["errors"] for r in (warm, rows[0][2], rows[0][3])
     )
     if crowd:
-        menus = (crowd[name] for name in ("alone", "menu", "after", "half_alone", "half_menu"))
+        menus = (crowd[name] for name in ("alone", "menu", "half_alone", "half_menu"))
         accepted += crowd["enqueued"] + sum(r["sent"] - r["errors"] for r in menus)
         print(hold_table(args, crowd, rows))
     print(
