@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import itertools
+import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,6 +28,9 @@ VOICE_VERBS = {
 GATHER_CHILDREN = {"Say", "Play", "Pause"}
 WAIT_VERBS = {"Say", "Play", "Pause", "Gather", "Redirect", "Leave", "Hangup"}
 DIAL_CHILDREN = {"Number", "Client", "Queue", "Sip", "Conference"}
+# CallSids as Twilio's ("CA" and 32 hex digits), unique across runs: a simulator run again on the
+# same database (`make demo` twice) must not continue the calls of the run before
+_SID_PREFIX = secrets.token_hex(8)
 _sids = itertools.count(1)
 
 
@@ -177,7 +181,7 @@ class SimulatedCall:
 
     def __post_init__(self) -> None:
         if not self.call_sid:
-            self.call_sid = f"CA{next(_sids):032x}"
+            self.call_sid = f"CA{_SID_PREFIX}{next(_sids):016x}"
 
     # -- requests
 

@@ -79,3 +79,25 @@ def test_gather_posts_digits_to_the_action_resolved_against_the_current_url():
         ("https://line.example.com/voice/menu?lang=en", "4"),
     ]
     assert call.hung_up
+
+
+def test_call_sids_look_like_twilios_and_are_not_reused_by_a_second_run():
+    """`make demo` run twice on one database: the second run's calls must not continue the
+    first run's (their events would be taken for retries and dropped)."""
+    import re
+    import subprocess
+    import sys
+
+    code = (
+        "from ivr.twilio_sim import SimulatedCall;"
+        "print(SimulatedCall(None, 'http://x', 't').call_sid, SimulatedCall(None, 'http://x', 't').call_sid)"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    sids = [sid for run in runs for sid in run]
+    assert all(re.fullmatch(r"CA[0-9a-f]{32}", sid) for sid in sids)
+    assert len(set(sids)) == 4
