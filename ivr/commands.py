@@ -333,7 +333,15 @@ def jobs_group() -> None:
 @click.argument(
     "name",
     type=click.Choice(
-        ["dial_callbacks", "replay_spool", "rollup_stats", "reforecast", "weekly_plan", "retention"]
+        [
+            "dial_callbacks",
+            "close_orphan_waits",
+            "replay_spool",
+            "rollup_stats",
+            "reforecast",
+            "weekly_plan",
+            "retention",
+        ]
     ),
 )
 def jobs_run(name: str) -> None:

@@ -150,6 +150,7 @@ class SchedulerSettings(_Model):
     jobs: dict[
         Literal[
             "dial_callbacks",
+            "close_orphan_waits",
             "replay_spool",
             "rollup_stats",
             "reforecast",
@@ -159,6 +160,7 @@ class SchedulerSettings(_Model):
         JobSchedule,
     ] = {
         "dial_callbacks": JobSchedule(every_s=30),
+        "close_orphan_waits": JobSchedule(every_s=60),
         "replay_spool": JobSchedule(every_s=30),
         "rollup_stats": JobSchedule(every_s=900),
         "reforecast": JobSchedule(cron="15 2 * * *"),

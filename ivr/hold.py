@@ -23,7 +23,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from . import calllog, clock
 from .config import HotlineConfig
 from .db import get_reads_engine, get_session
-from .models import AgentAccount, AgentSession, Callback, QueueEntry
+from .models import AgentAccount, AgentSession, Callback, CallEvent, QueueEntry
 from .prompts import minutes_phrase, say, text
 from .signatures import twilio_signed
 from .voice import to_operator, voicemail_prompt
@@ -341,6 +341,74 @@ def queue_result() -> VoiceResponse:
             else voicemail_prompt(lang, step)
         )
     return response
+
+
+ORPHAN_GRACE = dt.timedelta(seconds=60)  # a queue result comes within this of the call's end
+LONGEST_CALL = dt.timedelta(hours=4)  # Twilio's default limit on a call's length
+FINAL_STATUS_EVENTS = ("call_completed", "callback_status")  # the status callbacks' events
+
+
+def close_orphan_waits(session: Session, now: dt.datetime) -> dict[str, int]:
+    """Close the queue entries Twilio's queue result (the Enqueue ``action``) never closed.
+
+    That request can fail to reach us (a network fault, a restart). Left open, the entry would
+    count as waiting for ever: on the dashboard, in the statistics, and at the front of the queue
+    for agents, who would be sent to wait on an empty queue ahead of any due callback.
+
+    - The call's final status came (the number's or a callback's status callback) at least
+      ``ORPHAN_GRACE`` ago: the wait ended with the call. Not answered: a hang-up after its wait
+      until then; answered: bridged, handled until then.
+    - No status either, and the entry is older than ``LONGEST_CALL``: the call is over, how is
+      unknown (result ``unknown``, no wait).
+
+    Each closed entry gets a ``queue_closed_without_result`` event. A queue result that still
+    comes writes Twilio's own figures over these. Returns how many entries of each kind."""
+    entries = session.scalars(
+        select(QueueEntry).where(QueueEntry.result.is_(None), QueueEntry.ended_at.is_(None))
+    ).all()
+    ended_at: dict[str, dt.datetime] = {}
+    sids = sorted({entry.call_sid for entry in entries})
+    for start in range(0, len(sids), 500):  # bounded IN lists
+        ended_at.update(
+            session.execute(
+                select(CallEvent.call_sid, func.max(CallEvent.at))
+                .where(
+                    CallEvent.call_sid.in_(sids[start : start + 500]),
+                    CallEvent.event.in_(FINAL_STATUS_EVENTS),
+                )
+                .group_by(CallEvent.call_sid)
+            ).all()
+        )
+    closed = {"call_ended": 0, "unknown": 0}
+    for entry in entries:
+        end = ended_at.get(entry.call_sid)
+        if end is not None and end < entry.entered_at:  # not this wait's call (a reused CallSid)
+            end = None
+        if end is not None and end <= now - ORPHAN_GRACE:
+            if entry.answered_at is None:
+                entry.result = "hangup"
+                entry.wait_s = max((end - entry.entered_at).total_seconds(), 0.0)
+            else:
+                entry.result = "bridged"
+                entry.wait_s = max((entry.answered_at - entry.entered_at).total_seconds(), 0.0)
+                entry.handle_s = max((end - entry.answered_at).total_seconds(), 0.0)
+            entry.ended_at = end
+            closed["call_ended"] += 1
+        elif end is None and entry.entered_at <= now - LONGEST_CALL:
+            entry.result, entry.ended_at = "unknown", now
+            closed["unknown"] += 1
+        else:
+            continue
+        calllog.record_event(
+            session,
+            entry.call_sid,
+            "queue_closed_without_result",
+            now,
+            f"queue_closed_without_result:{entry.id}",
+            queue=entry.queue,
+            result=entry.result,
+        )
+    return closed
 
 
 def waiting_front(session: Session, queues: set[str]) -> list[QueueEntry]:

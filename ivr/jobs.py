@@ -183,8 +183,21 @@ def replay_spool(app: Flask, now: dt.datetime) -> str:
     return f"replayed {done} journalled webhook(s), {left} left; {taken} write-behind request(s) taken over"
 
 
+def close_orphan_waits(app: Flask, now: dt.datetime) -> str:
+    """Queue entries whose queue result never came: closed once their call is over."""
+    from .hold import close_orphan_waits as close
+
+    with session_scope(app) as session:
+        closed = close(session, now)
+    return (
+        f"closed {closed['call_ended']} wait(s) of ended calls, {closed['unknown']} of calls"
+        " with no status for hours"
+    )
+
+
 JOBS = {
     "dial_callbacks": dial_callbacks,
+    "close_orphan_waits": close_orphan_waits,
     "replay_spool": replay_spool,
     "rollup_stats": rollup_stats,
     "reforecast": reforecast,

@@ -18,7 +18,8 @@ from ivr.agent_line import set_pin
 from ivr.callbacks import dial_due_callbacks
 from ivr.config import load_config
 from ivr.db import session_scope
-from ivr.hold import rounded_minutes
+from ivr.hold import rounded_minutes, waiting_front
+from ivr.jobs import JOBS
 from ivr.models import AgentAccount, AgentSession, Callback, QueueEntry, Survey
 from ivr.twilio_sim import (
     FlaskTransport,
@@ -109,8 +110,12 @@ def agent_call(app, new_call) -> SimulatedCall:
 
 
 def entry_of(app, call) -> QueueEntry:
+    return entry_of_sid(app, call.call_sid)
+
+
+def entry_of_sid(app, sid: str) -> QueueEntry:
     with session_scope(app) as session:
-        return session.scalars(select(QueueEntry).where(QueueEntry.call_sid == call.call_sid)).one()
+        return session.scalars(select(QueueEntry).where(QueueEntry.call_sid == sid)).one()
 
 
 # --------------------------------------------------------------------------- hold
@@ -246,6 +251,71 @@ def test_a_caller_abandoning_in_the_queue(app, new_call, events):
     entry = entry_of(app, call)
     assert (entry.result, entry.wait_s, entry.answered_at) == ("hangup", 48.0, None)
     assert dict(events(call.call_sid))["queue_result"]["result"] == "hangup"
+
+
+def close_orphans(app, now) -> str:
+    return JOBS["close_orphan_waits"](app, now)
+
+
+def test_a_wait_whose_queue_result_never_came_is_closed_once_the_call_is_over(
+    app, new_call, clock, events
+):
+    """Twilio's queue result (the Enqueue action) never reached us: a minute after the call's
+    final status the job closes the entry, so it is not "waiting" for ever nor offered to agents;
+    a queue result that still comes writes Twilio's own figures."""
+    call = enqueue(new_call, "1", "1", "+393470000020")
+    clock.at += dt.timedelta(seconds=90)
+    ended = clock.at
+    call.status_callback("completed")
+    assert close_orphans(app, ended + dt.timedelta(seconds=30)).startswith("closed 0 wait(s)")
+    assert entry_of(app, call).result is None  # its queue result may still be on its way
+
+    message = close_orphans(app, ended + dt.timedelta(seconds=61))
+    assert message == "closed 1 wait(s) of ended calls, 0 of calls with no status for hours"
+    entry = entry_of(app, call)
+    assert (entry.result, entry.wait_s, entry.ended_at) == ("hangup", 90.0, ended)
+    with session_scope(app) as session:
+        assert waiting_front(session, {"orders"}) == []
+    assert [d for n, d in events(call.call_sid) if n == "queue_closed_without_result"] == [
+        {"queue": "orders", "result": "hangup"}
+    ]
+    assert close_orphans(app, ended + dt.timedelta(seconds=120)).startswith("closed 0 wait(s)")
+
+    call.post(
+        f"{PUBLIC}/voice/queue-result?lang=en&queue=orders&step=2",
+        {"QueueResult": "hangup", "QueueTime": "88"},
+    )
+    assert (entry_of(app, call).result, entry_of(app, call).wait_s) == ("hangup", 88.0)
+
+
+def test_an_answered_call_whose_queue_result_never_came_is_closed_as_bridged(app, new_call, clock):
+    call = enqueue(new_call, "1", "1", "+393470000021")
+    clock.at += dt.timedelta(seconds=15)
+    call.post(f"{PUBLIC}/voice/agent/bridge?agent=A010&queue=orders", {"QueueResult": "bridged"})
+    clock.at += dt.timedelta(minutes=4)
+    ended = clock.at
+    call.status_callback("completed")
+    close_orphans(app, ended + dt.timedelta(minutes=1))
+    entry = entry_of(app, call)
+    assert (entry.result, entry.wait_s, entry.handle_s, entry.ended_at) == (
+        "bridged",
+        15.0,
+        240.0,
+        ended,
+    )
+
+
+def test_a_wait_with_no_status_at_all_is_closed_only_after_the_longest_call(app, new_call, clock):
+    call = enqueue(new_call, "1", "1", "+393470000022")
+    call.status_callback("in-progress")  # not a final status
+    entered = clock.at
+    close_orphans(app, entered + dt.timedelta(hours=3))
+    assert entry_of(app, call).result is None  # an hour-long wait is long, not over
+    message = close_orphans(app, entered + dt.timedelta(hours=4, seconds=1))
+    assert message.endswith("1 of calls with no status for hours")
+    entry = entry_of(app, call)
+    assert (entry.result, entry.wait_s) == ("unknown", None)
+    assert entry.ended_at == entered + dt.timedelta(hours=4, seconds=1)
 
 
 # --------------------------------------------------------------------------- agents
@@ -507,6 +577,12 @@ def test_callback_job_dials_retries_a_no_answer_and_queues_the_customer(
         assert (callback.status, callback.attempts) == ("completed", 2)
         entry = session.scalars(select(QueueEntry).where(QueueEntry.call_sid == second_sid)).one()
         assert entry.original_entered_at == callback.original_entered_at  # keeps the original place
+    # no queue result came for the called-back customer: the callback's final status ends the wait
+    close_orphans(app, clock.at + dt.timedelta(seconds=61))
+    assert (entry_of_sid(app, second_sid).result, entry_of_sid(app, second_sid).ended_at) == (
+        "hangup",
+        clock.at,
+    )
 
 
 def test_callbacks_give_up_after_the_configured_attempts(app, fake_twilio):
