@@ -345,14 +345,28 @@ class Journal:
                 if unreachable(exc):
                     self._keep_only(path, batch[done:])
                     return False
-                with (self.folder / REJECTED).open("ab") as handle:
-                    handle.write(_record(ops))
-                log.error(
-                    "write-behind: the database refused a request's writes for good (%s); kept "
-                    "in %s",
-                    str(exc).splitlines()[0],
-                    self.folder / REJECTED,
-                )
+                reason = str(exc).splitlines()[0]
+                if self._set_aside(ops):
+                    log.error(
+                        "write-behind: the database refused a request's writes for good (%s); "
+                        "kept in %s",
+                        reason,
+                        self.folder / REJECTED,
+                    )
+                else:
+                    log.info("write-behind: refused again (%s), already in %s", reason, REJECTED)
+        return True
+
+    def _set_aside(self, ops: list[tuple]) -> bool:
+        """Keep a request the database refused for good in ``rejected.jnl``, once; False if it
+        is there already (a worker killed after setting it aside, before its journal lost it,
+        leaves it to whoever takes that journal over)."""
+        record = _record(ops)
+        path = self.folder / REJECTED
+        if path.exists() and record in path.read_bytes():
+            return False
+        with path.open("ab") as handle:
+            handle.write(record)
         return True
 
     def _keep_only(self, path: Path, rest: list[list[tuple]]) -> None:

@@ -376,6 +376,22 @@ def test_a_request_the_database_refuses_is_set_aside_and_holds_up_nothing(make_a
     assert (health["journal_files"], health["rejected"]) == (0, 1)
 
 
+def test_a_refused_request_met_again_is_set_aside_once(make_app, clock):
+    """A worker killed after setting a request aside but before its journal dropped it leaves
+    the request to whoever takes the journal over: it is refused again, and kept only once."""
+    app = make_app(CLOCK=clock, WRITE_BEHIND_S=NEVER)
+    _client, journal = calls_around_a_refused_request(
+        app,
+        clock,
+        ["CA" + "5" * 31 + "1", "CA" + "6" * 31 + "1"],
+        ["+393331117761", "+393331117762"],
+    )
+    assert journal.flush()
+    journal.append([("insert", "call_events", {"call_sid": None, "event": "x", "at": clock.at})])
+    assert journal.flush() and journal.pending() == 0
+    assert len(read_journal(journal.folder / write_behind.REJECTED)) == 1
+
+
 SIP = "sip:a.very.long.customer.name@pbx.example-customer.sip.twilio.com"
 
 
