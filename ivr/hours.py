@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
+import numpy as np
+import pandas as pd
 
 from .config import WEEKDAYS, HotlineConfig
 
@@ -62,6 +64,19 @@ class OpeningHours:
     def is_open(self, at: dt.datetime) -> bool:
         local = at.astimezone(self.tz)
         return any(begin <= local < finish for begin, finish in self._ranges(local.date()))
+
+    def open_during(self, starts: pd.Series, length: pd.Timedelta) -> np.ndarray:
+        """Per interval (aware ``starts``, each ``length`` long): whether the line is open at any
+        moment of it. One pass per day and opening range, not per interval."""
+        starts = pd.to_datetime(starts, utc=True)
+        ends = starts + length
+        local_days = starts.dt.tz_convert(self.tz).dt.date
+        days = set(local_days) | {day - dt.timedelta(days=1) for day in set(local_days)}
+        open_ = np.zeros(len(starts), dtype=bool)
+        for day in sorted(days):  # the day before too: a range may run past midnight
+            for begin, finish in self._ranges(day):
+                open_ |= ((starts < finish) & (ends > begin)).to_numpy()
+        return open_
 
     def next_opening(self, at: dt.datetime, horizon_days: int = 366) -> dt.datetime | None:
         """The first opening time strictly after ``at`` (None if the line never opens)."""

@@ -15,7 +15,7 @@ import pandas as pd
 from forecasts.calendar import Calendar
 from forecasts.forecast import forecast
 from forecasts.history import History
-from staffing.requirements import QueueTarget, requirements
+from staffing.requirements import QueueTarget, interval_seconds, requirements
 from staffing.shift_plan import (
     Template,
     WeekProblem,
@@ -125,6 +125,27 @@ def apply_what_if(table: pd.DataFrame, what_if: WhatIf) -> pd.DataFrame:
     return out
 
 
+CALL_COLUMNS = ("calls", "calls_p10", "calls_p90")
+
+
+def only_open_hours(cfg: HotlineConfig, forecast_table: pd.DataFrame) -> pd.DataFrame:
+    """The forecast with no calls to answer while the line is closed (hours.yaml: opening hours,
+    public holidays, closure days): a caller then hears the closed message and never queues, so
+    no agent is planned for them. History from another line's hours (the demo's imported data)
+    would otherwise staff the night and Sunday."""
+    from .hours import OpeningHours
+
+    if forecast_table.empty:
+        return forecast_table
+    length = pd.Timedelta(seconds=interval_seconds(forecast_table))
+    is_open = OpeningHours.from_config(cfg).open_during(forecast_table["interval_start"], length)
+    table = forecast_table.copy()
+    for column in CALL_COLUMNS:
+        if column in table:
+            table[column] = table[column].where(is_open, 0.0)
+    return table
+
+
 def requirement_table(
     cfg: HotlineConfig,
     forecast_table: pd.DataFrame,
@@ -132,8 +153,9 @@ def requirement_table(
     pool: bool = False,
     quantile: str | None = None,
 ) -> pd.DataFrame:
+    """Agents required per queue and interval, for the hours the line is open."""
     return requirements(
-        apply_what_if(forecast_table, what_if),
+        only_open_hours(cfg, apply_what_if(forecast_table, what_if)),
         queue_targets(cfg, what_if),
         shrinkage=cfg.staffing.shrinkage,
         max_occupancy=cfg.staffing.max_occupancy,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 
 from ivr.config import load_config
@@ -67,6 +68,26 @@ def test_midnight_closing_time_and_utc_input():
     late = OpeningHours(ROME, {d: [(dt.time(18), dt.time(0))] for d in range(7)})
     assert late.is_open(dt.datetime(2026, 7, 1, 21, 30, tzinfo=dt.UTC))  # 23:30 in Rome
     assert not late.is_open(dt.datetime(2026, 7, 1, 22, 0, tzinfo=dt.UTC))
+
+
+def test_open_during_intervals_of_a_week():
+    """30-min intervals of Wed 25 Nov to Thu 10 Dec 2026: open from 08:00 to 20:00 on weekdays,
+    09:00-13:00 on Saturday, never on Sunday or on the 8 December holiday."""
+    starts = pd.Series(pd.date_range("2026-11-25", "2026-12-10", freq="30min", tz=ROME))
+    is_open = HOURS.open_during(starts, pd.Timedelta("30min"))
+    expected = [HOURS.is_open(t.to_pydatetime()) for t in starts]  # aligned: one test at the start
+    assert is_open.tolist() == expected
+    assert is_open.sum() == 10 * 24 + 2 * 8  # ten open weekdays and two Saturdays, in intervals
+
+
+def test_open_during_counts_a_partly_open_interval_and_a_dst_day():
+    early = OpeningHours(ROME, {6: [(dt.time(1), dt.time(4))], 5: [(dt.time(8, 15), dt.time(9))]})
+    # Sunday 29 March 2026: 01:00-04:00 local is two real hours (02:00 does not exist)
+    starts = pd.Series(pd.date_range("2026-03-28 22:00", periods=12, freq="30min", tz="UTC"))
+    assert early.open_during(starts, pd.Timedelta("30min")).sum() == 4
+    # Saturday 28 March 08:15-09:00: the 08:00 interval is partly open
+    saturday = pd.Series(pd.date_range("2026-03-28 07:30", periods=4, freq="30min", tz=ROME))
+    assert early.open_during(saturday, pd.Timedelta("30min")).tolist() == [False, True, True, False]
 
 
 @pytest.mark.parametrize(

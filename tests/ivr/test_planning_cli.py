@@ -218,3 +218,32 @@ def test_plan_command_from_stored_calls_with_a_what_if(make_app, tmp_path):
     assert "(+" in change.split("paid h")[1].split(")")[0]  # more volume, more paid hours
     inside = app.test_cli_runner().invoke(args=["plan", "--from", "2026-11-01", "--weeks", "1"])
     assert inside.exit_code != 0 and "inside the history" in inside.output
+
+
+def test_no_agents_are_planned_while_the_line_is_closed():
+    """A forecast with calls round the clock (history from another line's hours): the line's
+    hours.yaml decides when agents are needed; the forecast's quantiles are cut alike."""
+    from ivr.config import load_config
+    from ivr.planning import requirement_table
+
+    cfg = load_config()
+    starts = pd.date_range("2026-11-28 00:00", "2026-11-30 23:30", freq="30min", tz="Europe/Rome")
+    forecast = pd.DataFrame(
+        {
+            "queue": "orders",
+            "interval_start": [t.isoformat() for t in starts],
+            "calls": 20.0,
+            "calls_p90": 30.0,
+            "aht_s": 240.0,
+        }
+    )
+    for quantile in (None, "p90"):
+        table = requirement_table(cfg, forecast, quantile=quantile)
+        orders = table[table["queue"] == "orders"].set_index("interval_start")["agents"]
+        local = pd.DatetimeIndex(pd.to_datetime(orders.index, utc=True)).tz_convert("Europe/Rome")
+        by_time = dict(zip(local.strftime("%a %H:%M"), orders.to_numpy(), strict=True))
+        assert by_time["Sat 08:30"] == 0 and by_time["Sat 09:00"] > 0 and by_time["Sat 12:30"] > 0
+        assert by_time["Sat 13:00"] == 0
+        assert all(by_time[f"Sun {h:02d}:00"] == 0 for h in range(24))  # closed on Sunday
+        assert by_time["Mon 07:30"] == 0 and by_time["Mon 08:00"] > 0 and by_time["Mon 19:30"] > 0
+        assert by_time["Mon 20:00"] == 0 and by_time["Mon 23:30"] == 0
