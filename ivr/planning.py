@@ -137,8 +137,9 @@ def only_open_hours(cfg: HotlineConfig, forecast_table: pd.DataFrame) -> pd.Data
 
     if forecast_table.empty:
         return forecast_table
-    length = pd.Timedelta(seconds=interval_seconds(forecast_table))
-    is_open = OpeningHours.from_config(cfg).open_during(forecast_table["interval_start"], length)
+    starts = pd.to_datetime(forecast_table["interval_start"], utc=True)  # offsets change at DST
+    length = pd.Timedelta(seconds=interval_seconds(pd.DataFrame({"interval_start": starts})))
+    is_open = OpeningHours.from_config(cfg).open_during(starts, length)
     table = forecast_table.copy()
     for column in CALL_COLUMNS:
         if column in table:

@@ -113,9 +113,9 @@ def requirements(
         )
     table = forecast.copy()
     table["interval_start"] = (
-        pd.to_datetime(table["interval_start"], utc=True)
-        if table["interval_start"].dtype == object
-        else table["interval_start"]
+        table["interval_start"]
+        if pd.api.types.is_datetime64_any_dtype(table["interval_start"])
+        else pd.to_datetime(table["interval_start"], utc=True)  # text (object or str dtype)
     )
     interval_s = interval_s or interval_seconds(table)
     table["volume"] = table[column].astype(float).clip(lower=0)
