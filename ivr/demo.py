@@ -43,6 +43,7 @@ def setup(
     from staffing.shift_plan import plot_plan
 
     from .planning import (
+        closed_calls,
         history_from_table,
         line_calendar,
         log_history_table,
@@ -95,6 +96,7 @@ def setup(
     out.to_csv(out_dir / "requirements.csv", index=False)
     progress(
         f"requirements: peak {int(reqs.loc[reqs['queue'] == 'total', 'agents_scheduled'].max())} agents scheduled -> requirements.csv"
+        f" ({closed_calls(cfg, predicted):.0f} forecast calls fall while the line is closed: no agents)"
     )
 
     progress(f"planning shifts (up to {time_limit_s:g} s)")

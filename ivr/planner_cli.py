@@ -216,12 +216,13 @@ def requirements_command(forecast_file, config_dir, output, pool, quantile):
     """Agents required per queue and interval from a forecast (Erlang C, shrinkage, occupancy cap)."""
     from staffing.requirements import RequirementsError, interval_seconds
 
-    from .planning import requirement_table
+    from .planning import closed_calls, requirement_table
 
     cfg = line_config(config_dir)
     table = read_table(forecast_file, {"queue", "interval_start", "calls"})
     try:
         result = requirement_table(cfg, table, pool=pool, quantile=quantile)
+        closed = closed_calls(cfg, table)
     except (RequirementsError, ValueError) as exc:
         raise click.ClickException(f"{forecast_file}: {exc}") from exc
     iso_local(result, cfg.tz).to_csv(output, index=False)
@@ -229,6 +230,10 @@ def requirements_command(forecast_file, config_dir, output, pool, quantile):
     click.echo(
         f"wrote {len(result)} rows to {output}; peak {int(team['agents_scheduled'].max())} agents scheduled, {team['agents_scheduled'].sum() * interval_seconds(team) / 3600:.0f} agent-hours"
     )
+    if closed >= 0.5:
+        click.echo(
+            f"{closed:.0f} forecast calls fall while the line is closed (hours.yaml) and need no agents"
+        )
 
 
 @click.command("shifts")

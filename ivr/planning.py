@@ -128,18 +128,30 @@ def apply_what_if(table: pd.DataFrame, what_if: WhatIf) -> pd.DataFrame:
 CALL_COLUMNS = ("calls", "calls_p10", "calls_p90")
 
 
+def _open_mask(cfg: HotlineConfig, forecast_table: pd.DataFrame) -> np.ndarray:
+    from .hours import OpeningHours
+
+    starts = pd.to_datetime(forecast_table["interval_start"], utc=True)  # offsets change at DST
+    length = pd.Timedelta(seconds=interval_seconds(pd.DataFrame({"interval_start": starts})))
+    return OpeningHours.from_config(cfg).open_during(starts, length)
+
+
+def closed_calls(cfg: HotlineConfig, forecast_table: pd.DataFrame) -> float:
+    """Forecast calls (the mean) in intervals when the line is closed: left out of requirements."""
+    if forecast_table.empty:
+        return 0.0
+    calls = forecast_table["calls"].astype(float).clip(lower=0)
+    return float(calls[~_open_mask(cfg, forecast_table)].sum())
+
+
 def only_open_hours(cfg: HotlineConfig, forecast_table: pd.DataFrame) -> pd.DataFrame:
     """The forecast with no calls to answer while the line is closed (hours.yaml: opening hours,
     public holidays, closure days): a caller then hears the closed message and never queues, so
     no agent is planned for them. History from another line's hours (the demo's imported data)
     would otherwise staff the night and Sunday."""
-    from .hours import OpeningHours
-
     if forecast_table.empty:
         return forecast_table
-    starts = pd.to_datetime(forecast_table["interval_start"], utc=True)  # offsets change at DST
-    length = pd.Timedelta(seconds=interval_seconds(pd.DataFrame({"interval_start": starts})))
-    is_open = OpeningHours.from_config(cfg).open_during(starts, length)
+    is_open = _open_mask(cfg, forecast_table)
     table = forecast_table.copy()
     for column in CALL_COLUMNS:
         if column in table:

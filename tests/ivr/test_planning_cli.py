@@ -226,9 +226,11 @@ def test_no_agents_are_planned_while_the_line_is_closed(saturday):
     hours.yaml decides when agents are needed; the forecast's quantiles are cut alike. Its times
     are written with their UTC offsets, which change on the night of 25 October."""
     from ivr.config import load_config
-    from ivr.planning import requirement_table
+    from ivr.hours import OpeningHours
+    from ivr.planning import closed_calls, requirement_table
 
     cfg = load_config()
+    hours = OpeningHours.from_config(cfg)
     first = pd.Timestamp(saturday, tz="Europe/Rome")
     end = (pd.Timestamp(saturday) + pd.Timedelta(days=3)).tz_localize("Europe/Rome")
     starts = pd.date_range(first, end, freq="30min", inclusive="left")  # 3 local days
@@ -241,6 +243,8 @@ def test_no_agents_are_planned_while_the_line_is_closed(saturday):
             "aht_s": 240.0,
         }
     )
+    closed = [not hours.is_open(t.to_pydatetime()) for t in starts]  # 30-min aligned hours
+    assert closed_calls(cfg, forecast) == 20.0 * sum(closed)
     for quantile in (None, "p90"):
         table = requirement_table(cfg, forecast, quantile=quantile)
         orders = table[table["queue"] == "orders"].set_index("interval_start")["agents"]
