@@ -3,11 +3,14 @@ factory as in Flask's tutorial; the ``hotline`` entry point finds them through t
 
 from __future__ import annotations
 
+from typing import get_args
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
 from . import db as dbmod
+from .config import JobName
 
 
 def with_appcontext_group(name: str):
@@ -332,17 +335,7 @@ def jobs_group() -> None:
 @jobs_group.command("run")
 @click.argument(
     "name",
-    type=click.Choice(
-        [
-            "dial_callbacks",
-            "close_orphan_waits",
-            "replay_spool",
-            "rollup_stats",
-            "reforecast",
-            "weekly_plan",
-            "retention",
-        ]
-    ),
+    type=click.Choice(list(get_args(JobName))),
 )
 def jobs_run(name: str) -> None:
     """Run a job once now (logged like a scheduled run)."""

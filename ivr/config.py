@@ -146,32 +146,41 @@ class JobSchedule(_Model):
         return self
 
 
+JobName = Literal[
+    "dial_callbacks",
+    "close_orphan_waits",
+    "replay_spool",
+    "rollup_stats",
+    "reforecast",
+    "weekly_plan",
+    "retention",
+]
+DEFAULT_JOBS: dict[str, JobSchedule] = {
+    "dial_callbacks": JobSchedule(every_s=30),
+    "close_orphan_waits": JobSchedule(every_s=60),
+    "replay_spool": JobSchedule(every_s=30),
+    "rollup_stats": JobSchedule(every_s=900),
+    "reforecast": JobSchedule(cron="15 2 * * *"),
+    "weekly_plan": JobSchedule(cron="0 6 * * thu"),
+    "retention": JobSchedule(cron="30 3 * * *"),
+}
+
+
 class SchedulerSettings(_Model):
-    jobs: dict[
-        Literal[
-            "dial_callbacks",
-            "close_orphan_waits",
-            "replay_spool",
-            "rollup_stats",
-            "reforecast",
-            "weekly_plan",
-            "retention",
-        ],
-        JobSchedule,
-    ] = {
-        "dial_callbacks": JobSchedule(every_s=30),
-        "close_orphan_waits": JobSchedule(every_s=60),
-        "replay_spool": JobSchedule(every_s=30),
-        "rollup_stats": JobSchedule(every_s=900),
-        "reforecast": JobSchedule(cron="15 2 * * *"),
-        "weekly_plan": JobSchedule(cron="0 6 * * thu"),
-        "retention": JobSchedule(cron="30 3 * * *"),
-    }
+    jobs: dict[JobName, JobSchedule | None] = DEFAULT_JOBS
     retries: int = Field(2, ge=0, le=10)
     retry_delay_s: int = Field(60, ge=1)
     plan_time_limit_s: float = Field(30, ge=1, le=600)
     keep_events_days: int = Field(400, ge=1)
     keep_recordings_days: int = Field(90, ge=1)
+
+    @field_validator("jobs", mode="after")
+    @classmethod
+    def _with_defaults(cls, jobs: dict[str, JobSchedule | None]) -> dict[str, JobSchedule]:
+        """A job the file leaves out runs on its default schedule (so a job added in a new
+        version reaches an existing line.yaml); ``name: null`` turns a job off."""
+        merged = {**DEFAULT_JOBS, **jobs}
+        return {name: schedule for name, schedule in merged.items() if schedule is not None}
 
 
 class LineSettings(_Model):

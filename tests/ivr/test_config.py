@@ -171,3 +171,18 @@ def test_cli_config_check_ok_and_errors(config_dir):
     assert "config/line.yaml:" in bad.output
     assert "default_language 'de' is not among languages" in bad.output
     assert "1 error(s)" in bad.output
+
+
+def test_jobs_left_out_keep_their_default_schedule_and_null_turns_one_off(config_dir):
+    """A line.yaml written before a job existed still runs it; ``name: null`` switches one off."""
+    line = config_dir / "line.yaml"
+    text = line.read_text(encoding="utf-8")
+    kept = [row for row in text.splitlines(keepends=True) if "close_orphan_waits:" not in row]
+    line.write_text("".join(kept), encoding="utf-8")
+    edit(line, 'retention: {cron: "30 3 * * *"}', "retention: null")
+    jobs = load_config(config_dir).line.scheduler.jobs
+    assert jobs["close_orphan_waits"].every_s == 60  # left out: its default
+    assert jobs["dial_callbacks"].every_s == 30 and "retention" not in jobs
+
+    edit(line, "retention: null", "retension: null")
+    assert any("retension" in issue for issue in issues_of(config_dir))
