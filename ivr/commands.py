@@ -366,14 +366,16 @@ def jobs_list() -> None:
     from . import clock
     from .scheduler import job_overview
 
-    for row in job_overview(current_app._get_current_object(), clock.now()):
+    rows = job_overview(current_app._get_current_object(), clock.now())
+    width = max((len(row["job"]) for row in rows), default=0)
+    for row in rows:
         last = (
             f"{row['last_started']:%Y-%m-%d %H:%M} {row['last_outcome']}"
             if row["last_started"]
             else "never"
         )
         click.echo(
-            f"{row['job']:15} {row['schedule']:22} last {last:28} next {row['next_run']:%Y-%m-%d %H:%M %Z}"
+            f"{row['job']:{width}} {row['schedule']:22} last {last:28} next {row['next_run']:%Y-%m-%d %H:%M %Z}"
         )
 
 
