@@ -363,25 +363,23 @@ def close_orphan_waits(session: Session, now: dt.datetime) -> dict[str, int]:
 
     Each closed entry gets a ``queue_closed_without_result`` event. A queue result that still
     comes writes Twilio's own figures over these. Returns how many entries of each kind."""
-    entries = session.scalars(
-        select(QueueEntry).where(QueueEntry.result.is_(None), QueueEntry.ended_at.is_(None))
-    ).all()
-    ended_at: dict[str, dt.datetime] = {}
-    sids = sorted({entry.call_sid for entry in entries})
-    for start in range(0, len(sids), 500):  # bounded IN lists
-        ended_at.update(
-            session.execute(
-                select(CallEvent.call_sid, func.max(CallEvent.at))
-                .where(
-                    CallEvent.call_sid.in_(sids[start : start + 500]),
-                    CallEvent.event.in_(FINAL_STATUS_EVENTS),
-                )
-                .group_by(CallEvent.call_sid)
-            ).all()
+    is_open = and_(QueueEntry.result.is_(None), QueueEntry.ended_at.is_(None))
+    ended = (  # each open entry's call: when its final status came
+        select(CallEvent.call_sid, func.max(CallEvent.at).label("at"))
+        .where(
+            CallEvent.event.in_(FINAL_STATUS_EVENTS),
+            CallEvent.call_sid.in_(select(QueueEntry.call_sid).where(is_open)),
         )
+        .group_by(CallEvent.call_sid)
+        .subquery()
+    )
+    rows = session.execute(
+        select(QueueEntry, ended.c.at)
+        .outerjoin(ended, ended.c.call_sid == QueueEntry.call_sid)
+        .where(is_open)
+    ).all()
     closed = {"call_ended": 0, "unknown": 0}
-    for entry in entries:
-        end = ended_at.get(entry.call_sid)
+    for entry, end in rows:
         if end is not None and end < entry.entered_at:  # not this wait's call (a reused CallSid)
             end = None
         if end is not None and end <= now - ORPHAN_GRACE:

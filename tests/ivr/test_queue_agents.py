@@ -318,6 +318,38 @@ def test_a_wait_with_no_status_at_all_is_closed_only_after_the_longest_call(app,
     assert entry.ended_at == entered + dt.timedelta(hours=4, seconds=1)
 
 
+@pytest.mark.postgres
+def test_orphan_waits_are_closed_on_postgresql_too(make_app, postgres_url):
+    """The job's one statement (open entries joined to their call's last final status) on
+    PostgreSQL: an ended call's wait is closed with its times, a live one is left."""
+    from ivr.models import CallEvent
+
+    app = make_app(DATABASE_URL=postgres_url)
+    entered = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+    ended = entered + dt.timedelta(seconds=42)
+    with session_scope(app) as session:
+        for sid in ("CAended", "CAlive"):
+            session.add(
+                QueueEntry(
+                    call_sid=sid, queue="orders", language="en", entered_at=entered,
+                    original_entered_at=entered,
+                )
+            )  # fmt: skip
+        session.add(
+            CallEvent(
+                call_sid="CAended", event="call_completed", dedupe_key="call_completed", at=ended
+            )
+        )
+    message = close_orphans(app, ended + dt.timedelta(minutes=2))
+    assert message.startswith("closed 1 wait(s) of ended calls, 0 of")
+    assert (entry_of_sid(app, "CAended").result, entry_of_sid(app, "CAended").wait_s) == (
+        "hangup",
+        42.0,
+    )
+    assert entry_of_sid(app, "CAended").ended_at == ended
+    assert entry_of_sid(app, "CAlive").result is None
+
+
 # --------------------------------------------------------------------------- agents
 
 
