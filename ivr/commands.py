@@ -501,6 +501,7 @@ def roster_command(
         read_plan,
         read_requests,
         store,
+        unfilled,
         week_plan,
         week_view,
         write_csv,
@@ -551,9 +552,9 @@ def roster_command(
     click.echo(
         f"wrote {len(rows)} shifts to {output} ({result.status.lower()}, gap {result.gap:.1%}); stored as {'published' if publish else 'draft'}"
     )
-    unfilled = sum(c.requirement for c in plan.covers) - len(rows)
-    if unfilled > 0:
-        click.echo(f"{unfilled} planned shift(s) have no agent")
+    missing = unfilled(plan, rows)
+    if missing:
+        click.echo(f"{missing} planned shift(s) have no agent")
     from .rosters import summarise
 
     for violation in summarise(result.violations):

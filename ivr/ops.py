@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from . import clock, stats
@@ -105,6 +105,12 @@ def api_intervals(queue: str):
             "intervals": jsonable(table.drop(columns="queue")),
         }
     )
+
+
+@bp.get("/")
+def home():
+    """The site's root: the queues dashboard (which asks for a login first)."""
+    return redirect(url_for("ops.dashboard"))
 
 
 @bp.get("/ops")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,16 +48,20 @@ class WeekPlan:
     ]  # shift id -> start, end, break offset (minutes)
 
 
-def read_plan(path: str | Path, week_start: dt.date) -> pd.DataFrame:
+def read_plan(
+    path: str | Path | io.StringIO, week_start: dt.date, name: str | None = None
+) -> pd.DataFrame:
+    """The week's rows of a shift plan CSV (``name`` it in errors when ``path`` is a buffer)."""
+    name = name or str(path)
     plan = pd.read_csv(path, dtype={"break_start": str})
     needed = {"date", "shift_start", "shift_end", "agents"}
     missing = needed - set(plan.columns)
     if missing:
-        raise ValueError(f"{path}:1: missing column(s) {', '.join(sorted(missing))}")
+        raise ValueError(f"{name}:1: missing column(s) {', '.join(sorted(missing))}")
     plan["date"] = pd.to_datetime(plan["date"]).dt.date
     week = plan[(plan["date"] >= week_start) & (plan["date"] < week_start + dt.timedelta(days=7))]
     if week.empty:
-        raise ValueError(f"{path}: no shifts in the week of {week_start}")
+        raise ValueError(f"{name}: no shifts in the week of {week_start}")
     return week
 
 
@@ -383,6 +388,24 @@ def write_ics(
     return written
 
 
+def unfilled(plan: WeekPlan, rows: list[dict]) -> int:
+    """Planned shifts with no agent: per day and shift, what the plan asks for beyond the agents
+    rostered on that very shift."""
+    assigned: dict[tuple[int, str], int] = {}
+    for r in rows:
+        day = (dt.date.fromisoformat(r["date"]) - plan.week_start).days
+        key = (day, f"{r['shift_start'][11:16]}-{r['shift_end'][11:16]}")
+        assigned[key] = assigned.get(key, 0) + 1
+    return sum(max(c.requirement - assigned.get((c.day, c.shift), 0), 0) for c in plan.covers)
+
+
+def plan_from_csv(content: str, week_start: dt.date, cfg: HotlineConfig) -> WeekPlan:
+    """A stored shift plan (its CSV text) as the week's plan."""
+    return week_plan(
+        read_plan(io.StringIO(content), week_start, "the stored plan"), week_start, cfg
+    )
+
+
 def week_view(
     rows: list[dict],
     agents: list[Agent],
@@ -435,6 +458,15 @@ def week_view(
         if plan
         else ""
     )
+    if plan:
+        missing = unfilled(plan, rows)
+        total = sum(planned)
+        chart += (
+            f"<p class='error'>{missing} of {total} planned shifts have no agent: add agents"
+            " or change the plan.</p>"
+            if missing
+            else f"<p>Every one of the {total} planned shifts has an agent.</p>"
+        )
     notes = "".join(f"<li>{html.escape(v)}</li>" for v in (violations or []))
     notes_html = f"<h2>Rules that could not all be kept</h2><ul>{notes}</ul>" if notes else ""
     return (
@@ -527,7 +559,7 @@ def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit
         )
     )
     progress(
-        f"roster draft: {len(rows)} shifts for {len(cfg.agents)} agents ({len(result.violations)} rule(s) could not be kept) -> roster.csv, roster.html, ics/"
+        f"roster draft: {len(rows)} shifts for {len(cfg.agents)} agents, {unfilled(plan, rows)} planned shift(s) with no agent ({len(result.violations)} rule(s) could not be kept) -> roster.csv, roster.html, ics/"
     )
     return rows
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import zipfile
 
 from flask import (
@@ -23,8 +24,10 @@ from sqlalchemy import select, update
 from . import clock
 from .auth import check_csrf, login_required
 from .db import get_session
-from .models import RosterAssignment
-from .rosters import week_view, write_ics
+from .models import PlanDraft, RosterAssignment
+from .rosters import WeekPlan, plan_from_csv, week_view, write_ics
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 
@@ -79,6 +82,25 @@ def chosen() -> tuple[dt.date | None, str]:
     return found, status or found_status or "draft"
 
 
+def stored_plan(week: dt.date) -> WeekPlan | None:
+    """The latest shift plan stored for the week (by the weekly job or the demo), or None if
+    there is none or it cannot be read."""
+    cfg = current_app.extensions["hotline.config"]
+    content = get_session().scalar(
+        select(PlanDraft.content)
+        .where(PlanDraft.kind == "shifts", PlanDraft.week_start == week)
+        .order_by(PlanDraft.created_at.desc(), PlanDraft.id.desc())
+        .limit(1)
+    )
+    if content is None:
+        return None
+    try:
+        return plan_from_csv(content, week, cfg)
+    except (ValueError, KeyError) as exc:
+        log.warning("the stored shift plan for the week of %s cannot be read: %s", week, exc)
+        return None
+
+
 @bp.get("/roster")
 @login_required
 def roster():
@@ -95,8 +117,10 @@ def roster():
             status=None,
         )
     rows = rows_for(week, status)
-    # week_view escapes every value it inserts; without the plan it shows no coverage chart
-    view = Markup(week_view(rows, cfg.agents, None, week, f"Roster ({status}), week of {week}"))
+    # week_view escapes every value it inserts; with the week's plan it adds the coverage chart
+    view = Markup(
+        week_view(rows, cfg.agents, stored_plan(week), week, f"Roster ({status}), week of {week}")
+    )
     return render_template("roster.html", view=view, week=week, status=status)
 
 

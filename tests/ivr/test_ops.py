@@ -129,6 +129,13 @@ def test_pages_need_a_login(client, path):
     assert client.get(path, headers=bearer()).status_code == 302  # API tokens do not open pages
 
 
+def test_the_root_leads_to_the_dashboard(client):
+    assert client.get("/").headers["Location"] == "/ops"
+    login(client)
+    followed = client.get("/", follow_redirects=True)
+    assert followed.status_code == 200 and 'id="card-orders"' in followed.get_data(as_text=True)
+
+
 def test_login_logout_and_wrong_password(client):
     wrong = login(client, password="guess")
     assert wrong.status_code == 401 and "Wrong username or password." in wrong.get_data(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -188,3 +189,69 @@ def test_ops_users_may_not_see_the_roster(make_app, clock, tmp_path):
 @pytest.fixture
 def app(make_app, clock):
     return make_app(CLOCK=clock)
+
+
+def test_planned_shifts_without_an_agent_are_counted(app, tmp_path):
+    out = tmp_path / "r.csv"
+    plan = plan_csv(tmp_path, per_day=3)  # 2 shifts x 3 agents x 5 days: 30 planned
+    result = run(app, plan, "--agents", team_csv(tmp_path, people=4), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out, dtype=str)
+    assert 0 < len(rows) < 30
+    assert f"{30 - len(rows)} planned shift(s) have no agent" in result.output
+
+
+def test_unfilled_counts_per_day_and_shift():
+    from ivr.config import load_config
+    from ivr.rosters import plan_from_csv, unfilled
+    from tests.conftest import CONFIG_DIR
+
+    cfg = load_config(CONFIG_DIR)
+    content = (
+        "date,shift_start,shift_end,agents\n"
+        "2026-11-23,2026-11-23T08:00:00+01:00,2026-11-23T16:00:00+01:00,2\n"
+        "2026-11-24,2026-11-24T12:00:00+01:00,2026-11-24T20:00:00+01:00,1\n"
+    )
+    plan = plan_from_csv(content, WEEK, cfg)
+
+    def row(date: str, start: str, end: str) -> dict:
+        return {
+            "date": date,
+            "shift_start": f"{date}T{start}:00+01:00",
+            "shift_end": f"{date}T{end}:00+01:00",
+        }
+
+    assert unfilled(plan, []) == 3
+    monday = row("2026-11-23", "08:00", "16:00")
+    assert unfilled(plan, [monday]) == 2
+    assert unfilled(plan, [monday, monday, monday]) == 1  # a third on Monday fills nothing else
+    # on Tuesday, but on another shift than the planned one
+    assert unfilled(plan, [monday, monday, row("2026-11-24", "08:00", "16:00")]) == 1
+    assert unfilled(plan, [monday, monday, row("2026-11-24", "12:00", "20:00")]) == 0
+
+
+def test_supervisor_page_shows_cover_against_the_stored_plan(app, tmp_path):
+    from ivr.models import PlanDraft
+
+    plan = plan_csv(tmp_path, per_day=3)
+    run(app, plan, "--agents", team_csv(tmp_path, people=4), "-o", str(tmp_path / "r.csv"))
+    rostered = len(pd.read_csv(tmp_path / "r.csv"))
+    client = app.test_client()
+    login(client)
+    page = client.get("/supervisor/roster").get_data(as_text=True)
+    assert "planned shifts" not in page  # no plan stored for the week: no chart
+    with session_scope(app) as session:
+        session.add(
+            PlanDraft(
+                kind="shifts",
+                week_start=WEEK,
+                created_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+                status="draft",
+                content=Path(plan).read_text(),
+            )
+        )
+    page = client.get("/supervisor/roster").get_data(as_text=True)
+    assert "Shifts planned vs rostered per day" in page
+    assert f"{30 - rostered} of 30 planned shifts have no agent" in page
+    monday = len(pd.read_csv(tmp_path / "r.csv").query("date == '2026-11-23'"))
+    assert f"Mon {monday}/6" in page
