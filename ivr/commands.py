@@ -177,7 +177,8 @@ def stats_command(queue, since, until, freq, fmt) -> None:
 @click.option("--until", default=None, help="default: the end of today")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
 def history_command(freq, since, until, output) -> None:
-    """Write offered calls per queue and interval (and <queue>_aht_s) for forecasting."""
+    """Write calls per queue and interval for forecasting (offered calls, each callback counted
+    where it was taken) and <queue>_aht_s."""
     import pandas as pd
     from flask import current_app
 

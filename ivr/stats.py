@@ -116,6 +116,7 @@ def _classify(frame: pd.DataFrame, cfg: HotlineConfig) -> pd.DataFrame:
     requeued = out["original_entered_at"] < out["entered_at"] - pd.Timedelta(seconds=1)
     out["offered"] = ~requeued
     answered = out["answered_at"].notna() | (out["result"] == "bridged")
+    out["bridged"] = answered  # a called-back customer's second entry too
     out["answered"] = answered & out["offered"]
     # Twilio reports the wait (QueueTime) when the call leaves the queue's bridge; a call an agent
     # is still talking to has waited from entering the queue to the answer
@@ -265,10 +266,14 @@ def queue_stats(
 def _empty() -> pd.DataFrame:
     flags = {
         c: pd.Series(dtype=bool)
-        for c in ("offered", "answered", "abandoned", "short_abandoned", "within")
+        for c in ("offered", "bridged", "answered", "abandoned", "short_abandoned", "within")
     }
     return pd.DataFrame(
-        {"queue": pd.Series(dtype=object), "entered_at": pd.Series(dtype="datetime64[ns, UTC]")}
+        {
+            "queue": pd.Series(dtype=object),
+            "result": pd.Series(dtype=object),
+            "entered_at": pd.Series(dtype="datetime64[ns, UTC]"),
+        }
         | flags
         | {"wait": pd.Series(dtype=float), "handle": pd.Series(dtype=float)}
     )
@@ -330,15 +335,22 @@ def interval_stats(
 def history_table(
     session: Session, cfg: HotlineConfig, window: Window, freq: pd.Timedelta
 ) -> pd.DataFrame:
-    """What forecasting needs: one row per interval, offered calls per queue and ``<queue>_aht_s``."""
+    """What forecasting needs: one row per interval, the calls agents had to take per queue and
+    ``<queue>_aht_s``.
+
+    Those are the offered calls, with callbacks counted when they were handled: a caller who
+    left the queue for a callback counts once, in the interval the callback was answered and
+    queued (with its handle time), not where they left. A callback booked while the line was
+    closed has no first entry and counts at the opening it was dialled at."""
     classified = _classify(_entries(session, window), cfg)
     starts = interval_starts(window, freq, cfg.tz)
     table = pd.DataFrame({"interval_start": starts})
     classified = classified.assign(interval_start=bucket(classified["entered_at"], freq, cfg.tz))
+    work = (classified["offered"] & (classified["result"] != "leave")) | ~classified["offered"]
     for q in cfg.queue_ids():
-        part = classified[(classified["queue"] == q) & classified["offered"]]
+        part = classified[(classified["queue"] == q) & work]
         offered = part.groupby("interval_start").size()
-        aht = part[part["answered"]].groupby("interval_start")["handle"].mean()
+        aht = part[part["bridged"]].groupby("interval_start")["handle"].mean()
         table[q] = table["interval_start"].map(offered).fillna(0).astype(int)
         table[f"{q}_aht_s"] = table["interval_start"].map(aht).round(1)
     return table

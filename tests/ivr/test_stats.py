@@ -235,13 +235,31 @@ def test_history_table_writes_zeros_and_aht(app, day):
     ]
     assert len(table) == 24 and table["general"].sum() == 0
     nine = table[table["interval_start"] == pd.Timestamp("2026-11-25 09:00", tz=ROME)].iloc[0]
-    assert nine["orders"] == 7 and nine["orders_aht_s"] == 200.0
+    # A, B, C, D, E, H; F left the queue for a callback: it counts when G, the callback, is queued
+    assert nine["orders"] == 6 and nine["orders_aht_s"] == 200.0
+    ten = table[table["interval_start"] == pd.Timestamp("2026-11-25 10:00", tz=ROME)].iloc[0]
+    assert ten["orders"] == 1 and ten["orders_aht_s"] == 120.0
     assert (
         table[table["interval_start"] == pd.Timestamp("2026-11-25 08:00", tz=ROME)].iloc[0][
             "technical"
         ]
         == 1
     )
+
+
+def test_history_counts_a_callback_booked_while_closed_at_the_opening_it_was_dialled(app, day):
+    """No first entry (the caller heard the closed message and booked): the callback's entry is
+    the only trace of that work, and forecasting must see it where agents did it."""
+    cfg = app.extensions["hotline.config"]
+    with session_scope(app) as session:
+        session.add(entry("N", rome(8, 0, 30), "bridged", 5, 90, original=rome(7, 0, day=24)))
+    with session_scope(app) as session:
+        table = stats.history_table(session, cfg, day, pd.Timedelta("1h"))
+        figures_now = {q["queue"]: q for q in stats.queue_stats(session, cfg, day, rome(10, 0))}
+    eight = table[table["interval_start"] == pd.Timestamp("2026-11-25 08:00", tz=ROME)].iloc[0]
+    assert eight["orders"] == 1 and eight["orders_aht_s"] == 90.0
+    # the ops figures are unchanged: N is a callback's entry, not a call offered to the queue
+    assert figures_now["orders"]["offered"] == 7
 
 
 def test_window_parsing(app):
