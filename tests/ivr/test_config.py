@@ -123,7 +123,8 @@ def test_agents_csv_errors_carry_line_numbers(config_dir):
         "config/agents.csv:4: agent A003.max_hours_week: max_hours_week 30 is below min_hours_week 40"
         in found
     )
-    assert "config/agents.csv:12: agent A001.id: duplicate id (first on line 2)" in found
+    last = len(text.splitlines()) + 1  # the appended line
+    assert f"config/agents.csv:{last}: agent A001.id: duplicate id (first on line 2)" in found
 
 
 def test_agent_with_unknown_skill(config_dir):

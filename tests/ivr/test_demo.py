@@ -46,7 +46,8 @@ def test_demo_setup_path(make_app, tmp_path):
         assert session.scalar(select(func.max(QueueEntry.entered_at))) < dt.datetime(
             2026, 11, 22, tzinfo=dt.UTC
         )
-        assert session.scalar(select(func.count()).select_from(AgentAccount)) == 10
+        agents = len(app.extensions["hotline.config"].agents)
+        assert session.scalar(select(func.count()).select_from(AgentAccount)) == agents
         assert {d.kind for d in session.scalars(select(PlanDraft))} >= {"forecast", "shifts"}
     again = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--time-limit", "3"])
     assert (
