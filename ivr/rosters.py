@@ -3,8 +3,9 @@
 Hard rules (from config): skills and languages on duty at every hour the line is open and the
 plan has people on duty, contract hours, one shift a day, minimum rest (across the week boundary
 too, from last week's roster), maximum consecutive days (counting last week), two consecutive days
-off, unavailable days. Soft: the plan's shifts filled first, then requests, the same start time
-through the week, weekends and nights shared over the last four weeks, hours near the contract.
+off, unavailable days, no work on a day the line is closed. Soft: the plan's shifts filled first,
+then requests, the same start time through the week, weekends and nights shared over the last
+four weeks, hours near the contract.
 """
 
 from __future__ import annotations
@@ -192,6 +193,10 @@ def build_problem(
     requirements: pd.DataFrame | None = None,
 ) -> RosterProblem:
     rest = int(cfg.staffing.rest.min_rest_h * 60)
+    checkpoints = open_checkpoints(cfg, plan.week_start)
+    # nobody works a day the line is closed (no hours, a holiday or a closure), although such a
+    # day has no planned shift whose cover an extra agent would spoil
+    closed = {d for d in range(7) if not checkpoints.get(d)}
     staff = []
     for a in agents:
         info = prior.get(a.id, {})
@@ -210,7 +215,7 @@ def build_problem(
                 max_minutes=int(a.max_hours_week * 60),
                 min_minutes=int(a.min_hours_week * 60),
                 max_consecutive=cfg.staffing.rest.max_consecutive_days,
-                days_off=_day_indexes(a, plan.week_start),
+                days_off=_day_indexes(a, plan.week_start) | closed,
                 attributes=frozenset(
                     {f"skill:{s}" for s in a.skills} | {f"lang:{lang}" for lang in a.languages}
                 ),
@@ -222,7 +227,6 @@ def build_problem(
             )  # fmt: skip
         )
     attribute_covers = []
-    checkpoints = open_checkpoints(cfg, plan.week_start)
     on_duty_days = {c.day for c in plan.covers if c.requirement > 0}
     queue_needs = (
         _queue_needs(requirements, plan.week_start, cfg) if requirements is not None else {}

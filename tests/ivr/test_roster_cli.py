@@ -279,3 +279,34 @@ def test_supervisor_page_shows_cover_against_the_stored_plan(app, tmp_path):
     assert f"{30 - rostered} of 30 planned shifts have no agent" in page
     monday = len(pd.read_csv(tmp_path / "r.csv").query("date == '2026-11-23'"))
     assert f"Mon {monday}/6" in page
+
+
+def test_nobody_is_rostered_on_a_day_the_line_is_closed(make_app, clock, tmp_path):
+    """Contracts ask for more hours than the plan's weekdays; days with no planned shift cost the
+    solver nothing, but on a closed day there is no line to answer."""
+    import shutil
+
+    from tests.conftest import CONFIG_DIR
+
+    folder = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, folder)
+    hours = folder / "hours.yaml"
+    hours.write_text(hours.read_text().replace('saturday:  ["09:00-13:00"]', "saturday:  []"))
+    app = make_app(CLOCK=clock, CONFIG_DIR=str(folder))
+    team = tmp_path / "team.csv"
+    team.write_text(
+        "id,name,skills,languages,min_hours_week,max_hours_week,unavailable_days\n"
+        + "".join(
+            f"C{i:03d},Agent {i},orders;complaints;technical;general,en;it;pl;ro;nb,32,40,\n"
+            for i in range(3)
+        )
+    )
+    out = tmp_path / "r.csv"
+    # Monday to Friday, one agent per shift: 80 h planned for 96-120 h of contracts
+    result = run(
+        app, plan_csv(tmp_path, per_day=1), "--agents", str(team), "-o", str(out), "--best-effort"
+    )
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out, dtype=str)
+    weekend = {(WEEK + dt.timedelta(days=d)).isoformat() for d in (5, 6)}
+    assert len(rows) >= 12 and not set(rows["date"]) & weekend, rows
