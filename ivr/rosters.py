@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from staffing.roster import (
     AttributeCover,
     Cover,
+    Infeasible,
     Request,
     RosterProblem,
     RosterResult,
@@ -517,12 +518,18 @@ def make_roster(
     problem = build_problem(
         cfg, plan, agents, history(session, week_start, cfg.tz), requests or [], requirements
     )
-    # best effort: one relaxed model, whose slacks are all zero when every rule can be kept
     if not best_effort:
         result = solve(problem, time_limit_s)
     else:
+        # best effort: the rules as they are first (a feasible week is solved far better so: the
+        # relaxed model starts from nobody working, without the column-generation dive), and
+        # only if they cannot all be kept, the relaxed model's roster that explains why
         try:
-            result = solve(problem, time_limit_s, relax=True)
+            result = solve(problem, time_limit_s)
+        except Infeasible as exc:
+            result = exc.roster or RosterResult(
+                {}, "INFEASIBLE", 0.0, 0.0, time_limit_s, exc.violations
+            )
         except RuntimeError as exc:
             message = f"no roster found in time ({exc}); try a longer time limit"
             result = RosterResult({}, "UNKNOWN", 0.0, 0.0, time_limit_s, [message])

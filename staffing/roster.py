@@ -131,10 +131,12 @@ class RosterResult:
 
 
 class Infeasible(ValueError):
-    """No roster keeps every hard rule; ``violations`` says which rules had to give."""
+    """No roster keeps every hard rule; ``violations`` says which rules had to give, and
+    ``roster`` (when the explanation found one) is the relaxed model's roster breaking them."""
 
-    def __init__(self, violations: list[str]):
+    def __init__(self, violations: list[str], roster: RosterResult | None = None):
         self.violations = violations
+        self.roster = roster
         super().__init__(
             "no roster keeps every rule; the least it takes to break:\n"
             + "\n".join(f"  - {v}" for v in violations)
@@ -486,7 +488,9 @@ def solve(
                         "the rules contradict each other (no explanation found in time: try a longer time limit)"
                     ]
                 ) from None
-            raise Infeasible(explanation.violations or ["the rules contradict each other"])
+            raise Infeasible(
+                explanation.violations or ["the rules contradict each other"], explanation
+            )
         raise RuntimeError(f"no roster found in {time_limit_s:g} s ({name})")
     assignment = {}
     for (e, d, k), var in model.x.items():

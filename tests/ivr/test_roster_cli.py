@@ -310,3 +310,46 @@ def test_nobody_is_rostered_on_a_day_the_line_is_closed(make_app, clock, tmp_pat
     rows = pd.read_csv(out, dtype=str)
     weekend = {(WEEK + dt.timedelta(days=d)).isoformat() for d in (5, 6)}
     assert len(rows) >= 12 and not set(rows["date"]) & weekend, rows
+
+
+def test_best_effort_tries_the_rules_as_they_are_first(app, tmp_path, monkeypatch):
+    """The relaxed model starts from nobody working and skips the column-generation dive: on a
+    week that can be rostered it finds far worse rosters in the same time, so it only runs when
+    the rules cannot all be kept."""
+    import staffing.roster
+    from ivr import rosters
+
+    calls = []
+    real = staffing.roster.solve
+
+    def recording(problem, time_limit_s=30.0, *args, **kwargs):
+        calls.append(kwargs.get("relax", False))
+        return real(problem, time_limit_s, *args, **kwargs)
+
+    monkeypatch.setattr(rosters, "solve", recording)
+    monkeypatch.setattr(staffing.roster, "solve", recording)  # the explanation's own call
+    feasible = run(
+        app,
+        plan_csv(tmp_path),
+        "--agents",
+        team_csv(tmp_path),
+        "-o",
+        str(tmp_path / "a.csv"),
+        "--best-effort",
+    )
+    assert feasible.exit_code == 0 and "rule not kept" not in feasible.output
+    assert calls == [False]
+    calls.clear()
+    team = small_team_csv(tmp_path)
+    impossible = run(
+        app,
+        plan_csv(tmp_path, per_day=1),
+        "--agents",
+        team,
+        "-o",
+        str(tmp_path / "b.csv"),
+        "--best-effort",
+    )
+    assert impossible.exit_code == 0 and "rule not kept:" in impossible.output
+    assert calls == [False, True]  # the strict model, then its explanation: no third solve
+    assert len(pd.read_csv(tmp_path / "b.csv")) > 0  # the explanation's roster, not an empty one

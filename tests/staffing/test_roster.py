@@ -124,6 +124,9 @@ def test_infeasible_week_is_explained_rule_by_rule():
     )  # 5 days needed, 3 shifts allowed
     relaxed = solve(problem, time_limit_s=10, workers=2, relax=True)
     assert len(relaxed.assignment) == 3 and len(relaxed.violations) == 2
+    # the explanation's roster comes with it: a best-effort caller needs no second solve
+    assert info.value.roster is not None
+    assert len(info.value.roster.assignment) == 3 and info.value.roster.violations == violations
 
 
 def test_fairness_moves_weekends_to_whoever_had_fewer():
