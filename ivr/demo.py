@@ -1,8 +1,9 @@
 """``hotline demo``: a newcomer's tour from a fresh clone, with real data and no network.
 
 Set-up (shows progress, a minute or two on 2 cores): import five weeks of real call records
-(moved forward to end before today), set the sample team's PINs, export the history, forecast the
-next week, compute requirements, plan shifts, draft the roster, write the plots. Then serve the
+(moved forward to end before today, the bank's working week on the line's), set the sample team's
+PINs, export the history (up to the sample's end), forecast from there through next week, compute
+next week's requirements, plan its shifts, draft its roster, write the plots. Then serve the
 app, run the scheduler and the caller simulator in the background, and print where to look.
 Ctrl-C stops everything.
 """
@@ -22,6 +23,7 @@ from . import clock
 from .agent_line import set_pin
 from .db import session_scope
 from .importer import import_calls, last_record_date
+from .jobs import next_monday
 from .models import PlanDraft
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "israel_bank_1999_sample_5weeks.tsv.gz"
@@ -29,10 +31,15 @@ DEMO_PIN = "1234"
 DEMO_USER = ("demo", "hotline-demo")
 
 
+WEEK_ALIGN_DAYS = 1  # the bank's Sunday-to-Thursday week onto the line's Monday-to-Friday
+
+
 def shift_to_recent(last: dt.date, today: dt.date) -> int:
-    """Whole weeks that move ``last`` to the latest same weekday before ``today``."""
-    weeks = (today - dt.timedelta(days=1) - last).days // 7
-    return weeks * 7
+    """Days that move the sample forward to end before ``today``: whole weeks and one day, so
+    that the Israeli bank's working week (Sunday to Thursday, a short Friday, no calls on the
+    Sabbath) falls on the line's (Monday to Friday, Saturday morning, closed on Sunday)."""
+    weeks = (today - dt.timedelta(days=1 + WEEK_ALIGN_DAYS) - last).days // 7
+    return weeks * 7 + WEEK_ALIGN_DAYS
 
 
 def setup(
@@ -55,9 +62,16 @@ def setup(
     cfg = app.extensions["hotline.config"]
     out_dir.mkdir(parents=True, exist_ok=True)
     with app.app_context():
-        today = clock.now().astimezone(cfg.tz).date()
-    shift = shift_to_recent(last_record_date(SAMPLE), today)
-    progress(f"importing {SAMPLE.name} (moved forward {shift // 7} weeks)")
+        now = clock.now()
+    today = now.astimezone(cfg.tz).date()
+    last = last_record_date(SAMPLE)
+    shift = shift_to_recent(last, today)
+    data_end = last + dt.timedelta(days=shift + 1)  # the day after the last imported one
+    week_start = next_monday(now, cfg.tz)  # the week planned, as the weekly job plans it
+    progress(
+        f"importing {SAMPLE.name} (moved forward {shift // 7} weeks and {shift % 7} day: the"
+        " bank's Sunday-to-Thursday week falls on Monday to Friday)"
+    )
     report = import_calls(
         app.extensions["hotline.sessionmaker"], SAMPLE, cfg, shift_days=shift, progress=progress
     )
@@ -69,23 +83,32 @@ def setup(
             set_pin(session, agent, DEMO_PIN)
     progress(f"agent line PIN {DEMO_PIN} set for {len(cfg.agents)} agents")
 
-    with app.app_context():
-        table = log_history_table(cfg)
+    with app.app_context():  # up to the sample's end: the days since then are not zero-call days
+        table = log_history_table(cfg, until=data_end)
     history = history_from_table(cfg, table)
     written = table.assign(interval_start=[t.isoformat() for t in table["interval_start"]])
     written.to_csv(out_dir / "history.csv", index=False)
     progress(f"history: {len(table)} intervals -> {out_dir / 'history.csv'}")
 
+    # from the sample's end through the planned week
+    week_begins = pd.Timestamp(dt.datetime.combine(week_start, dt.time(0), tzinfo=cfg.tz))
+    week_ends = pd.Timestamp(
+        dt.datetime.combine(week_start + dt.timedelta(days=7), dt.time(0), tzinfo=cfg.tz)
+    )
+    horizon = week_ends - pd.Timestamp(dt.datetime.combine(data_end, dt.time(0), tzinfo=cfg.tz))
     predicted = forecast(
         history,
-        pd.Timedelta(days=7),
+        horizon,
         calendar=line_calendar(cfg),
         default_aht_s={q.id: q.aht_s for q in cfg.queues},
     )
     write_csv(predicted, str(out_dir / "forecast.csv"))
     plot_forecast(history, predicted, str(out_dir / "forecast.png"))
+    starts = pd.to_datetime(predicted["interval_start"], utc=True)
+    predicted = predicted[(starts >= week_begins) & (starts < week_ends)]
     progress(
-        f"forecast: {predicted['calls'].sum():.0f} calls next week -> forecast.csv, forecast.png"
+        f"forecast: {predicted['calls'].sum():.0f} calls in the week from {week_start:%a %d %b}"
+        f" (forecast from the sample's end, {data_end:%a %d %b}) -> forecast.csv, forecast.png"
     )
 
     reqs = requirement_table(cfg, predicted)

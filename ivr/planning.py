@@ -294,8 +294,11 @@ def line_calendar(cfg: HotlineConfig) -> Calendar:
     return Calendar(hol.country, hol.subdivision, {d: "closure" for d in hol.closures})
 
 
-def log_history_table(cfg: HotlineConfig, freq: str = "30min") -> pd.DataFrame | None:
-    """The stored call log as `hotline history` writes it: whole local days, up to today."""
+def log_history_table(
+    cfg: HotlineConfig, freq: str = "30min", until: dt.date | None = None
+) -> pd.DataFrame | None:
+    """The stored call log as `hotline history` writes it: whole local days, up to today (or up
+    to the start of ``until``)."""
     from . import clock, stats
     from .db import session_scope
     from .importer import first_entry
@@ -304,9 +307,12 @@ def log_history_table(cfg: HotlineConfig, freq: str = "30min") -> pd.DataFrame |
         first = first_entry(session)
         if first is None:
             return None
-        window = stats.Window(
-            stats.local_day(cfg, first).since, stats.local_day(cfg, clock.now()).since
+        end = (
+            dt.datetime.combine(until, dt.time(0), tzinfo=cfg.tz)
+            if until
+            else stats.local_day(cfg, clock.now()).since
         )
+        window = stats.Window(stats.local_day(cfg, first).since, end)
         return stats.history_table(session, cfg, window, pd.Timedelta(freq))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 from sqlalchemy import func, select
 
 from ivr.db import session_scope
@@ -12,12 +13,15 @@ from ivr.demo import SAMPLE, shift_to_recent
 from ivr.models import AgentAccount, Call, PlanDraft, QueueEntry
 
 
-def test_shift_keeps_weekdays_and_ends_before_today():
-    last = dt.date(1999, 7, 10)  # a Saturday
-    shift = shift_to_recent(last, dt.date(2026, 11, 22))
+@pytest.mark.parametrize("today", [dt.date(2026, 11, 22) + dt.timedelta(days=d) for d in range(8)])
+def test_shift_puts_the_banks_week_on_the_lines_and_ends_before_today(today):
+    last = dt.date(1999, 7, 10)  # a Saturday: the Sabbath, the bank's day without calls
+    shift = shift_to_recent(last, today)
     moved = last + dt.timedelta(days=shift)
-    assert shift % 7 == 0 and moved.weekday() == last.weekday()
-    assert dt.date(2026, 11, 15) <= moved < dt.date(2026, 11, 22)
+    assert moved.weekday() == 6  # Sunday, the line's closed day
+    assert today - dt.timedelta(days=7) <= moved < today
+    sunday = dt.date(1999, 7, 4)  # the bank's first working day of the week lands on a Monday
+    assert (sunday + dt.timedelta(days=shift)).weekday() == 0
 
 
 def test_demo_setup_path(make_app, tmp_path):
@@ -39,12 +43,20 @@ def test_demo_setup_path(make_app, tmp_path):
         "plan.png",
     ):
         assert (demo_dir / name).stat().st_size > 0, name
+    # on Sunday 22 November the sample ends on Sunday 15th: its history ends there, not with a
+    # week of zero-call days, and the forecast runs from there through next week, the one planned
+    history = pd.read_csv(demo_dir / "history.csv")
+    assert history["interval_start"].iloc[-1] == "2026-11-15T23:30:00+01:00"
     forecast = pd.read_csv(demo_dir / "forecast.csv")
-    assert forecast["interval_start"].iloc[0].startswith("2026-11-22T00:00:00+01:00")
+    assert forecast["interval_start"].iloc[0].startswith("2026-11-16T00:00:00+01:00")
+    assert forecast["interval_start"].iloc[-1].startswith("2026-11-29T23:30:00+01:00")
+    plan = pd.read_csv(demo_dir / "plan.csv")
+    assert plan["date"].min() == "2026-11-23" and plan["date"].max() <= "2026-11-29"
+    assert "calls in the week from Mon 23 Nov" in out
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Call)) == 44898
         assert session.scalar(select(func.max(QueueEntry.entered_at))) < dt.datetime(
-            2026, 11, 22, tzinfo=dt.UTC
+            2026, 11, 16, tzinfo=dt.UTC
         )
         agents = len(app.extensions["hotline.config"].agents)
         assert session.scalar(select(func.count()).select_from(AgentAccount)) == agents
