@@ -108,7 +108,8 @@ def setup(
     predicted = predicted[(starts >= week_begins) & (starts < week_ends)]
     progress(
         f"forecast: {predicted['calls'].sum():.0f} calls in the week from {week_start:%a %d %b}"
-        f" (forecast from the sample's end, {data_end:%a %d %b}) -> forecast.csv, forecast.png"
+        f" (forecast from {data_end:%a %d %b}, the day after the sample ends) -> forecast.csv,"
+        " forecast.png"
     )
 
     reqs = requirement_table(cfg, predicted)
