@@ -168,7 +168,11 @@ def stats_command(queue, since, until, freq, fmt) -> None:
         table.to_csv(sys.stdout, index=False)
     else:
         click.echo(f"{window.since.isoformat()} .. {window.until.isoformat()}")
-        click.echo(table.to_string(index=False))
+        if freq:  # one row per interval
+            click.echo(table.to_string(index=False, na_rep="–"))
+        else:  # a column per queue, a row per figure: readable on a terminal
+            shown = table.drop(columns="name").set_index("queue").astype(object).T
+            click.echo(shown.where(shown.notna(), "–").to_string())
 
 
 @click.command("history", cls=AppCommand)

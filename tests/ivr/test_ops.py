@@ -226,6 +226,12 @@ def test_stats_cli_formats(app, new_call):
     assert len(csv_out) == 25 and "technical,2026-11-25T10:00:00+01:00,1,1" in csv_out[11]
     table = runner.invoke(args=["stats", "--since", "2026-11-25", "--until", "2026-11-25"]).output
     assert "2026-11-25T00:00:00+01:00 .. 2026-11-26T00:00:00+01:00" in table
+    lines = table.splitlines()  # a column per queue, a row per figure, "–" where none
+    assert lines[1].split() == ["queue", "orders", "complaints", "technical", "general"]
+    offered = next(line.split() for line in lines if line.startswith("offered "))
+    assert offered == ["offered", "0", "0", "1", "0"]
+    csat = next(line.split() for line in lines if line.startswith("csat "))
+    assert csat[1] == "–" and "nan" not in table.lower()
     backwards = runner.invoke(args=["stats", "--since", "2026-11-25", "--until", "2026-11-01"])
     assert backwards.exit_code == 2 and "until must be after since" in backwards.output
     bad = runner.invoke(args=["stats", "--queue", "billing"])
