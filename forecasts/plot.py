@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -36,6 +37,12 @@ def plot_forecast(history: History, table: pd.DataFrame, path: str, tail_days: i
         ax.set_title(queue, loc="left", fontsize=10)
         ax.axvline(history.end, color="#d62728", linewidth=0.8, linestyle="--")
     axes[0, 0].legend(loc="upper left", fontsize=8, ncol=3)
+    # a tick at each local midnight (every few days on long spans), labelled with the weekday
+    span_days = (table["interval_start"].max() - start).days + 1
+    bottom = axes[-1, 0].xaxis
+    bottom.set_major_locator(mdates.DayLocator(interval=max(1, span_days // 21 + 1), tz=history.tz))
+    bottom.set_major_formatter(mdates.DateFormatter("%a %d %b", tz=history.tz))
+    fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
