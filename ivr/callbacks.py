@@ -23,7 +23,7 @@ from .prompts import say, text
 from .signatures import twilio_signed
 from .twilio_client import place_call
 from .voice import enqueue
-from .webhooks import arg_id, call_sid, config, event, safe_twiml
+from .webhooks import LONGEST_CALL, arg_id, call_sid, config, event, safe_twiml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks", __name__, url_prefix="/voice/callback")
@@ -43,6 +43,28 @@ def record_attempt(
     else:
         callback.status = "pending"
         callback.due_at = now + dt.timedelta(seconds=cfg.line.callbacks.retry_gap_s)
+
+
+def release_stale_dials(app: Flask, now: dt.datetime | None = None) -> int:
+    """Callbacks still "dialing" longer than any call can last: their outcome (the status
+    callback, or the agent's dial action) never came. Each counts as an attempt with outcome
+    ``unknown``: dialled again after the retry gap, or failed after the last attempt, instead of
+    waiting for ever. Returns how many were released."""
+    cfg: HotlineConfig = app.extensions["hotline.config"]
+    with app.app_context():
+        now = now or clock.now()
+    with session_scope(app) as session:
+        stale = session.scalars(
+            select(Callback).where(
+                Callback.status == "dialing", Callback.last_attempt_at < now - LONGEST_CALL
+            )
+        ).all()
+        for callback in stale:
+            log.warning(
+                "callback %s: no outcome of its dial at %s", callback.id, callback.last_attempt_at
+            )
+            record_attempt(session, cfg, callback, "unknown", now)
+    return len(stale)
 
 
 def public_base(app: Flask) -> str:

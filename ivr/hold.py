@@ -29,6 +29,7 @@ from .signatures import twilio_signed
 from .voice import to_operator, voicemail_prompt
 from .webhooks import (
     FALLBACK_QUEUE,
+    LONGEST_CALL,
     SECONDS_MAX,
     arg_int,
     call_sid,
@@ -344,7 +345,6 @@ def queue_result() -> VoiceResponse:
 
 
 ORPHAN_GRACE = dt.timedelta(seconds=60)  # a queue result comes within this of the call's end
-LONGEST_CALL = dt.timedelta(hours=4)  # Twilio's default limit on a call's length
 FINAL_STATUS_EVENTS = ("call_completed", "callback_status")  # the status callbacks' events
 
 

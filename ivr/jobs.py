@@ -12,9 +12,10 @@ from flask import Flask
 from sqlalchemy import delete, update
 
 from . import stats
-from .callbacks import dial_due_callbacks
+from .callbacks import dial_due_callbacks, release_stale_dials
 from .db import session_scope
 from .models import Call, CallEvent, IntervalRollup, PlanDraft, Survey
+from .webhooks import LONGEST_CALL
 
 
 def plans_dir(app: Flask) -> Path:
@@ -24,7 +25,12 @@ def plans_dir(app: Flask) -> Path:
 
 
 def dial_callbacks(app: Flask, now: dt.datetime) -> str:
-    return f"dialled {len(dial_due_callbacks(app, now=now))} callback(s)"
+    released = release_stale_dials(app, now=now)
+    detail = f"dialled {len(dial_due_callbacks(app, now=now))} callback(s)"
+    hours = f"{LONGEST_CALL.total_seconds() / 3600:g} h"
+    return detail + (
+        f"; {released} dial(s) with no outcome for {hours} released" if released else ""
+    )
 
 
 def rollup_stats(app: Flask, now: dt.datetime) -> str:

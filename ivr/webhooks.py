@@ -3,6 +3,7 @@ parameters, idempotent events, and the guarantee that a caller never hears an ap
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import math
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 FALLBACK_QUEUE = "general"
 ACTION_URLS_KEPT = 10_000
 SECONDS_MAX = 86_400.0  # a duration or wait Twilio reports, at most one day (larger is clamped)
+LONGEST_CALL = dt.timedelta(hours=4)  # Twilio's default limit on a call's length
 
 
 def config() -> HotlineConfig:

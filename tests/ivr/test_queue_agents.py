@@ -641,6 +641,30 @@ def test_callbacks_give_up_after_the_configured_attempts(app, fake_twilio):
     assert dial_due_callbacks(app, now=now + dt.timedelta(hours=1)) == []
 
 
+def test_a_dial_whose_outcome_never_comes_is_retried_after_the_longest_call(app, fake_twilio):
+    """The status callback (or the agent's dial action) was lost: the callback must not stay
+    "dialing" for ever, with the customer never called again."""
+    from ivr.jobs import dial_callbacks
+
+    with session_scope(app) as session:
+        session.add(due_callback("CAz", "+393470000057"))
+    assert dial_due_callbacks(app, now=OPEN_TIME) == [1]
+    almost = OPEN_TIME + dt.timedelta(hours=4)
+    assert dial_callbacks(app, almost) == "dialled 0 callback(s)"  # a long call: still dialling
+    with session_scope(app) as session:
+        assert session.get(Callback, 1).status == "dialing"
+    later = almost + dt.timedelta(seconds=1)
+    assert dial_callbacks(app, later) == (
+        "dialled 0 callback(s); 1 dial(s) with no outcome for 4 h released"
+    )
+    with session_scope(app) as session:
+        callback = session.get(Callback, 1)
+        assert (callback.status, callback.outcome, callback.attempts) == ("pending", "unknown", 1)
+        assert callback.due_at == later + dt.timedelta(seconds=600)  # the retry gap
+    assert dial_due_callbacks(app, now=later + dt.timedelta(seconds=600)) == [1]
+    assert len(fake_twilio.requests) == 2
+
+
 def test_without_credentials_the_dialler_logs_instead_of_failing(make_app, clock, caplog):
     app = make_app(CLOCK=clock, TWILIO_ACCOUNT_SID="")
     with session_scope(app) as session:
