@@ -45,14 +45,14 @@ def shift_to_recent(last: dt.date, today: dt.date) -> int:
 def setup(
     app: Flask, out_dir: Path, progress: Callable[[str], None], time_limit_s: float = 20.0
 ) -> dict:
-    from forecasts.forecast import forecast, write_csv
+    from forecasts.forecast import write_csv
     from forecasts.plot import plot_forecast
     from staffing.shift_plan import plot_plan
 
     from .planning import (
         closed_calls,
         history_from_table,
-        line_calendar,
+        line_forecast,
         log_history_table,
         plan_week,
         requirement_table,
@@ -90,18 +90,12 @@ def setup(
     written.to_csv(out_dir / "history.csv", index=False)
     progress(f"history: {len(table)} intervals -> {out_dir / 'history.csv'}")
 
-    # from the sample's end through the planned week
+    # from the sample's end (the history's) through the planned week
     week_begins = pd.Timestamp(dt.datetime.combine(week_start, dt.time(0), tzinfo=cfg.tz))
     week_ends = pd.Timestamp(
         dt.datetime.combine(week_start + dt.timedelta(days=7), dt.time(0), tzinfo=cfg.tz)
     )
-    horizon = week_ends - pd.Timestamp(dt.datetime.combine(data_end, dt.time(0), tzinfo=cfg.tz))
-    predicted = forecast(
-        history,
-        horizon,
-        calendar=line_calendar(cfg),
-        default_aht_s={q.id: q.aht_s for q in cfg.queues},
-    )
+    predicted = line_forecast(cfg, history, week_ends - history.end)
     write_csv(predicted, str(out_dir / "forecast.csv"))
     plot_forecast(history, predicted, str(out_dir / "forecast.png"))
     starts = pd.to_datetime(predicted["interval_start"], utc=True)

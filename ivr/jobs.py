@@ -67,22 +67,17 @@ def _num(value) -> float | None:
 
 def reforecast(app: Flask, now: dt.datetime) -> str:
     """Export the history and forecast the next week; files in instance/plans and a draft."""
-    from forecasts.forecast import forecast, write_csv
+    from forecasts.forecast import write_csv
     from forecasts.plot import plot_forecast
 
-    from .planning import history_from_log, line_calendar
+    from .planning import history_from_log, line_forecast
 
     cfg = app.extensions["hotline.config"]
     with app.app_context():
         history = history_from_log(cfg)
     if history is None:
         return "no calls yet: nothing to forecast"
-    table = forecast(
-        history,
-        pd.Timedelta(days=7),
-        calendar=line_calendar(cfg),
-        default_aht_s={q.id: q.aht_s for q in cfg.queues},
-    )
+    table = line_forecast(cfg, history, pd.Timedelta(days=7))
     folder = plans_dir(app)
     stamp = now.astimezone(cfg.tz).date().isoformat()
     write_csv(table, str(folder / f"forecast-{stamp}.csv"))

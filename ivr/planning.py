@@ -267,9 +267,8 @@ def plan_horizon(
         raise ValueError(
             f"--from {start} is inside the history (it ends {history.end:%Y-%m-%d %H:%M}); plan from a later date"
         )
-    horizon = begin + pd.Timedelta(days=7 * weeks) - history.end
-    table = forecast(
-        history, horizon, calendar=calendar, default_aht_s={q.id: q.aht_s for q in cfg.queues}
+    table = line_forecast(
+        cfg, history, begin + pd.Timedelta(days=7 * weeks) - history.end, calendar
     )
     table["interval_start"] = pd.to_datetime(table["interval_start"], utc=True)
     out = []
@@ -287,6 +286,22 @@ def plan_horizon(
                 f"week {number + 1}/{weeks} from {week.days[0]} planned ({plan.status.lower()}, gap {plan.gap:.1%})"
             )
     return out
+
+
+def line_forecast(
+    cfg: HotlineConfig,
+    history: History,
+    horizon: pd.Timedelta,
+    calendar: Calendar | None = None,
+) -> pd.DataFrame:
+    """The forecast from the history's end over ``horizon``: the line's holidays (unless another
+    ``calendar`` is given), each queue's configured AHT where the history has none."""
+    return forecast(
+        history,
+        horizon,
+        calendar=calendar if calendar is not None else line_calendar(cfg),
+        default_aht_s={q.id: q.aht_s for q in cfg.queues},
+    )
 
 
 def line_calendar(cfg: HotlineConfig) -> Calendar:
