@@ -346,7 +346,7 @@ def history_table(
     starts = interval_starts(window, freq, cfg.tz)
     table = pd.DataFrame({"interval_start": starts})
     classified = classified.assign(interval_start=bucket(classified["entered_at"], freq, cfg.tz))
-    work = (classified["offered"] & (classified["result"] != "leave")) | ~classified["offered"]
+    work = ~(classified["offered"] & (classified["result"] == "leave"))  # all but those who left
     for q in cfg.queue_ids():
         part = classified[(classified["queue"] == q) & work]
         offered = part.groupby("interval_start").size()
