@@ -50,12 +50,12 @@ def plan_csv(tmp_path, per_day: int = 2, days: int = 5) -> str:
     return str(path)
 
 
-def team_csv(tmp_path, people: int = 6) -> str:
+def team_csv(tmp_path, people: int = 6, min_hours: int = 16) -> str:
     lines = ["id,name,skills,languages,min_hours_week,max_hours_week,unavailable_days"]
     for i in range(people):
         off = "wednesday" if i == 0 else ""
         lines.append(
-            f"B{i:03d},Agent <b>{i}</b>,orders;complaints;technical;general,en;it;pl;ro;nb,16,40,{off}"
+            f"B{i:03d},Agent <b>{i}</b>,orders;complaints;technical;general,en;it;pl;ro;nb,{min_hours},40,{off}"
         )
     path = tmp_path / "team.csv"
     path.write_text("\n".join(lines) + "\n")
@@ -293,18 +293,11 @@ def test_nobody_is_rostered_on_a_day_the_line_is_closed(make_app, clock, tmp_pat
     hours = folder / "hours.yaml"
     hours.write_text(hours.read_text().replace('saturday:  ["09:00-13:00"]', "saturday:  []"))
     app = make_app(CLOCK=clock, CONFIG_DIR=str(folder))
-    team = tmp_path / "team.csv"
-    team.write_text(
-        "id,name,skills,languages,min_hours_week,max_hours_week,unavailable_days\n"
-        + "".join(
-            f"C{i:03d},Agent {i},orders;complaints;technical;general,en;it;pl;ro;nb,32,40,\n"
-            for i in range(3)
-        )
-    )
+    team = team_csv(tmp_path, people=3, min_hours=32)
     out = tmp_path / "r.csv"
     # Monday to Friday, one agent per shift: 80 h planned for 96-120 h of contracts
     result = run(
-        app, plan_csv(tmp_path, per_day=1), "--agents", str(team), "-o", str(out), "--best-effort"
+        app, plan_csv(tmp_path, per_day=1), "--agents", team, "-o", str(out), "--best-effort"
     )
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(out, dtype=str)
