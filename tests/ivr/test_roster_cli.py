@@ -291,7 +291,9 @@ def test_nobody_is_rostered_on_a_day_the_line_is_closed(make_app, clock, tmp_pat
     folder = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, folder)
     hours = folder / "hours.yaml"
-    hours.write_text(hours.read_text().replace('saturday:  ["09:00-13:00"]', "saturday:  []"))
+    text = hours.read_text()
+    assert 'saturday:  ["09:00-13:00"]' in text
+    hours.write_text(text.replace('saturday:  ["09:00-13:00"]', "saturday:  []"))
     app = make_app(CLOCK=clock, CONFIG_DIR=str(folder))
     team = team_csv(tmp_path, people=3, min_hours=32)
     out = tmp_path / "r.csv"
