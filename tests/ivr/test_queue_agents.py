@@ -644,8 +644,7 @@ def test_callbacks_give_up_after_the_configured_attempts(app, fake_twilio):
 def test_a_dial_whose_outcome_never_comes_is_retried_after_the_longest_call(app, fake_twilio):
     """The status callback (or the agent's dial action) was lost: the callback must not stay
     "dialing" for ever, with the customer never called again."""
-    from ivr.jobs import dial_callbacks
-
+    dial_callbacks = JOBS["dial_callbacks"]
     with session_scope(app) as session:
         session.add(due_callback("CAz", "+393470000057"))
     assert dial_due_callbacks(app, now=OPEN_TIME) == [1]
