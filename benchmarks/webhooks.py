@@ -388,13 +388,18 @@ def on_hold(
     args: argparse.Namespace,
     offset: int,
     half_rate: float,
+    control: tuple[int, str],
 ) -> dict:
     """``--hold-callers`` callers reach a queue through the menu, and poll the hold loop alone
     (their own latency). The menu is then driven at full speed in turns of ``--seconds /
-    --rounds``, alone and while they poll, ``--rounds`` times each (alone first in even rounds,
-    with the polls first in odd ones: the database grows during the runs, and a slower spell of
-    the machine falls on both alike); then at half the bare app's menu rate alone and while they
-    poll, in turns the same way (the p99 target's load). Then they all hang up.
+    --rounds``, ``--rounds`` times each: alone, while they poll, and while the same polls go to
+    the bare app at ``control`` (port, base URL) instead, in an order that moves on by one each
+    round (the database grows during the runs, and a slower spell of the machine falls on all
+    alike). The control turns show what polls at that rate cost the menu on these cores whatever
+    answers them (their load generator, the scheduler, a server's share): Hotline's hold loop
+    degrades the menu only by what it costs beyond that. Then the menu runs at half the bare
+    app's menu rate alone and while they poll, alternating (the p99 target's load). Then they
+    all hang up.
 
     A turn with polls signs its menu requests first, starts the polls, and only then the menu;
     the polls go on until after the menu has ended (a turn where they did not is reported)."""
@@ -405,8 +410,8 @@ def on_hold(
     turn = args.seconds / args.rounds
     menu_offset = offset + 10**6
 
-    def poll(seconds: float) -> dict:
-        return drive(port, base, "hold", seconds, 4, rate, offset, callers=callers)
+    def poll(seconds: float, to: tuple[int, str] = (port, base)) -> dict:
+        return drive(to[0], to[1], "hold", seconds, 4, rate, offset, callers=callers)
 
     def menu_requests(menu_rate: float | None) -> tuple[int, list[list]]:
         nonlocal menu_offset
@@ -419,12 +424,12 @@ def on_hold(
         connections, batches = menu_requests(menu_rate)
         return drive(port, base, "menu", turn, connections, menu_rate, 0, batches=batches)
 
-    def polling(menu_rate: float | None) -> tuple[dict, dict]:
+    def polling(menu_rate: float | None, to: tuple[int, str] = (port, base)) -> tuple[dict, dict]:
         connections, batches = menu_requests(menu_rate)  # signed before the polls start
         polls: dict = {}
         lead = 0.5  # the polls are under way before the menu starts
         poller = threading.Thread(
-            target=lambda: polls.update(poll(lead + 0.3 + 0.02 * connections + turn + 0.5))
+            target=lambda: polls.update(poll(lead + 0.3 + 0.02 * connections + turn + 0.5, to))
         )
         poller.start()
         time.sleep(lead)
@@ -439,32 +444,36 @@ def on_hold(
             )
         return result, polls
 
-    def turns(menu_rate: float | None) -> tuple[dict, dict, dict]:
-        alone, during, polls = [], [], []
+    def turns(menu_rate: float | None, kinds: tuple[str, ...]) -> dict[str, dict]:
+        """The menu's turns of each kind ("alone", "polls", "control"), and the polls'."""
+        runs: dict[str, list[dict]] = {kind: [] for kind in (*kinds, "hold", "control_hold")}
         for round_number in range(args.rounds):
-            for with_polls in (False, True) if round_number % 2 == 0 else (True, False):
-                if with_polls:
-                    result, polled = polling(menu_rate)
-                    during.append(result)
-                    polls.append(polled)
-                else:
-                    alone.append(menu(menu_rate))
-        return merged(alone), merged(during), merged(polls)
+            shift = round_number % len(kinds)
+            for kind in kinds[shift:] + kinds[:shift]:
+                if kind == "alone":
+                    runs[kind].append(menu(menu_rate))
+                    continue
+                result, polled = polling(menu_rate, (port, base) if kind == "polls" else control)
+                runs[kind].append(result)
+                runs["hold" if kind == "polls" else "control_hold"].append(polled)
+        return {kind: merged(results) for kind, results in runs.items() if results}
 
     enqueued = drive(port, base, "menu", 600, 4, None, offset, callers=callers)
     polls_alone = poll(args.seconds)  # their latency with nothing else under way
-    alone, during, polls = turns(None)
-    half_alone, half_during, half_polls = turns(half_rate)
+    full = turns(None, ("alone", "polls", "control"))
+    half = turns(half_rate, ("alone", "polls"))
     # then they all hang up: each queue result updates that caller's entry (written behind)
     ended = drive(port, base, "queue_result", 600, 4, None, offset, callers=callers)
     return {
-        "alone": alone,
-        "menu": during,
-        "hold": polls,
+        "alone": full["alone"],
+        "menu": full["polls"],
+        "hold": full["hold"],
+        "control": full["control"],
+        "control_hold": full["control_hold"],
         "polls_alone": polls_alone,
-        "half_alone": half_alone,
-        "half_menu": half_during,
-        "half_hold": half_polls,
+        "half_alone": half["alone"],
+        "half_menu": half["polls"],
+        "half_hold": half["hold"],
         "enqueued": enqueued["sent"] - enqueued["errors"],
         "ended": ended["sent"] - ended["errors"],
     }
@@ -506,10 +515,16 @@ def hold_table(args: argparse.Namespace, crowd: dict, rows: list) -> str:
         f"| their polls alone | | | {polls_alone['rps']:.0f} | {polls_alone['p50_ms']:.1f}/{polls_alone['p99_ms']:.1f} | /{polls_alone['errors']} |",
         line(f"full speed: menu alone ({args.rounds} turns)", crowd["alone"]),
         line(
-            f"full speed: menu while they poll ({args.rounds} turns between those)",
+            f"full speed: menu while they poll ({args.rounds} turns)",
             menu,
             hold,
             f" ({menu['rps'] / alone:.0%})",
+        ),
+        line(
+            f"full speed: menu while the same polls go to the bare app (control, {args.rounds} turns)",
+            crowd["control"],
+            crowd["control_hold"],
+            f" ({crowd['control']['rps'] / alone:.0%})",
         ),
         f"| full speed: menu left if the polls take only their own CPU | {expected or 'n/a'} | | | | |",
         line("half the bare menu rate: menu alone", crowd["half_alone"]),
@@ -620,7 +635,9 @@ def main(argv: list[str] | None = None) -> int:
         offset += 10**6
         crowd = None
         if args.hold_callers:
-            crowd = on_hold(hot_port, hot_base, args, offset, rows[0][1]["rps"] / 2)
+            crowd = on_hold(
+                hot_port, hot_base, args, offset, rows[0][1]["rps"] / 2, (bare_port, bare_base)
+            )
             offset += 10**7
             print("  menu with callers on hold: done", file=sys.stderr, flush=True)
         for server in servers:  # workers write what their write-behind journals hold as they exit
@@ -678,7 +695,8 @@ def main(argv: list[str] | None = None) -> int:
         r["sent"] - r["errors"] for r in (warm, rows[0][2], rows[0][3])
     )
     if crowd:
-        menus = (crowd[name] for name in ("alone", "menu", "half_alone", "half_menu"))
+        turns = ("alone", "menu", "control", "half_alone", "half_menu")
+        menus = (crowd[name] for name in turns)
         accepted += crowd["enqueued"] + sum(r["sent"] - r["errors"] for r in menus)
         print(hold_table(args, crowd, rows))
     print(
