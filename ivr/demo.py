@@ -53,10 +53,12 @@ def setup(
         closed_calls,
         history_from_table,
         line_forecast,
+        local_midnight,
         log_history_table,
         plan_week,
         requirement_table,
         summarise,
+        week_of,
     )
 
     cfg = app.extensions["hotline.config"]
@@ -91,15 +93,11 @@ def setup(
     progress(f"history: {len(table)} intervals -> {out_dir / 'history.csv'}")
 
     # from the sample's end (the history's) through the planned week
-    week_begins = pd.Timestamp(dt.datetime.combine(week_start, dt.time(0), tzinfo=cfg.tz))
-    week_ends = pd.Timestamp(
-        dt.datetime.combine(week_start + dt.timedelta(days=7), dt.time(0), tzinfo=cfg.tz)
-    )
+    week_ends = local_midnight(cfg, week_start + dt.timedelta(days=7))
     predicted = line_forecast(cfg, history, week_ends - history.end)
     write_csv(predicted, str(out_dir / "forecast.csv"))
     plot_forecast(history, predicted, str(out_dir / "forecast.png"))
-    starts = pd.to_datetime(predicted["interval_start"], utc=True)
-    predicted = predicted[(starts >= week_begins) & (starts < week_ends)]
+    predicted = week_of(cfg, predicted, week_start)
     progress(
         f"forecast: {predicted['calls'].sum():.0f} calls in the week from {week_start:%a %d %b}"
         f" (forecast from {data_end:%a %d %b}, the day after the sample ends) -> forecast.csv,"

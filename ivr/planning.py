@@ -261,23 +261,20 @@ def plan_horizon(
     time_limit_s: float = 10.0,
     progress: Callable[[str], None] | None = None,
 ) -> list[WeekSummary]:
-    """Forecast from the history, then requirements and shifts for each of ``weeks`` weeks."""
-    begin = pd.Timestamp(dt.datetime.combine(start, dt.time(0), tzinfo=cfg.tz))
+    """Forecast from the history, then requirements and shifts for each of ``weeks`` weeks (each
+    from the line's midnight on ``start``'s weekday, so a week with a DST change has 167 or 169
+    hours)."""
+    begin = local_midnight(cfg, start)
     if begin < history.end:
         raise ValueError(
             f"--from {start} is inside the history (it ends {history.end:%Y-%m-%d %H:%M}); plan from a later date"
         )
-    table = line_forecast(
-        cfg, history, begin + pd.Timedelta(days=7 * weeks) - history.end, calendar
-    )
+    end = local_midnight(cfg, start + dt.timedelta(days=7 * weeks))
+    table = line_forecast(cfg, history, end - history.end, calendar)
     table["interval_start"] = pd.to_datetime(table["interval_start"], utc=True)
     out = []
     for number in range(weeks):
-        week_begin = begin + pd.Timedelta(days=7 * number)
-        part = table[
-            (table["interval_start"] >= week_begin.tz_convert("UTC"))
-            & (table["interval_start"] < (week_begin + pd.Timedelta(days=7)).tz_convert("UTC"))
-        ]
+        part = week_of(cfg, table, start + dt.timedelta(days=7 * number))
         reqs = requirement_table(cfg, part, what_if)
         week, plan = plan_week(cfg, reqs, time_limit_s, allow_uncovered=True)
         out.append(summarise(cfg, week, plan))
@@ -286,6 +283,21 @@ def plan_horizon(
                 f"week {number + 1}/{weeks} from {week.days[0]} planned ({plan.status.lower()}, gap {plan.gap:.1%})"
             )
     return out
+
+
+def local_midnight(cfg: HotlineConfig, day: dt.date) -> pd.Timestamp:
+    """The start of ``day`` in the line's time zone."""
+    return pd.Timestamp(dt.datetime.combine(day, dt.time(0), tzinfo=cfg.tz))
+
+
+def week_of(cfg: HotlineConfig, table: pd.DataFrame, week_start: dt.date) -> pd.DataFrame:
+    """The rows of a forecast or requirements table (``interval_start``) in the week from the
+    line's midnight on ``week_start`` to its midnight seven days later."""
+    starts = pd.to_datetime(table["interval_start"], utc=True)
+    week_end = week_start + dt.timedelta(days=7)
+    return table[
+        (starts >= local_midnight(cfg, week_start)) & (starts < local_midnight(cfg, week_end))
+    ]
 
 
 def line_forecast(

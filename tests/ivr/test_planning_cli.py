@@ -16,9 +16,9 @@ from ivr.planning import WhatIf, parse_what_if
 from tests.forecasts.synthetic import history_frame
 
 
-def history_csv(tmp_path, weeks=5) -> str:
+def history_csv(tmp_path, weeks=5, start="2026-10-26") -> str:
     index = pd.date_range(
-        pd.Timestamp("2026-10-26", tz="Europe/Rome"), periods=weeks * 7 * 48, freq="30min"
+        pd.Timestamp(start, tz="Europe/Rome"), periods=weeks * 7 * 48, freq="30min"
     )
     frame = pd.DataFrame({"interval_start": [t.isoformat() for t in index]})
     for seed, (queue, daily) in enumerate(
@@ -28,6 +28,21 @@ def history_csv(tmp_path, weeks=5) -> str:
     path = tmp_path / "history.csv"
     frame.to_csv(path, index=False)
     return str(path)
+
+
+def test_planned_weeks_start_at_the_lines_midnight_across_a_dst_change(tmp_path):
+    """Two weeks from Monday 19 October 2026: the first has the 25-hour Sunday (the clocks go
+    back on the 25th), and the second starts on Monday the 26th at midnight, not at 23:00 on the
+    Sunday (seven times 24 hours after the first)."""
+    from forecasts.history import read_history
+    from ivr.config import load_config
+    from ivr.planning import line_calendar, plan_horizon
+
+    history = read_history(history_csv(tmp_path, weeks=4, start="2026-09-21"), "Europe/Rome")
+    assert history.end == pd.Timestamp("2026-10-19", tz="Europe/Rome")
+    cfg = load_config()
+    weeks = plan_horizon(cfg, history, line_calendar(cfg), dt.date(2026, 10, 19), 2, time_limit_s=2)
+    assert [week.week_start for week in weeks] == [dt.date(2026, 10, 19), dt.date(2026, 10, 26)]
 
 
 def test_forecast_requirements_shifts_round_trip(tmp_path):
