@@ -314,10 +314,7 @@ def queue_result() -> VoiceResponse:
     new = event("queue_result", key, queue=queue_id, result=result, wait_s=waited)
     if entry is not None:
         if result == "bridged" and entry.answered_at is not None:
-            times = {
-                "wait_s": (entry.answered_at - entry.entered_at).total_seconds(),
-                "handle_s": (now - entry.answered_at).total_seconds(),
-            }
+            times = bridged_times(entry, now)
         else:
             times = {"wait_s": waited}
         calllog.update_row(
@@ -342,6 +339,15 @@ def queue_result() -> VoiceResponse:
             else voicemail_prompt(lang, step)
         )
     return response
+
+
+def bridged_times(entry: Any, end: dt.datetime) -> dict[str, float]:
+    """An answered entry's wait (until an agent took it) and handle time (until ``end``), in
+    seconds, never negative."""
+    return {
+        "wait_s": max((entry.answered_at - entry.entered_at).total_seconds(), 0.0),
+        "handle_s": max((end - entry.answered_at).total_seconds(), 0.0),
+    }
 
 
 ORPHAN_GRACE = dt.timedelta(seconds=60)  # a queue result comes within this of the call's end
@@ -388,8 +394,8 @@ def close_orphan_waits(session: Session, now: dt.datetime) -> dict[str, int]:
                 entry.wait_s = max((end - entry.entered_at).total_seconds(), 0.0)
             else:
                 entry.result = "bridged"
-                entry.wait_s = max((entry.answered_at - entry.entered_at).total_seconds(), 0.0)
-                entry.handle_s = max((end - entry.answered_at).total_seconds(), 0.0)
+                times = bridged_times(entry, end)
+                entry.wait_s, entry.handle_s = times["wait_s"], times["handle_s"]
             entry.ended_at = end
             closed["call_ended"] += 1
         elif end is None and entry.entered_at <= now - LONGEST_CALL:

@@ -305,6 +305,21 @@ def test_an_answered_call_whose_queue_result_never_came_is_closed_as_bridged(app
     )
 
 
+def test_a_queue_result_timed_before_the_answer_stores_no_negative_times(app, new_call, clock):
+    """A bridged queue result whose time is before the answer's (a request replayed from the
+    spool with its original time, clocks of two hosts apart): no negative handle time."""
+    call = enqueue(new_call, "1", "1", "+393470000023")
+    clock.at += dt.timedelta(seconds=15)
+    call.post(f"{PUBLIC}/voice/agent/bridge?agent=A010&queue=orders", {"QueueResult": "bridged"})
+    clock.at -= dt.timedelta(seconds=40)
+    call.post(
+        f"{PUBLIC}/voice/queue-result?lang=en&queue=orders&step=2",
+        {"QueueResult": "bridged", "QueueTime": "15"},
+    )
+    entry = entry_of(app, call)
+    assert (entry.result, entry.wait_s, entry.handle_s) == ("bridged", 15.0, 0.0)
+
+
 def test_a_wait_with_no_status_at_all_is_closed_only_after_the_longest_call(app, new_call, clock):
     call = enqueue(new_call, "1", "1", "+393470000022")
     call.status_callback("in-progress")  # not a final status
