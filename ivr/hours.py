@@ -49,12 +49,15 @@ class OpeningHours:
                 return str(name)
         return None
 
+    def wall_ranges(self, day: dt.date) -> list[tuple[dt.time, dt.time]]:
+        """The day's opening ranges in local wall time (an end of 00:00 is midnight); none on a
+        holiday or closure."""
+        return [] if self.closure_reason(day) else self.weekly.get(day.weekday(), [])
+
     def _ranges(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
         """The day's opening ranges as aware datetimes (DST-safe: built from local wall time)."""
-        if self.closure_reason(day):
-            return []
         out = []
-        for start, end in self.weekly.get(day.weekday(), []):
+        for start, end in self.wall_ranges(day):
             begin = dt.datetime.combine(day, start, tzinfo=self.tz)
             finish_day = day + dt.timedelta(days=1) if end == MIDNIGHT else day
             finish = dt.datetime.combine(finish_day, end, tzinfo=self.tz)

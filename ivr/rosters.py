@@ -165,22 +165,18 @@ def history(session: Session, week_start: dt.date, tz) -> dict[str, dict]:
 
 
 def open_checkpoints(cfg: HotlineConfig, week_start: dt.date) -> dict[int, list[int]]:
-    """Per day of the week: the hours (minute of day) the line is open, from hours.yaml."""
-    from .hours import OpeningHours
+    """Per day of the week: the hours (minute of day) the line is open, from hours.yaml (none
+    on a holiday or closure)."""
+    from .hours import MIDNIGHT, OpeningHours
 
     hours = OpeningHours.from_config(cfg)
     out = {}
     for d in range(7):
-        day = week_start + dt.timedelta(days=d)
-        if hours.closure_reason(day):
-            out[d] = []
-            continue
-        ranges = cfg.hours.business_hours.get(WEEKDAYS[day.weekday()], [])
         points = []
-        for r in ranges:
-            start = r.start.hour * 60 + r.start.minute
-            end = 24 * 60 if r.end == dt.time(0) else r.end.hour * 60 + r.end.minute
-            points += list(range(start, end, 60))
+        for start, end in hours.wall_ranges(week_start + dt.timedelta(days=d)):
+            first = start.hour * 60 + start.minute
+            last = 24 * 60 if end == MIDNIGHT else end.hour * 60 + end.minute
+            points += list(range(first, last, 60))
         out[d] = points
     return out
 
