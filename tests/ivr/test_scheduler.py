@@ -194,3 +194,13 @@ def test_jobs_page_and_cli(app):
     login(client)
     page = client.get("/ops/jobs").get_data(as_text=True)
     assert "cron 0 6 * * thu" in page and "removed 0 event(s)" in page
+
+
+def test_every_job_has_a_name_a_default_schedule_and_a_body():
+    """The job names line.yaml accepts (and ``hotline jobs run`` offers), the default schedules
+    and the jobs that run are one list: a job added to one and not the others fails here."""
+    from typing import get_args
+
+    from ivr.config import DEFAULT_JOBS, JobName
+
+    assert set(get_args(JobName)) == set(DEFAULT_JOBS) == set(jobs.JOBS)
