@@ -148,6 +148,7 @@ class JobSchedule(_Model):
 
 JobName = Literal[
     "dial_callbacks",
+    "check_lost_calls",
     "close_orphan_waits",
     "replay_spool",
     "rollup_stats",
@@ -157,6 +158,7 @@ JobName = Literal[
 ]
 DEFAULT_JOBS: dict[str, JobSchedule] = {
     "dial_callbacks": JobSchedule(every_s=30),
+    "check_lost_calls": JobSchedule(every_s=300),
     "close_orphan_waits": JobSchedule(every_s=60),
     "replay_spool": JobSchedule(every_s=30),
     "rollup_stats": JobSchedule(every_s=900),

@@ -196,8 +196,15 @@ def close_orphan_waits(app: Flask, now: dt.datetime) -> str:
     )
 
 
+def check_lost_calls(app: Flask, now: dt.datetime) -> str:
+    from .lost_calls import check_lost_calls as check
+
+    return check(app, now)
+
+
 JOBS = {
     "dial_callbacks": dial_callbacks,
+    "check_lost_calls": check_lost_calls,
     "close_orphan_waits": close_orphan_waits,
     "replay_spool": replay_spool,
     "rollup_stats": rollup_stats,

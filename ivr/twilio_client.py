@@ -11,9 +11,11 @@ import logging
 import uuid
 
 from flask import Flask
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 log = logging.getLogger(__name__)
+REST_TIMEOUT_S = 10  # a REST request to Twilio gives up after this (the library waits for ever)
 
 
 def masked(phone: str) -> str:
@@ -26,7 +28,8 @@ def rest_client(app: Flask) -> Client | None:
     token = app.config.get("TWILIO_AUTH_TOKEN")
     if not sid or not token:
         return None
-    return Client(sid, token, http_client=app.config.get("TWILIO_HTTP_CLIENT"))
+    http = app.config.get("TWILIO_HTTP_CLIENT") or TwilioHttpClient(timeout=REST_TIMEOUT_S)
+    return Client(sid, token, http_client=http)
 
 
 def place_call(app: Flask, to: str, from_: str | None, url: str, status_callback: str) -> str:

@@ -42,6 +42,7 @@ class RecordingHttpClient(HttpClient):
     def __init__(self):
         super().__init__(logging.getLogger("fake-twilio"), is_async=False)
         self.requests: list[tuple[str, str, dict]] = []
+        self.calls: dict[str, dict] = {}  # what a GET of each call answers
 
     def request(
         self,
@@ -55,6 +56,11 @@ class RecordingHttpClient(HttpClient):
         allow_redirects=False,
     ):
         self.requests.append((method, uri, dict(data or {})))
+        if method == "GET" and "/Calls/" in uri:  # a call's state, as set in ``calls``
+            sid = uri.rsplit("/", 1)[1].removesuffix(".json")
+            if sid not in self.calls:
+                return Response(404, json.dumps({"code": 20404, "message": "not found"}))
+            return Response(200, json.dumps({"sid": sid, **self.calls[sid]}))
         body = {
             "sid": f"CA{len(self.requests):032x}",
             "status": "queued",
@@ -677,6 +683,109 @@ def test_a_dial_whose_outcome_never_comes_is_retried_after_the_longest_call(app,
         assert callback.due_at == later + dt.timedelta(seconds=600)  # the retry gap
     assert dial_due_callbacks(app, now=later + dt.timedelta(seconds=600)) == [1]
     assert len(fake_twilio.requests) == 2
+
+
+def rfc2822(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def test_an_agent_whose_call_ended_unreported_is_logged_out_from_twilios_answer(
+    app, new_call, fake_twilio, events
+):
+    """The agent's own call ended and its status callback was lost: the agent stays logged in
+    (on the dashboard, in the hold estimates) until the job asks Twilio about the call."""
+    check = JOBS["check_lost_calls"]
+    log_in(app, "A010")  # on the call CAagentA010 since an hour before OPEN_TIME
+    fake_twilio.calls["CAagentA010"] = {"status": "in-progress"}
+    assert check(app, OPEN_TIME) == (
+        "asked Twilio about 1 call(s): 0 agent(s) logged out, 0 callback dial(s) ended"
+    )
+    ended = OPEN_TIME + dt.timedelta(minutes=5)
+    with session_scope(app) as session:  # the agent was dialling a customer on that call
+        dialling = due_callback("CAv", "+393470000059", dial_by="agent")
+        dialling.status, dialling.agent_id, dialling.attempts = "dialing", "A010", 1
+        dialling.last_attempt_at = OPEN_TIME
+        session.add(dialling)
+    fake_twilio.calls["CAagentA010"] = {
+        "status": "completed",
+        "end_time": rfc2822(ended),
+        "duration": "3900",
+    }
+    assert check(app, OPEN_TIME + dt.timedelta(minutes=20)) == (
+        "asked Twilio about 1 call(s): 1 agent(s) logged out, 1 callback dial(s) ended"
+    )
+    with session_scope(app) as session:
+        account = session.scalar(select(AgentAccount).where(AgentAccount.agent_id == "A010"))
+        login = session.scalar(select(AgentSession).where(AgentSession.agent_id == "A010"))
+        assert (account.state, login.logged_out_at) == ("offline", ended)
+        callback = session.scalar(select(Callback))
+        assert (callback.status, callback.outcome) == ("pending", "unknown")
+    # the status callback comes after all: nothing changes, nothing is counted twice
+    new_call(call_sid="CAagentA010", duration_s=3900).status_callback("completed")
+    completed = [d for name, d in events("CAagentA010") if name == "call_completed"]
+    assert completed == [{"status": "completed", "duration_s": 3900, "source": "twilio_api"}]
+    with session_scope(app) as session:
+        assert session.scalar(select(AgentSession.logged_out_at)) == ended
+    assert check(app, OPEN_TIME + dt.timedelta(minutes=25)).startswith(
+        "asked Twilio about 0 call(s)"
+    )
+
+
+def test_a_callback_dial_that_ended_unreported_is_settled_from_twilios_answer(
+    app, fake_twilio, events
+):
+    check = JOBS["check_lost_calls"]
+    with session_scope(app) as session:
+        session.add(due_callback("CAw", "+393470000058"))
+    assert dial_due_callbacks(app, now=OPEN_TIME) == [1]
+    with session_scope(app) as session:
+        sid = session.get(Callback, 1).dial_call_sid
+    fake_twilio.calls[sid] = {"status": "no-answer"}
+    young = OPEN_TIME + dt.timedelta(minutes=9)  # its status callback may still come
+    assert check(app, young).startswith("asked Twilio about 0 call(s)")
+    later = OPEN_TIME + dt.timedelta(minutes=11)
+    assert check(app, later) == (
+        "asked Twilio about 1 call(s): 0 agent(s) logged out, 1 callback dial(s) ended"
+    )
+    with session_scope(app) as session:
+        callback = session.get(Callback, 1)
+        assert (callback.status, callback.outcome, callback.attempts) == ("pending", "no-answer", 1)
+        assert callback.due_at == later + dt.timedelta(seconds=600)  # the retry gap
+    # the lost status callback arrives late: the attempt is not counted twice
+    from ivr.twilio_sim import twilio_signature
+
+    params = {"CallSid": sid, "CallStatus": "no-answer", "AccountSid": "AC"}
+    url = f"{PUBLIC}/voice/callback/status?cb=1"
+    app.test_client().post(
+        "/voice/callback/status?cb=1",
+        data=params,
+        headers={"X-Twilio-Signature": twilio_signature(TOKEN, url, params)},
+    )
+    with session_scope(app) as session:
+        callback = session.get(Callback, 1)
+        assert (callback.status, callback.attempts, callback.due_at) == (
+            "pending",
+            1,
+            later + dt.timedelta(seconds=600),
+        )
+    statuses = [detail for name, detail in events(sid) if name == "callback_status"]
+    assert statuses == [{"callback": 1, "status": "no-answer", "source": "twilio_api"}]
+
+
+def test_calls_twilio_cannot_tell_about_change_nothing(app, make_app, clock, fake_twilio):
+    log_in(app, "A010")  # fake_twilio knows nothing of CAagentA010: 404
+    assert check_lost_calls_detail(app) == (
+        "asked Twilio about 1 call(s): 0 agent(s) logged out, 0 callback dial(s) ended;"
+        " 1 could not be asked"
+    )
+    with session_scope(app) as session:
+        assert session.scalar(select(AgentSession.logged_out_at)) is None
+    demo = make_app(CLOCK=clock, TWILIO_ACCOUNT_SID="")
+    assert check_lost_calls_detail(demo) == "no Twilio credentials: nothing asked"
+
+
+def check_lost_calls_detail(app) -> str:
+    return JOBS["check_lost_calls"](app, OPEN_TIME)
 
 
 def test_without_credentials_the_dialler_logs_instead_of_failing(make_app, clock, caplog):

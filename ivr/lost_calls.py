@@ -1,0 +1,168 @@
+"""Calls whose final status never reached us, asked of Twilio.
+
+Twilio posts a call's final status to its status callback once. If that request is lost (a
+network fault, our server restarting, a worker killed mid-request), an agent whose own call has
+ended stays logged in (the dashboard shows them, hold estimates count them), and a callback whose
+call has ended stays "dialing" until ``release_stale_dials`` gives up on it hours later.
+
+The ``check_lost_calls`` job asks Twilio's REST API about those calls once they are older than
+``CHECK_AFTER`` and applies a final status as the status callback would have: the same events
+with the same keys, so a status callback that still comes changes nothing, and a call this job
+has ended is not ended twice. Without Twilio credentials (the demo) it asks nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import select
+from twilio.base.exceptions import TwilioException
+
+from . import calllog, clock
+from .agent_line import end_sessions_for_call
+from .callbacks import record_attempt
+from .db import session_scope
+from .models import AgentSession, Callback
+from .twilio_client import rest_client
+from .voice import FINAL_STATUSES
+from .webhooks import SECONDS_MAX
+
+log = logging.getLogger(__name__)
+CHECK_AFTER = dt.timedelta(minutes=10)  # a younger call is left to its status callback
+
+
+@dataclass(frozen=True)
+class CallState:
+    """What Twilio says about one call."""
+
+    status: str
+    ended_at: dt.datetime | None
+    duration_s: int
+
+
+def ask_twilio(app: Flask, sid: str) -> CallState | None:
+    """Twilio's view of the call ``sid``, or None if it could not be had (logged)."""
+    client = rest_client(app)
+    if client is None:
+        return None
+    try:
+        call = client.calls(sid).fetch()
+    except (TwilioException, OSError) as exc:  # not found, refused, unreachable
+        log.warning("could not ask Twilio about call %s: %s", sid, exc)
+        return None
+    try:
+        duration = int(min(max(float(call.duration or 0), 0.0), SECONDS_MAX))
+    except (TypeError, ValueError):
+        duration = 0
+    ended = call.end_time if isinstance(call.end_time, dt.datetime) else None
+    return CallState(str(call.status or "")[:32], ended, duration)
+
+
+def _end_agent_call(app: Flask, sid: str, state: CallState, now: dt.datetime) -> int | None:
+    """The agent's own call ``sid`` is over: as its status callback would (the call's event and
+    figures, the agent logged out at its end); a callback the agent was dialling on that call
+    counts as an attempt with outcome ``unknown`` (its dial action never came either). Returns
+    how many such callbacks, or None if the call was ended meanwhile."""
+    with session_scope(app) as session:
+        login = session.execute(
+            select(AgentSession.agent_id, AgentSession.logged_in_at).where(
+                AgentSession.call_sid == sid, AgentSession.logged_out_at.is_(None)
+            )
+        ).first()
+        if login is None:
+            return None
+        agent_id, opened = login
+        at = min(max(state.ended_at or now, opened), now)  # within the session, never ahead
+        if calllog.record_event(
+            session,
+            sid,
+            "call_completed",
+            at,
+            status=state.status,
+            duration_s=state.duration_s,
+            source="twilio_api",
+        ):
+            calllog.update_call(
+                session, sid, status=state.status, ended_at=at, duration_s=state.duration_s
+            )
+        end_sessions_for_call(session, sid, at)
+        dialling = session.scalars(
+            select(Callback).where(
+                Callback.status == "dialing",
+                Callback.agent_id == agent_id,
+                Callback.dial_call_sid.is_(None),  # dialled on the agent's call, not by us
+            )
+        ).all()
+        for callback in dialling:
+            record_attempt(session, app.extensions["hotline.config"], callback, "unknown", now)
+    return len(dialling)
+
+
+def _end_dial(app: Flask, callback_id: int, sid: str, state: CallState, now: dt.datetime) -> bool:
+    """The callback's call ``sid`` is over: as its status callback would. False if its outcome
+    came meanwhile."""
+    with session_scope(app) as session:
+        callback = session.get(Callback, callback_id)
+        if callback is None or callback.status != "dialing" or callback.dial_call_sid != sid:
+            return False
+        if calllog.record_event(
+            session,
+            sid,
+            "callback_status",
+            now,
+            f"callback_status:{callback.attempts}",
+            callback=callback.id,
+            status=state.status,
+            source="twilio_api",
+        ):
+            record_attempt(session, app.extensions["hotline.config"], callback, state.status, now)
+    return True
+
+
+def check_lost_calls(app: Flask, now: dt.datetime | None = None) -> str:
+    """The scheduled job: ask Twilio about agents' calls and callback dials older than
+    ``CHECK_AFTER`` that have no final status yet, and end those Twilio says are over."""
+    if rest_client(app) is None:
+        return "no Twilio credentials: nothing asked"
+    with app.app_context():
+        now = now or clock.now()
+    before = now - CHECK_AFTER
+    with session_scope(app) as session:
+        agent_calls = session.scalars(
+            select(AgentSession.call_sid).where(
+                AgentSession.logged_out_at.is_(None), AgentSession.logged_in_at < before
+            )
+        ).all()
+        dials = session.execute(
+            select(Callback.id, Callback.dial_call_sid).where(
+                Callback.status == "dialing",
+                Callback.dial_call_sid.is_not(None),
+                Callback.last_attempt_at < before,
+            )
+        ).all()
+    agents = callbacks = unanswered = 0
+    for sid in agent_calls:
+        state = ask_twilio(app, sid)
+        if state is None:
+            unanswered += 1
+            continue
+        released = _end_agent_call(app, sid, state, now) if state.status in FINAL_STATUSES else None
+        if released is not None:
+            log.warning("agent call %s had ended (%s); its status never came", sid, state.status)
+            agents += 1
+            callbacks += released
+    for callback_id, sid in dials:
+        state = ask_twilio(app, sid)
+        if state is None:
+            unanswered += 1
+        elif state.status in FINAL_STATUSES and _end_dial(app, callback_id, sid, state, now):
+            log.warning("callback %s: its call had ended (%s)", callback_id, state.status)
+            callbacks += 1
+    detail = (
+        f"asked Twilio about {len(agent_calls) + len(dials)} call(s): {agents} agent(s) logged"
+        f" out, {callbacks} callback dial(s) ended"
+    )
+    return detail + (f"; {unanswered} could not be asked" if unanswered else "")
