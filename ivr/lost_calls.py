@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from flask import Flask
 from sqlalchemy import select
 from twilio.base.exceptions import TwilioException
+from twilio.rest import Client
 
 from . import calllog, clock
 from .agent_line import end_sessions_for_call
@@ -43,11 +44,8 @@ class CallState:
     duration_s: int
 
 
-def ask_twilio(app: Flask, sid: str) -> CallState | None:
+def ask_twilio(client: Client, sid: str) -> CallState | None:
     """Twilio's view of the call ``sid``, or None if it could not be had (logged)."""
-    client = rest_client(app)
-    if client is None:
-        return None
     try:
         call = client.calls(sid).fetch()
     except (TwilioException, OSError) as exc:  # not found, refused, unreachable
@@ -125,7 +123,8 @@ def _end_dial(app: Flask, callback_id: int, sid: str, state: CallState, now: dt.
 def check_lost_calls(app: Flask, now: dt.datetime | None = None) -> str:
     """The scheduled job: ask Twilio about agents' calls and callback dials older than
     ``CHECK_AFTER`` that have no final status yet, and end those Twilio says are over."""
-    if rest_client(app) is None:
+    client = rest_client(app)
+    if client is None:
         return "no Twilio credentials: nothing asked"
     with app.app_context():
         now = now or clock.now()
@@ -145,7 +144,7 @@ def check_lost_calls(app: Flask, now: dt.datetime | None = None) -> str:
         ).all()
     agents = callbacks = unanswered = 0
     for sid in agent_calls:
-        state = ask_twilio(app, sid)
+        state = ask_twilio(client, sid)
         if state is None:
             unanswered += 1
             continue
@@ -155,7 +154,7 @@ def check_lost_calls(app: Flask, now: dt.datetime | None = None) -> str:
             agents += 1
             callbacks += released
     for callback_id, sid in dials:
-        state = ask_twilio(app, sid)
+        state = ask_twilio(client, sid)
         if state is None:
             unanswered += 1
         elif state.status in FINAL_STATUSES and _end_dial(app, callback_id, sid, state, now):
