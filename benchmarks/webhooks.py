@@ -7,8 +7,9 @@ really writes its call events and queue entry). For each route: closed-loop runs
 a slower spell of a shared machine falls on both alike, then Hotline at half the bare app's peak
 rate (p99).
 With ``--hold-callers``, callers reach a queue through the menu and poll the hold loop, first alone;
-the menu is driven at full speed in turns alone and while they poll, then at half the bare app's
-rate in turns alone and while they poll; then they hang up (a queue result each). The servers' CPU
+the menu is driven at full speed in turns alone, while they poll, and while the same polls go to the
+bare app instead (the control: what the polls cost the menu whatever answers them), then at half the
+bare app's rate in turns alone and while they poll; then they hang up (a queue result each). The servers' CPU
 per request (and PostgreSQL's, and the load generator's) is read around each full-speed turn.
 Afterwards the call log is counted: every accepted menu request's events stored exactly once,
 every hung-up caller's entry ended.
