@@ -45,10 +45,11 @@ class CallState:
 
 
 def ask_twilio(client: Client, sid: str) -> CallState | None:
-    """Twilio's view of the call ``sid``, or None if it could not be had (logged)."""
+    """Twilio's view of the call ``sid``, or None if Twilio would not tell (not found, refused;
+    logged). Raises ``OSError`` if Twilio could not be reached (or timed out)."""
     try:
         call = client.calls(sid).fetch()
-    except (TwilioException, OSError) as exc:  # not found, refused, unreachable
+    except TwilioException as exc:
         log.warning("could not ask Twilio about call %s: %s", sid, exc)
         return None
     try:
@@ -142,26 +143,34 @@ def check_lost_calls(app: Flask, now: dt.datetime | None = None) -> str:
                 Callback.last_attempt_at < before,
             )
         ).all()
+    calls = [(sid, None) for sid in agent_calls] + [(sid, cb) for cb, sid in dials]
     agents = callbacks = unanswered = 0
-    for sid in agent_calls:
-        state = ask_twilio(client, sid)
+    unreached, asked = "", len(calls)
+    for number, (sid, callback_id) in enumerate(calls):
+        try:
+            state = ask_twilio(client, sid)
+        except OSError as exc:  # the rest would wait for the same timeout: left to the next run
+            log.warning("Twilio could not be reached: %s", exc)
+            asked = number
+            unreached = f"; Twilio could not be reached: {len(calls) - asked} call(s) not asked"
+            break
         if state is None:
             unanswered += 1
+        elif state.status not in FINAL_STATUSES:
             continue
-        released = _end_agent_call(app, sid, state, now) if state.status in FINAL_STATUSES else None
-        if released is not None:
-            log.warning("agent call %s had ended (%s); its status never came", sid, state.status)
-            agents += 1
-            callbacks += released
-    for callback_id, sid in dials:
-        state = ask_twilio(client, sid)
-        if state is None:
-            unanswered += 1
-        elif state.status in FINAL_STATUSES and _end_dial(app, callback_id, sid, state, now):
+        elif callback_id is None:
+            released = _end_agent_call(app, sid, state, now)
+            if released is not None:
+                log.warning(
+                    "agent call %s had ended (%s); its status never came", sid, state.status
+                )
+                agents += 1
+                callbacks += released
+        elif _end_dial(app, callback_id, sid, state, now):
             log.warning("callback %s: its call had ended (%s)", callback_id, state.status)
             callbacks += 1
     detail = (
-        f"asked Twilio about {len(agent_calls) + len(dials)} call(s): {agents} agent(s) logged"
-        f" out, {callbacks} callback dial(s) ended"
+        f"asked Twilio about {asked} call(s): {agents} agent(s) logged out, {callbacks}"
+        f" callback dial(s) ended"
     )
-    return detail + (f"; {unanswered} could not be asked" if unanswered else "")
+    return detail + (f"; {unanswered} could not be asked" if unanswered else "") + unreached

@@ -43,6 +43,7 @@ class RecordingHttpClient(HttpClient):
         super().__init__(logging.getLogger("fake-twilio"), is_async=False)
         self.requests: list[tuple[str, str, dict]] = []
         self.calls: dict[str, dict] = {}  # what a GET of each call answers
+        self.unreachable = False
 
     def request(
         self,
@@ -56,6 +57,8 @@ class RecordingHttpClient(HttpClient):
         allow_redirects=False,
     ):
         self.requests.append((method, uri, dict(data or {})))
+        if self.unreachable:
+            raise ConnectionError("connection refused")
         if method == "GET" and "/Calls/" in uri:  # a call's state, as set in ``calls``
             sid = uri.rsplit("/", 1)[1].removesuffix(".json")
             if sid not in self.calls:
@@ -780,6 +783,17 @@ def test_calls_twilio_cannot_tell_about_change_nothing(app, make_app, clock, fak
     )
     with session_scope(app) as session:
         assert session.scalar(select(AgentSession.logged_out_at)) is None
+    # Twilio out of reach: one try, not one timeout per call; the next run asks again
+    log_in(app, "A009")
+    fake_twilio.unreachable = True
+    asked = len(fake_twilio.requests)
+    assert check_lost_calls_detail(app) == (
+        "asked Twilio about 0 call(s): 0 agent(s) logged out, 0 callback dial(s) ended;"
+        " Twilio could not be reached: 2 call(s) not asked"
+    )
+    assert len(fake_twilio.requests) == asked + 1
+    with session_scope(app) as session:
+        assert session.scalars(select(AgentSession.logged_out_at)).all() == [None, None]
     demo = make_app(CLOCK=clock, TWILIO_ACCOUNT_SID="")
     assert check_lost_calls_detail(demo) == "no Twilio credentials: nothing asked"
 
