@@ -3,7 +3,11 @@
 Twilio posts a call's final status to its status callback once. If that request is lost (a
 network fault, our server restarting, a worker killed mid-request), an agent whose own call has
 ended stays logged in (the dashboard shows them, hold estimates count them), and a callback whose
-call has ended stays "dialing" until ``release_stale_dials`` gives up on it hours later.
+call has ended stays "dialing" until ``release_stale_dials`` gives up on it hours later. A caller
+who hung up while both their queue result and their status callback were lost (our server was
+down for that minute) stays "waiting" on the dashboard, and in front of agents, until
+``close_orphan_waits`` gives up on the entry hours later; once the call's final status is stored,
+that job closes the entry within a minute or two.
 
 The ``check_lost_calls`` job asks Twilio's REST API about those calls once they are older than
 ``CHECK_AFTER`` and applies a final status as the status callback would have: the same events
@@ -18,7 +22,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
@@ -26,13 +30,15 @@ from . import calllog, clock
 from .agent_line import end_sessions_for_call
 from .callbacks import record_attempt
 from .db import session_scope
-from .models import AgentSession, Callback
+from .hold import FINAL_STATUS_EVENTS
+from .models import AgentSession, Callback, CallEvent, QueueEntry
 from .twilio_client import rest_client
 from .voice import FINAL_STATUSES
 from .webhooks import SECONDS_MAX
 
 log = logging.getLogger(__name__)
 CHECK_AFTER = dt.timedelta(minutes=10)  # a younger call is left to its status callback
+WAITS_ASKED = 200  # waiting callers' calls asked about per run at most (the longest waits)
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,28 @@ def _end_agent_call(app: Flask, sid: str, state: CallState, now: dt.datetime) ->
     return len(dialling)
 
 
+def _end_caller_call(app: Flask, sid: str, state: CallState, now: dt.datetime) -> bool:
+    """A waiting caller's call ``sid`` is over: store its final status as the status callback
+    would (``close_orphan_waits`` then closes the entry at the call's end). False if the status
+    came meanwhile."""
+    with session_scope(app) as session:
+        at = min(state.ended_at or now, now)
+        new = calllog.record_event(
+            session,
+            sid,
+            "call_completed",
+            at,
+            status=state.status,
+            duration_s=state.duration_s,
+            source="twilio_api",
+        )
+        if new:
+            calllog.update_call(
+                session, sid, status=state.status, ended_at=at, duration_s=state.duration_s
+            )
+    return bool(new)
+
+
 def _end_dial(app: Flask, callback_id: int, sid: str, state: CallState, now: dt.datetime) -> bool:
     """The callback's call ``sid`` is over: as its status callback would. False if its outcome
     came meanwhile."""
@@ -122,8 +150,9 @@ def _end_dial(app: Flask, callback_id: int, sid: str, state: CallState, now: dt.
 
 
 def check_lost_calls(app: Flask, now: dt.datetime | None = None) -> str:
-    """The scheduled job: ask Twilio about agents' calls and callback dials older than
-    ``CHECK_AFTER`` that have no final status yet, and end those Twilio says are over."""
+    """The scheduled job: ask Twilio about agents' calls, callback dials and waiting callers'
+    calls older than ``CHECK_AFTER`` that have no final status yet, and end those Twilio says are
+    over."""
     client = rest_client(app)
     if client is None:
         return "no Twilio credentials: nothing asked"
@@ -143,10 +172,28 @@ def check_lost_calls(app: Flask, now: dt.datetime | None = None) -> str:
                 Callback.last_attempt_at < before,
             )
         ).all()
-    calls = [(sid, None) for sid in agent_calls] + [(sid, cb) for cb, sid in dials]
-    agents = callbacks = unanswered = 0
+        ended = select(CallEvent.call_sid).where(CallEvent.event.in_(FINAL_STATUS_EVENTS))
+        waits = session.scalars(
+            select(QueueEntry.call_sid)
+            .where(
+                QueueEntry.result.is_(None),
+                QueueEntry.ended_at.is_(None),
+                QueueEntry.entered_at < before,
+                QueueEntry.call_sid.not_in(ended),
+                QueueEntry.call_sid.not_in([sid for _id, sid in dials]),
+            )
+            .group_by(QueueEntry.call_sid)
+            .order_by(func.min(QueueEntry.entered_at))
+            .limit(WAITS_ASKED)
+        ).all()
+    calls: list[tuple[str, str | int]] = (  # the call, and "agent", "caller" or a callback id
+        [(sid, "agent") for sid in agent_calls]
+        + [(sid, callback_id) for callback_id, sid in dials]
+        + [(sid, "caller") for sid in waits]
+    )
+    agents = callbacks = callers = unanswered = 0
     unreached, asked = "", len(calls)
-    for number, (sid, callback_id) in enumerate(calls):
+    for number, (sid, kind) in enumerate(calls):
         try:
             state = ask_twilio(client, sid)
         except OSError as exc:  # the rest would wait for the same timeout: left to the next run
@@ -158,7 +205,11 @@ def check_lost_calls(app: Flask, now: dt.datetime | None = None) -> str:
             unanswered += 1
         elif state.status not in FINAL_STATUSES:
             continue
-        elif callback_id is None:
+        elif kind == "caller":
+            if _end_caller_call(app, sid, state, now):
+                log.warning("caller's call %s had ended (%s) in a queue", sid, state.status)
+                callers += 1
+        elif kind == "agent":
             released = _end_agent_call(app, sid, state, now)
             if released is not None:
                 log.warning(
@@ -166,11 +217,11 @@ def check_lost_calls(app: Flask, now: dt.datetime | None = None) -> str:
                 )
                 agents += 1
                 callbacks += released
-        elif _end_dial(app, callback_id, sid, state, now):
-            log.warning("callback %s: its call had ended (%s)", callback_id, state.status)
+        elif _end_dial(app, kind, sid, state, now):
+            log.warning("callback %s: its call had ended (%s)", kind, state.status)
             callbacks += 1
     detail = (
         f"asked Twilio about {asked} call(s): {agents} agent(s) logged out, {callbacks}"
-        f" callback dial(s) ended"
+        f" callback dial(s) ended, {callers} waiting caller(s)' call(s) ended"
     )
     return detail + (f"; {unanswered} could not be asked" if unanswered else "") + unreached

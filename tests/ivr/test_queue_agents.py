@@ -701,7 +701,8 @@ def test_an_agent_whose_call_ended_unreported_is_logged_out_from_twilios_answer(
     log_in(app, "A010")  # on the call CAagentA010 since an hour before OPEN_TIME
     fake_twilio.calls["CAagentA010"] = {"status": "in-progress"}
     assert check(app, OPEN_TIME) == (
-        "asked Twilio about 1 call(s): 0 agent(s) logged out, 0 callback dial(s) ended"
+        "asked Twilio about 1 call(s): 0 agent(s) logged out, 0 callback dial(s) ended,"
+        " 0 waiting caller(s)' call(s) ended"
     )
     ended = OPEN_TIME + dt.timedelta(minutes=5)
     with session_scope(app) as session:  # the agent was dialling a customer on that call
@@ -715,7 +716,8 @@ def test_an_agent_whose_call_ended_unreported_is_logged_out_from_twilios_answer(
         "duration": "3900",
     }
     assert check(app, OPEN_TIME + dt.timedelta(minutes=20)) == (
-        "asked Twilio about 1 call(s): 1 agent(s) logged out, 1 callback dial(s) ended"
+        "asked Twilio about 1 call(s): 1 agent(s) logged out, 1 callback dial(s) ended,"
+        " 0 waiting caller(s)' call(s) ended"
     )
     with session_scope(app) as session:
         account = session.scalar(select(AgentAccount).where(AgentAccount.agent_id == "A010"))
@@ -748,7 +750,8 @@ def test_a_callback_dial_that_ended_unreported_is_settled_from_twilios_answer(
     assert check(app, young).startswith("asked Twilio about 0 call(s)")
     later = OPEN_TIME + dt.timedelta(minutes=11)
     assert check(app, later) == (
-        "asked Twilio about 1 call(s): 0 agent(s) logged out, 1 callback dial(s) ended"
+        "asked Twilio about 1 call(s): 0 agent(s) logged out, 1 callback dial(s) ended,"
+        " 0 waiting caller(s)' call(s) ended"
     )
     with session_scope(app) as session:
         callback = session.get(Callback, 1)
@@ -775,10 +778,52 @@ def test_a_callback_dial_that_ended_unreported_is_settled_from_twilios_answer(
     assert statuses == [{"callback": 1, "status": "no-answer", "source": "twilio_api"}]
 
 
+def test_a_caller_whose_call_ended_unreported_in_a_queue_is_closed_from_twilios_answer(
+    make_app, fake_twilio, clock, any_db_url
+):
+    """The caller hung up while our server was down: neither the queue result nor the status
+    callback came, and the entry would count as waiting (on the dashboard, in front of agents)
+    until close_orphan_waits gave up on it hours later."""
+    app = make_app(
+        CLOCK=clock,
+        DATABASE_URL=any_db_url,
+        TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+        TWILIO_HTTP_CLIENT=fake_twilio,
+    )
+
+    def new_call(**kwargs) -> SimulatedCall:
+        transport = FlaskTransport(app.test_client(), PUBLIC)
+        return SimulatedCall(transport, PUBLIC, TOKEN, queue_outcome=QueueOutcome(), **kwargs)
+
+    check = JOBS["check_lost_calls"]
+    gone = enqueue(new_call, "1", "1", "+393470000024")
+    still = enqueue(new_call, "1", "1", "+393470000025")
+    entered = clock.at
+    fake_twilio.calls[gone.call_sid] = {
+        "status": "completed",
+        "end_time": rfc2822(entered + dt.timedelta(minutes=3)),
+        "duration": "200",
+    }
+    fake_twilio.calls[still.call_sid] = {"status": "in-progress"}
+    assert check(app, entered + dt.timedelta(minutes=9)).startswith("asked Twilio about 0 call(s)")
+    later = entered + dt.timedelta(minutes=11)
+    assert check(app, later) == (
+        "asked Twilio about 2 call(s): 0 agent(s) logged out, 0 callback dial(s) ended,"
+        " 1 waiting caller(s)' call(s) ended"
+    )
+    closed = JOBS["close_orphan_waits"](app, later + dt.timedelta(minutes=1))
+    assert closed == "closed 1 wait(s) of ended calls, 0 of calls with no status for hours"
+    entry = entry_of(app, gone)
+    assert (entry.result, entry.wait_s) == ("hangup", 180.0)
+    assert entry_of(app, still).result is None
+    assert check(app, later + dt.timedelta(minutes=5)).startswith("asked Twilio about 1 call(s)")
+
+
 def test_calls_twilio_cannot_tell_about_change_nothing(app, make_app, clock, fake_twilio):
     log_in(app, "A010")  # fake_twilio knows nothing of CAagentA010: 404
     assert check_lost_calls_detail(app) == (
-        "asked Twilio about 1 call(s): 0 agent(s) logged out, 0 callback dial(s) ended;"
+        "asked Twilio about 1 call(s): 0 agent(s) logged out, 0 callback dial(s) ended,"
+        " 0 waiting caller(s)' call(s) ended;"
         " 1 could not be asked"
     )
     with session_scope(app) as session:
@@ -788,7 +833,8 @@ def test_calls_twilio_cannot_tell_about_change_nothing(app, make_app, clock, fak
     fake_twilio.unreachable = True
     asked = len(fake_twilio.requests)
     assert check_lost_calls_detail(app) == (
-        "asked Twilio about 0 call(s): 0 agent(s) logged out, 0 callback dial(s) ended;"
+        "asked Twilio about 0 call(s): 0 agent(s) logged out, 0 callback dial(s) ended,"
+        " 0 waiting caller(s)' call(s) ended;"
         " Twilio could not be reached: 2 call(s) not asked"
     )
     assert len(fake_twilio.requests) == asked + 1
