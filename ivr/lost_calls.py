@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
@@ -66,6 +67,25 @@ def ask_twilio(client: Client, sid: str) -> CallState | None:
     return CallState(str(call.status or "")[:32], ended, duration)
 
 
+def _store_final_status(session: Session, sid: str, state: CallState, at: dt.datetime) -> bool:
+    """The call's ``call_completed`` event and figures, as the number's status callback stores
+    them (same event key); False if they were stored already."""
+    new = calllog.record_event(
+        session,
+        sid,
+        "call_completed",
+        at,
+        status=state.status,
+        duration_s=state.duration_s,
+        source="twilio_api",
+    )
+    if new:
+        calllog.update_call(
+            session, sid, status=state.status, ended_at=at, duration_s=state.duration_s
+        )
+    return bool(new)
+
+
 def _end_agent_call(app: Flask, sid: str, state: CallState, now: dt.datetime) -> int | None:
     """The agent's own call ``sid`` is over: as its status callback would (the call's event and
     figures, the agent logged out at its end); a callback the agent was dialling on that call
@@ -81,18 +101,7 @@ def _end_agent_call(app: Flask, sid: str, state: CallState, now: dt.datetime) ->
             return None
         agent_id, opened = login
         at = min(max(state.ended_at or now, opened), now)  # within the session, never ahead
-        if calllog.record_event(
-            session,
-            sid,
-            "call_completed",
-            at,
-            status=state.status,
-            duration_s=state.duration_s,
-            source="twilio_api",
-        ):
-            calllog.update_call(
-                session, sid, status=state.status, ended_at=at, duration_s=state.duration_s
-            )
+        _store_final_status(session, sid, state, at)
         end_sessions_for_call(session, sid, at)
         dialling = session.scalars(
             select(Callback).where(
@@ -111,21 +120,7 @@ def _end_caller_call(app: Flask, sid: str, state: CallState, now: dt.datetime) -
     would (``close_orphan_waits`` then closes the entry at the call's end). False if the status
     came meanwhile."""
     with session_scope(app) as session:
-        at = min(state.ended_at or now, now)
-        new = calllog.record_event(
-            session,
-            sid,
-            "call_completed",
-            at,
-            status=state.status,
-            duration_s=state.duration_s,
-            source="twilio_api",
-        )
-        if new:
-            calllog.update_call(
-                session, sid, status=state.status, ended_at=at, duration_s=state.duration_s
-            )
-    return bool(new)
+        return _store_final_status(session, sid, state, min(state.ended_at or now, now))
 
 
 def _end_dial(app: Flask, callback_id: int, sid: str, state: CallState, now: dt.datetime) -> bool:
