@@ -53,13 +53,13 @@ def setup(
         closed_calls,
         history_from_table,
         line_forecast,
-        local_midnight,
         log_history_table,
         plan_week,
         requirement_table,
         summarise,
         week_of,
     )
+    from .stats import local_midnight
 
     cfg = app.extensions["hotline.config"]
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ from staffing.shift_plan import (
 from staffing.shifts import ShiftPlan, SolverSettings, solve
 
 from .config import WEEKDAYS, HotlineConfig
+from .stats import local_midnight
 
 
 def minutes(t: dt.time) -> int:
@@ -285,11 +286,6 @@ def plan_horizon(
     return out
 
 
-def local_midnight(cfg: HotlineConfig, day: dt.date) -> pd.Timestamp:
-    """The start of ``day`` in the line's time zone."""
-    return pd.Timestamp(dt.datetime.combine(day, dt.time(0), tzinfo=cfg.tz))
-
-
 def week_of(cfg: HotlineConfig, table: pd.DataFrame, week_start: dt.date) -> pd.DataFrame:
     """The rows of a forecast or requirements table (``interval_start``) in the week from the
     line's midnight on ``week_start`` to its midnight seven days later."""
@@ -334,11 +330,7 @@ def log_history_table(
         first = first_entry(session)
         if first is None:
             return None
-        end = (
-            dt.datetime.combine(until, dt.time(0), tzinfo=cfg.tz)
-            if until
-            else stats.local_day(cfg, clock.now()).since
-        )
+        end = local_midnight(cfg, until) if until else stats.local_day(cfg, clock.now()).since
         window = stats.Window(stats.local_day(cfg, first).since, end)
         return stats.history_table(session, cfg, window, pd.Timedelta(freq))
 

@@ -33,12 +33,15 @@ class Window:
         return {"since": self.since.isoformat(), "until": self.until.isoformat(), "timezone": tz}
 
 
+def local_midnight(cfg: HotlineConfig, day: dt.date) -> dt.datetime:
+    """The start of ``day`` in the line's time zone."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=cfg.tz)
+
+
 def local_day(cfg: HotlineConfig, now: dt.datetime) -> Window:
     """Today in the line's time zone (23 or 25 hours on DST days)."""
     today = now.astimezone(cfg.tz).date()
-    start = dt.datetime.combine(today, dt.time(0), tzinfo=cfg.tz)
-    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), tzinfo=cfg.tz)
-    return Window(start, end)
+    return Window(local_midnight(cfg, today), local_midnight(cfg, today + dt.timedelta(days=1)))
 
 
 def parse_moment(text: str, cfg: HotlineConfig, end_of_day: bool = False) -> dt.datetime:
@@ -49,7 +52,7 @@ def parse_moment(text: str, cfg: HotlineConfig, end_of_day: bool = False) -> dt.
         if len(value) == 10:
             day = dt.date.fromisoformat(value)
             day = day + dt.timedelta(days=1) if end_of_day else day
-            return dt.datetime.combine(day, dt.time(0), tzinfo=cfg.tz)
+            return local_midnight(cfg, day)
         moment = dt.datetime.fromisoformat(value)
     except ValueError as exc:
         raise ValueError(f"{text!r} is not an ISO date or date-time") from exc
