@@ -45,6 +45,12 @@ def record_attempt(
         callback.due_at = now + dt.timedelta(seconds=cfg.line.callbacks.retry_gap_s)
 
 
+def status_event_key(callback: Callback) -> str:
+    """The key of the ``callback_status`` event of a system callback's current dial: its status
+    callback and ``check_lost_calls`` store it once between them."""
+    return f"callback_status:{callback.attempts}"
+
+
 def release_stale_dials(app: Flask, now: dt.datetime | None = None) -> int:
     """Callbacks still "dialing" longer than any call can last: their outcome (the status
     callback, or the agent's dial action) never came. Each counts as an attempt with outcome
@@ -152,7 +158,7 @@ def status() -> VoiceResponse:
         state = request.form.get("CallStatus", "")[:32]
         if event(
             "callback_status",
-            f"callback_status:{callback.attempts}",
+            status_event_key(callback),
             callback=callback.id,
             status=state,
         ):

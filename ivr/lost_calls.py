@@ -29,7 +29,7 @@ from twilio.rest import Client
 
 from . import calllog, clock
 from .agent_line import end_sessions_for_call
-from .callbacks import record_attempt
+from .callbacks import record_attempt, status_event_key
 from .db import session_scope
 from .hold import FINAL_STATUS_EVENTS
 from .models import AgentSession, Callback, CallEvent, QueueEntry
@@ -135,7 +135,7 @@ def _end_dial(app: Flask, callback_id: int, sid: str, state: CallState, now: dt.
             sid,
             "callback_status",
             now,
-            f"callback_status:{callback.attempts}",
+            status_event_key(callback),
             callback=callback.id,
             status=state.status,
             source="twilio_api",
