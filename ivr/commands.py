@@ -250,7 +250,8 @@ def import_calls_command(path, tz) -> None:
 )
 def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
     """Forecast -> requirements -> shifts week by week from the stored history: agent-hours, FTE,
-    cost, peaks, and the gap to the current headcount (agents.csv)."""
+    cost, peaks, and the gap to the current headcount (agents.csv). The shifts are planned for
+    the requirement alone; hires count both the hours and the shifts the team cannot work."""
     import datetime as dt
 
     from flask import current_app
@@ -292,16 +293,19 @@ def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     capacity = base[0].capacity_hours
+    team = base[0].team
     click.echo(
         f"current headcount: {len(cfg.agents)} agents, up to {capacity:.0f} contract hours a week"
+        + (f" and {team.shifts} shifts (one a day, rest rules kept)" if team else "")
     )
     click.echo(
-        f"{'week':10} {'agent-h':>8} {'paid h':>7} {'FTE':>5} {'cost':>9} {'short h':>7} {'peak':>14} {'extra h':>8} {'hires':>5}"
+        f"{'week':10} {'agent-h':>8} {'paid h':>7} {'FTE':>5} {'cost':>9} {'short h':>7} {'peak':>14} {'extra h':>8} {'hires':>5} {'shifts/team':>11}"
     )
     for s in base:
         peak = f"{s.peak} {s.peak_agents}"
+        shifts = f"{s.shifts}/{s.team.shifts if s.team else '-'}"
         click.echo(
-            f"{s.week_start!s:10} {s.agent_hours:8.0f} {s.paid_hours:7.0f} {s.fte:5.1f} {s.cost:9.0f} {s.shortage_hours:7.1f} {peak:>14} {s.extra_hours:8.0f} {hires(s, cfg):5d}"
+            f"{s.week_start!s:10} {s.agent_hours:8.0f} {s.paid_hours:7.0f} {s.fte:5.1f} {s.cost:9.0f} {s.shortage_hours:7.1f} {peak:>14} {s.extra_hours:8.0f} {hires(s, cfg):5d} {shifts:>11}"
         )
     peak_week = max(base, key=lambda s: s.paid_hours)
     click.echo(

@@ -121,7 +121,8 @@ def setup(
     summary.rows.to_csv(out_dir / "plan.csv", index=False)
     plot_plan(week, plan, str(out_dir / "plan.png"))
     progress(
-        f"shift plan: {summary.paid_hours:.0f} paid hours, cost {summary.cost:.0f}, shortage {summary.shortage_hours:.1f} agent-hours -> plan.csv, plan.png"
+        f"shift plan: {summary.paid_hours:.0f} paid hours in {summary.shifts} shifts, cost {summary.cost:.0f}, shortage {summary.shortage_hours:.1f} agent-hours -> plan.csv, plan.png"
+        + (f" (within what the team can work: {summary.team.describe()})" if summary.team else "")
     )
     with app.app_context(), session_scope(app) as session:
         now = clock.now()

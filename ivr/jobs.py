@@ -121,6 +121,7 @@ def weekly_plan(app: Flask, now: dt.datetime) -> str:
         start,
         1,
         time_limit_s=cfg.line.scheduler.plan_time_limit_s,
+        team=True,  # the draft is rostered: a plan the agents can work
     )
     content = summary.rows.to_csv(index=False)
     (plans_dir(app) / f"plan-{start}.csv").write_text(content)

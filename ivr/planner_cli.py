@@ -255,8 +255,19 @@ def requirements_command(forecast_file, config_dir, output, pool, quantile):
     is_flag=True,
     help="plan anyway when some intervals cannot be covered (they stay short)",
 )
-def shifts_command(requirements_file, config_dir, output, plot, time_limit, allow_uncovered):
-    """Choose how many agents start each shift on each day, at least cost (OR-Tools CP-SAT)."""
+@click.option(
+    "--ignore-team",
+    is_flag=True,
+    help="plan for the requirement alone, beyond what agents.csv's team can work (what to hire for)",
+)
+def shifts_command(
+    requirements_file, config_dir, output, plot, time_limit, allow_uncovered, ignore_team
+):
+    """Choose how many agents start each shift on each day, at least cost (OR-Tools CP-SAT).
+
+    With agents in agents.csv the plan keeps within what they can work (one shift a day each, on
+    days they are available, rest rules and contract hours kept), so that a roster can fill it;
+    the shortage it leaves is what the team cannot cover."""
     from staffing.shift_plan import UncoverableError, plot_plan
 
     from .planning import plan_week, summarise
@@ -266,7 +277,12 @@ def shifts_command(requirements_file, config_dir, output, plot, time_limit, allo
     click.echo(f"  .. solving (up to {time_limit:g} s)", err=True)
     try:
         week, plan = plan_week(
-            cfg, table, time_limit, progress=progress, allow_uncovered=allow_uncovered
+            cfg,
+            table,
+            time_limit,
+            progress=progress,
+            allow_uncovered=allow_uncovered,
+            team=not ignore_team,
         )
     except UncoverableError as exc:
         raise click.ClickException(str(exc) + "\n(--allow-uncovered plans the rest)") from exc
@@ -275,6 +291,12 @@ def shifts_command(requirements_file, config_dir, output, plot, time_limit, allo
     from staffing.shift_plan import worst_intervals
 
     click.echo(f"wrote {len(summary.rows)} shift rows to {output}")
+    team = week.problem.team
+    if team is not None:
+        click.echo(
+            f"team: {team.describe()}; the plan has {summary.shifts} shifts and"
+            f" {summary.paid_hours:.0f} paid hours"
+        )
     click.echo(
         f"status {plan.status.lower()}, optimality gap {plan.gap:.1%}, {plan.distinct_shifts} distinct shifts"
     )

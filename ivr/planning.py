@@ -24,9 +24,9 @@ from staffing.shift_plan import (
     uncoverable,
     week_problem,
 )
-from staffing.shifts import ShiftPlan, SolverSettings, solve
+from staffing.shifts import ShiftPlan, SolverSettings, TeamLimits, solve
 
-from .config import WEEKDAYS, HotlineConfig
+from .config import WEEKDAYS, Agent, HotlineConfig
 from .stats import local_midnight
 
 
@@ -55,6 +55,62 @@ def templates(cfg: HotlineConfig) -> list[Template]:
             )
         )
     return out
+
+
+def unavailable_days(agent: Agent, week_start: dt.date) -> set[int]:
+    """The days (0-6 from ``week_start``) an agent cannot work: weekdays and dates from agents.csv."""
+    out = set()
+    for value in agent.unavailable_days:
+        if isinstance(value, dt.date):
+            if 0 <= (value - week_start).days < 7:
+                out.add((value - week_start).days)
+        else:
+            wanted = WEEKDAYS.index(value)
+            out |= {d for d in range(7) if (week_start + dt.timedelta(days=d)).weekday() == wanted}
+    return out
+
+
+def working_days_cap(cfg: HotlineConfig) -> int:
+    """The most days one agent can work in a week under the rest rules: five with two days off
+    in a row, and no more than ``max_consecutive_days`` in a row."""
+    rest = cfg.staffing.rest
+    return min(
+        7 - (2 if rest.min_consecutive_days_off >= 2 else 0),
+        7 - 7 // (rest.max_consecutive_days + 1),
+    )
+
+
+def team_limits(cfg: HotlineConfig, week_start: dt.date) -> TeamLimits | None:
+    """What the agents in agents.csv can work in the week from ``week_start`` (None without
+    agents). Each works at most one shift a day, on days they are available and the line is
+    open, at most as many days as the rest rules allow (two days off in a row: five; no more
+    than ``max_consecutive_days`` in a row) and as their maximum hours fill with the shortest
+    shift; upper bounds, so a plan within them may still leave a shift unfilled, but a plan
+    beyond them surely does."""
+    if not cfg.agents:
+        return None
+    from .hours import OpeningHours
+
+    hours = OpeningHours.from_config(cfg)
+    closed = {d for d in range(7) if not hours.wall_ranges(week_start + dt.timedelta(days=d))}
+    shortest = min(
+        (t.length_min_min - t.break_min for t in templates(cfg)), default=0
+    )  # paid minutes
+    most_days = working_days_cap(cfg)
+    per_day = [0] * 7
+    shifts = 0
+    for agent in cfg.agents:
+        days = set(range(7)) - unavailable_days(agent, week_start) - closed
+        for d in days:
+            per_day[d] += 1
+        by_hours = int(agent.max_hours_week * 60 // shortest) if shortest > 0 else 7
+        shifts += min(len(days), most_days, by_hours)
+    return TeamLimits(
+        per_day=tuple(per_day),
+        shifts=shifts,
+        paid_hours=float(sum(a.max_hours_week for a in cfg.agents)),
+        people=len(cfg.agents),
+    )
 
 
 def weights(cfg: HotlineConfig) -> Weights:
@@ -193,7 +249,10 @@ def plan_week(
     time_limit_s: float = 20.0,
     progress: Callable[[str], None] | None = None,
     allow_uncovered: bool = False,
+    team: bool = True,
 ) -> tuple[WeekProblem, ShiftPlan]:
+    """The week's shift plan; with ``team`` (and agents in agents.csv) one the agents can work
+    (:func:`team_limits`), else one for the requirement alone (what to hire for)."""
     week = week_problem(
         team_rows(requirements_table),
         templates(cfg),
@@ -201,6 +260,8 @@ def plan_week(
         weights(cfg),
         cyclic=cfg.staffing.cyclic_week,
     )
+    if team:
+        week.problem.team = team_limits(cfg, week.days[0])
     missing = uncoverable(week)
     if missing and not allow_uncovered:
         from staffing.shift_plan import UncoverableError
@@ -223,6 +284,8 @@ class WeekSummary:
     capacity_hours: float
     gap: float
     rows: pd.DataFrame
+    shifts: int = 0  # shifts planned
+    team: TeamLimits | None = None  # what agents.csv's team can work that week
 
     @property
     def extra_hours(self) -> float:
@@ -249,6 +312,8 @@ def summarise(cfg: HotlineConfig, week: WeekProblem, plan: ShiftPlan) -> WeekSum
         capacity_hours=capacity,
         gap=plan.gap,
         rows=rows,
+        shifts=int(rows["agents"].sum()) if len(rows) else 0,
+        team=team_limits(cfg, week.days[0]),
     )
 
 
@@ -261,10 +326,12 @@ def plan_horizon(
     what_if: WhatIf = WhatIf(),
     time_limit_s: float = 10.0,
     progress: Callable[[str], None] | None = None,
+    team: bool = False,
 ) -> list[WeekSummary]:
     """Forecast from the history, then requirements and shifts for each of ``weeks`` weeks (each
     from the line's midnight on ``start``'s weekday, so a week with a DST change has 167 or 169
-    hours)."""
+    hours). Without ``team`` the plans are for the requirement alone (what the line needs, to
+    compare with the headcount); with it, what agents.csv's team can work (a plan to roster)."""
     begin = local_midnight(cfg, start)
     if begin < history.end:
         raise ValueError(
@@ -277,7 +344,7 @@ def plan_horizon(
     for number in range(weeks):
         part = week_of(cfg, table, start + dt.timedelta(days=7 * number))
         reqs = requirement_table(cfg, part, what_if)
-        week, plan = plan_week(cfg, reqs, time_limit_s, allow_uncovered=True)
+        week, plan = plan_week(cfg, reqs, time_limit_s, allow_uncovered=True, team=team)
         out.append(summarise(cfg, week, plan))
         if progress:
             progress(
@@ -350,4 +417,11 @@ def history_from_log(cfg: HotlineConfig, freq: str = "30min") -> History | None:
 
 
 def hires(summary: WeekSummary, cfg: HotlineConfig) -> int:
-    return max(math.ceil(summary.extra_hours / cfg.staffing.fte_hours_week), 0)
+    """Agents to add for the week's plan: for the paid hours beyond the contracts' (in full-time
+    equivalents), or for the shifts beyond those the team can work (one a day, as many days as
+    the rest rules allow), whichever needs more."""
+    by_hours = math.ceil(summary.extra_hours / cfg.staffing.fte_hours_week)
+    by_shifts = 0
+    if summary.team is not None:
+        by_shifts = math.ceil((summary.shifts - summary.team.shifts) / working_days_cap(cfg))
+    return max(by_hours, by_shifts, 0)

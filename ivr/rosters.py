@@ -34,8 +34,9 @@ from staffing.roster import (
     solve,
 )
 
-from .config import WEEKDAYS, Agent, HotlineConfig
+from .config import Agent, HotlineConfig
 from .models import RosterAssignment
+from .planning import unavailable_days
 
 NIGHT_START, NIGHT_END = 22 * 60, 6 * 60
 
@@ -121,18 +122,6 @@ def week_plan(plan: pd.DataFrame, week_start: dt.date, cfg: HotlineConfig) -> We
     return WeekPlan(week_start, with_rest, list(merged.values()), details)
 
 
-def _day_indexes(agent: Agent, week_start: dt.date) -> set[int]:
-    out = set()
-    for value in agent.unavailable_days:
-        if isinstance(value, dt.date):
-            if 0 <= (value - week_start).days < 7:
-                out.add((value - week_start).days)
-        else:
-            wanted = WEEKDAYS.index(value)
-            out |= {d for d in range(7) if (week_start + dt.timedelta(days=d)).weekday() == wanted}
-    return out
-
-
 def history(session: Session, week_start: dt.date, tz) -> dict[str, dict]:
     """From published rosters: last week's final shift and streak, weekends and nights lately."""
     rows = session.scalars(
@@ -212,7 +201,7 @@ def build_problem(
                 max_minutes=int(a.max_hours_week * 60),
                 min_minutes=int(a.min_hours_week * 60),
                 max_consecutive=cfg.staffing.rest.max_consecutive_days,
-                days_off=_day_indexes(a, plan.week_start) | closed,
+                days_off=unavailable_days(a, plan.week_start) | closed,
                 attributes=frozenset(
                     {f"skill:{s}" for s in a.skills} | {f"lang:{lang}" for lang in a.languages}
                 ),

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from .shifts import WEEKDAY_NAMES, ShiftPlan, ShiftProblem, ShiftType
+from .shifts import WEEKDAY_NAMES, ShiftPlan, ShiftProblem, ShiftType, TeamLimits
 
 MAX_BREAK_VARIANTS = 4
 
@@ -120,8 +120,10 @@ def week_problem(
     tz: ZoneInfo,
     weights: Weights,
     cyclic: bool = True,
+    team: TeamLimits | None = None,
 ) -> WeekProblem:
-    """The first 7 local days of ``rows`` (interval_start, agents_scheduled) as a shift problem."""
+    """The first 7 local days of ``rows`` (interval_start, agents_scheduled) as a shift problem;
+    with ``team``, one its people can work."""
     starts = pd.DatetimeIndex(pd.to_datetime(rows["interval_start"], utc=True)).tz_convert(tz)
     step = pd.Series(starts).diff().mode().iloc[0]
     slot_min = int(step.total_seconds() // 60)
@@ -155,6 +157,7 @@ def week_problem(
         over_weight=weights.excess * hours,
         shift_weight=weights.distinct_shift,
         cost_weight=weights.cost,
+        team=team,
     )
     return WeekProblem(problem, days, tz)
 

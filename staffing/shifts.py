@@ -7,6 +7,10 @@ objective's weights. :func:`solve` builds one CP-SAT model for it:
     minimise   sum_s w_short[s] * short[s] + w_over * sum_s over[s]
              + w_shift * (number of distinct shifts used) + w_cost * cost
     subject to coverage[s] + short[s] - over[s] = requirement[s]
+               and, when the team is known, what it can work (:class:`TeamLimits`):
+               shifts starting on day d <= people available on day d,
+               shifts in the week <= shifts its people can work in a week,
+               paid hours in the week <= their contracts' hours
 
 Shifts that run past midnight spill into the next day; in a cyclic week Sunday night covers Monday
 morning. A distinct shift is a (start, length) pair used on any day, whatever its break.
@@ -49,6 +53,24 @@ class ShiftType:
         return f"{self.start_min // 60:02d}:{self.start_min % 60:02d}+{self.length_min}m"
 
 
+@dataclass(frozen=True)
+class TeamLimits:
+    """What the people who will work the plan can work in its days: a plan beyond these leaves
+    shifts that no roster can fill (each person works at most one shift a day)."""
+
+    per_day: tuple[int, ...]  # people available on each day of the plan
+    shifts: int  # shifts they can work in all (each person's working days, summed)
+    paid_hours: float  # their contracts' maximum paid hours, summed
+    people: int = 0
+
+    def describe(self) -> str:
+        return (
+            f"{self.people} agents can work at most {self.shifts} shifts and"
+            f" {self.paid_hours:.0f} paid hours (at most {min(self.per_day, default=0)}"
+            f"-{max(self.per_day, default=0)} shifts a day)"
+        )
+
+
 @dataclass
 class ShiftProblem:
     slot_min: int
@@ -60,6 +82,7 @@ class ShiftProblem:
     over_weight: float = 1.0  # per agent-slot over
     shift_weight: float = 0.0  # per distinct shift used
     cost_weight: float = 0.0  # per unit of cost (hourly_cost x paid hours)
+    team: TeamLimits | None = None  # what the team can work (None: plan for the requirement alone)
 
     @property
     def slots_per_day(self) -> int:
@@ -195,6 +218,25 @@ def solve(problem: ShiftProblem, settings: SolverSettings | None = None) -> Shif
     return best
 
 
+def _add_team_limits(
+    model: cp_model.CpModel, problem: ShiftProblem, starts: dict[tuple[int, int], cp_model.IntVar]
+) -> None:
+    """At most as many shifts a day as people available, in the week as the people can work, and
+    paid hours (in minutes, integral) within their contracts."""
+    team = problem.team
+    by_day: dict[int, list[cp_model.IntVar]] = {}
+    minutes = []
+    for (k, day), var in starts.items():
+        by_day.setdefault(day, []).append(var)
+        shift = problem.shift_types[k]
+        minutes.append((shift.length_min - shift.break_min) * var)
+    for day, variables in by_day.items():
+        if day < len(team.per_day):
+            model.add(sum(variables) <= int(team.per_day[day]))
+    model.add(sum(starts.values()) <= int(team.shifts))
+    model.add(sum(minutes) <= int(round(team.paid_hours * 60)))
+
+
 def _solve(problem: ShiftProblem, settings: SolverSettings, exact: bool = False) -> ShiftPlan:
     """One CP-SAT model. ``exact``: coverage must equal the requirement (no shortage, no excess)."""
     started = time.perf_counter()
@@ -258,6 +300,8 @@ def _solve(problem: ShiftProblem, settings: SolverSettings, exact: bool = False)
             unit = int(round(problem.cost_weight * shift.hourly_cost * shift.paid_hours * scale))
             if unit:
                 terms.append(unit * var)
+    if problem.team is not None:
+        _add_team_limits(model, problem, starts)
     model.minimize(sum(terms))
     for (k, day), value in settings.hint.items():
         if (k, day) in starts:

@@ -271,3 +271,96 @@ def test_no_agents_are_planned_while_the_line_is_closed(saturday):
         assert all(by_time[f"Sun {h:02d}:00"] == 0 for h in range(24))  # closed on Sunday
         assert by_time["Mon 07:30"] == 0 and by_time["Mon 08:00"] > 0 and by_time["Mon 19:30"] > 0
         assert by_time["Mon 20:00"] == 0 and by_time["Mon 23:30"] == 0
+
+
+def test_what_the_team_can_work_and_the_hires_it_needs():
+    """Shifts per day (agents available, line open), in the week (each agent's working days:
+    rest rules, contract hours over the shortest shift) and paid hours, from agents.csv; and
+    hires for the shifts beyond them, not only for the hours."""
+    from ivr.config import Agent, load_config
+    from ivr.planning import WeekSummary, hires, team_limits
+
+    cfg = load_config()  # open Monday to Saturday, shortest shift 4 paid hours
+    agents = [
+        Agent(
+            id="A", name="A", skills=["orders"], languages=["en"], min_hours_week=30,
+            max_hours_week=40,
+        ),
+        Agent(
+            id="B", name="B", skills=["orders"], languages=["en"], min_hours_week=8,
+            max_hours_week=16, unavailable_days=["monday"],
+        ),
+        Agent(
+            id="C", name="C", skills=["orders"], languages=["en"], min_hours_week=20,
+            max_hours_week=30, unavailable_days=[dt.date(2026, 12, 2), "saturday"],
+        ),
+    ]  # fmt: skip
+    team = cfg.model_copy(update={"agents": agents})
+    week = team_limits(team, dt.date(2026, 11, 30))
+    assert week.per_day == (2, 3, 2, 3, 3, 2, 0)  # nobody on Sunday: the line is closed
+    # A: 6 open days, 5 with two days off in a row; B: 5 days, but 16 h fill only 4 shifts;
+    # C: Monday, Tuesday, Thursday, Friday
+    assert (week.shifts, week.paid_hours, week.people) == (5 + 4 + 4, 86.0, 3)
+    holiday = team_limits(team, dt.date(2026, 12, 7))  # Tuesday 8 December: a public holiday
+    assert holiday.per_day == (2, 0, 3, 3, 3, 2, 0) and holiday.shifts == 5 + 4 + 4
+    rest = team.staffing.rest.model_copy(update={"min_consecutive_days_off": 0})
+    loose = team.model_copy(update={"staffing": team.staffing.model_copy(update={"rest": rest})})
+    assert team_limits(loose, dt.date(2026, 11, 30)).shifts == 6 + 4 + 4  # six days in a row
+    assert team_limits(cfg.model_copy(update={"agents": []}), dt.date(2026, 11, 30)) is None
+
+    def summary(paid_hours, shifts):
+        return WeekSummary(
+            week_start=dt.date(2026, 11, 30), agent_hours=0, paid_hours=paid_hours, fte=0,
+            cost=0, shortage_hours=0, excess_hours=0, peak="", peak_agents=0,
+            capacity_hours=86.0, gap=0, rows=pd.DataFrame(), shifts=shifts, team=week,
+        )  # fmt: skip
+
+    assert hires(summary(80, 13), team) == 0
+    assert hires(summary(80, 20), team) == 2  # 7 shifts beyond the team's, 5 per new agent
+    fte = team.staffing.fte_hours_week
+    assert hires(summary(86 + 2 * fte + 1, 13), team) == 3  # by hours
+
+
+def test_shifts_keep_within_the_team_unless_told_to_ignore_it(tmp_path):
+    """Six agents needed 09:00-17:00 on weekdays, three agents in agents.csv: the plan has at
+    most three shifts a day (fifteen in the week, 120 paid hours) and says so; with
+    --ignore-team it covers the requirement."""
+    import shutil
+
+    from ivr.config import default_config_dir
+
+    config = tmp_path / "config"
+    shutil.copytree(default_config_dir(), config)
+    (config / "agents.csv").write_text(
+        "id,name,skills,languages,min_hours_week,max_hours_week,unavailable_days\n"
+        + "".join(f"A{i},Agent {i},orders;general,it;en,30,40,\n" for i in range(3))
+    )
+    starts = pd.date_range(
+        pd.Timestamp("2026-11-30", tz="Europe/Rome"), periods=7 * 48, freq="30min"
+    )
+    busy = (starts.day_of_week < 5) & (starts.hour >= 9) & (starts.hour < 17)
+    requirements = tmp_path / "r.csv"
+    pd.DataFrame(
+        {
+            "queue": "total",
+            "interval_start": [t.isoformat() for t in starts],
+            "agents_scheduled": np.where(busy, 6, 0),
+        }
+    ).to_csv(requirements, index=False)
+    runner = CliRunner()
+
+    def shifts(*extra):
+        plan = tmp_path / f"plan{len(extra)}.csv"
+        args = ["shifts", str(requirements), "--config-dir", str(config), "-o", str(plan)]
+        result = runner.invoke(cli, [*args, "--time-limit", "3", *extra])
+        assert result.exit_code == 0, result.output
+        return result.output, pd.read_csv(plan)
+
+    output, within = shifts()
+    assert "team: 3 agents can work at most 15 shifts and 120 paid hours" in output
+    per_day = within.groupby("date")["agents"].sum()
+    assert per_day.max() <= 3 and per_day.sum() <= 15
+    assert (within["agents"] * within["paid_hours"]).sum() <= 120
+    output, alone = shifts("--ignore-team")
+    assert "team:" not in output
+    assert alone.groupby("date")["agents"].sum().min() >= 6  # six at once on every weekday

@@ -216,3 +216,41 @@ def test_the_solver_matches_a_benchmark_reference_quickly():
     )
     plan = solve(inst.problem(), SolverSettings(time_limit_s=15, workers=2))
     assert objective(inst, plan.coverage, plan.distinct_shifts) <= inst.reference
+
+
+def test_a_plan_keeps_within_what_the_team_can_work():
+    """Mornings need 4 agents, afternoons 2, Monday to Friday. For the requirement alone the plan
+    covers it exactly with at least 4 shifts a day (two 8-hour and two 4-hour ones, or six 4-hour
+    ones). A team that can work only so many shifts a day, in the week or paid hours gets a plan
+    within them, short where it must be."""
+    from staffing.shifts import TeamLimits
+
+    req = sum(hours(d, 9, 13, 4) + hours(d, 13, 17, 2) for d in range(5))
+    types = [
+        ShiftType("short", 9 * 60, 240),
+        ShiftType("short", 13 * 60, 240),
+        ShiftType("long", 9 * 60, 480),
+    ]
+
+    def plan(team):
+        problem = ShiftProblem(60, req, types, under_weight=10, over_weight=1, team=team)
+        return solve(problem, FAST)
+
+    alone = plan(None)
+    assert alone.shortage.sum() == 0 and alone.excess.sum() == 0
+    assert alone.starts.groupby("day")["agents"].sum().min() >= 4
+
+    two_a_day = plan(TeamLimits(per_day=(2,) * 7, shifts=100, paid_hours=1000))
+    assert (two_a_day.starts.groupby("day")["agents"].sum() <= 2).all()
+    assert set(two_a_day.starts["length_min"]) == {480}  # two long shifts a day are best
+    assert two_a_day.shortage.sum() == 5 * 2 * 4  # 2 agents short 09:00-13:00 each day
+
+    twelve = plan(TeamLimits(per_day=(9,) * 7, shifts=12, paid_hours=1000))
+    assert twelve.starts["agents"].sum() <= 12
+    # two long shifts a day (10), and the two left fill one of the five mornings
+    assert twelve.shortage.sum() == 4 * 2 * 4
+
+    hundred_hours = plan(TeamLimits(per_day=(9,) * 7, shifts=100, paid_hours=100))
+    paid = (hundred_hours.starts["agents"] * hundred_hours.starts["paid_hours"]).sum()
+    assert paid <= 100
+    assert hundred_hours.shortage.sum() == 120 - 100  # 120 agent-hours needed, 100 paid
