@@ -66,8 +66,7 @@ class TeamLimits:
     def describe(self) -> str:
         return (
             f"{self.people} agents can work at most {self.shifts} shifts and"
-            f" {self.paid_hours:.0f} paid hours (at most {min(self.per_day, default=0)}"
-            f"-{max(self.per_day, default=0)} shifts a day)"
+            f" {self.paid_hours:.0f} paid hours, up to {max(self.per_day, default=0)} on one day"
         )
 
 

@@ -1,0 +1,157 @@
+"""Plan, then roster: does the week's roster cover the requirement? Hotline's shift plan kept
+within what the team can work, against a plan for the requirement alone (the baseline: Hotline
+before, and what a shift planner that does not know the team gives).
+
+On the demo's week: the shared Israeli bank sample imported into a fresh instance, forecast,
+requirements, then for each variant the shift plan and the roster of agents.csv's team, with the
+same solver time limits. What counts is the roster, what the agents will work: its cover of the
+requirement, half-hour by half-hour, recomputed here from the roster's rows alone.
+
+    python benchmarks/plan_roster.py [--time-limit 20] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+VARIANTS = [("requirement alone (baseline)", False), ("within the team (Hotline)", True)]
+
+
+def roster_cover(rows: list[dict], plan_rows: pd.DataFrame, requirement: pd.DataFrame) -> dict:
+    """The roster's agents on duty per interval (breaks off) against the requirement."""
+    times = pd.DatetimeIndex(pd.to_datetime(requirement["interval_start"], utc=True))
+    need = requirement["agents_scheduled"].to_numpy(dtype=float)
+    step_h = float(pd.Series(times).diff().mode().iloc[0].total_seconds() / 3600)
+    breaks = {
+        (r.shift_start, r.shift_end): int(r.break_min)
+        for r in plan_rows.itertuples()
+        if r.break_min
+    }
+    start = pd.DatetimeIndex(pd.to_datetime([r["shift_start"] for r in rows], utc=True))
+    end = pd.DatetimeIndex(pd.to_datetime([r["shift_end"] for r in rows], utc=True))
+    pause = pd.DatetimeIndex(
+        pd.to_datetime([r["break_start"] or None for r in rows], utc=True, format="ISO8601")
+    )
+    pause_min = np.array([breaks.get((r["shift_start"], r["shift_end"]), 0) for r in rows])
+    t = times.to_numpy()[None, :]
+    on = (t >= start.to_numpy()[:, None]) & (t < end.to_numpy()[:, None])
+    pause_end = pause + pd.to_timedelta(pause_min, unit="min")
+    off = (t >= pause.to_numpy()[:, None]) & (t < pause_end.to_numpy()[:, None])
+    cover = (on & ~off).sum(axis=0)
+    paid = ((end - start).total_seconds().to_numpy() / 3600 - pause_min / 60).sum()
+    return {
+        "paid_h": float(paid),
+        "short_h": float(np.maximum(need - cover, 0).sum() * step_h),
+        "short_intervals": int((cover < need).sum()),
+        "over_h": float(np.maximum(cover - need, 0).sum() * step_h),
+        "need_h": float(need.sum() * step_h),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per solve")
+    parser.add_argument("--rounds", type=int, default=2, help="plans and rosters per variant")
+    args = parser.parse_args(argv)
+
+    from ivr import create_app
+    from ivr.db import session_scope
+    from ivr.demo import SAMPLE, setup
+    from ivr.planning import plan_week, summarise, team_rows
+    from ivr.rosters import make_roster, unfilled
+
+    if not SAMPLE.exists():
+        print(f"the sample is missing: {SAMPLE}", file=sys.stderr)
+        return 2
+    folder = Path(tempfile.mkdtemp(prefix="plan-roster-"))
+    app = create_app(
+        {"INSTANCE_PATH": str(folder), "DATABASE_URL": f"sqlite:///{folder / 'hotline.db'}"}
+    )
+    cfg = app.extensions["hotline.config"]
+    started = time.perf_counter()
+
+    def say(message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    # the demo's set-up, for its week's requirements (its own quick plan and roster are not used)
+    base = setup(app, folder / "demo", say, time_limit_s=2.0)
+    reqs, week_start = base["requirements"], base["week_start"]
+    requirement = team_rows(reqs)
+    results: dict[str, list[dict]] = {name: [] for name, _team in VARIANTS}
+    for number in range(args.rounds):
+        for name, team in VARIANTS:
+            say(f"round {number + 1}/{args.rounds}: {name}: planning, then rostering")
+            week, plan = plan_week(cfg, reqs, args.time_limit, allow_uncovered=True, team=team)
+            summary = summarise(cfg, week, plan)
+            plan_table = summary.rows.copy()
+            plan_table["date"] = pd.to_datetime(plan_table["date"]).dt.date
+            with session_scope(app) as session:
+                weekly, result, rows = make_roster(
+                    cfg,
+                    session,
+                    plan_table,
+                    week_start,
+                    cfg.agents,
+                    time_limit_s=args.time_limit,
+                    best_effort=True,
+                )
+            results[name].append(
+                {
+                    "plan_shifts": summary.shifts,
+                    "plan_paid_h": summary.paid_hours,
+                    "plan_short_h": summary.shortage_hours,
+                    "rostered": len(rows),
+                    "unfilled": unfilled(weekly, rows),
+                    "broken": len(result.violations),
+                    **roster_cover(rows, summary.rows, requirement),
+                }
+            )
+    limits = summary.team
+    print(
+        f"python benchmarks/plan_roster.py --time-limit {args.time_limit:g} --rounds {args.rounds}"
+        f"   (the demo's week from {week_start}: {len(cfg.agents)} agents,"
+        f" {limits.describe() if limits else 'no team'};"
+        f" requirement {requirement['agents_scheduled'].sum() / 2:.0f} agent-hours)"
+    )
+    print(
+        "| plan | planned shifts | planned paid h | plan short agent-h | rostered shifts |"
+        " planned shifts with no agent | rostered paid h | roster short agent-h"
+        " (half-hours short) | roster over agent-h | rules broken |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, runs in results.items():
+        for k, r in enumerate(runs, 1):
+            print(
+                f"| {name}, round {k} | {r['plan_shifts']} | {r['plan_paid_h']:.0f} |"
+                f" {r['plan_short_h']:.1f} | {r['rostered']} | {r['unfilled']} |"
+                f" {r['paid_h']:.0f} | {r['short_h']:.1f} ({r['short_intervals']}) |"
+                f" {r['over_h']:.1f} | {r['broken']} |"
+            )
+    mean = {
+        name: {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
+        for name, runs in results.items()
+    }
+    (alone, _), (within, _) = VARIANTS
+    print(
+        f"\nmean over {args.rounds} round(s): roster short {mean[within]['short_h']:.0f} agent-h"
+        f" within the team vs {mean[alone]['short_h']:.0f} for the requirement alone;"
+        f" planned shifts with no agent {mean[within]['unfilled']:.0f} vs"
+        f" {mean[alone]['unfilled']:.0f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
