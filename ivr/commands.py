@@ -251,7 +251,8 @@ def import_calls_command(path, tz) -> None:
 def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
     """Forecast -> requirements -> shifts week by week from the stored history: agent-hours, FTE,
     cost, peaks, and the gap to the current headcount (agents.csv). The shifts are planned for
-    the requirement alone; hires count both the hours and the shifts the team cannot work."""
+    the requirement alone; a week that asks more shifts of the team than it can work is planned
+    again within the team's limits, and hires count the agent-hours the team would leave short."""
     import datetime as dt
 
     from flask import current_app
@@ -274,7 +275,14 @@ def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
 
     try:
         base = plan_horizon(
-            cfg, history, calendar, first_day, weeks, time_limit_s=time_limit, progress=say
+            cfg,
+            history,
+            calendar,
+            first_day,
+            weeks,
+            time_limit_s=time_limit,
+            progress=say,
+            check_team=True,
         )
         other = (
             plan_horizon(
@@ -286,6 +294,7 @@ def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
                 variant,
                 time_limit_s=time_limit,
                 progress=say,
+                check_team=True,
             )
             if variant
             else None
@@ -299,13 +308,14 @@ def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
         + (f" and {team.shifts} shifts (one a day, rest rules kept)" if team else "")
     )
     click.echo(
-        f"{'week':10} {'agent-h':>8} {'paid h':>7} {'FTE':>5} {'cost':>9} {'short h':>7} {'peak':>14} {'extra h':>8} {'hires':>5} {'shifts/team':>11}"
+        f"{'week':10} {'agent-h':>8} {'paid h':>7} {'FTE':>5} {'cost':>9} {'short h':>7} {'peak':>14} {'extra h':>8} {'hires':>5} {'shifts/team':>11} {'team short h':>12}"
     )
     for s in base:
         peak = f"{s.peak} {s.peak_agents}"
         shifts = f"{s.shifts}/{s.team.shifts if s.team else '-'}"
+        short = s.team_shortage_hours if s.team_shortage_hours is not None else s.shortage_hours
         click.echo(
-            f"{s.week_start!s:10} {s.agent_hours:8.0f} {s.paid_hours:7.0f} {s.fte:5.1f} {s.cost:9.0f} {s.shortage_hours:7.1f} {peak:>14} {s.extra_hours:8.0f} {hires(s, cfg):5d} {shifts:>11}"
+            f"{s.week_start!s:10} {s.agent_hours:8.0f} {s.paid_hours:7.0f} {s.fte:5.1f} {s.cost:9.0f} {s.shortage_hours:7.1f} {peak:>14} {s.extra_hours:8.0f} {hires(s, cfg):5d} {shifts:>11} {short:12.1f}"
         )
     peak_week = max(base, key=lambda s: s.paid_hours)
     click.echo(

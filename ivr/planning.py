@@ -286,6 +286,22 @@ class WeekSummary:
     rows: pd.DataFrame
     shifts: int = 0  # shifts planned
     team: TeamLimits | None = None  # what agents.csv's team can work that week
+    # a plan for the requirement alone that asks more than the team can work: the shortage
+    # (agent-hours) of the plan within the team's limits (None: not asked, or within them)
+    team_shortage_hours: float | None = None
+
+    def beyond_team(self) -> bool:
+        """Whether the plan asks more than the team can work (shifts on a day or in the week,
+        paid hours)."""
+        if self.team is None or self.rows.empty:
+            return False
+        days = pd.to_datetime(self.rows["date"]).dt.date
+        per_day = self.rows.groupby([(d - self.week_start).days for d in days])["agents"].sum()
+        return (
+            self.shifts > self.team.shifts
+            or self.paid_hours > self.team.paid_hours + 1e-6
+            or any(n > self.team.per_day[d] for d, n in per_day.items() if 0 <= d < 7)
+        )
 
     @property
     def extra_hours(self) -> float:
@@ -327,11 +343,15 @@ def plan_horizon(
     time_limit_s: float = 10.0,
     progress: Callable[[str], None] | None = None,
     team: bool = False,
+    check_team: bool = False,
 ) -> list[WeekSummary]:
     """Forecast from the history, then requirements and shifts for each of ``weeks`` weeks (each
     from the line's midnight on ``start``'s weekday, so a week with a DST change has 167 or 169
     hours). Without ``team`` the plans are for the requirement alone (what the line needs, to
-    compare with the headcount); with it, what agents.csv's team can work (a plan to roster)."""
+    compare with the headcount); with it, what agents.csv's team can work (a plan to roster).
+    ``check_team``: a week whose plan for the requirement alone asks more than the team can work
+    is planned again within the team's limits, for the shortage the team would leave
+    (``team_shortage_hours``, which :func:`hires` counts)."""
     begin = local_midnight(cfg, start)
     if begin < history.end:
         raise ValueError(
@@ -345,7 +365,11 @@ def plan_horizon(
         part = week_of(cfg, table, start + dt.timedelta(days=7 * number))
         reqs = requirement_table(cfg, part, what_if)
         week, plan = plan_week(cfg, reqs, time_limit_s, allow_uncovered=True, team=team)
-        out.append(summarise(cfg, week, plan))
+        summary = summarise(cfg, week, plan)
+        if check_team and not team and summary.beyond_team():
+            _week, within = plan_week(cfg, reqs, time_limit_s, allow_uncovered=True, team=True)
+            summary.team_shortage_hours = within.agent_hours(within.shortage)
+        out.append(summary)
         if progress:
             progress(
                 f"week {number + 1}/{weeks} from {week.days[0]} planned ({plan.status.lower()}, gap {plan.gap:.1%})"
@@ -417,11 +441,12 @@ def history_from_log(cfg: HotlineConfig, freq: str = "30min") -> History | None:
 
 
 def hires(summary: WeekSummary, cfg: HotlineConfig) -> int:
-    """Agents to add for the week's plan: for the paid hours beyond the contracts' (in full-time
-    equivalents), or for the shifts beyond those the team can work (one a day, as many days as
-    the rest rules allow), whichever needs more."""
-    by_hours = math.ceil(summary.extra_hours / cfg.staffing.fte_hours_week)
-    by_shifts = 0
-    if summary.team is not None:
-        by_shifts = math.ceil((summary.shifts - summary.team.shifts) / working_days_cap(cfg))
-    return max(by_hours, by_shifts, 0)
+    """Full-time agents to add for the week: for the paid hours beyond the contracts', or for the
+    agent-hours the team would leave short that the plan for the requirement alone covers (when
+    the plan asks more shifts of the team than it can work), whichever needs more."""
+    fte = cfg.staffing.fte_hours_week
+    by_hours = math.ceil(summary.extra_hours / fte)
+    by_team = 0
+    if summary.team_shortage_hours is not None:
+        by_team = math.ceil((summary.team_shortage_hours - summary.shortage_hours) / fte - 1e-9)
+    return max(by_hours, by_team, 0)

@@ -308,17 +308,44 @@ def test_what_the_team_can_work_and_the_hires_it_needs():
     assert team_limits(loose, dt.date(2026, 11, 30)).shifts == 6 + 4 + 4  # six days in a row
     assert team_limits(cfg.model_copy(update={"agents": []}), dt.date(2026, 11, 30)) is None
 
-    def summary(paid_hours, shifts):
+    def summary(paid_hours, rows, team_short=None):
         return WeekSummary(
             week_start=dt.date(2026, 11, 30), agent_hours=0, paid_hours=paid_hours, fte=0,
-            cost=0, shortage_hours=0, excess_hours=0, peak="", peak_agents=0,
-            capacity_hours=86.0, gap=0, rows=pd.DataFrame(), shifts=shifts, team=week,
+            cost=0, shortage_hours=4.0, excess_hours=0, peak="", peak_agents=0,
+            capacity_hours=86.0, gap=0, rows=pd.DataFrame(rows, columns=["date", "agents"]),
+            shifts=sum(n for _d, n in rows), team=week, team_shortage_hours=team_short,
         )  # fmt: skip
 
-    assert hires(summary(80, 13), team) == 0
-    assert hires(summary(80, 20), team) == 2  # 7 shifts beyond the team's, 5 per new agent
+    monday, tuesday = "2026-11-30", "2026-12-01"
+    assert not summary(80, [(monday, 2), (tuesday, 3)]).beyond_team()
+    assert summary(80, [(monday, 3)]).beyond_team()  # two agents can work on Monday
+    assert summary(90, [(monday, 2)]).beyond_team()  # 86 contract hours
+    assert summary(80, [(tuesday, 3)] * 5).beyond_team()  # 15 shifts, the team can work 13
+    assert hires(summary(80, [(monday, 2)]), team) == 0
+    # the team, within its limits, would leave 50 agent-hours short where the plan for the
+    # requirement alone leaves 4: 46 agent-hours, two full-time agents
+    assert hires(summary(80, [(tuesday, 3)] * 5, team_short=54.0), team) == 2
+    assert hires(summary(80, [(tuesday, 3)] * 5, team_short=4.0), team) == 0
     fte = team.staffing.fte_hours_week
-    assert hires(summary(86 + 2 * fte + 1, 13), team) == 3  # by hours
+    assert hires(summary(86 + 2 * fte + 1, [(monday, 2)]), team) == 3  # by hours
+
+
+def test_plan_asks_how_short_the_team_would_be(tmp_path):
+    """`hotline plan`'s weeks are planned for the requirement alone; one that asks more than two
+    agents can work is planned again within their limits, for the shortage they would leave."""
+    from forecasts.history import read_history
+    from ivr.config import load_config
+    from ivr.planning import line_calendar, plan_horizon
+
+    history = read_history(history_csv(tmp_path, weeks=4, start="2026-09-21"), "Europe/Rome")
+    cfg = load_config()
+    two = cfg.model_copy(update={"agents": cfg.agents[:2]})
+    args = (history, line_calendar(cfg), dt.date(2026, 10, 19), 1)
+    (checked,) = plan_horizon(two, *args, time_limit_s=2, check_team=True)
+    assert checked.beyond_team()
+    assert checked.team_shortage_hours > checked.shortage_hours + 500
+    (unchecked,) = plan_horizon(two, *args, time_limit_s=2)
+    assert unchecked.team_shortage_hours is None
 
 
 def test_shifts_keep_within_the_team_unless_told_to_ignore_it(tmp_path):
