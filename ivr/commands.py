@@ -514,6 +514,7 @@ def roster_command(
 
     from .config import ConfigIssue, load_agents
     from .db import session_scope
+    from .planning import beyond, team_limits
     from .rosters import (
         make_roster,
         page,
@@ -574,6 +575,14 @@ def roster_command(
     missing = unfilled(plan, rows)
     if missing:
         click.echo(f"{missing} planned shift(s) have no agent")
+        limits = team_limits(cfg.model_copy(update={"agents": agents}), week_start)
+        asked = beyond(limits, table, week_start) if limits else []
+        if asked:
+            click.echo(
+                "the plan asks more than these agents can work: "
+                + "; ".join(asked)
+                + " (`hotline shifts` without --ignore-team plans within what they can work)"
+            )
     from .rosters import summarise
 
     for violation in summarise(result.violations):

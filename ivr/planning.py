@@ -113,6 +113,26 @@ def team_limits(cfg: HotlineConfig, week_start: dt.date) -> TeamLimits | None:
     )
 
 
+def beyond(team: TeamLimits, plan: pd.DataFrame, week_start: dt.date) -> list[str]:
+    """What a week's shift plan (rows: ``date``, ``agents``, ``paid_hours``) asks beyond what the
+    team can work, in words; empty when it keeps within."""
+    if plan.empty:
+        return []
+    out = []
+    shifts = int(plan["agents"].sum())
+    if shifts > team.shifts:
+        out.append(f"{shifts} shifts, and the agents can work {team.shifts}")
+    paid = float((plan["agents"] * plan["paid_hours"]).sum()) if "paid_hours" in plan else 0.0
+    if paid > team.paid_hours + 1e-6:
+        out.append(f"{paid:.0f} paid hours, and their contracts allow {team.paid_hours:.0f}")
+    days = [(d - week_start).days for d in pd.to_datetime(plan["date"]).dt.date]
+    for d, n in plan.groupby(days)["agents"].sum().items():
+        if 0 <= d < 7 and n > team.per_day[d]:
+            day = week_start + dt.timedelta(days=int(d))
+            out.append(f"{n} shifts on {day:%a %d %b}, and {team.per_day[d]} agents can work then")
+    return out
+
+
 def weights(cfg: HotlineConfig) -> Weights:
     w = cfg.staffing.weights
     return Weights(
@@ -291,17 +311,8 @@ class WeekSummary:
     team_shortage_hours: float | None = None
 
     def beyond_team(self) -> bool:
-        """Whether the plan asks more than the team can work (shifts on a day or in the week,
-        paid hours)."""
-        if self.team is None or self.rows.empty:
-            return False
-        days = pd.to_datetime(self.rows["date"]).dt.date
-        per_day = self.rows.groupby([(d - self.week_start).days for d in days])["agents"].sum()
-        return (
-            self.shifts > self.team.shifts
-            or self.paid_hours > self.team.paid_hours + 1e-6
-            or any(n > self.team.per_day[d] for d, n in per_day.items() if 0 <= d < 7)
-        )
+        """Whether the plan asks more than the team can work."""
+        return self.team is not None and bool(beyond(self.team, self.rows, self.week_start))
 
     @property
     def extra_hours(self) -> float:

@@ -278,7 +278,7 @@ def test_what_the_team_can_work_and_the_hires_it_needs():
     rest rules, contract hours over the shortest shift) and paid hours, from agents.csv; and
     hires for the shifts beyond them, not only for the hours."""
     from ivr.config import Agent, load_config
-    from ivr.planning import WeekSummary, hires, team_limits
+    from ivr.planning import WeekSummary, beyond, hires, team_limits
 
     cfg = load_config()  # open Monday to Saturday, shortest shift 4 paid hours
     agents = [
@@ -309,17 +309,23 @@ def test_what_the_team_can_work_and_the_hires_it_needs():
     assert team_limits(cfg.model_copy(update={"agents": []}), dt.date(2026, 11, 30)) is None
 
     def summary(paid_hours, rows, team_short=None):
+        table = pd.DataFrame(rows, columns=["date", "agents"])
+        table["paid_hours"] = paid_hours / table["agents"].sum()
         return WeekSummary(
             week_start=dt.date(2026, 11, 30), agent_hours=0, paid_hours=paid_hours, fte=0,
             cost=0, shortage_hours=4.0, excess_hours=0, peak="", peak_agents=0,
-            capacity_hours=86.0, gap=0, rows=pd.DataFrame(rows, columns=["date", "agents"]),
-            shifts=sum(n for _d, n in rows), team=week, team_shortage_hours=team_short,
+            capacity_hours=86.0, gap=0, rows=table, shifts=sum(n for _d, n in rows),
+            team=week, team_shortage_hours=team_short,
         )  # fmt: skip
 
     monday, tuesday = "2026-11-30", "2026-12-01"
     assert not summary(80, [(monday, 2), (tuesday, 3)]).beyond_team()
-    assert summary(80, [(monday, 3)]).beyond_team()  # two agents can work on Monday
-    assert summary(90, [(monday, 2)]).beyond_team()  # 86 contract hours
+    assert beyond(week, summary(80, [(monday, 3)]).rows, dt.date(2026, 11, 30)) == [
+        "3 shifts on Mon 30 Nov, and 2 agents can work then"
+    ]
+    assert beyond(week, summary(90, [(monday, 2)]).rows, dt.date(2026, 11, 30)) == [
+        "90 paid hours, and their contracts allow 86"
+    ]
     assert summary(80, [(tuesday, 3)] * 5).beyond_team()  # 15 shifts, the team can work 13
     assert hires(summary(80, [(monday, 2)]), team) == 0
     # the team, within its limits, would leave 50 agent-hours short where the plan for the
