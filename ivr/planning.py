@@ -454,7 +454,7 @@ def history_from_log(cfg: HotlineConfig, freq: str = "30min") -> History | None:
 def hires(summary: WeekSummary, cfg: HotlineConfig) -> int:
     """Full-time agents to add for the week: for the paid hours beyond the contracts', or for the
     agent-hours the team would leave short that the plan for the requirement alone covers (when
-    the plan asks more shifts of the team than it can work), whichever needs more."""
+    that plan asks more than the team can work: ``team_shortage_hours``), whichever needs more."""
     fte = cfg.staffing.fte_hours_week
     by_hours = math.ceil(summary.extra_hours / fte)
     by_team = 0
