@@ -305,7 +305,7 @@ def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
     team = base[0].team
     click.echo(
         f"current headcount: {len(cfg.agents)} agents, up to {capacity:.0f} contract hours a week"
-        + (f" and {team.shifts} shifts (one a day, rest rules kept)" if team else "")
+        + (f" and {team.shifts} shifts (one a day, rest rules and contracts kept)" if team else "")
     )
     click.echo(
         f"{'week':10} {'agent-h':>8} {'paid h':>7} {'FTE':>5} {'cost':>9} {'short h':>7} {'peak':>14} {'extra h':>8} {'hires':>5} {'shifts/team':>11} {'team short h':>12}"

@@ -70,41 +70,89 @@ def unavailable_days(agent: Agent, week_start: dt.date) -> set[int]:
     return out
 
 
-def working_days_cap(cfg: HotlineConfig) -> int:
-    """The most days one agent can work in a week under the rest rules: five with two days off
-    in a row, and no more than ``max_consecutive_days`` in a row."""
+def _weeks_allowed(cfg: HotlineConfig) -> list[int]:
+    """The working-day sets (bit d: day d of the week) the rest rules allow one agent: with
+    ``min_consecutive_days_off`` of 2 or more, two days off in a row within the week (as the
+    roster requires), and no more than ``max_consecutive_days`` in a row."""
     rest = cfg.staffing.rest
-    return min(
-        7 - (2 if rest.min_consecutive_days_off >= 2 else 0),
-        7 - 7 // (rest.max_consecutive_days + 1),
-    )
+    out = []
+    for mask in range(1 << 7):
+        worked = [bool(mask >> d & 1) for d in range(7)]
+        if rest.min_consecutive_days_off >= 2 and not any(
+            not worked[d] and not worked[d + 1] for d in range(6)
+        ):
+            continue
+        run = longest = 0
+        for w in worked:
+            run = run + 1 if w else 0
+            longest = max(longest, run)
+        if longest <= rest.max_consecutive_days:
+            out.append(mask)
+    return out
+
+
+def _paid_minutes_per_day(cfg: HotlineConfig, week_start: dt.date) -> list[tuple[int, int] | None]:
+    """Per day of the week: the fewest and the most paid minutes one shift can give that day
+    (the most no longer than the line is open then), or None when no shift can be worked
+    (closed, or no template on that weekday)."""
+    from .hours import MIDNIGHT, OpeningHours
+
+    hours = OpeningHours.from_config(cfg)
+    shapes = templates(cfg)
+    out: list[tuple[int, int] | None] = []
+    for d in range(7):
+        day = week_start + dt.timedelta(days=d)
+        ranges = hours.wall_ranges(day)
+        allowed = [t for t in shapes if day.weekday() in t.weekdays]
+        if not ranges or not allowed:
+            out.append(None)
+            continue
+        open_min = sum(
+            (1440 if end == MIDNIGHT else end.hour * 60 + end.minute)
+            - (start.hour * 60 + start.minute)
+            for start, end in ranges
+        )
+        fewest = min(t.length_min_min - t.break_min for t in allowed)
+        most = max(min(max(t.length_max_min - t.break_min for t in allowed), open_min), fewest)
+        out.append((fewest, most))
+    return out
 
 
 def team_limits(cfg: HotlineConfig, week_start: dt.date) -> TeamLimits | None:
     """What the agents in agents.csv can work in the week from ``week_start`` (None without
-    agents). Each works at most one shift a day, on days they are available and the line is
-    open, at most as many days as the rest rules allow (two days off in a row: five; no more
-    than ``max_consecutive_days`` in a row) and as their maximum hours fill with the shortest
-    shift; upper bounds, so a plan within them may still leave a shift unfilled, but a plan
-    beyond them surely does."""
+    agents). One shift a day at most; an agent's possible weeks are the sets of days they are
+    available and the line is open that keep the rest rules and can meet their contract (the
+    shortest shifts within their maximum hours, the longest reaching their minimum). An agent
+    counts on each day of some possible week, and for the most days any of them has. Upper
+    bounds: a plan within them may still leave a shift unfilled, a plan beyond them surely
+    does. (With two days off in a row, an agent whose minimum hours three weekday shifts and a
+    short Saturday cannot reach never works that Saturday.)"""
     if not cfg.agents:
         return None
-    from .hours import OpeningHours
-
-    hours = OpeningHours.from_config(cfg)
-    closed = {d for d in range(7) if not hours.wall_ranges(week_start + dt.timedelta(days=d))}
-    shortest = min(
-        (t.length_min_min - t.break_min for t in templates(cfg)), default=0
-    )  # paid minutes
-    most_days = working_days_cap(cfg)
+    minutes = _paid_minutes_per_day(cfg, week_start)
+    workable = sum(1 << d for d, m in enumerate(minutes) if m is not None)
+    weeks = [m for m in _weeks_allowed(cfg) if m & ~workable == 0]
+    fewest = {m: sum(minutes[d][0] for d in range(7) if m >> d & 1) for m in weeks}
+    most = {m: sum(minutes[d][1] for d in range(7) if m >> d & 1) for m in weeks}
     per_day = [0] * 7
     shifts = 0
     for agent in cfg.agents:
-        days = set(range(7)) - unavailable_days(agent, week_start) - closed
-        for d in days:
-            per_day[d] += 1
-        by_hours = int(agent.max_hours_week * 60 // shortest) if shortest > 0 else 7
-        shifts += min(len(days), most_days, by_hours)
+        free = sum(1 << d for d in set(range(7)) - unavailable_days(agent, week_start))
+        possible = [
+            m
+            for m in weeks
+            if m & ~free == 0
+            and fewest[m] <= agent.max_hours_week * 60
+            and most[m] >= agent.min_hours_week * 60
+        ]
+        if not possible:
+            continue
+        days = 0
+        for m in possible:
+            days |= m
+        for d in range(7):
+            per_day[d] += days >> d & 1
+        shifts += max(m.bit_count() for m in possible)
     return TeamLimits(
         per_day=tuple(per_day),
         shifts=shifts,

@@ -274,13 +274,15 @@ def test_no_agents_are_planned_while_the_line_is_closed(saturday):
 
 
 def test_what_the_team_can_work_and_the_hires_it_needs():
-    """Shifts per day (agents available, line open), in the week (each agent's working days:
-    rest rules, contract hours over the shortest shift) and paid hours, from agents.csv; and
-    hires for the shifts beyond them, not only for the hours."""
+    """Shifts per day and in the week, and paid hours, that agents.csv's team can work: each
+    agent's possible weeks are the days they are available and the line is open, under the rest
+    rules, within their contract; and hires for the shifts beyond them, not only for the hours."""
     from ivr.config import Agent, load_config
     from ivr.planning import WeekSummary, beyond, hires, team_limits
 
-    cfg = load_config()  # open Monday to Saturday, shortest shift 4 paid hours
+    # open 08:00-20:00 Monday to Friday, 09:00-13:00 on Saturday; shifts of 4 to 8.5 paid hours;
+    # two days off in a row within the week
+    cfg = load_config()
     agents = [
         Agent(
             id="A", name="A", skills=["orders"], languages=["en"], min_hours_week=30,
@@ -297,12 +299,15 @@ def test_what_the_team_can_work_and_the_hires_it_needs():
     ]  # fmt: skip
     team = cfg.model_copy(update={"agents": agents})
     week = team_limits(team, dt.date(2026, 11, 30))
-    assert week.per_day == (2, 3, 2, 3, 3, 2, 0)  # nobody on Sunday: the line is closed
-    # A: 6 open days, 5 with two days off in a row; B: 5 days, but 16 h fill only 4 shifts;
-    # C: Monday, Tuesday, Thursday, Friday
+    # A: Monday to Friday, never Saturday: with Saturday, two weekdays off in a row leave three
+    # weekday shifts and 4 hours, 29.5 hours at most, under A's 30; B: 16 hours fill four
+    # shifts at most; C: Monday, Tuesday, Thursday, Friday. Nobody on Sunday: the line is closed.
+    assert week.per_day == (2, 3, 2, 3, 3, 1, 0)
     assert (week.shifts, week.paid_hours, week.people) == (5 + 4 + 4, 86.0, 3)
     holiday = team_limits(team, dt.date(2026, 12, 7))  # Tuesday 8 December: a public holiday
-    assert holiday.per_day == (2, 0, 3, 3, 3, 2, 0) and holiday.shifts == 5 + 4 + 4
+    # A: Monday and Wednesday to Friday (Monday to Saturday but Tuesday has no two days off
+    # in a row); B: Wednesday to Saturday; C: Monday, Wednesday to Friday
+    assert holiday.per_day == (2, 0, 3, 3, 3, 1, 0) and holiday.shifts == 4 + 4 + 4
     rest = team.staffing.rest.model_copy(update={"min_consecutive_days_off": 0})
     loose = team.model_copy(update={"staffing": team.staffing.model_copy(update={"rest": rest})})
     assert team_limits(loose, dt.date(2026, 11, 30)).shifts == 6 + 4 + 4  # six days in a row
