@@ -66,7 +66,7 @@ class TeamLimits:
     def describe(self) -> str:
         return (
             f"{self.people} agents can work at most {self.shifts} shifts and"
-            f" {self.paid_hours:.0f} paid hours, up to {max(self.per_day, default=0)} on one day"
+            f" {self.paid_hours:.0f} paid hours, per day {'/'.join(map(str, self.per_day))}"
         )
 
 

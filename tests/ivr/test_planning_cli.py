@@ -395,7 +395,11 @@ def test_shifts_keep_within_the_team_unless_told_to_ignore_it(tmp_path):
         return result.output, pd.read_csv(plan)
 
     output, within = shifts()
-    assert "team: 3 agents can work at most 15 shifts and 120 paid hours" in output
+    # Saturday's 4 hours and three weekday shifts cannot make 30 hours: nobody on Saturday
+    assert (
+        "team: 3 agents can work at most 15 shifts and 120 paid hours, per day 3/3/3/3/3/0/0"
+        in output
+    )
     per_day = within.groupby("date")["agents"].sum()
     assert per_day.max() <= 3 and per_day.sum() <= 15
     assert (within["agents"] * within["paid_hours"]).sum() <= 120
