@@ -297,6 +297,14 @@ def shifts_command(
             f"team: {team.describe()}; the plan has {summary.shifts} shifts and"
             f" {summary.paid_hours:.0f} paid hours"
         )
+        if summary.shortage_hours > 0 and (
+            summary.shifts >= team.shifts or summary.paid_hours >= team.paid_hours - 0.5
+        ):
+            click.echo(
+                f"the team's limit binds: the {summary.shortage_hours:.1f} agent-hours short need"
+                " more agents (`hotline plan` counts the hires; --ignore-team plans without the"
+                " limit)"
+            )
     click.echo(
         f"status {plan.status.lower()}, optimality gap {plan.gap:.1%}, {plan.distinct_shifts} distinct shifts"
     )

@@ -400,9 +400,10 @@ def test_shifts_keep_within_the_team_unless_told_to_ignore_it(tmp_path):
         "team: 3 agents can work at most 15 shifts and 120 paid hours, per day 3/3/3/3/3/0/0"
         in output
     )
+    assert "the team's limit binds" in output
     per_day = within.groupby("date")["agents"].sum()
     assert per_day.max() <= 3 and per_day.sum() <= 15
     assert (within["agents"] * within["paid_hours"]).sum() <= 120
     output, alone = shifts("--ignore-team")
-    assert "team:" not in output
+    assert "team:" not in output and "limit binds" not in output
     assert alone.groupby("date")["agents"].sum().min() >= 6  # six at once on every weekday
