@@ -514,8 +514,8 @@ def roster_command(
 
     from .config import ConfigIssue, load_agents
     from .db import session_scope
-    from .planning import beyond, team_limits
     from .rosters import (
+        asked_beyond,
         make_roster,
         page,
         read_plan,
@@ -575,8 +575,7 @@ def roster_command(
     missing = unfilled(plan, rows)
     if missing:
         click.echo(f"{missing} planned shift(s) have no agent")
-        limits = team_limits(cfg.model_copy(update={"agents": agents}), week_start)
-        asked = beyond(limits, table, week_start) if limits else []
+        asked = asked_beyond(cfg, plan, agents)
         if asked:
             click.echo(
                 "the plan asks more than these agents can work: "
@@ -601,6 +600,7 @@ def roster_command(
                     week_start,
                     f"Roster, week of {week_start}",
                     result.violations,
+                    asked_beyond(cfg, plan, agents),
                 )
             )
         )

@@ -36,7 +36,7 @@ from staffing.roster import (
 
 from .config import Agent, HotlineConfig
 from .models import RosterAssignment
-from .planning import unavailable_days
+from .planning import beyond, team_limits, unavailable_days
 
 NIGHT_START, NIGHT_END = 22 * 60, 6 * 60
 
@@ -396,6 +396,23 @@ def plan_from_csv(content: str, week_start: dt.date, cfg: HotlineConfig) -> Week
     )
 
 
+def asked_beyond(cfg: HotlineConfig, plan: WeekPlan | None, agents: list[Agent]) -> list[str]:
+    """What the week's plan asks beyond what these agents can work (planning.beyond), in words."""
+    limits = (
+        team_limits(cfg.model_copy(update={"agents": agents}), plan.week_start) if plan else None
+    )
+    if limits is None or not plan.covers:
+        return []
+    table = pd.DataFrame(
+        {
+            "date": [plan.week_start + dt.timedelta(days=c.day) for c in plan.covers],
+            "agents": [c.requirement for c in plan.covers],
+            "paid_hours": [plan.shifts[c.shift].minutes / 60 for c in plan.covers],
+        }
+    )
+    return beyond(limits, table, plan.week_start)
+
+
 def week_view(
     rows: list[dict],
     agents: list[Agent],
@@ -403,8 +420,10 @@ def week_view(
     week_start: dt.date,
     title: str,
     violations: list[str] | None = None,
+    asked: list[str] | None = None,
 ) -> str:
-    """An HTML table (agents x days) and a coverage chart (planned vs rostered per day), escaped."""
+    """An HTML table (agents x days) and a coverage chart (planned vs rostered per day), escaped;
+    ``asked``: what the plan asks beyond what the agents can work (:func:`asked_beyond`)."""
     days = [week_start + dt.timedelta(days=d) for d in range(7)]
     cells = {
         (r["agent"], r["date"]): f"{r['shift_start'][11:16]}–{r['shift_end'][11:16]}" for r in rows
@@ -451,9 +470,16 @@ def week_view(
     if plan:
         missing = unfilled(plan, rows)
         total = sum(planned)
+        beyond_team = (
+            " The plan asks more than the agents can work: "
+            + html.escape("; ".join(asked))
+            + " (<code>hotline shifts</code> plans within what they can work)."
+            if missing and asked
+            else ""
+        )
         chart += (
             f"<p class='error'>{missing} of {total} planned shifts have no agent: add agents"
-            " or change the plan.</p>"
+            f" or change the plan.{beyond_team}</p>"
             if missing
             else f"<p>Every one of the {total} planned shifts has an agent.</p>"
         )
@@ -551,6 +577,7 @@ def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit
                 week_start,
                 f"Roster draft, week of {week_start}",
                 summarise(result.violations),
+                asked_beyond(cfg, plan, cfg.agents),
             )
         )
     )

@@ -25,7 +25,7 @@ from . import clock
 from .auth import check_csrf, login_required
 from .db import get_session
 from .models import PlanDraft, RosterAssignment
-from .rosters import WeekPlan, plan_from_csv, week_view, write_ics
+from .rosters import WeekPlan, asked_beyond, plan_from_csv, week_view, write_ics
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,16 @@ def roster():
         )
     rows = rows_for(week, status)
     # week_view escapes every value it inserts; with the week's plan it adds the coverage chart
+    plan = stored_plan(week)
     view = Markup(
-        week_view(rows, cfg.agents, stored_plan(week), week, f"Roster ({status}), week of {week}")
+        week_view(
+            rows,
+            cfg.agents,
+            plan,
+            week,
+            f"Roster ({status}), week of {week}",
+            asked=asked_beyond(cfg, plan, cfg.agents),
+        )
     )
     return render_template("roster.html", view=view, week=week, status=status)
 

@@ -287,6 +287,16 @@ def test_supervisor_page_shows_cover_against_the_stored_plan(app, tmp_path):
     assert f"{30 - rostered} of 30 planned shifts have no agent" in page
     monday = len(pd.read_csv(tmp_path / "r.csv").query("date == '2026-11-23'"))
     assert f"Mon {monday}/6" in page
+    assert "asks more than the agents can work" not in page  # the configured 36 agents could
+    cfg = app.extensions["hotline.config"]
+    app.extensions["hotline.config"] = cfg.model_copy(update={"agents": cfg.agents[:4]})
+    page = client.get("/supervisor/roster").get_data(as_text=True)
+    # four agents work five weekdays at most, and four shifts a day
+    assert (
+        "The plan asks more than the agents can work: 30 shifts, and the agents can work 20;"
+        in page
+    )
+    assert "6 shifts on Tue 24 Nov, and 4 agents can work then" in page
 
 
 def test_nobody_is_rostered_on_a_day_the_line_is_closed(make_app, clock, tmp_path):
