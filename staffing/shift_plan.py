@@ -288,8 +288,10 @@ def plot_plan(week: WeekProblem, plan: ShiftPlan, path: str) -> None:
         label="shortage",
     )
     ax.set_ylabel("agents")
+    team = plan.problem.team
     ax.set_title(
-        f"Week from {week.days[0]:%a %d %b %Y}: requirement vs planned coverage",
+        f"Week from {week.days[0]:%a %d %b %Y}: requirement vs planned coverage"
+        + (f"\nwithin what the team can work: {team.describe()}" if team else ""),
         loc="left",
         fontsize=10,
     )
