@@ -123,7 +123,8 @@ def team_limits(cfg: HotlineConfig, week_start: dt.date) -> TeamLimits | None:
     agents). One shift a day at most; an agent's possible weeks are the sets of days they are
     available and the line is open that keep the rest rules and can meet their contract (the
     shortest shifts within their maximum hours, the longest reaching their minimum). An agent
-    counts on each day of some possible week, and for the most days any of them has. Upper
+    counts on each day of some possible week, and for the most days any of them has (an agent
+    whose minimum no week can reach counts with the weeks that keep the other rules). Upper
     bounds: a plan within them may still leave a shift unfilled, a plan beyond them surely
     does. (With two days off in a row, an agent whose minimum hours three weekday shifts and a
     short Saturday cannot reach never works that Saturday.)"""
@@ -138,13 +139,11 @@ def team_limits(cfg: HotlineConfig, week_start: dt.date) -> TeamLimits | None:
     shifts = 0
     for agent in cfg.agents:
         free = sum(1 << d for d in set(range(7)) - unavailable_days(agent, week_start))
-        possible = [
-            m
-            for m in weeks
-            if m & ~free == 0
-            and fewest[m] <= agent.max_hours_week * 60
-            and most[m] >= agent.min_hours_week * 60
-        ]
+        possible = [m for m in weeks if m & ~free == 0 and fewest[m] <= agent.max_hours_week * 60]
+        meeting = [m for m in possible if most[m] >= agent.min_hours_week * 60]
+        # no week reaches their minimum: the roster will break that rule (best effort) and
+        # still give them shifts, so they count with the weeks they can work
+        possible = meeting or possible
         if not possible:
             continue
         days = 0

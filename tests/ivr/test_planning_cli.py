@@ -312,6 +312,14 @@ def test_what_the_team_can_work_and_the_hires_it_needs():
     loose = team.model_copy(update={"staffing": team.staffing.model_copy(update={"rest": rest})})
     assert team_limits(loose, dt.date(2026, 11, 30)).shifts == 6 + 4 + 4  # six days in a row
     assert team_limits(cfg.model_copy(update={"agents": []}), dt.date(2026, 11, 30)) is None
+    # D's 40 hours cannot be reached on Monday and Tuesday alone: the roster will break that
+    # rule and still roster D, so D counts on both days
+    d = Agent(
+        id="D", name="D", skills=["orders"], languages=["en"], min_hours_week=40,
+        max_hours_week=40, unavailable_days=["wednesday", "thursday", "friday", "saturday"],
+    )  # fmt: skip
+    short_week = team_limits(cfg.model_copy(update={"agents": [d]}), dt.date(2026, 11, 30))
+    assert short_week.per_day == (1, 1, 0, 0, 0, 0, 0) and short_week.shifts == 2
 
     def summary(paid_hours, rows, team_short=None):
         table = pd.DataFrame(rows, columns=["date", "agents"])
