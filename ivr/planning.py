@@ -108,9 +108,7 @@ def _paid_minutes_per_day(cfg: HotlineConfig, week_start: dt.date) -> list[tuple
             out.append(None)
             continue
         open_min = sum(
-            (1440 if end == MIDNIGHT else end.hour * 60 + end.minute)
-            - (start.hour * 60 + start.minute)
-            for start, end in ranges
+            (1440 if end == MIDNIGHT else minutes(end)) - minutes(start) for start, end in ranges
         )
         fewest = min(t.length_min_min - t.break_min for t in allowed)
         most = max(min(max(t.length_max_min - t.break_min for t in allowed), open_min), fewest)
@@ -387,7 +385,8 @@ def summarise(cfg: HotlineConfig, week: WeekProblem, plan: ShiftPlan) -> WeekSum
         gap=plan.gap,
         rows=rows,
         shifts=int(rows["agents"].sum()) if len(rows) else 0,
-        team=team_limits(cfg, week.days[0]),
+        # the limits the plan was made within, else (a plan for the requirement alone) the team's
+        team=week.problem.team or team_limits(cfg, week.days[0]),
     )
 
 

@@ -36,7 +36,7 @@ from staffing.roster import (
 
 from .config import Agent, HotlineConfig
 from .models import RosterAssignment
-from .planning import beyond, team_limits, unavailable_days
+from .planning import beyond, minutes, team_limits, unavailable_days
 
 NIGHT_START, NIGHT_END = 22 * 60, 6 * 60
 
@@ -163,8 +163,8 @@ def open_checkpoints(cfg: HotlineConfig, week_start: dt.date) -> dict[int, list[
     for d in range(7):
         points = []
         for start, end in hours.wall_ranges(week_start + dt.timedelta(days=d)):
-            first = start.hour * 60 + start.minute
-            last = 24 * 60 if end == MIDNIGHT else end.hour * 60 + end.minute
+            first = minutes(start)
+            last = 24 * 60 if end == MIDNIGHT else minutes(end)
             points += list(range(first, last, 60))
         out[d] = points
     return out
