@@ -128,11 +128,11 @@ def team_limits(cfg: HotlineConfig, week_start: dt.date) -> TeamLimits | None:
     short Saturday cannot reach never works that Saturday.)"""
     if not cfg.agents:
         return None
-    minutes = _paid_minutes_per_day(cfg, week_start)
-    workable = sum(1 << d for d, m in enumerate(minutes) if m is not None)
+    paid = _paid_minutes_per_day(cfg, week_start)
+    workable = sum(1 << d for d, m in enumerate(paid) if m is not None)
     weeks = [m for m in _weeks_allowed(cfg) if m & ~workable == 0]
-    fewest = {m: sum(minutes[d][0] for d in range(7) if m >> d & 1) for m in weeks}
-    most = {m: sum(minutes[d][1] for d in range(7) if m >> d & 1) for m in weeks}
+    fewest = {m: sum(paid[d][0] for d in range(7) if m >> d & 1) for m in weeks}
+    most = {m: sum(paid[d][1] for d in range(7) if m >> d & 1) for m in weeks}
     per_day = [0] * 7
     shifts = 0
     for agent in cfg.agents:
