@@ -478,3 +478,108 @@ def test_hold_polls_write_behind_in_their_order(make_app, clock):
     assert journal.flush()
     entry = stored_entry(app, sid)
     assert (entry.last_position, entry.last_announced_at) == (3, clock.at)
+
+
+def raw_rows(app) -> dict[str, list]:
+    """Every row the journal writes to, as the driver returns it (SQLite: the stored text),
+    without ids (sequences differ between databases)."""
+    out = {}
+    with app.extensions["hotline.engine"].connect() as connection:
+        for table in ("calls", "call_events", "queue_entries"):
+            result = connection.exec_driver_sql(f"SELECT * FROM {table}")
+            names = list(result.keys())
+            out[table] = sorted(
+                repr([v for n, v in zip(names, row, strict=True) if n != "id"]) for row in result
+            )
+    return out
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_the_journal_writes_exactly_what_sqlalchemy_would(
+    make_app, clock, tmp_path, request, monkeypatch, db
+):
+    """The journal hands its rows to the driver itself (each value through its type's own
+    conversion): the stored rows, to the text of a SQLite timestamp, are those of SQLAlchemy's
+    own executemany."""
+
+    def url(name: str) -> str:
+        if db == "sqlite":
+            return f"sqlite:///{tmp_path / name}.db"
+        server = request.getfixturevalue("postgres_server")
+        return server.create_database(f"hotline_exact_{name}_{next(_databases)}")
+
+    # no complaint: its reference is random
+    journeys = [journey for journey in JOURNEYS if journey[0] != [Press("1"), Press("2")]]
+    kinds: set[str] = set()
+    apply = write_behind.apply
+
+    def noting_kinds(engine, requests):
+        requests = list(requests)
+        kinds.update(op[0] for ops in requests for op in ops)
+        return apply(engine, requests)
+
+    monkeypatch.setattr(write_behind, "apply", noting_kinds)
+    written = []
+    for name in ("driver", "sqlalchemy"):
+        if name == "sqlalchemy":  # the same requests, written by SQLAlchemy's executemany
+            monkeypatch.setattr(
+                write_behind,
+                "_execute_many",
+                lambda connection, statement, rows, columns=(): connection.execute(statement, rows),
+            )
+        app = make_app(
+            CLOCK=clock,
+            WRITE_BEHIND_S=NEVER,
+            DATABASE_URL=url(name),
+            INSTANCE_PATH=str(tmp_path / name),
+        )
+        for n, (keys, outcome) in enumerate(journeys):
+            call = calls(app, from_number=f"+3933300000{n}", call_sid=f"CA{n:032x}")
+            call.queue_outcome = outcome
+            call.ring([*keys, Press("1")])
+        for sid in (f"CA{n:032x}" for n in range(len(journeys))):  # an entry, then hold polls
+            form = {"CallSid": sid, "From": "+393330000009", "Digits": "1"}
+            post(app.test_client(), "/voice/menu?lang=en&attempt=1&step=9", form)
+            for position in ("3", "2"):  # row updates, in their order
+                form = {"CallSid": sid, "QueuePosition": position, "QueueTime": "40"}
+                post(app.test_client(), "/voice/wait?lang=en&queue=orders&step=9", form)
+        assert journal_for(app).flush()
+        written.append(raw_rows(app))
+    assert kinds == {"insert", "insert_if", "update_if", "update_call", "update"}
+    assert written[0] == written[1]
+    assert len(written[0]["call_events"]) > 10
+    assert len(written[0]["queue_entries"]) > len(journeys)  # the menus after the journeys
+
+
+_databases = iter(range(1, 10_000))
+
+
+def test_a_column_with_a_python_default_is_written_by_sqlalchemy(make_app, clock):
+    """A statement whose columns SQLAlchemy would fill with a default computed in Python is not
+    handed to the driver directly (the default would be missing)."""
+    from ivr.calllog import insert_ignore_many
+    from ivr.models import Callback
+
+    app = make_app(CLOCK=clock)
+    at = clock()
+    row = {
+        "call_sid": "CA1",
+        "phone": "+393330000001",
+        "language": "en",
+        "queue": "general",
+        "original_entered_at": at,
+        "requested_at": at,
+        "due_at": at,
+    }  # no status or attempts: the model's defaults ("pending", 0)
+    engine = app.extensions["hotline.engine"]
+    with engine.begin() as connection:
+        write_behind._execute_many(
+            connection,
+            insert_ignore_many(engine.dialect.name, Callback.__table__),
+            [row],
+            tuple(sorted(row)),
+        )
+    with session_scope(app) as session:
+        stored_callback = session.scalars(select(Callback)).one()
+        assert (stored_callback.status, stored_callback.attempts) == ("pending", 0)
+        assert stored_callback.due_at == at
