@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
-from sqlalchemy.exc import IntegrityError, StatementError
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import inspect, select
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
