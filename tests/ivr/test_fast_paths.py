@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import io
-from urllib.parse import quote_from_bytes
+from urllib.parse import parse_qsl, quote_from_bytes
 
 import pytest
 from flask import Request
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import twiml_memo
-from ivr.form_request import URLENCODED, FormRequest
+from ivr.form_request import URLENCODED, FormRequest, parse_pairs
 
 
 def environ(body: bytes, content_type: str = URLENCODED, length: str | None = None) -> dict:
@@ -73,6 +73,21 @@ def test_a_parameter_is_what_werkzeug_answers(body, name):
         for kind in (None, int, float, str.upper):
             assert mine.get(name, "default", kind) == werkzeugs.get(name, "default", kind)
         assert (name in mine) == (name in werkzeugs)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(pieces, max_size=12).map("".join), st.text(max_size=40)))
+def test_pairs_are_what_the_standard_library_parses(text):
+    assert parse_pairs(text) == parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(pieces, max_size=12).map(lambda parts: "".join(parts).encode()))
+def test_a_query_is_what_werkzeug_reads(query):
+    query = query.decode("latin-1")  # as the server hands it over
+    ours = FormRequest({**environ(b""), "QUERY_STRING": query}).args
+    theirs = Request({**environ(b""), "QUERY_STRING": query}).args
+    assert list(ours.items(multi=True)) == list(theirs.items(multi=True))
 
 
 def test_twilio_parameters_and_other_content_types():
