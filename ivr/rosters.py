@@ -3,9 +3,10 @@
 Hard rules (from config): skills and languages on duty at every hour the line is open and the
 plan has people on duty, contract hours, one shift a day, minimum rest (across the week boundary
 too, from last week's roster), maximum consecutive days (counting last week), two consecutive days
-off, unavailable days, no work on a day the line is closed. Soft: the plan's shifts filled first,
-then requests, the same start time through the week, weekends and nights shared over the last
-four weeks, hours near the contract.
+off, unavailable days, no work on a day the line is closed. Soft: the plan's shifts filled first
+(each weighed by its paid hours and the share of the team it leaves short), then requests, the
+same start time through the week, weekends and nights shared over the last four weeks, hours near
+the contract.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -39,6 +41,7 @@ from .models import RosterAssignment
 from .planning import beyond, minutes, team_limits, unavailable_days
 
 NIGHT_START, NIGHT_END = 22 * 60, 6 * 60
+MINUTES_A_DAY = 24 * 60
 
 
 @dataclass
@@ -68,7 +71,13 @@ def read_plan(
     return week
 
 
-def week_plan(plan: pd.DataFrame, week_start: dt.date, cfg: HotlineConfig) -> WeekPlan:
+def week_plan(
+    plan: pd.DataFrame, week_start: dt.date, cfg: HotlineConfig, *, by_team_share: bool = True
+) -> WeekPlan:
+    """The week's shifts and covers. A planned shift left without an agent costs its paid hours
+    times the shortage weight and, with ``by_team_share``, times the share of the team it leaves
+    short (:func:`team_share`): one agent missing of the two planned on a Saturday morning costs
+    the callers far more than one of thirty on a Monday afternoon."""
     rest = int(cfg.staffing.rest.min_rest_h * 60)
     w = cfg.staffing.weights
     shifts: dict[str, RosterShift] = {}
@@ -113,6 +122,14 @@ def week_plan(plan: pd.DataFrame, week_start: dt.date, cfg: HotlineConfig) -> We
             if key in merged
             else c
         )
+    if by_team_share:
+        share = team_share(list(merged.values()), shifts)
+        merged = {
+            key: Cover(
+                c.day, c.shift, c.requirement, max(round(c.under_weight * f), 1), c.over_weight
+            )
+            for (key, c), f in zip(merged.items(), share, strict=True)
+        }
     with_rest = {}
     for sid, s in shifts.items():
         forbidden = frozenset(
@@ -120,6 +137,28 @@ def week_plan(plan: pd.DataFrame, week_start: dt.date, cfg: HotlineConfig) -> We
         )
         with_rest[sid] = RosterShift(s.id, s.minutes, s.start_min, s.end_min, forbidden, s.night)
     return WeekPlan(week_start, with_rest, list(merged.values()), details)
+
+
+def team_share(covers: list[Cover], shifts: dict[str, RosterShift]) -> np.ndarray:
+    """Per cover: the agents the plan has on duty on average over the week (over the minutes
+    anyone is on duty), divided by those it has on duty on average while the cover's shift runs
+    (the shift's own agents included). 1 for a shift at the week's usual strength, 5 for one
+    planned when a fifth as many are on duty, 1 for a cover with nobody planned."""
+    if not covers:
+        return np.ones(0)
+    start = np.array([c.day * MINUTES_A_DAY + shifts[c.shift].start_min for c in covers])
+    end = np.array([c.day * MINUTES_A_DAY + shifts[c.shift].end_min for c in covers])
+    agents = np.array([max(c.requirement, 0) for c in covers], dtype=float)
+    change = np.zeros(int(end.max()) + 1)
+    np.add.at(change, start, agents)
+    np.add.at(change, end, -agents)
+    on_duty = np.cumsum(change)[:-1]  # agents on duty in each minute of the week (and beyond)
+    if not (on_duty > 0).any():
+        return np.ones(len(covers))
+    usual = on_duty[on_duty > 0].mean()
+    total = np.concatenate([[0.0], np.cumsum(on_duty)])
+    during = (total[end] - total[start]) / np.maximum(end - start, 1)
+    return np.where((agents > 0) & (during > 0), usual / np.maximum(during, 1e-9), 1.0)
 
 
 def history(session: Session, week_start: dt.date, tz) -> dict[str, dict]:
@@ -524,8 +563,9 @@ def make_roster(
     requests: list[Request] | None = None,
     requirements: pd.DataFrame | None = None,
     best_effort: bool = False,
+    by_team_share: bool = True,
 ) -> tuple[WeekPlan, RosterResult, list[dict]]:
-    plan = week_plan(plan_table, week_start, cfg)
+    plan = week_plan(plan_table, week_start, cfg, by_team_share=by_team_share)
     problem = build_problem(
         cfg, plan, agents, history(session, week_start, cfg.tz), requests or [], requirements
     )

@@ -366,3 +366,101 @@ def test_best_effort_tries_the_rules_as_they_are_first(app, tmp_path, monkeypatc
     assert impossible.exit_code == 0 and "rule not kept:" in impossible.output
     assert calls == [False, True]  # the strict model, then its explanation: no third solve
     assert len(pd.read_csv(tmp_path / "b.csv")) > 0  # the explanation's roster, not an empty one
+
+
+def thin_saturday_plan() -> pd.DataFrame:
+    """Monday: 08:00-16:30 and 12:00-20:30, five agents each (ten on duty from 12:00 to 16:30);
+    Saturday: 09:00-13:00, two agents."""
+    rows = []
+    for day, start, end, agents, paid in (
+        (0, "08:00", "16:30", 5, 8.0),
+        (0, "12:00", "20:30", 5, 8.0),
+        (5, "09:00", "13:00", 2, 4.0),
+    ):
+        date = WEEK + dt.timedelta(days=day)
+        rows.append(
+            {
+                "date": date,
+                "shift_start": f"{date}T{start}:00+01:00",
+                "shift_end": f"{date}T{end}:00+01:00",
+                "agents": agents,
+                "paid_hours": paid,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_an_unfilled_shift_weighs_by_the_share_of_the_team_it_leaves_short():
+    from ivr.config import load_config
+    from ivr.rosters import week_plan
+    from tests.conftest import CONFIG_DIR
+
+    cfg = load_config(CONFIG_DIR)
+    weight = {
+        (c.day, c.shift): c.under_weight for c in week_plan(thin_saturday_plan(), WEEK, cfg).covers
+    }
+    # on duty, by hand: Monday 5 (4 h), 10 (4.5 h), 5 (4 h); Saturday 2 (4 h)
+    usual = (4 * 5 + 4.5 * 10 + 4 * 5 + 4 * 2) / 16.5
+    monday = (4 * 5 + 4.5 * 10) / 8.5  # on duty while either Monday shift runs
+    assert weight[0, "08:00-16:30"] == round(100 * 8 * usual / monday)  # 590
+    assert weight[0, "12:00-20:30"] == round(100 * 8 * usual / monday)
+    assert weight[5, "09:00-13:00"] == round(100 * 4 * usual / 2)  # 1127
+    by_hours = {
+        (c.day, c.shift): c.under_weight
+        for c in week_plan(thin_saturday_plan(), WEEK, cfg, by_team_share=False).covers
+    }
+    assert by_hours == {(0, "08:00-16:30"): 800, (0, "12:00-20:30"): 800, (5, "09:00-13:00"): 400}
+
+
+def test_the_roster_staffs_a_thin_saturday_before_a_busy_monday(app):
+    """Nine agents for Monday only, one for Saturday only, and one who can work Monday or
+    Saturday but not both (eight hours a week at most): Saturday's second agent is a fifth of
+    the team on duty then, Monday's tenth a tenth at most."""
+    from ivr.config import Agent, load_config
+    from ivr.rosters import make_roster
+    from tests.conftest import CONFIG_DIR
+
+    cfg = load_config(CONFIG_DIR)
+    every = {"skills": [q.id for q in cfg.queues], "languages": cfg.line.languages}
+    weekdays = ["tuesday", "wednesday", "thursday", "friday"]
+    agents = [
+        Agent(
+            id=f"M{i}",
+            name=f"M{i}",
+            min_hours_week=0,
+            max_hours_week=40,
+            unavailable_days=weekdays + ["saturday"],
+            **every,
+        )  # fmt: skip
+        for i in range(9)
+    ] + [
+        Agent(
+            id="S",
+            name="S",
+            min_hours_week=0,
+            max_hours_week=40,
+            unavailable_days=["monday", *weekdays],
+            **every,
+        ),  # fmt: skip
+        Agent(
+            id="X",
+            name="X",
+            min_hours_week=4,
+            max_hours_week=8,
+            unavailable_days=weekdays,
+            **every,
+        ),  # fmt: skip
+    ]
+
+    def day_of_x(by_team_share: bool) -> str:
+        with session_scope(app) as session:
+            _plan, result, rows = make_roster(
+                cfg, session, thin_saturday_plan(), WEEK, agents, time_limit_s=10,
+                best_effort=True, by_team_share=by_team_share,
+            )  # fmt: skip
+        assert not result.violations
+        (x,) = [r for r in rows if r["agent"] == "X"]
+        return x["date"]
+
+    assert day_of_x(by_team_share=True) == str(WEEK + dt.timedelta(days=5))
+    assert day_of_x(by_team_share=False) == str(WEEK)  # by paid hours alone: Monday's 8 h
