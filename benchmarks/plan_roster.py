@@ -108,16 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the sample is missing: {SAMPLE}", file=sys.stderr)
         return 2
     folder = Path(tempfile.mkdtemp(prefix="plan-roster-"))
-    settings = {"INSTANCE_PATH": str(folder), "DATABASE_URL": f"sqlite:///{folder / 'hotline.db'}"}
-    if args.today:
-        from ivr.config import default_config_dir, load_config
-
-        noon = dt.datetime.combine(
-            args.today, dt.time(12), tzinfo=load_config(default_config_dir()).tz
-        )
-        settings["CLOCK"] = lambda: noon
-    app = create_app(settings)
+    app = create_app(
+        {"INSTANCE_PATH": str(folder), "DATABASE_URL": f"sqlite:///{folder / 'hotline.db'}"}
+    )
     cfg = app.extensions["hotline.config"]
+    if args.today:
+        noon = dt.datetime.combine(args.today, dt.time(12), tzinfo=cfg.tz)
+        app.config["CLOCK"] = lambda: noon
     started = time.perf_counter()
 
     def say(message: str) -> None:

@@ -416,11 +416,10 @@ def test_the_roster_staffs_a_thin_saturday_before_a_busy_monday(app):
     """Nine agents for Monday only, one for Saturday only, and one who can work Monday or
     Saturday but not both (eight hours a week at most): Saturday's second agent is a fifth of
     the team on duty then, Monday's tenth a tenth at most."""
-    from ivr.config import Agent, load_config
+    from ivr.config import Agent
     from ivr.rosters import make_roster
-    from tests.conftest import CONFIG_DIR
 
-    cfg = load_config(CONFIG_DIR)
+    cfg = app.extensions["hotline.config"]
     every = {"skills": [q.id for q in cfg.queues], "languages": cfg.line.languages}
     weekdays = ["tuesday", "wednesday", "thursday", "friday"]
     agents = [
@@ -431,7 +430,7 @@ def test_the_roster_staffs_a_thin_saturday_before_a_busy_monday(app):
             max_hours_week=40,
             unavailable_days=weekdays + ["saturday"],
             **every,
-        )  # fmt: skip
+        )
         for i in range(9)
     ] + [
         Agent(
@@ -441,7 +440,7 @@ def test_the_roster_staffs_a_thin_saturday_before_a_busy_monday(app):
             max_hours_week=40,
             unavailable_days=["monday", *weekdays],
             **every,
-        ),  # fmt: skip
+        ),
         Agent(
             id="X",
             name="X",
@@ -449,7 +448,7 @@ def test_the_roster_staffs_a_thin_saturday_before_a_busy_monday(app):
             max_hours_week=8,
             unavailable_days=weekdays,
             **every,
-        ),  # fmt: skip
+        ),
     ]
 
     def day_of_x(by_team_share: bool) -> str:
