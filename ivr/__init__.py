@@ -39,13 +39,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         write_behind,
     )
     from .config import default_config_dir, load_config
-    from .form_request import FormRequest
 
     instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("HOTLINE_INSTANCE_PATH")
     app = Flask(
         __name__, instance_relative_config=True, instance_path=str(instance) if instance else None
     )
-    app.request_class = FormRequest  # webhooks' url-encoded forms parsed in one step
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
         CONFIG_DIR=str(default_config_dir()),

@@ -61,12 +61,6 @@ def _insert_ignore_statement(dialect: str, table: Table) -> Insert:
     return insert_ignore_many(dialect, table).returning(key)
 
 
-def journal_name(table: Table) -> str:
-    """The table's name as a journalled write names it: a plain string (SQLAlchemy's own name
-    type is pickled through Python code: a menu request's record took a fifth longer)."""
-    return str(table.name)
-
-
 def insert_ignore(
     session: Session, model: type, values: dict[str, Any], guard: bool | EventGuard = True
 ) -> bool:
@@ -79,9 +73,9 @@ def insert_ignore(
     deferred = session.info.get(SESSION_KEY)
     if deferred is not None:
         if isinstance(guard, EventGuard):
-            deferred.append(("insert_if", journal_name(model.__table__), values, guard))
+            deferred.append(("insert_if", model.__tablename__, values, guard))
         else:
-            deferred.append(("insert", journal_name(model.__table__), values))
+            deferred.append(("insert", model.__tablename__, values))
         return True
     return insert_ignore_now(session, model, values)
 
@@ -169,9 +163,9 @@ def update_row(
     deferred = session.info.get(SESSION_KEY)
     if deferred is not None:
         if isinstance(guard, EventGuard):
-            deferred.append(("update_if", journal_name(table), row.id, values, guard))
+            deferred.append(("update_if", table.name, row.id, values, guard))
         else:
-            deferred.append(("update", journal_name(table), row.id, values, row.call_sid))
+            deferred.append(("update", table.name, row.id, values, row.call_sid))
         return
     statement = row_update_statement(table, tuple(sorted(values)))
     session.connection().execute(statement, {"row_id": row.id, **values})

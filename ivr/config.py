@@ -151,17 +151,16 @@ JobName = Literal[
     "check_lost_calls",
     "close_orphan_waits",
     "replay_spool",
-    "rollup_stats",
     "reforecast",
     "weekly_plan",
     "retention",
 ]
+RETIRED_JOBS = frozenset({"rollup_stats"})  # a line.yaml may still name them
 DEFAULT_JOBS: dict[str, JobSchedule] = {
     "dial_callbacks": JobSchedule(every_s=30),
     "check_lost_calls": JobSchedule(every_s=300),
     "close_orphan_waits": JobSchedule(every_s=60),
     "replay_spool": JobSchedule(every_s=30),
-    "rollup_stats": JobSchedule(every_s=900),
     "reforecast": JobSchedule(cron="15 2 * * *"),
     "weekly_plan": JobSchedule(cron="0 6 * * thu"),
     "retention": JobSchedule(cron="30 3 * * *"),
@@ -175,6 +174,14 @@ class SchedulerSettings(_Model):
     plan_time_limit_s: float = Field(30, ge=1, le=600)
     keep_events_days: int = Field(400, ge=1)
     keep_recordings_days: int = Field(90, ge=1)
+
+    @field_validator("jobs", mode="before")
+    @classmethod
+    def _without_retired(cls, jobs: Any) -> Any:
+        """Jobs of earlier versions that no longer exist are accepted and ignored."""
+        if isinstance(jobs, dict):
+            return {name: s for name, s in jobs.items() if name not in RETIRED_JOBS}
+        return jobs
 
     @field_validator("jobs", mode="after")
     @classmethod

@@ -150,20 +150,12 @@ def setup(
             )
         )
     result = {"out_dir": out_dir, "week_start": week.days[0], "plan": summary, "requirements": reqs}
-    roster = roster_step(app, out_dir, progress, time_limit_s)
+    from .rosters import draft_roster
+
+    roster = draft_roster(app, out_dir, progress, time_limit_s)
     if roster:
         result["roster"] = roster
     return result
-
-
-def roster_step(app: Flask, out_dir: Path, progress: Callable[[str], None], time_limit_s: float):
-    """Draft the week's roster for the sample team, when the roster engine is available."""
-    try:
-        from .rosters import draft_roster
-    except ImportError:
-        progress("roster: not available in this version")
-        return None
-    return draft_roster(app, out_dir, progress, time_limit_s)
 
 
 def serve(

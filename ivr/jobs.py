@@ -11,10 +11,9 @@ import pandas as pd
 from flask import Flask
 from sqlalchemy import delete, update
 
-from . import stats
 from .callbacks import dial_due_callbacks, release_stale_dials
 from .db import session_scope
-from .models import Call, CallEvent, IntervalRollup, PlanDraft, Survey
+from .models import Call, CallEvent, PlanDraft, Survey
 from .webhooks import LONGEST_CALL
 
 
@@ -31,38 +30,6 @@ def dial_callbacks(app: Flask, now: dt.datetime) -> str:
     return detail + (
         f"; {released} dial(s) with no outcome for {hours} released" if released else ""
     )
-
-
-def rollup_stats(app: Flask, now: dt.datetime) -> str:
-    """Today's (and yesterday's, for late results) interval figures into ``interval_rollups``."""
-    cfg = app.extensions["hotline.config"]
-    today = stats.local_day(cfg, now)
-    window = stats.Window(
-        stats.local_day(cfg, today.since - dt.timedelta(hours=1)).since, today.until
-    )
-    with session_scope(app) as session:
-        table = stats.interval_stats(
-            session, cfg, window, pd.Timedelta(minutes=cfg.staffing.interval_min)
-        )
-        table = table[table["offered"] > 0]
-        for row in table.itertuples():
-            values = {
-                "offered": int(row.offered), "answered": int(row.answered), "abandoned": int(row.abandoned),
-                "short_abandoned": int(row.short_abandoned), "service_level": _num(row.service_level),
-                "asa_s": _num(row.asa_s), "aht_s": _num(row.aht_s), "updated_at": now,
-            }  # fmt: skip
-            start = row.interval_start.to_pydatetime()
-            existing = session.get(IntervalRollup, (row.queue, start))
-            if existing is None:
-                session.add(IntervalRollup(queue=row.queue, interval_start=start, **values))
-            else:
-                for key, value in values.items():
-                    setattr(existing, key, value)
-    return f"rolled up {len(table)} interval(s)"
-
-
-def _num(value) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
 
 
 def reforecast(app: Flask, now: dt.datetime) -> str:
@@ -208,7 +175,6 @@ JOBS = {
     "check_lost_calls": check_lost_calls,
     "close_orphan_waits": close_orphan_waits,
     "replay_spool": replay_spool,
-    "rollup_stats": rollup_stats,
     "reforecast": reforecast,
     "weekly_plan": weekly_plan,
     "retention": retention,

@@ -53,34 +53,6 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
-    # SQLite stores DATETIME as text, which SQLAlchemy writes with a %-format of a dict of the
-    # fields and reads with a regular expression, in Python, for every value; the busiest
-    # webhooks write five a request. These write the same text (SQLAlchemy's default storage
-    # format, ``2026-12-06 09:30:00.000000``; a test holds them to it) and read it back with
-    # datetime's own parser. Other databases keep SQLAlchemy's conversions.
-    def bind_processor(self, dialect: Dialect) -> Any:
-        if dialect.name != "sqlite":
-            return super().bind_processor(dialect)
-        bind = self.process_bind_param
-
-        def process(value: Any) -> str | None:
-            value = bind(value, dialect)
-            return None if value is None else value.isoformat(" ", "microseconds")
-
-        return process
-
-    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
-        if dialect.name != "sqlite":
-            return super().result_processor(dialect, coltype)
-
-        def process(value: Any) -> dt.datetime | None:
-            if value is None:
-                return None
-            parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
-            return self.process_result_value(parsed, dialect)
-
-        return process
-
 
 class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime}
@@ -244,22 +216,6 @@ class JobRun(Base):
     ended_at: Mapped[dt.datetime | None]
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)
-
-
-class IntervalRollup(Base):
-    """Interval statistics rolled up by the scheduler (the dashboard's history at a glance)."""
-
-    __tablename__ = "interval_rollups"
-    queue: Mapped[str] = mapped_column(String(32), primary_key=True)
-    interval_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
-    offered: Mapped[int] = mapped_column(Integer)
-    answered: Mapped[int] = mapped_column(Integer)
-    abandoned: Mapped[int] = mapped_column(Integer)
-    short_abandoned: Mapped[int] = mapped_column(Integer)
-    service_level: Mapped[float | None] = mapped_column(Float)
-    asa_s: Mapped[float | None] = mapped_column(Float)
-    aht_s: Mapped[float | None] = mapped_column(Float)
-    updated_at: Mapped[dt.datetime]
 
 
 class PlanDraft(Base):

@@ -24,7 +24,6 @@ from .speech import hints, match_queue
 from .webhooks import (
     FALLBACK_QUEUE,
     SECONDS_MAX,
-    action_url,
     arg_int,
     call_sid,
     caller_language,
@@ -181,9 +180,9 @@ def enqueue(
     calllog.update_call(session, sid, queue=queue_id, language=lang.code)
     response.enqueue(
         queue_id,
-        wait_url=action_url("hold.wait", lang=lang.code, queue=queue_id, step=step),
+        wait_url=url_for("hold.wait", lang=lang.code, queue=queue_id, step=step),
         wait_url_method="POST",
-        action=action_url("hold.queue_result", lang=lang.code, queue=queue_id, step=step),
+        action=url_for("hold.queue_result", lang=lang.code, queue=queue_id, step=step),
         method="POST",
     )
     return response

@@ -20,12 +20,10 @@ from .config import HotlineConfig, Language
 from .db import close_session, get_session, opened_session, retrying_stale, unreachable
 from .hours import OpeningHours
 from .prompts import say, text
-from .twiml_memo import render
 from .write_behind import SESSION_KEY, EventGuard, journal_for
 
 log = logging.getLogger(__name__)
 FALLBACK_QUEUE = "general"
-ACTION_URLS_KEPT = 10_000
 SECONDS_MAX = 86_400.0  # a duration or wait Twilio reports, at most one day (larger is clamped)
 LONGEST_CALL = dt.timedelta(hours=4)  # Twilio's default limit on a call's length
 
@@ -42,20 +40,7 @@ def opening_hours() -> OpeningHours:
 
 
 def twiml(response: VoiceResponse) -> Response:
-    return Response(render(response), status=200, mimetype="text/xml")
-
-
-def action_url(endpoint: str, **values: Any) -> str:
-    """``url_for`` for the URLs TwiML hands Twilio; they repeat for every caller (same language,
-    queue and step), so each worker remembers them (at most ``ACTION_URLS_KEPT``)."""
-    key = (endpoint, request.script_root, tuple(sorted(values.items())))
-    cache = current_app.extensions.setdefault("hotline.action_urls", {})
-    url = cache.get(key)
-    if url is None:
-        if len(cache) >= ACTION_URLS_KEPT:
-            cache.clear()
-        url = cache[key] = url_for(endpoint, **values)
-    return url
+    return Response(str(response), status=200, mimetype="text/xml")
 
 
 def arg_int(name: str, default: int) -> int:

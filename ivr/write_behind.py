@@ -36,16 +36,13 @@ import secrets
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
-    Dialect,
     Engine,
-    Executable,
     Insert,
     Table,
     Update,
@@ -122,51 +119,6 @@ def _guarded_update(table: Table, columns: tuple[str, ...]) -> Update:
     return row_update_statement(table, columns).where(_guard_holds())
 
 
-@functools.cache
-def _driver_form(
-    dialect: Dialect, statement: Executable, columns: tuple[str, ...]
-) -> tuple[str, tuple[tuple[str, Callable[[Any], Any] | None], ...]] | None:
-    """The statement as the driver runs it, compiled once per dialect, statement and inserted
-    columns: its SQL text and, for each parameter in the driver's order, its name and the
-    conversion SQLAlchemy gives its type (None: passed as it is). None if a column would take a
-    default computed in Python (only SQLAlchemy's own execution supplies that)."""
-    compiled = statement.compile(dialect=dialect, column_keys=list(columns) or None)
-    if compiled.insert_prefetch or compiled.update_prefetch:
-        return None
-    names = compiled.positiontup if dialect.positional else list(compiled.binds)
-    spec = tuple(
-        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-        for name in names
-    )
-    return compiled.string, spec
-
-
-def _execute_many(
-    connection: Connection, statement: Executable, rows: list[dict], columns: tuple[str, ...] = ()
-) -> None:
-    """``connection.execute(statement, rows)`` for rows that all have the same keys, without
-    SQLAlchemy's per-row parameter handling: the statement compiled once, each value converted by
-    its type's own bind processor, the rows handed to the driver's executemany. ``columns``: the
-    columns an INSERT writes (the rows' keys)."""
-    dialect = connection.dialect
-    form = _driver_form(dialect, statement, columns)
-    if form is None:
-        connection.execute(statement, rows)
-        return
-    sql, spec = form
-    if dialect.positional:
-        params: list = [
-            tuple([row[name] if convert is None else convert(row[name]) for name, convert in spec])
-            for row in rows
-        ]
-    else:
-        params = [
-            {name: row[name] if convert is None else convert(row[name]) for name, convert in spec}
-            for row in rows
-        ]
-    connection.exec_driver_sql(sql, params)
-
-
 def _guard(guard: EventGuard) -> dict[str, Any]:
     return {"guard_sid": guard.call_sid, "guard_key": guard.dedupe_key, "guard_at": guard.at}
 
@@ -213,18 +165,18 @@ def apply(engine: Engine, requests: Iterable[list[tuple]]) -> int:
     order = {"calls": 0, "call_events": 1}
     dialect = engine.dialect.name
     with engine.begin() as connection:
-        for (name, columns), rows in sorted(inserts.items(), key=lambda x: order.get(x[0][0], 2)):
-            _execute_many(connection, insert_ignore_many(dialect, tables[name]), rows, columns)
+        for (name, _columns), rows in sorted(inserts.items(), key=lambda x: order.get(x[0][0], 2)):
+            connection.execute(insert_ignore_many(dialect, tables[name]), rows)
         for (name, columns), rows in guarded.items():
-            _execute_many(connection, _guarded_insert(dialect, tables[name], columns), rows)
+            connection.execute(_guarded_insert(dialect, tables[name], columns), rows)
         for (name, columns), rows in guarded_updates.items():
-            _execute_many(connection, _guarded_update(tables[name], columns), rows)
+            connection.execute(_guarded_update(tables[name], columns), rows)
         start = 0
         while start < len(updates):  # runs of the same statement, in order
             end = start
             while end < len(updates) and updates[end][0] is updates[start][0]:
                 end += 1
-            _execute_many(connection, updates[start][0], [u[1] for u in updates[start:end]])
+            connection.execute(updates[start][0], [u[1] for u in updates[start:end]])
             start = end
     return count
 

@@ -187,3 +187,11 @@ def test_jobs_left_out_keep_their_default_schedule_and_null_turns_one_off(config
 
     edit(line, "retention: null", "retension: null")
     assert any("retension" in issue for issue in issues_of(config_dir))
+
+
+def test_a_retired_job_named_in_line_yaml_is_accepted_and_not_run(config_dir):
+    """``rollup_stats`` wrote a table nothing read; a line.yaml that still names it loads."""
+    line = config_dir / "line.yaml"
+    edit(line, "    retention:", "    rollup_stats: {every_s: 900}\n    retention:")
+    jobs = load_config(config_dir).line.scheduler.jobs
+    assert "rollup_stats" not in jobs and "retention" in jobs

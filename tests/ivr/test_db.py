@@ -8,13 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from hypothesis import given
-from hypothesis import strategies as st
 from sqlalchemy import inspect, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeDecorator
 
 from ivr import db
 from ivr.models import Base, Call, CallEvent, ComplaintTicket, UTCDateTime
@@ -184,27 +181,6 @@ def test_hot_reads_run_outside_any_transaction(make_app, postgres_url):
 
 
 SQLITE = sqlite.dialect()
-aware = st.datetimes(
-    min_value=dt.datetime(1900, 1, 2), max_value=dt.datetime(9999, 12, 30)
-).flatmap(
-    lambda naive: st.integers(-14 * 60, 14 * 60).map(
-        lambda minutes: naive.replace(tzinfo=dt.timezone(dt.timedelta(minutes=minutes)))
-    )
-)
-
-
-@given(aware)
-def test_sqlite_timestamps_are_written_and_read_as_sqlalchemy_would(value):
-    """UTCDateTime's own SQLite conversions give the text SQLAlchemy's DATETIME writes, and read
-    it (and text without microseconds) back as SQLAlchemy does."""
-    ours = UTCDateTime().dialect_impl(SQLITE)  # as SQLAlchemy uses it on SQLite
-    written = ours.bind_processor(SQLITE)(value)
-    assert written == TypeDecorator.bind_processor(ours, SQLITE)(value)
-    read = ours.result_processor(SQLITE, None)
-    sqlalchemy_read = TypeDecorator.result_processor(ours, SQLITE, None)
-    assert read(written) == sqlalchemy_read(written) == value
-    assert read(written[:19]) == sqlalchemy_read(written[:19])
-    assert read(None) is None and ours.bind_processor(SQLITE)(None) is None
 
 
 def test_sqlite_timestamps_still_refuse_naive_values():

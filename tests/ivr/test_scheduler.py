@@ -15,13 +15,11 @@ from ivr.db import session_scope
 from ivr.models import (
     Call,
     CallEvent,
-    IntervalRollup,
     JobRun,
     PlanDraft,
     QueueEntry,
     Survey,
 )
-from ivr.twilio_sim import Press
 
 from .conftest import OPEN_TIME, due_callback, login
 
@@ -33,16 +31,6 @@ def app(make_app, clock, any_db_url):
     return make_app(CLOCK=clock, DATABASE_URL=any_db_url)
 
 
-def test_rollup_stores_interval_figures(app, new_call):
-    new_call().ring([Press("1"), Press("1")])
-    run = scheduler.run_job(app, "rollup_stats", OPEN_TIME)
-    assert (run.outcome, run.detail) == ("ok", "rolled up 1 interval(s)")
-    with session_scope(app) as session:
-        row = session.scalars(select(IntervalRollup)).one()
-    assert (row.queue, row.offered, row.answered) == ("orders", 1, 1)
-    assert row.interval_start == dt.datetime(2026, 11, 25, 10, 0, tzinfo=ROME)
-
-
 def test_two_schedulers_never_run_the_same_firing_twice(app, monkeypatch):
     calls = []
     barrier = threading.Barrier(2)
@@ -51,13 +39,13 @@ def test_two_schedulers_never_run_the_same_firing_twice(app, monkeypatch):
         calls.append(now)
         return "done"
 
-    monkeypatch.setitem(jobs.JOBS, "rollup_stats", slow_job)
+    monkeypatch.setitem(jobs.JOBS, "close_orphan_waits", slow_job)
     monkeypatch.setattr(scheduler, "JOBS", jobs.JOBS)
     results = []
 
     def one(owner):
         barrier.wait()
-        results.append(scheduler.run_job(app, "rollup_stats", OPEN_TIME, who=owner))
+        results.append(scheduler.run_job(app, "close_orphan_waits", OPEN_TIME, who=owner))
 
     threads = [threading.Thread(target=one, args=(f"scheduler-{i}",)) for i in (1, 2)]
     for t in threads:
@@ -69,7 +57,10 @@ def test_two_schedulers_never_run_the_same_firing_twice(app, monkeypatch):
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(JobRun)) == 1
     # the next firing is a new key: it runs
-    assert scheduler.run_job(app, "rollup_stats", OPEN_TIME + dt.timedelta(minutes=15)) is not None
+    assert (
+        scheduler.run_job(app, "close_orphan_waits", OPEN_TIME + dt.timedelta(minutes=15))
+        is not None
+    )
 
 
 def test_a_failing_job_is_logged_and_does_not_raise(app, monkeypatch):

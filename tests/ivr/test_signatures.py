@@ -184,3 +184,16 @@ def test_debug_mode_does_not_switch_validation_off(make_app):
 def test_only_the_explicit_test_setting_switches_validation_off(make_app):
     app = make_app(TESTING=True, TWILIO_SIGNATURE_CHECK=False)
     assert app.test_client().post("/voice/incoming", data=PARAMS).status_code == 200
+
+
+def test_a_body_hash_request_is_checked_against_its_body(client):
+    """A JSON body is signed through ``bodySHA256`` in the URL: the library's validator checks
+    the hash of the body as received, so a changed body is refused."""
+    body = '{"CallSid": "CA1"}'
+    validator = RequestValidator(TOKEN)
+    path = f"/voice/status?bodySHA256={validator.compute_hash(body)}"
+    signed = validator.compute_signature(f"{PUBLIC}{path}", {})
+    headers = {"X-Twilio-Signature": signed, "Content-Type": "application/json"}
+    assert client.post(path, data=body, headers=headers).status_code != 403
+    changed = '{"CallSid": "CA2"}'
+    assert client.post(path, data=changed, headers=headers).status_code == 403
