@@ -26,7 +26,7 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 def when_ready(server):
     """At start, on PostgreSQL: warn if the workers could open more connections than the server
     accepts (each keeps two pools; see the README's settings)."""
-    from ivr.db import connection_budget
+    from ivr.store.db import connection_budget
 
     url = os.environ.get("DATABASE_URL")
     warning = connection_budget(url, server.cfg.workers) if url else None
@@ -46,7 +46,7 @@ def post_worker_init(worker):
 
 def worker_exit(server, worker):
     """Write what the worker's write-behind journal still holds before it goes."""
-    from ivr.write_behind import journal_for
+    from ivr.store.write_behind import journal_for
 
     app = getattr(worker, "wsgi", None)  # the Flask app, unless wrapped or failed to load
     journal = journal_for(app) if hasattr(app, "extensions") else None

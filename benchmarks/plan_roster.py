@@ -99,10 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from ivr import create_app
-    from ivr.db import session_scope
-    from ivr.demo import SAMPLE, setup
-    from ivr.planning import plan_week, summarise, team_rows
-    from ivr.rosters import make_roster, unfilled
+    from ivr.demo.setup import SAMPLE, setup
+    from ivr.planning.pipeline import plan_week, summarise, team_rows
+    from ivr.planning.rosters import make_roster, unfilled
+    from ivr.store.db import session_scope
 
     if not SAMPLE.exists():
         print(f"the sample is missing: {SAMPLE}", file=sys.stderr)

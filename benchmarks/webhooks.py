@@ -147,7 +147,7 @@ def with_cpu(server: int, database: int | None, *run: Any) -> dict:
 
 
 def signed(base: str, path: str, form: dict) -> tuple[str, bytes, dict]:
-    from ivr.twilio_sim import twilio_signature
+    from ivr.demo.twilio_sim import twilio_signature
 
     body = urllib.parse.urlencode(form).encode()
     headers = {
@@ -595,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         "HOTLINE_INSTANCE_PATH": str(folder / "instance"),
     }
     from ivr import create_app
-    from ivr import db as dbmod
+    from ivr.store import db as dbmod
 
     os.environ.update({"DATABASE_URL": url})
     dbmod.upgrade(
@@ -648,8 +648,8 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app({"AUTO_MIGRATE": False, "DATABASE_URL": url, "WRITE_BEHIND_S": 0})
         from sqlalchemy import func, select
 
-        from ivr.db import session_scope
-        from ivr.models import CallEvent, QueueEntry
+        from ivr.store.db import session_scope
+        from ivr.store.models import CallEvent, QueueEntry
 
         with session_scope(app) as session:
             menu_events = session.scalar(

@@ -24,25 +24,19 @@ def _secret_key(instance_path: str) -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, the line's configuration, the database and the blueprints."""
-    from . import (
-        agent_line,
-        auth,
-        callbacks,
-        commands,
-        db,
-        health,
-        hold,
-        ops,
-        supervisor,
-        survey,
-        voice,
-        write_behind,
-    )
-    from .config import default_config_dir, load_config
+    from ivr.cli import commands
+    from ivr.config.loader import default_config_dir, load_config
+    from ivr.store import db, write_behind
+    from ivr.voice import agents, callbacks, menu, queue, survey
+    from ivr.web import auth, health, ops, supervisor
 
     instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("HOTLINE_INSTANCE_PATH")
     app = Flask(
-        __name__, instance_relative_config=True, instance_path=str(instance) if instance else None
+        __name__,
+        instance_relative_config=True,
+        instance_path=str(instance) if instance else None,
+        template_folder="web/templates",
+        static_folder="web/static",
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
@@ -78,10 +72,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     app.register_blueprint(health.bp)
     for blueprint in (
-        voice.bp,
-        hold.bp,
+        menu.bp,
+        queue.bp,
         survey.bp,
-        agent_line.bp,
+        agents.bp,
         callbacks.bp,
         auth.bp,
         ops.bp,

@@ -15,8 +15,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .config import HotlineConfig
-from .models import AgentAccount, Callback, ComplaintTicket, QueueEntry, Survey
+from ivr.config.schema import HotlineConfig
+from ivr.store.models import AgentAccount, Callback, ComplaintTicket, QueueEntry, Survey
 
 INTERVAL_FIELDS = [
     "interval_start", "offered", "answered", "abandoned", "short_abandoned", "service_level",

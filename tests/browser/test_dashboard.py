@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.twilio_sim import HttpTransport, Press, QueueOutcome, SimulatedCall
+from ivr.demo.twilio_sim import HttpTransport, Press, QueueOutcome, SimulatedCall
 from tests.conftest import REPO
 from tests.ivr.conftest import OPEN_TIME
 
@@ -97,8 +97,8 @@ def test_dashboard_updates_live_and_lists_abandoned_calls(live_app, tmp_path):
             # the supervisor's roster page, with a small published week
             import datetime as dt
 
-            from ivr.db import session_scope
-            from ivr.models import RosterAssignment
+            from ivr.store.db import session_scope
+            from ivr.store.models import RosterAssignment
 
             week = dt.date(2026, 11, 23)
             with session_scope(app) as session:

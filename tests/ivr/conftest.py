@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from ivr.db import session_scope
-from ivr.models import Callback, CallEvent
-from ivr.twilio_sim import FlaskTransport, QueueOutcome, SimulatedCall, twilio_signature
+from ivr.demo.twilio_sim import FlaskTransport, QueueOutcome, SimulatedCall, twilio_signature
+from ivr.store.db import session_scope
+from ivr.store.models import Callback, CallEvent
 
 PUBLIC = "https://line.example.com"
 TOKEN = "test-auth-token"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ivr.cli import cli
-from ivr.config import ConfigError, load_config
+from ivr.config.loader import ConfigError, load_config
 
 
 def edit(path: Path, old: str, new: str) -> None:

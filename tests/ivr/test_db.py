@@ -13,8 +13,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from ivr import db
-from ivr.models import Base, Call, CallEvent, ComplaintTicket, UTCDateTime
+from ivr.store import db
+from ivr.store.models import Base, Call, CallEvent, ComplaintTicket, UTCDateTime
 
 
 @pytest.fixture

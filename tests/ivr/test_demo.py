@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from ivr.db import session_scope
-from ivr.demo import SAMPLE, shift_to_recent
-from ivr.models import AgentAccount, Call, PlanDraft, QueueEntry
+from ivr.demo.setup import SAMPLE, shift_to_recent
+from ivr.store.db import session_scope
+from ivr.store.models import AgentAccount, Call, PlanDraft, QueueEntry
 
 
 @pytest.mark.parametrize("today", [dt.date(2026, 11, 22) + dt.timedelta(days=d) for d in range(8)])

@@ -9,9 +9,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from ivr import spool
-from ivr.db import session_scope
-from ivr.models import Call, QueueEntry
+from ivr.store.db import session_scope
+from ivr.store.models import Call, QueueEntry
+from ivr.voice import spool
 
 from .conftest import signed_post
 

@@ -40,7 +40,7 @@ class _Server:
 def test_starting_more_workers_than_postgresql_has_connections_for_is_warned_of(
     postgres_url, monkeypatch
 ):
-    from ivr.db import CONNECTIONS_PER_WORKER, connection_budget
+    from ivr.store.db import CONNECTIONS_PER_WORKER, connection_budget
 
     settings = runpy.run_path(str(REPO / "gunicorn.conf.py"))
     monkeypatch.setenv("DATABASE_URL", postgres_url)
@@ -58,7 +58,7 @@ def test_starting_more_workers_than_postgresql_has_connections_for_is_warned_of(
 
 
 def test_no_connection_budget_on_sqlite_nor_without_a_server(tmp_path, monkeypatch):
-    from ivr.db import connection_budget
+    from ivr.store.db import connection_budget
 
     assert connection_budget(f"sqlite:///{tmp_path / 'h.db'}", 1000) is None
     # a PostgreSQL nobody listens on: the check cannot ask, and says nothing rather than fail

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from ivr import db
 from ivr.cli import cli
+from ivr.store import db
 
 
 def test_healthz_reports_version_config_and_database(client):
@@ -53,7 +53,7 @@ def test_invalid_config_stops_the_app_with_the_reason(make_app, tmp_path):
 
     import pytest
 
-    from ivr.config import ConfigError
+    from ivr.config.loader import ConfigError
     from tests.conftest import CONFIG_DIR
 
     broken = tmp_path / "config"

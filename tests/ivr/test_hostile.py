@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from ivr.db import session_scope
-from ivr.models import Call, CallEvent, QueueEntry
-from ivr.twilio_sim import VOICE_VERBS, check_verbs, twilio_signature
+from ivr.demo.twilio_sim import VOICE_VERBS, check_verbs, twilio_signature
+from ivr.store.db import session_scope
+from ivr.store.models import Call, CallEvent, QueueEntry
 
 from .conftest import OPEN_TIME, PUBLIC, TOKEN
 
@@ -74,7 +74,7 @@ def hostile_app(tmp_path_factory):
     from tests.conftest import CONFIG_DIR
 
     folder = tmp_path_factory.mktemp("hostile")
-    logger = logging.getLogger("ivr.webhooks")
+    logger = logging.getLogger("ivr.voice.webhook")
     logger.addHandler(FAILURES)  # only while this module's tests run
     yield create_app(
         {

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from ivr.config import load_config
-from ivr.hours import OpeningHours
-from ivr.prompts import minutes_phrase, opening_phrase, plural_category
-from ivr.speech import match_queue
+from ivr.config.hours import OpeningHours
+from ivr.config.loader import load_config
+from ivr.voice.prompts import minutes_phrase, opening_phrase, plural_category
+from ivr.voice.speech import match_queue
 
 CFG = load_config()
 ROME = ZoneInfo("Europe/Rome")
@@ -160,7 +160,7 @@ def test_speech_matching(code, said, expected):
     ],
 )
 def test_which_numbers_are_remembered_and_called_back(phone, callable_, known):
-    from ivr import calllog
+    from ivr.store import calllog
 
     assert calllog.callable_number(phone) is callable_
     assert calllog.known_number(phone) is known

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import func, select
 
-from ivr.db import session_scope
-from ivr.models import CallEvent, ComplaintTicket, QueueEntry, Survey
-from ivr.twilio_sim import Press, QueueOutcome, Recording
+from ivr.demo.twilio_sim import Press, QueueOutcome, Recording
+from ivr.store.db import session_scope
+from ivr.store.models import CallEvent, ComplaintTicket, QueueEntry, Survey
 
 from .conftest import PUBLIC
 

@@ -9,9 +9,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from ivr.db import session_scope
-from ivr.models import Call, QueueEntry
-from ivr.twilio_sim import Press, QueueOutcome
+from ivr.demo.twilio_sim import Press, QueueOutcome
+from ivr.store.db import session_scope
+from ivr.store.models import Call, QueueEntry
 from tests.conftest import shared_path
 
 from .conftest import OPEN_TIME, csrf, login

@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from ivr import spool
-from ivr.db import session_scope
-from ivr.models import CallEvent, ComplaintTicket, QueueEntry
-from ivr.twilio_sim import Press, QueueOutcome
+from ivr.demo.twilio_sim import Press, QueueOutcome
+from ivr.store.db import session_scope
+from ivr.store.models import CallEvent, ComplaintTicket, QueueEntry
+from ivr.voice import spool
 
 from .conftest import PUBLIC
 
@@ -79,7 +79,7 @@ def test_database_outage_spools_and_replays(make_app, clock, postgres_server, po
 
 
 def new_call_factory(app):
-    from ivr.twilio_sim import FlaskTransport, QueueOutcome, SimulatedCall
+    from ivr.demo.twilio_sim import FlaskTransport, QueueOutcome, SimulatedCall
 
     def make(**kwargs):
         kwargs.setdefault("queue_outcome", QueueOutcome())

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from ivr.cli import cli
-from ivr.db import session_scope
-from ivr.models import QueueEntry
-from ivr.planning import WhatIf, parse_what_if
+from ivr.planning.pipeline import WhatIf, parse_what_if
+from ivr.store.db import session_scope
+from ivr.store.models import QueueEntry
 from tests.forecasts.synthetic import history_frame
 
 
@@ -35,8 +35,8 @@ def test_planned_weeks_start_at_the_lines_midnight_across_a_dst_change(tmp_path)
     back on the 25th), and the second starts on Monday the 26th at midnight, not at 23:00 on the
     Sunday (seven times 24 hours after the first)."""
     from forecasts.history import read_history
-    from ivr.config import load_config
-    from ivr.planning import line_calendar, plan_horizon
+    from ivr.config.loader import load_config
+    from ivr.planning.pipeline import line_calendar, plan_horizon
 
     history = read_history(history_csv(tmp_path, weeks=4, start="2026-09-21"), "Europe/Rome")
     assert history.end == pd.Timestamp("2026-10-19", tz="Europe/Rome")
@@ -241,9 +241,9 @@ def test_no_agents_are_planned_while_the_line_is_closed(saturday):
     """A forecast with calls round the clock (history from another line's hours): the line's
     hours.yaml decides when agents are needed; the forecast's quantiles are cut alike. Its times
     are written with their UTC offsets, which change on the night of 25 October."""
-    from ivr.config import load_config
-    from ivr.hours import OpeningHours
-    from ivr.planning import closed_calls, requirement_table
+    from ivr.config.hours import OpeningHours
+    from ivr.config.loader import load_config
+    from ivr.planning.pipeline import closed_calls, requirement_table
 
     cfg = load_config()
     hours = OpeningHours.from_config(cfg)
@@ -277,8 +277,9 @@ def test_what_the_team_can_work_and_the_hires_it_needs():
     """Shifts per day and in the week, and paid hours, that agents.csv's team can work: each
     agent's possible weeks are the days they are available and the line is open, under the rest
     rules, within their contract; and hires for the shifts beyond them, not only for the hours."""
-    from ivr.config import Agent, load_config
-    from ivr.planning import WeekSummary, beyond, hires, team_limits
+    from ivr.config.loader import load_config
+    from ivr.config.schema import Agent
+    from ivr.planning.pipeline import WeekSummary, beyond, hires, team_limits
 
     # open 08:00-20:00 Monday to Friday, 09:00-13:00 on Saturday; shifts of 4 to 8.5 paid hours;
     # two days off in a row within the week
@@ -353,8 +354,8 @@ def test_plan_asks_how_short_the_team_would_be(tmp_path):
     """`hotline plan`'s weeks are planned for the requirement alone; one that asks more than two
     agents can work is planned again within their limits, for the shortage they would leave."""
     from forecasts.history import read_history
-    from ivr.config import load_config
-    from ivr.planning import line_calendar, plan_horizon
+    from ivr.config.loader import load_config
+    from ivr.planning.pipeline import line_calendar, plan_horizon
 
     history = read_history(history_csv(tmp_path, weeks=4, start="2026-09-21"), "Europe/Rome")
     cfg = load_config()
@@ -373,7 +374,7 @@ def test_shifts_keep_within_the_team_unless_told_to_ignore_it(tmp_path):
     --ignore-team it covers the requirement."""
     import shutil
 
-    from ivr.config import default_config_dir
+    from ivr.config.loader import default_config_dir
 
     config = tmp_path / "config"
     shutil.copytree(default_config_dir(), config)

@@ -14,14 +14,8 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 from werkzeug.security import check_password_hash
 
-from ivr.agent_line import set_pin
-from ivr.callbacks import dial_due_callbacks
-from ivr.config import load_config
-from ivr.db import session_scope
-from ivr.hold import rounded_minutes, waiting_front
-from ivr.jobs import JOBS
-from ivr.models import AgentAccount, AgentSession, Callback, QueueEntry, Survey
-from ivr.twilio_sim import (
+from ivr.config.loader import load_config
+from ivr.demo.twilio_sim import (
     FlaskTransport,
     HoldPress,
     Press,
@@ -29,6 +23,12 @@ from ivr.twilio_sim import (
     Recording,
     SimulatedCall,
 )
+from ivr.jobs.bodies import JOBS
+from ivr.store.db import session_scope
+from ivr.store.models import AgentAccount, AgentSession, Callback, QueueEntry, Survey
+from ivr.voice.agents import set_pin
+from ivr.voice.callbacks import dial_due_callbacks
+from ivr.voice.state import rounded_minutes, waiting_front
 
 from .conftest import OPEN_TIME, PUBLIC, TOKEN, due_callback
 
@@ -346,7 +346,7 @@ def test_a_wait_with_no_status_at_all_is_closed_only_after_the_longest_call(app,
 def test_orphan_waits_are_closed_on_postgresql_too(make_app, postgres_url):
     """The job's one statement (open entries joined to their call's last final status) on
     PostgreSQL: an ended call's wait is closed with its times, a live one is left."""
-    from ivr.models import CallEvent
+    from ivr.store.models import CallEvent
 
     app = make_app(DATABASE_URL=postgres_url)
     entered = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
@@ -646,7 +646,7 @@ def test_callbacks_give_up_after_the_configured_attempts(app, fake_twilio):
         session.add(due_callback("CAx", "+393470000055"))
     now = OPEN_TIME
     client = app.test_client()
-    from ivr.twilio_sim import twilio_signature
+    from ivr.demo.twilio_sim import twilio_signature
 
     for attempt in range(1, 4):
         assert dial_due_callbacks(app, now=now) == [1]
@@ -758,7 +758,7 @@ def test_a_callback_dial_that_ended_unreported_is_settled_from_twilios_answer(
         assert (callback.status, callback.outcome, callback.attempts) == ("pending", "no-answer", 1)
         assert callback.due_at == later + dt.timedelta(seconds=600)  # the retry gap
     # the lost status callback arrives late: the attempt is not counted twice
-    from ivr.twilio_sim import twilio_signature
+    from ivr.demo.twilio_sim import twilio_signature
 
     params = {"CallSid": sid, "CallStatus": "no-answer", "AccountSid": "AC"}
     url = f"{PUBLIC}/voice/callback/status?cb=1"
@@ -852,7 +852,7 @@ def test_without_credentials_the_dialler_logs_instead_of_failing(make_app, clock
     app = make_app(CLOCK=clock, TWILIO_ACCOUNT_SID="")
     with session_scope(app) as session:
         session.add(due_callback("CAy", "+393470000056"))
-    with caplog.at_level(logging.INFO, logger="ivr.twilio_client"):
+    with caplog.at_level(logging.INFO, logger="ivr.voice.twilio_rest"):
         assert dial_due_callbacks(app, now=OPEN_TIME) == [1]
     assert "would dial +39*******056" in caplog.text
     assert "+393470000056" not in caplog.text

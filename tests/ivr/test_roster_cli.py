@@ -11,8 +11,8 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from ivr.db import session_scope
-from ivr.models import RosterAssignment
+from ivr.store.db import session_scope
+from ivr.store.models import RosterAssignment
 
 from .conftest import csrf, login
 
@@ -234,8 +234,8 @@ def test_planned_shifts_without_an_agent_are_counted(app, tmp_path):
 
 
 def test_unfilled_counts_per_day_and_shift():
-    from ivr.config import load_config
-    from ivr.rosters import plan_from_csv, unfilled
+    from ivr.config.loader import load_config
+    from ivr.planning.rosters import plan_from_csv, unfilled
     from tests.conftest import CONFIG_DIR
 
     cfg = load_config(CONFIG_DIR)
@@ -263,7 +263,7 @@ def test_unfilled_counts_per_day_and_shift():
 
 
 def test_supervisor_page_shows_cover_against_the_stored_plan(app, tmp_path):
-    from ivr.models import PlanDraft
+    from ivr.store.models import PlanDraft
 
     plan = plan_csv(tmp_path, per_day=3)
     run(app, plan, "--agents", team_csv(tmp_path, people=4), "-o", str(tmp_path / "r.csv"))
@@ -330,7 +330,7 @@ def test_best_effort_tries_the_rules_as_they_are_first(app, tmp_path, monkeypatc
     week that can be rostered it finds far worse rosters in the same time, so it only runs when
     the rules cannot all be kept."""
     import staffing.roster
-    from ivr import rosters
+    from ivr.planning import rosters
 
     calls = []
     real = staffing.roster.solve
@@ -391,8 +391,8 @@ def thin_saturday_plan() -> pd.DataFrame:
 
 
 def test_an_unfilled_shift_weighs_by_the_share_of_the_team_it_leaves_short():
-    from ivr.config import load_config
-    from ivr.rosters import week_plan
+    from ivr.config.loader import load_config
+    from ivr.planning.rosters import week_plan
     from tests.conftest import CONFIG_DIR
 
     cfg = load_config(CONFIG_DIR)
@@ -416,8 +416,8 @@ def test_the_roster_staffs_a_thin_saturday_before_a_busy_monday(app):
     """Nine agents for Monday only, one for Saturday only, and one who can work Monday or
     Saturday but not both (eight hours a week at most): Saturday's second agent is a fifth of
     the team on duty then, Monday's tenth a tenth at most."""
-    from ivr.config import Agent
-    from ivr.rosters import make_roster
+    from ivr.config.schema import Agent
+    from ivr.planning.rosters import make_roster
 
     cfg = app.extensions["hotline.config"]
     every = {"skills": [q.id for q in cfg.queues], "languages": cfg.line.languages}

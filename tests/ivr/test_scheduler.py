@@ -9,17 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from ivr import jobs, scheduler
-from ivr.config import JobSchedule
-from ivr.db import session_scope
-from ivr.models import (
-    Call,
-    CallEvent,
-    JobRun,
-    PlanDraft,
-    QueueEntry,
-    Survey,
-)
+from ivr.config.schema import JobSchedule
+from ivr.jobs import bodies as jobs
+from ivr.jobs import scheduler
+from ivr.store.db import session_scope
+from ivr.store.models import Call, CallEvent, JobRun, PlanDraft, QueueEntry, Survey
 
 from .conftest import OPEN_TIME, due_callback, login
 
@@ -152,7 +146,7 @@ def test_reforecast_and_weekly_plan_draft_for_supervisors(app, clock):
     assert drafts["shifts"].content.startswith("date,weekday,template,shift_start")
     assert "roster draft with" in run.detail
     with session_scope(app) as session:
-        from ivr.models import RosterAssignment
+        from ivr.store.models import RosterAssignment
 
         assert (
             session.scalar(
@@ -192,6 +186,6 @@ def test_every_job_has_a_name_a_default_schedule_and_a_body():
     and the jobs that run are one list: a job added to one and not the others fails here."""
     from typing import get_args
 
-    from ivr.config import DEFAULT_JOBS, JobName
+    from ivr.config.schema import DEFAULT_JOBS, JobName
 
     assert set(get_args(JobName)) == set(DEFAULT_JOBS) == set(jobs.JOBS)

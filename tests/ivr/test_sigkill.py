@@ -16,9 +16,9 @@ import urllib.parse
 from sqlalchemy import func, select
 
 from ivr import create_app
-from ivr.db import session_scope
-from ivr.models import CallEvent, QueueEntry
-from ivr.twilio_sim import twilio_signature
+from ivr.demo.twilio_sim import twilio_signature
+from ivr.store.db import session_scope
+from ivr.store.models import CallEvent, QueueEntry
 from tests.conftest import CONFIG_DIR, REPO
 
 TOKEN = "kill-token"

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from ivr.db import session_scope
-from ivr.models import Call, CallEvent
-from ivr.twilio_sim import twilio_signature
+from ivr.demo.twilio_sim import twilio_signature
+from ivr.store.db import session_scope
+from ivr.store.models import Call, CallEvent
 
 from .conftest import PUBLIC, TOKEN
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from ivr.agent_line import set_pin
-from ivr.config import load_config
-from ivr.db import session_scope
-from ivr.models import AgentAccount, QueueEntry, Survey
-from ivr.simulator import Simulator, parse_rate, parse_seconds
+from ivr.config.loader import load_config
+from ivr.demo.simulator import Simulator, parse_rate, parse_seconds
+from ivr.store.db import session_scope
+from ivr.store.models import AgentAccount, QueueEntry, Survey
+from ivr.voice.agents import set_pin
 
 from .conftest import OPEN_TIME
 

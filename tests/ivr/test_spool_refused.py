@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ivr import calllog, clock, spool
-from ivr.db import session_scope
-from ivr.models import CallEvent
+from ivr import clock
+from ivr.store import calllog
+from ivr.store.db import session_scope
+from ivr.store.models import CallEvent
+from ivr.voice import spool
 
 from .conftest import signed_post as post
 

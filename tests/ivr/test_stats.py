@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from ivr import stats
-from ivr.db import session_scope
-from ivr.models import AgentAccount, Callback, ComplaintTicket, QueueEntry, Survey
+from ivr.store.db import session_scope
+from ivr.store.models import AgentAccount, Callback, ComplaintTicket, QueueEntry, Survey
 
 ROME = ZoneInfo("Europe/Rome")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.twilio_sim import Press, SimulatedCall, TwilioCallError
+from ivr.demo.twilio_sim import Press, SimulatedCall, TwilioCallError
 
 
 class Canned:
@@ -50,7 +50,7 @@ def test_bad_responses_fail(answer, message):
 
 
 def test_speech_into_a_dtmf_only_gather_fails():
-    from ivr.twilio_sim import Speak
+    from ivr.demo.twilio_sim import Speak
 
     transport = Canned(
         body='<Response><Gather input="dtmf" action="/x"><Say>hi</Say></Gather></Response>'
@@ -89,7 +89,7 @@ def test_call_sids_look_like_twilios_and_are_not_reused_by_a_second_run():
     import sys
 
     code = (
-        "from ivr.twilio_sim import SimulatedCall;"
+        "from ivr.demo.twilio_sim import SimulatedCall;"
         "print(SimulatedCall(None, 'http://x', 't').call_sid, SimulatedCall(None, 'http://x', 't').call_sid)"
     )
     runs = [

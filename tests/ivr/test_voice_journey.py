@@ -9,10 +9,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import func, select
 
-from ivr.config import load_config
-from ivr.db import session_scope
-from ivr.models import Call, Callback, Caller, CallEvent, ComplaintTicket, QueueEntry
-from ivr.twilio_sim import Press, QueueOutcome, Recording, Silence, Speak
+from ivr.config.loader import load_config
+from ivr.demo.twilio_sim import Press, QueueOutcome, Recording, Silence, Speak
+from ivr.store.db import session_scope
+from ivr.store.models import Call, Callback, Caller, CallEvent, ComplaintTicket, QueueEntry
 
 from .conftest import PUBLIC
 
@@ -406,12 +406,12 @@ def test_closed_line_never_hangs_up_on_a_silent_caller(new_call, clock, events):
 
 
 def test_a_failing_webhook_still_routes_the_caller(new_call, monkeypatch, events):
-    import ivr.calllog
+    import ivr.store.calllog
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(ivr.calllog, "remembered_language", broken)
+    monkeypatch.setattr(ivr.store.calllog, "remembered_language", broken)
     call = new_call()
     call.ring([])
     assert (
@@ -426,7 +426,7 @@ def test_a_failing_webhook_still_routes_the_caller(new_call, monkeypatch, events
 
 
 def test_database_down_still_greets_and_routes(make_app, clock):
-    from ivr.twilio_sim import FlaskTransport, SimulatedCall
+    from ivr.demo.twilio_sim import FlaskTransport, SimulatedCall
 
     app = make_app(
         CLOCK=clock, DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:9/none", AUTO_MIGRATE=False
@@ -441,7 +441,7 @@ def test_database_down_still_greets_and_routes(make_app, clock):
 
 
 def test_signed_request_without_callsid_is_a_400(new_call):
-    from ivr.twilio_sim import twilio_signature
+    from ivr.demo.twilio_sim import twilio_signature
 
     call = new_call()
     client = call.transport.client

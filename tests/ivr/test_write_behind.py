@@ -13,11 +13,11 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from ivr import write_behind
-from ivr.db import session_scope
-from ivr.models import CallEvent, QueueEntry
-from ivr.twilio_sim import FlaskTransport, Press, QueueOutcome, SimulatedCall
-from ivr.write_behind import journal_for, read_journal
+from ivr.demo.twilio_sim import FlaskTransport, Press, QueueOutcome, SimulatedCall
+from ivr.store import write_behind
+from ivr.store.db import session_scope
+from ivr.store.models import CallEvent, QueueEntry
+from ivr.store.write_behind import journal_for, read_journal
 from tests.conftest import CONFIG_DIR, REPO
 
 from .conftest import PUBLIC, TOKEN
@@ -192,7 +192,7 @@ KILLED_WORKER = """
 import os, signal, sys
 sys.path.insert(0, {repo!r})
 from ivr import create_app
-from ivr.twilio_sim import twilio_signature
+from ivr.demo.twilio_sim import twilio_signature
 app = create_app({{"DATABASE_URL": {url!r}, "CONFIG_DIR": {config!r}, "INSTANCE_PATH": {instance!r},
     "TWILIO_AUTH_TOKEN": {token!r}, "HOTLINE_PUBLIC_URL": {public!r}, "SECRET_KEY": "k",
     "ALWAYS_OPEN": True, "WRITE_BEHIND_S": 3600}})
@@ -395,8 +395,8 @@ def test_a_long_sip_caller_is_routed_and_stored_as_unknown(make_app, clock):
 
 @pytest.mark.postgres
 def test_a_long_sip_caller_is_routed_on_postgresql_too(make_app, clock, postgres_url):
-    from ivr import spool
-    from ivr.models import Call
+    from ivr.store.models import Call
+    from ivr.voice import spool
 
     app = make_app(CLOCK=clock, DATABASE_URL=postgres_url)  # written at once: a 40-char column
     client = app.test_client()

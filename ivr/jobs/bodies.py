@@ -1,0 +1,180 @@
+"""What the scheduler runs. Each job takes the app and the moment it runs for, and returns a
+line saying what it did (stored with the run)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pandas as pd
+from flask import Flask
+from sqlalchemy import delete, update
+
+from ivr.store.db import session_scope
+from ivr.store.models import Call, CallEvent, PlanDraft, Survey
+from ivr.voice.callbacks import dial_due_callbacks, release_stale_dials
+from ivr.voice.webhook import LONGEST_CALL
+
+
+def plans_dir(app: Flask) -> Path:
+    path = Path(app.instance_path) / "plans"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def dial_callbacks(app: Flask, now: dt.datetime) -> str:
+    released = release_stale_dials(app, now=now)
+    detail = f"dialled {len(dial_due_callbacks(app, now=now))} callback(s)"
+    hours = f"{LONGEST_CALL.total_seconds() / 3600:g} h"
+    return detail + (
+        f"; {released} dial(s) with no outcome for {hours} released" if released else ""
+    )
+
+
+def reforecast(app: Flask, now: dt.datetime) -> str:
+    """Export the history and forecast the next week; files in instance/plans and a draft."""
+    from forecasts.forecast import write_csv
+    from forecasts.plot import plot_forecast
+    from ivr.planning.pipeline import history_from_log, line_forecast
+
+    cfg = app.extensions["hotline.config"]
+    with app.app_context():
+        history = history_from_log(cfg)
+    if history is None:
+        return "no calls yet: nothing to forecast"
+    table = line_forecast(cfg, history, pd.Timedelta(days=7))
+    folder = plans_dir(app)
+    stamp = now.astimezone(cfg.tz).date().isoformat()
+    write_csv(table, str(folder / f"forecast-{stamp}.csv"))
+    plot_forecast(history, table, str(folder / f"forecast-{stamp}.png"))
+    buffer = io.StringIO()
+    write_csv(table, buffer)
+    start = pd.Timestamp(table["interval_start"].iloc[0]).date()
+    with session_scope(app) as session:
+        session.add(
+            PlanDraft(
+                kind="forecast",
+                week_start=start,
+                created_at=now,
+                status="draft",
+                summary={"calls": round(float(table["calls"].sum()))},
+                content=buffer.getvalue(),
+            )
+        )
+    return f"forecast {round(float(table['calls'].sum()))} calls from {start}"
+
+
+def next_monday(now: dt.datetime, tz) -> dt.date:
+    today = now.astimezone(tz).date()
+    return today + dt.timedelta(days=7 - today.weekday())
+
+
+def weekly_plan(app: Flask, now: dt.datetime) -> str:
+    """Next week's shift plan (and roster, when agents exist) as drafts for supervisors."""
+    from ivr.planning.pipeline import history_from_log, line_calendar, plan_horizon
+
+    cfg = app.extensions["hotline.config"]
+    with app.app_context():
+        history = history_from_log(cfg)
+    if history is None:
+        return "no calls yet: nothing to plan"
+    start = next_monday(now, cfg.tz)
+    (summary,) = plan_horizon(
+        cfg,
+        history,
+        line_calendar(cfg),
+        start,
+        1,
+        time_limit_s=cfg.line.scheduler.plan_time_limit_s,
+        team=True,  # the draft is rostered: a plan the agents can work
+    )
+    content = summary.rows.to_csv(index=False)
+    (plans_dir(app) / f"plan-{start}.csv").write_text(content)
+    figures = {
+        "paid_hours": round(summary.paid_hours, 1),
+        "cost": round(summary.cost, 2),
+        "shortage_hours": round(summary.shortage_hours, 1),
+        "fte": round(summary.fte, 1),
+    }
+    with session_scope(app) as session:
+        session.add(
+            PlanDraft(
+                kind="shifts",
+                week_start=start,
+                created_at=now,
+                status="draft",
+                summary=figures,
+                content=content,
+            )
+        )
+    from ivr.planning.rosters import draft_roster
+
+    folder = plans_dir(app) / f"week-{start}"
+    folder.mkdir(exist_ok=True)
+    (folder / "plan.csv").write_text(content)
+    rows = draft_roster(app, folder, lambda _m: None, cfg.line.scheduler.plan_time_limit_s)
+    return f"shift plan for {start}: {figures['paid_hours']} paid hours, cost {figures['cost']}; roster draft with {len(rows)} shifts"
+
+
+def retention(app: Flask, now: dt.datetime) -> str:
+    """Forget old call events, and recording links past their keeping time."""
+    settings = app.extensions["hotline.config"].line.scheduler
+    events_before = now - dt.timedelta(days=settings.keep_events_days)
+    recordings_before = now - dt.timedelta(days=settings.keep_recordings_days)
+    with session_scope(app) as session:
+        events = session.execute(delete(CallEvent).where(CallEvent.at < events_before)).rowcount
+        calls = session.execute(
+            update(Call)
+            .where(Call.started_at < recordings_before, Call.voicemail_url.is_not(None))
+            .values(voicemail_url=None)
+        ).rowcount
+        surveys = session.execute(
+            update(Survey)
+            .where(Survey.created_at < recordings_before, Survey.comment_url.is_not(None))
+            .values(comment_url=None)
+        ).rowcount
+    return f"removed {events} event(s), {calls + surveys} recording link(s)"
+
+
+def replay_spool(app: Flask, now: dt.datetime) -> str:
+    """Webhooks spooled during a database outage, and write-behind journals of stopped workers."""
+    from ivr.store.write_behind import journal_for
+    from ivr.voice.spool import replay
+
+    done, left = replay(app)
+    journal = journal_for(app)
+    taken = 0
+    if journal is not None:
+        taken = journal.recover()
+        journal.flush()
+    return f"replayed {done} journalled webhook(s), {left} left; {taken} write-behind request(s) taken over"
+
+
+def close_orphan_waits(app: Flask, now: dt.datetime) -> str:
+    """Queue entries whose queue result never came: closed once their call is over."""
+    from ivr.voice.state import close_orphan_waits as close
+
+    with session_scope(app) as session:
+        closed = close(session, now)
+    return (
+        f"closed {closed['call_ended']} wait(s) of ended calls, {closed['unknown']} of calls"
+        " with no status for hours"
+    )
+
+
+def check_lost_calls(app: Flask, now: dt.datetime) -> str:
+    from ivr.jobs.lost_calls import check_lost_calls as check
+
+    return check(app, now)
+
+
+JOBS = {
+    "dial_callbacks": dial_callbacks,
+    "check_lost_calls": check_lost_calls,
+    "close_orphan_waits": close_orphan_waits,
+    "replay_spool": replay_spool,
+    "reforecast": reforecast,
+    "weekly_plan": weekly_plan,
+    "retention": retention,
+}

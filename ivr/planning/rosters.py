@@ -1,0 +1,630 @@
+"""Weekly rosters of named agents for the line: config and shift plan in, roster out.
+
+Hard rules (from config): skills and languages on duty at every hour the line is open and the
+plan has people on duty, contract hours, one shift a day, minimum rest (across the week boundary
+too, from last week's roster), maximum consecutive days (counting last week), two consecutive days
+off, unavailable days, no work on a day the line is closed. Soft: the plan's shifts filled first
+(each weighed by its paid hours and the share of the team it leaves short), then requests, the
+same start time through the week, weekends and nights shared over the last four weeks, hours near
+the contract.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ivr.config.schema import Agent, HotlineConfig
+from ivr.planning.pipeline import beyond, minutes, team_limits, unavailable_days
+from ivr.store.models import RosterAssignment
+from staffing.roster import (
+    AttributeCover,
+    Cover,
+    Infeasible,
+    Request,
+    RosterProblem,
+    RosterResult,
+    RosterShift,
+    Staff,
+    solve,
+)
+
+NIGHT_START, NIGHT_END = 22 * 60, 6 * 60
+MINUTES_A_DAY = 24 * 60
+
+
+@dataclass
+class WeekPlan:
+    week_start: dt.date
+    shifts: dict[str, RosterShift]
+    covers: list[Cover]
+    details: dict[
+        str, tuple[int, int, int | None]
+    ]  # shift id -> start, end, break offset (minutes)
+
+
+def read_plan(
+    path: str | Path | io.StringIO, week_start: dt.date, name: str | None = None
+) -> pd.DataFrame:
+    """The week's rows of a shift plan CSV (``name`` it in errors when ``path`` is a buffer)."""
+    name = name or str(path)
+    plan = pd.read_csv(path, dtype={"break_start": str})
+    needed = {"date", "shift_start", "shift_end", "agents"}
+    missing = needed - set(plan.columns)
+    if missing:
+        raise ValueError(f"{name}:1: missing column(s) {', '.join(sorted(missing))}")
+    plan["date"] = pd.to_datetime(plan["date"]).dt.date
+    week = plan[(plan["date"] >= week_start) & (plan["date"] < week_start + dt.timedelta(days=7))]
+    if week.empty:
+        raise ValueError(f"{name}: no shifts in the week of {week_start}")
+    return week
+
+
+def week_plan(
+    plan: pd.DataFrame, week_start: dt.date, cfg: HotlineConfig, *, by_team_share: bool = True
+) -> WeekPlan:
+    """The week's shifts and covers. A planned shift left without an agent costs its paid hours
+    times the shortage weight and, with ``by_team_share``, times the share of the team it leaves
+    short (:func:`team_share`): one agent missing of the two planned on a Saturday morning costs
+    the callers far more than one of thirty on a Monday afternoon."""
+    rest = int(cfg.staffing.rest.min_rest_h * 60)
+    w = cfg.staffing.weights
+    shifts: dict[str, RosterShift] = {}
+    details = {}
+    covers = []
+    for row in plan.itertuples():
+        start = dt.datetime.fromisoformat(row.shift_start)
+        end = dt.datetime.fromisoformat(row.shift_end)
+        day0 = dt.datetime.combine(row.date, dt.time(0), tzinfo=start.tzinfo)
+        start_min = int(
+            (start.replace(tzinfo=None) - day0.replace(tzinfo=None)).total_seconds() // 60
+        )
+        end_min = start_min + int((end - start).total_seconds() // 60)
+        brk = getattr(row, "break_start", None)
+        brk_min = (
+            int((dt.datetime.fromisoformat(brk) - start).total_seconds() // 60)
+            if isinstance(brk, str) and brk
+            else None
+        )
+        # variants that differ only in where the break falls are one shift for rostering (same
+        # duty and rest); the roster shows the plan's first break for it
+        sid = f"{start_min // 60:02d}:{start_min % 60:02d}-{(end_min // 60) % 24:02d}:{end_min % 60:02d}"
+        paid = int(round(float(getattr(row, "paid_hours", (end_min - start_min) / 60)) * 60))
+        night = start_min >= NIGHT_START or end_min > 24 * 60 + NIGHT_END // 2
+        shifts.setdefault(sid, RosterShift(sid, paid, start_min, end_min, frozenset(), night))
+        details.setdefault(sid, (start_min, end_min, brk_min))
+        day = (row.date - week_start).days
+        covers.append(
+            Cover(day, sid, int(row.agents), int(w.shortage * paid / 60), int(w.excess * paid / 60))
+        )
+    merged: dict[tuple[int, str], Cover] = {}
+    for c in covers:
+        key = (c.day, c.shift)
+        merged[key] = (
+            Cover(
+                c.day,
+                c.shift,
+                merged[key].requirement + c.requirement,
+                c.under_weight,
+                c.over_weight,
+            )
+            if key in merged
+            else c
+        )
+    if by_team_share:
+        share = team_share(list(merged.values()), shifts)
+        merged = {
+            key: Cover(
+                c.day, c.shift, c.requirement, max(round(c.under_weight * f), 1), c.over_weight
+            )
+            for (key, c), f in zip(merged.items(), share, strict=True)
+        }
+    with_rest = {}
+    for sid, s in shifts.items():
+        forbidden = frozenset(
+            o.id for o in shifts.values() if 24 * 60 + o.start_min - s.end_min < rest
+        )
+        with_rest[sid] = RosterShift(s.id, s.minutes, s.start_min, s.end_min, forbidden, s.night)
+    return WeekPlan(week_start, with_rest, list(merged.values()), details)
+
+
+def team_share(covers: list[Cover], shifts: dict[str, RosterShift]) -> np.ndarray:
+    """Per cover: the agents the plan has on duty on average over the week (over the minutes
+    anyone is on duty), divided by those it has on duty on average while the cover's shift runs
+    (the shift's own agents included). 1 for a shift at the week's usual strength, 5 for one
+    planned when a fifth as many are on duty, 1 for a cover with nobody planned."""
+    if not covers:
+        return np.ones(0)
+    start = np.array([c.day * MINUTES_A_DAY + shifts[c.shift].start_min for c in covers])
+    end = np.array([c.day * MINUTES_A_DAY + shifts[c.shift].end_min for c in covers])
+    agents = np.array([max(c.requirement, 0) for c in covers], dtype=float)
+    change = np.zeros(int(end.max()) + 1)
+    np.add.at(change, start, agents)
+    np.add.at(change, end, -agents)
+    on_duty = np.cumsum(change)[:-1]  # agents on duty in each minute of the week (and beyond)
+    if not (on_duty > 0).any():
+        return np.ones(len(covers))
+    usual = on_duty[on_duty > 0].mean()
+    total = np.concatenate([[0.0], np.cumsum(on_duty)])
+    during = (total[end] - total[start]) / np.maximum(end - start, 1)
+    return np.where((agents > 0) & (during > 0), usual / np.maximum(during, 1e-9), 1.0)
+
+
+def history(session: Session, week_start: dt.date, tz) -> dict[str, dict]:
+    """From published rosters: last week's final shift and streak, weekends and nights lately."""
+    rows = session.scalars(
+        select(RosterAssignment).where(
+            RosterAssignment.status == "published",
+            RosterAssignment.date < week_start,
+            RosterAssignment.date >= week_start - dt.timedelta(days=28),
+        )
+    ).all()
+    out: dict[str, dict] = {}
+    for r in rows:
+        info = out.setdefault(
+            r.agent_id, {"dates": set(), "last_end": None, "weekends": set(), "nights": 0}
+        )
+        info["dates"].add(r.date)
+        end = r.shift_end.astimezone(tz)
+        if info["last_end"] is None or end > info["last_end"]:
+            info["last_end"] = end
+        if r.date.weekday() >= 5:
+            info["weekends"].add(r.date - dt.timedelta(days=r.date.weekday() - 5))
+        local = r.shift_start.astimezone(tz)
+        if local.hour * 60 + local.minute >= NIGHT_START:
+            info["nights"] += 1
+    for info in out.values():
+        streak, day = 0, week_start - dt.timedelta(days=1)
+        while day in info["dates"]:
+            streak, day = streak + 1, day - dt.timedelta(days=1)
+        info["streak"] = streak
+    return out
+
+
+def open_checkpoints(cfg: HotlineConfig, week_start: dt.date) -> dict[int, list[int]]:
+    """Per day of the week: the hours (minute of day) the line is open, from hours.yaml (none
+    on a holiday or closure)."""
+    from ivr.config.hours import MIDNIGHT, OpeningHours
+
+    hours = OpeningHours.from_config(cfg)
+    out = {}
+    for d in range(7):
+        points = []
+        for start, end in hours.wall_ranges(week_start + dt.timedelta(days=d)):
+            first = minutes(start)
+            last = 24 * 60 if end == MIDNIGHT else minutes(end)
+            points += list(range(first, last, 60))
+        out[d] = points
+    return out
+
+
+def build_problem(
+    cfg: HotlineConfig,
+    plan: WeekPlan,
+    agents: list[Agent],
+    prior: dict[str, dict],
+    requests: list[Request],
+    requirements: pd.DataFrame | None = None,
+) -> RosterProblem:
+    rest = int(cfg.staffing.rest.min_rest_h * 60)
+    checkpoints = open_checkpoints(cfg, plan.week_start)
+    # nobody works a day the line is closed (no hours, a holiday or a closure), although such a
+    # day has no planned shift whose cover an extra agent would spoil
+    closed = {d for d in range(7) if not checkpoints.get(d)}
+    staff = []
+    for a in agents:
+        info = prior.get(a.id, {})
+        forbidden = frozenset()
+        if info.get("last_end") is not None:
+            last_end = info["last_end"]
+            day0 = dt.datetime.combine(plan.week_start, dt.time(0), tzinfo=cfg.tz)
+            forbidden = frozenset(
+                sid
+                for sid, s in plan.shifts.items()
+                if (day0 + dt.timedelta(minutes=s.start_min) - last_end).total_seconds() / 60 < rest
+            )
+        staff.append(
+            Staff(
+                id=a.id,
+                max_minutes=int(a.max_hours_week * 60),
+                min_minutes=int(a.min_hours_week * 60),
+                max_consecutive=cfg.staffing.rest.max_consecutive_days,
+                days_off=unavailable_days(a, plan.week_start) | closed,
+                attributes=frozenset(
+                    {f"skill:{s}" for s in a.skills} | {f"lang:{lang}" for lang in a.languages}
+                ),
+                target_minutes=int((a.min_hours_week + a.max_hours_week) / 2 * 60),
+                prior_streak=info.get("streak", 0),
+                prior_forbidden=forbidden,
+                prior_weekends=len(info.get("weekends", ())),
+                prior_nights=info.get("nights", 0),
+            )  # fmt: skip
+        )
+    attribute_covers = []
+    on_duty_days = {c.day for c in plan.covers if c.requirement > 0}
+    queue_needs = (
+        _queue_needs(requirements, plan.week_start, cfg) if requirements is not None else {}
+    )
+    for d in sorted(on_duty_days):
+        date = plan.week_start + dt.timedelta(days=d)
+        for minute in checkpoints.get(d, []):
+            duty = frozenset(
+                sid
+                for sid, s in plan.shifts.items()
+                if s.start_min <= minute < s.end_min
+                and any(c.day == d and c.shift == sid and c.requirement for c in plan.covers)
+            )
+            if not duty:
+                continue
+            when = f"{date:%A %Y-%m-%d} {minute // 60:02d}:{minute % 60:02d}"
+            for lang in cfg.line.languages:
+                attribute_covers.append(
+                    AttributeCover(
+                        d,
+                        duty,
+                        f"lang:{lang}",
+                        1,
+                        f"{when}: needs 1 {cfg.language(lang).name} speaker on duty",
+                    )
+                )
+            for q in cfg.queues:
+                need = queue_needs.get((d, minute, q.id), 1)
+                if need:
+                    attribute_covers.append(
+                        AttributeCover(
+                            d,
+                            duty,
+                            f"skill:{q.id}",
+                            need,
+                            f"{when}: needs {need} agent(s) for {q.names[cfg.line.default_language]}",
+                        )
+                    )
+    weekends = [
+        tuple(d for d in range(7) if (plan.week_start + dt.timedelta(days=d)).weekday() >= 5)
+    ]
+    return RosterProblem(
+        days=7, shifts=list(plan.shifts.values()), staff=staff, covers=plan.covers, requests=requests, attribute_covers=attribute_covers,
+        weekends=weekends, two_days_off_in_a_row=cfg.staffing.rest.min_consecutive_days_off >= 2, stability_weight=20,
+        fairness_weight=10, contract_weight=1,
+    )  # fmt: skip
+
+
+def _queue_needs(requirements: pd.DataFrame, week_start: dt.date, cfg: HotlineConfig) -> dict:
+    out = {}
+    table = requirements[requirements["queue"].isin(cfg.queue_ids())].copy()
+    times = pd.to_datetime(table["interval_start"], utc=True).dt.tz_convert(cfg.tz)
+    table["day"] = [(t.date() - week_start).days for t in times]
+    table["minute"] = [(t.hour * 60 + t.minute) // 60 * 60 for t in times]
+    for (day, minute, queue), agents in (
+        table.groupby(["day", "minute", "queue"])["agents"].max().items()
+    ):
+        out[(int(day), int(minute), queue)] = int(min(agents, 1) if agents else 0)
+    return out
+
+
+def summarise(violations: list[str]) -> list[str]:
+    """Group "Friday 2026-11-27 18:00: needs X" lines into "Friday 2026-11-27: needs X at 18:00, 19:00"."""
+    import re
+
+    grouped: dict[tuple[str, str], list[str]] = {}
+    others = []
+    for line in violations:
+        match = re.match(r"^(\w+ \d{4}-\d{2}-\d{2}) (\d{2}:\d{2}): (.*)$", line)
+        if match:
+            grouped.setdefault((match.group(1), match.group(3)), []).append(match.group(2))
+        else:
+            others.append(line)
+    return [
+        f"{day}: {what} at {', '.join(times)}" for (day, what), times in grouped.items()
+    ] + others
+
+
+def read_requests(path: str | Path, week_start: dt.date, plan: WeekPlan) -> list[Request]:
+    """``agent,date,request,weight``: request is ``off`` or a start time ``HH:MM``."""
+    out = []
+    with Path(path).open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            day = (dt.date.fromisoformat(row["date"]) - week_start).days
+            if not 0 <= day < 7:
+                continue
+            weight = int(row.get("weight") or 10)
+            wanted = row["request"].strip()
+            if wanted == "off":
+                out.append(Request(row["agent"], day, None, False, weight))
+            else:
+                for sid in plan.shifts:
+                    if sid.startswith(wanted):
+                        out.append(Request(row["agent"], day, sid, True, weight))
+    return out
+
+
+def roster_rows(plan: WeekPlan, result: RosterResult, agents: list[Agent], tz) -> list[dict]:
+    by_id = {a.id: a for a in agents}
+    rows = []
+    for (agent_id, day), sid in sorted(
+        result.assignment.items(), key=lambda kv: (kv[0][0], kv[0][1])
+    ):
+        date = plan.week_start + dt.timedelta(days=day)
+        start_min, end_min, brk = plan.details[sid]
+        midnight = dt.datetime.combine(date, dt.time(0), tzinfo=tz)
+        start = (midnight + dt.timedelta(minutes=start_min)).astimezone(tz)
+        end = (start + dt.timedelta(minutes=end_min - start_min)).astimezone(tz)
+        rows.append(
+            {
+                "agent": agent_id,
+                "date": date.isoformat(),
+                "shift_start": start.isoformat(),
+                "shift_end": end.isoformat(),
+                "break_start": (start + dt.timedelta(minutes=brk)).astimezone(tz).isoformat()
+                if brk is not None
+                else "",
+                "queue_skills": ";".join(by_id[agent_id].skills),
+            }
+        )
+    return rows
+
+
+def write_csv(rows: list[dict], path: str | Path) -> None:
+    with Path(path).open("w", newline="") as handle:
+        writer = csv.DictWriter(
+            handle,
+            fieldnames=["agent", "date", "shift_start", "shift_end", "break_start", "queue_skills"],
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_ics(
+    rows: list[dict], agents: list[Agent], folder: str | Path, line_name: str
+) -> list[Path]:
+    """One iCalendar file per agent."""
+    from icalendar import Calendar, Event
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for agent in agents:
+        cal = Calendar()
+        cal.add("prodid", f"-//{line_name}//roster//EN")
+        cal.add("version", "2.0")
+        for row in rows:
+            if row["agent"] != agent.id:
+                continue
+            event = Event()
+            event.add("uid", f"{agent.id}-{row['date']}@hotline")
+            event.add("summary", f"{line_name} shift ({row['queue_skills'].replace(';', ', ')})")
+            # UTC instants: a calendar app shows them in the reader's own zone
+            event.add("dtstart", dt.datetime.fromisoformat(row["shift_start"]).astimezone(dt.UTC))
+            event.add("dtend", dt.datetime.fromisoformat(row["shift_end"]).astimezone(dt.UTC))
+            if row["break_start"]:
+                event.add("description", f"Unpaid break from {row['break_start'][11:16]}")
+            cal.add_component(event)
+        path = folder / f"{agent.id}.ics"
+        path.write_bytes(cal.to_ical())
+        written.append(path)
+    return written
+
+
+def unfilled(plan: WeekPlan, rows: list[dict]) -> int:
+    """Planned shifts with no agent: per day and shift, what the plan asks for beyond the agents
+    rostered on that very shift."""
+    assigned: dict[tuple[int, str], int] = {}
+    for r in rows:
+        day = (dt.date.fromisoformat(r["date"]) - plan.week_start).days
+        key = (day, f"{r['shift_start'][11:16]}-{r['shift_end'][11:16]}")
+        assigned[key] = assigned.get(key, 0) + 1
+    return sum(max(c.requirement - assigned.get((c.day, c.shift), 0), 0) for c in plan.covers)
+
+
+def plan_from_csv(content: str, week_start: dt.date, cfg: HotlineConfig) -> WeekPlan:
+    """A stored shift plan (its CSV text) as the week's plan."""
+    return week_plan(
+        read_plan(io.StringIO(content), week_start, "the stored plan"), week_start, cfg
+    )
+
+
+def asked_beyond(cfg: HotlineConfig, plan: WeekPlan | None, agents: list[Agent]) -> list[str]:
+    """What the week's plan asks beyond what these agents can work (planning.beyond), in words."""
+    limits = (
+        team_limits(cfg.model_copy(update={"agents": agents}), plan.week_start) if plan else None
+    )
+    if limits is None or not plan.covers:
+        return []
+    table = pd.DataFrame(
+        {
+            "date": [plan.week_start + dt.timedelta(days=c.day) for c in plan.covers],
+            "agents": [c.requirement for c in plan.covers],
+            "paid_hours": [plan.shifts[c.shift].minutes / 60 for c in plan.covers],
+        }
+    )
+    return beyond(limits, table, plan.week_start)
+
+
+def week_view(
+    rows: list[dict],
+    agents: list[Agent],
+    plan: WeekPlan,
+    week_start: dt.date,
+    title: str,
+    violations: list[str] | None = None,
+    asked: list[str] | None = None,
+) -> str:
+    """An HTML table (agents x days) and a coverage chart (planned vs rostered per day), escaped;
+    ``asked``: what the plan asks beyond what the agents can work (:func:`asked_beyond`)."""
+    days = [week_start + dt.timedelta(days=d) for d in range(7)]
+    cells = {
+        (r["agent"], r["date"]): f"{r['shift_start'][11:16]}–{r['shift_end'][11:16]}" for r in rows
+    }
+    head = "".join(f"<th>{d:%a %d %b}</th>" for d in days)
+    body = []
+    for a in agents:
+        tds = "".join(f"<td>{html.escape(cells.get((a.id, d.isoformat()), ''))}</td>" for d in days)
+        hours = sum(
+            (
+                dt.datetime.fromisoformat(r["shift_end"])
+                - dt.datetime.fromisoformat(r["shift_start"])
+            ).total_seconds()
+            / 3600
+            for r in rows
+            if r["agent"] == a.id
+        )
+        body.append(
+            f"<tr><th>{html.escape(a.id)} {html.escape(a.name)}</th>{tds}<td>{hours:.1f} h</td></tr>"
+        )
+    planned = (
+        [sum(c.requirement for c in plan.covers if c.day == d) for d in range(7)]
+        if plan
+        else [0] * 7
+    )
+    rostered = [sum(1 for r in rows if r["date"] == days[d].isoformat()) for d in range(7)]
+    peak = max(planned + rostered + [1])
+    bars = []
+    for d in range(7):
+        x = 20 + d * 80
+        hp, hr = 100 * planned[d] / peak, 100 * rostered[d] / peak
+        bars.append(
+            f'<rect x="{x}" y="{110 - hp:.1f}" width="30" height="{hp:.1f}" fill="#b8c9dd"/><rect x="{x + 32}" y="{110 - hr:.1f}" width="30" height="{hr:.1f}" fill="#2f6fb3"/>'
+        )
+        bars.append(
+            f'<text x="{x}" y="126" font-size="11">{days[d]:%a} {rostered[d]}/{planned[d]}</text>'
+        )
+    chart = (
+        f"<h2>Shifts planned vs rostered per day</h2><svg viewBox='0 0 600 130' width='600' height='130' role='img' aria-label='planned and rostered shifts per day'>{''.join(bars)}</svg>"
+        "<p class='legend'>light: shifts in the plan, dark: shifts with an agent</p>"
+        if plan
+        else ""
+    )
+    if plan:
+        missing = unfilled(plan, rows)
+        total = sum(planned)
+        beyond_team = (
+            " The plan asks more than the agents can work: "
+            + html.escape("; ".join(asked))
+            + " (<code>hotline shifts</code> plans within what they can work)."
+            if missing and asked
+            else ""
+        )
+        chart += (
+            f"<p class='error'>{missing} of {total} planned shifts have no agent: add agents"
+            f" or change the plan.{beyond_team}</p>"
+            if missing
+            else f"<p>Every one of the {total} planned shifts has an agent.</p>"
+        )
+    notes = "".join(f"<li>{html.escape(v)}</li>" for v in (violations or []))
+    notes_html = f"<h2>Rules that could not all be kept</h2><ul>{notes}</ul>" if notes else ""
+    return (
+        f"<h1>{html.escape(title)}</h1><table class='roster'><thead><tr><th>Agent</th>{head}<th>Hours on shift</th></tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>{chart}{notes_html}"
+    )
+
+
+def store(session: Session, rows: list[dict], week_start: dt.date, status: str) -> None:
+    session.execute(
+        delete(RosterAssignment).where(
+            RosterAssignment.week_start == week_start, RosterAssignment.status == status
+        )
+    )
+    for r in rows:
+        session.add(
+            RosterAssignment(
+                week_start=week_start,
+                agent_id=r["agent"],
+                date=dt.date.fromisoformat(r["date"]),
+                shift_start=dt.datetime.fromisoformat(r["shift_start"]),
+                shift_end=dt.datetime.fromisoformat(r["shift_end"]),
+                break_start=dt.datetime.fromisoformat(r["break_start"])
+                if r["break_start"]
+                else None,
+                status=status,
+            )  # fmt: skip
+        )
+
+
+def make_roster(
+    cfg: HotlineConfig,
+    session: Session,
+    plan_table: pd.DataFrame,
+    week_start: dt.date,
+    agents: list[Agent],
+    *,
+    time_limit_s: float = 30.0,
+    requests: list[Request] | None = None,
+    requirements: pd.DataFrame | None = None,
+    best_effort: bool = False,
+    by_team_share: bool = True,
+) -> tuple[WeekPlan, RosterResult, list[dict]]:
+    plan = week_plan(plan_table, week_start, cfg, by_team_share=by_team_share)
+    problem = build_problem(
+        cfg, plan, agents, history(session, week_start, cfg.tz), requests or [], requirements
+    )
+    if not best_effort:
+        result = solve(problem, time_limit_s)
+    else:
+        # best effort: the rules as they are first (a feasible week is solved far better so: the
+        # relaxed model starts from nobody working, without the column-generation dive), and
+        # only if they cannot all be kept, the relaxed model's roster that explains why
+        try:
+            result = solve(problem, time_limit_s)
+        except Infeasible as exc:
+            result = exc.roster or RosterResult(
+                {}, "INFEASIBLE", 0.0, 0.0, time_limit_s, exc.violations
+            )
+        except RuntimeError as exc:
+            message = f"no roster found in time ({exc}); try a longer time limit"
+            result = RosterResult({}, "UNKNOWN", 0.0, 0.0, time_limit_s, [message])
+    return plan, result, roster_rows(plan, result, agents, cfg.tz)
+
+
+def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit_s: float):
+    """The demo's and the weekly job's roster draft from the latest plan file."""
+    from ivr.store.db import session_scope
+
+    cfg = app.extensions["hotline.config"]
+    plan_path = out_dir / "plan.csv"
+    table = pd.read_csv(plan_path, dtype={"break_start": str})
+    week_start = dt.date.fromisoformat(str(table["date"].min()))
+    with session_scope(app) as session:
+        plan, result, rows = make_roster(
+            cfg,
+            session,
+            read_plan(plan_path, week_start),
+            week_start,
+            cfg.agents,
+            time_limit_s=time_limit_s,
+            best_effort=True,
+        )
+        store(session, rows, week_start, "draft")
+    write_csv(rows, out_dir / "roster.csv")
+    write_ics(rows, cfg.agents, out_dir / "ics", cfg.line.name)
+    (out_dir / "roster.html").write_text(
+        page(
+            week_view(
+                rows,
+                cfg.agents,
+                plan,
+                week_start,
+                f"Roster draft, week of {week_start}",
+                summarise(result.violations),
+                asked_beyond(cfg, plan, cfg.agents),
+            )
+        )
+    )
+    progress(
+        f"roster draft: {len(rows)} shifts for {len(cfg.agents)} agents, {unfilled(plan, rows)} planned shift(s) with no agent ({len(result.violations)} rule(s) could not be kept) -> roster.csv, roster.html, ics/"
+    )
+    return rows
+
+
+def page(body: str) -> str:
+    return f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Hotline roster</title></head><body>{body}</body></html>"

@@ -1,0 +1,254 @@
+"""The schema: what the line stores about calls, queues, callbacks, surveys, tickets and agents.
+
+Every timestamp is timezone-aware and stored in UTC (see :class:`UTCDateTime`). The tables are
+created by the Alembic migrations in ``ivr/store/migrations``; a test checks that the migrations and
+these models agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+UTC = dt.UTC
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware datetime stored as UTC; naive datetimes are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise ValueError(
+                f"naive or non-datetime value {value!r}: timestamps must be timezone-aware"
+            )
+        value = value.astimezone(UTC)
+        # SQLite keeps no offset: store the UTC wall time, read it back as UTC.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime}
+
+
+class Caller(Base):
+    """A phone number seen before, and the language it last chose."""
+
+    __tablename__ = "callers"
+    phone: Mapped[str] = mapped_column(String(40), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    first_seen_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    account_sid: Mapped[str | None] = mapped_column(String(64))
+    from_number: Mapped[str | None] = mapped_column(String(40))
+    to_number: Mapped[str | None] = mapped_column(String(40))
+    direction: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    queue: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    status: Mapped[str | None] = mapped_column(String(32))
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    voicemail_url: Mapped[str | None] = mapped_column(Text)
+    voicemail_duration_s: Mapped[int | None] = mapped_column(Integer)
+
+
+class CallEvent(Base):
+    """One step of a call. ``dedupe_key`` makes a retried webhook write nothing twice."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (
+        UniqueConstraint("call_sid", "dedupe_key", name="uq_call_events_call_sid_dedupe_key"),
+        Index("ix_call_events_at", "at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    dedupe_key: Mapped[str] = mapped_column(String(160))
+    at: Mapped[dt.datetime]
+    detail: Mapped[dict | None] = mapped_column(JSON)
+
+
+class QueueEntry(Base):
+    """A caller's stay in a queue, from ``<Enqueue>`` to its result."""
+
+    __tablename__ = "queue_entries"
+    __table_args__ = (
+        Index("ix_queue_entries_queue_entered", "queue", "entered_at"),
+        UniqueConstraint("call_sid", "queue", "entered_at", name="uq_queue_entries_call_queue_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    queue: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    from_number: Mapped[str | None] = mapped_column(String(40))
+    entered_at: Mapped[dt.datetime]
+    original_entered_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    result: Mapped[str | None] = mapped_column(String(32))
+    wait_s: Mapped[float | None] = mapped_column(Float)
+    answered_at: Mapped[dt.datetime | None]
+    handle_s: Mapped[float | None] = mapped_column(Float)
+    agent_id: Mapped[str | None] = mapped_column(String(32))
+    last_announced_at: Mapped[dt.datetime | None]
+    last_estimate_s: Mapped[float | None] = mapped_column(Float)
+    last_position: Mapped[int | None] = mapped_column(Integer)
+
+
+class Callback(Base):
+    """A request to be called back, kept in order of the caller's original queue entry."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (Index("ix_callbacks_status_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(8))
+    queue: Mapped[str] = mapped_column(String(32))
+    original_entered_at: Mapped[dt.datetime]
+    requested_at: Mapped[dt.datetime]
+    due_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[dt.datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    dial_call_sid: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(32))
+    # "agent": an agent's leg dials it when free (queue callbacks); "system": the scheduled
+    # dialler calls the customer at due_at and queues them with their original place.
+    dial_by: Mapped[str] = mapped_column(String(8), server_default="system")
+
+
+class Survey(Base):
+    __tablename__ = "surveys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    queue: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    score: Mapped[int | None] = mapped_column(Integer)
+    comment_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+
+
+class ComplaintTicket(Base):
+    __tablename__ = "complaint_tickets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16), default="open")
+
+
+class AgentAccount(Base):
+    """An agent on the phone line: PIN hash and live state."""
+
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str | None] = mapped_column(String(120))
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="offline")
+    state_since: Mapped[dt.datetime | None]
+    current_call_sid: Mapped[str | None] = mapped_column(String(64))
+
+
+class AgentSession(Base):
+    """An agent's login on the agent line, for 'agents logged in' history."""
+
+    __tablename__ = "agent_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(32), ForeignKey("agents.agent_id"), index=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    logged_in_at: Mapped[dt.datetime]
+    logged_out_at: Mapped[dt.datetime | None]
+
+
+class JobRun(Base):
+    """One run of a scheduled job. (job, scheduled_for, attempt) is unique: a second scheduler
+    process that wakes for the same fire time cannot insert its run, so it does not run."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        UniqueConstraint("job", "scheduled_for", "attempt", name="uq_job_runs_job_fire_attempt"),
+        Index("ix_job_runs_job_started", "job", "started_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    scheduled_for: Mapped[dt.datetime]
+    attempt: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanDraft(Base):
+    """A forecast, shift plan or roster drafted for supervisors to review and publish."""
+
+    __tablename__ = "plan_drafts"
+    __table_args__ = (Index("ix_plan_drafts_kind_week", "kind", "week_start"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    week_start: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[dict | None] = mapped_column(JSON)
+    content: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[dt.datetime | None]
+    published_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class RosterAssignment(Base):
+    """One agent's shift on one day of a drafted or published weekly roster."""
+
+    __tablename__ = "roster_assignments"
+    __table_args__ = (
+        UniqueConstraint(
+            "week_start", "status", "agent_id", "date", name="uq_roster_week_status_agent_date"
+        ),
+        Index("ix_roster_assignments_shift", "status", "shift_start"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week_start: Mapped[dt.date] = mapped_column(Date)
+    agent_id: Mapped[str] = mapped_column(String(32))
+    date: Mapped[dt.date] = mapped_column(Date)
+    shift_start: Mapped[dt.datetime]
+    shift_end: Mapped[dt.datetime]
+    break_start: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,341 @@
+"""Callers' webhooks: from ringing, through language and menu, to the right queue.
+
+Twilio posts to these routes and follows the TwiML they return. State that must survive between
+requests travels in the action URLs Twilio is given (language, failed attempts, step number);
+Twilio signs those URLs, so a caller cannot alter them. ``step`` numbers each menu rendering, so
+that a retried webhook (same URL, same step) writes no event twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, current_app, request, url_for
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr import clock
+from ivr.config.schema import Language
+from ivr.store import calllog
+from ivr.store.db import get_session
+from ivr.store.models import Callback
+from ivr.voice.prompts import opening_phrase, say, text
+from ivr.voice.routing import enqueue, to_operator, voicemail_prompt
+from ivr.voice.signatures import twilio_signed
+from ivr.voice.speech import hints, match_queue
+from ivr.voice.state import FINAL_STATUSES
+from ivr.voice.webhook import (
+    FALLBACK_QUEUE,
+    SECONDS_MAX,
+    arg_int,
+    call_sid,
+    caller_language,
+    caller_number,
+    config,
+    event,
+    form_number,
+    opening_hours,
+    safe_twiml,
+    write_behind,
+)
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+
+# --------------------------------------------------------------------------- TwiML builders
+
+
+def language_menu(attempt: int, step: int, preface: str | None = None) -> VoiceResponse:
+    """Offer every language, each announced in its own language and voice."""
+    cfg = config()
+    default = cfg.default_language
+    response = VoiceResponse()
+    if preface:
+        say(response, default, preface)
+    action = url_for("voice.language", attempt=attempt, step=step)
+    gather = response.gather(
+        input="dtmf",
+        num_digits=1,
+        action=action,
+        method="POST",
+        timeout=cfg.line.menu.gather_timeout_s,
+    )
+    if attempt == 1:
+        say(gather, default, text(default, "welcome", line_name=cfg.line.name))
+    for lang in cfg.languages:
+        say(gather, lang, text(lang, "language_offer", key=lang.key))
+    response.redirect(action, method="POST")
+    return response
+
+
+def main_menu(
+    lang: Language, attempt: int, step: int, preface: str | None = None, welcome_back: bool = False
+) -> VoiceResponse:
+    cfg = config()
+    menu = cfg.line.menu
+    response = VoiceResponse()
+    if preface:
+        say(response, lang, preface)
+    action = url_for("voice.menu", lang=lang.code, attempt=attempt, step=step)
+    options: dict[str, Any] = {
+        "input": "dtmf speech" if menu.speech else "dtmf",
+        "num_digits": 1,
+        "action": action,
+        "method": "POST",
+        "timeout": menu.gather_timeout_s,
+    }
+    if menu.speech:
+        options.update(language=lang.say_language, hints=hints(lang), speech_timeout="auto")
+    gather = response.gather(**options)
+    if welcome_back:
+        say(
+            gather,
+            lang,
+            text(lang, "welcome_back", line_name=cfg.line.name, key=menu.change_language_key),
+        )
+    for queue in cfg.queues:
+        say(gather, lang, text(lang, "menu_option", queue=queue.names[lang.code], key=queue.key))
+    say(gather, lang, text(lang, "operator_option", key=menu.operator_key))
+    say(gather, lang, text(lang, "repeat_option", key=menu.repeat_key))
+    if menu.speech:
+        say(gather, lang, text(lang, "menu_speech_hint"))
+    response.redirect(action, method="POST")
+    return response
+
+
+def closed_menu(
+    lang: Language, at: dt.datetime, attempt: int, step: int, preface: str | None = None
+) -> VoiceResponse:
+    cfg = config()
+    hours = opening_hours()
+    response = VoiceResponse()
+    if preface:
+        say(response, lang, preface)
+    if attempt == 1:
+        opening = hours.next_opening(at)
+        reason = hours.closure_reason(at.astimezone(cfg.tz).date()) or "outside_hours"
+        event("closed", reason=reason, next_opening=opening.isoformat() if opening else None)
+        if opening is not None:
+            say(response, lang, text(lang, "closed", when=opening_phrase(lang, opening, at)))
+    action = url_for("voice.closed", lang=lang.code, attempt=attempt, step=step)
+    gather = response.gather(
+        input="dtmf",
+        num_digits=1,
+        action=action,
+        method="POST",
+        timeout=cfg.line.menu.gather_timeout_s,
+    )
+    say(gather, lang, text(lang, "closed_options"))
+    response.redirect(action, method="POST")
+    return response
+
+
+def after_language(lang: Language, step: int, remembered: bool = False) -> VoiceResponse:
+    at = clock.now()
+    always_open = current_app.config.get(
+        "ALWAYS_OPEN"
+    )  # the demo's setting: callers reach queues at night
+    if not always_open and not opening_hours().is_open(at):
+        return closed_menu(lang, at, attempt=1, step=step)
+    return main_menu(lang, attempt=1, step=step, welcome_back=remembered)
+
+
+# --------------------------------------------------------------------------- routes
+
+
+@bp.post("/incoming")
+@twilio_signed
+@safe_twiml
+def incoming() -> VoiceResponse:
+    """The number's Voice webhook: a new call rings."""
+    cfg = config()
+    session = get_session()
+    at = clock.now()
+    calllog.ensure_call(session, request.form, at)
+    event("call_started", **{"from": caller_number(), "to": caller_number("To")})
+    known = calllog.remembered_language(session, caller_number())
+    if known in {lang.code for lang in cfg.languages}:
+        lang = cfg.language(known)
+        event("language_chosen", "language_chosen:0", language=lang.code, how="remembered")
+        calllog.update_call(session, call_sid(), language=lang.code)
+        return after_language(lang, step=1, remembered=True)
+    return language_menu(attempt=1, step=1)
+
+
+@bp.post("/language")
+@twilio_signed
+@safe_twiml
+def language() -> VoiceResponse:
+    cfg = config()
+    attempt, step = arg_int("attempt", 1), arg_int("step", 1)
+    digits = request.form.get("Digits", "").strip()
+    chosen = next((lang for lang in cfg.languages if lang.key == digits), None)
+    if chosen is not None:
+        session = get_session()
+        event("language_chosen", f"language_chosen:{step}", language=chosen.code, how="dtmf")
+        calllog.remember_language(session, caller_number(), chosen.code, clock.now())
+        calllog.update_call(session, call_sid(), language=chosen.code)
+        return after_language(chosen, step=step + 1)
+    reason = "invalid_input" if digits else "no_input"
+    event(
+        "invalid_input",
+        f"invalid_input:language:{step}",
+        stage="language",
+        reason=reason,
+        digits=digits[:32],
+    )
+    default = cfg.default_language
+    if attempt >= cfg.line.menu.max_attempts:
+        return to_operator(default, step + 1, reason="language")
+    return language_menu(attempt + 1, step + 1, preface=text(default, reason))
+
+
+@bp.post("/menu")
+@twilio_signed
+@safe_twiml
+@write_behind
+def menu() -> VoiceResponse:
+    cfg = config()
+    lang = caller_language()
+    keys = cfg.line.menu
+    attempt, step = arg_int("attempt", 1), arg_int("step", 1)
+    digits = request.form.get("Digits", "").strip()
+    speech = request.form.get("SpeechResult", "").strip()
+    try:
+        confidence = float(request.form.get("Confidence", "1"))
+    except ValueError:
+        confidence = 0.0
+
+    if digits == keys.repeat_key:
+        event("menu_repeat", f"menu_repeat:{step}")
+        return main_menu(lang, attempt, step + 1)
+    if digits == keys.change_language_key:
+        event("language_change", f"language_change:{step}", previous=lang.code)
+        return language_menu(attempt=1, step=step + 1)
+
+    queue_id, how, option = None, None, None
+    if digits == keys.operator_key:
+        queue_id, how, option = FALLBACK_QUEUE, "dtmf", "operator"
+    elif digits:
+        queue_id = next((q.id for q in cfg.queues if q.key == digits), None)
+        how, option = "dtmf", queue_id
+    elif speech and confidence >= keys.speech_min_confidence:
+        queue_id = match_queue(lang, speech)
+        how, option = "speech", queue_id
+    if queue_id is not None:
+        event(
+            "menu_choice",
+            f"menu_choice:{step}",
+            queue=queue_id,
+            how=how,
+            option=option,
+            speech=speech[:200] or None,
+        )
+        return enqueue(VoiceResponse(), lang, queue_id, step)
+
+    reason = "invalid_input" if (digits or speech) else "no_input"
+    event(
+        "invalid_input",
+        f"invalid_input:menu:{step}",
+        stage="menu",
+        reason=reason,
+        digits=digits[:32] or None,
+        speech=speech[:200] or None,
+    )
+    if attempt >= keys.max_attempts:
+        return to_operator(lang, step + 1, reason="menu")
+    return main_menu(lang, attempt + 1, step + 1, preface=text(lang, reason))
+
+
+@bp.post("/closed")
+@twilio_signed
+@safe_twiml
+def closed() -> VoiceResponse:
+    """Outside hours: leave a voicemail (1) or book a callback for opening time (2)."""
+    cfg = config()
+    lang = caller_language()
+    attempt, step = arg_int("attempt", 1), arg_int("step", 1)
+    digits = request.form.get("Digits", "").strip()
+    phone = caller_number()
+    if digits == "2" and calllog.callable_number(phone):
+        at = clock.now()
+        opening = opening_hours().next_opening(at)
+        if opening is not None:
+            sid = call_sid()
+            calllog.insert_ignore(
+                get_session(),
+                Callback,
+                {
+                    "call_sid": sid,
+                    "phone": phone,
+                    "language": lang.code,
+                    "queue": FALLBACK_QUEUE,
+                    "original_entered_at": at,
+                    "requested_at": at,
+                    "due_at": opening,
+                    "status": "pending",
+                    "attempts": 0,
+                },
+            )
+            event("callback_requested", reason="closed", due_at=opening.isoformat())
+            response = VoiceResponse()
+            say(
+                response,
+                lang,
+                text(lang, "callback_booked", when=opening_phrase(lang, opening, at)),
+            )
+            response.hangup()
+            return response
+    if digits == "1":
+        return voicemail_prompt(lang, step)
+    reason = "invalid_input" if digits else "no_input"
+    event(
+        "invalid_input",
+        f"invalid_input:closed:{step}",
+        stage="closed",
+        reason=reason,
+        digits=digits[:32] or None,
+    )
+    if attempt >= cfg.line.menu.max_attempts:
+        # A caller who cannot or does not choose is not hung up on: they may still leave a message.
+        return voicemail_prompt(lang, step)
+    return closed_menu(lang, clock.now(), attempt + 1, step + 1, preface=text(lang, reason))
+
+
+@bp.post("/voicemail")
+@twilio_signed
+@safe_twiml
+def voicemail() -> VoiceResponse:
+    lang = caller_language()
+    url = request.form.get("RecordingUrl", "")[:2000] or None
+    duration = int(form_number("RecordingDuration", 0, 0, SECONDS_MAX))
+    if url:
+        calllog.update_call(
+            get_session(), call_sid(), voicemail_url=url, voicemail_duration_s=duration
+        )
+        event("voicemail", url=url, duration_s=duration)
+    response = VoiceResponse()
+    say(response, lang, text(lang, "voicemail_thanks"))
+    response.hangup()
+    return response
+
+
+@bp.post("/status")
+@twilio_signed
+@safe_twiml
+def status() -> VoiceResponse:
+    """The number's status callback: final call status and duration."""
+    session = get_session()
+    at = clock.now()
+    calllog.ensure_call(session, request.form, at)
+    state = request.form.get("CallStatus", "")[:32]
+    duration = int(form_number("CallDuration", 0, 0, SECONDS_MAX))
+    if state in FINAL_STATUSES:
+        if event("call_completed", status=state, duration_s=duration):
+            calllog.update_call(session, call_sid(), status=state, ended_at=at, duration_s=duration)
+        from ivr.voice.state import end_sessions_for_call
+
+        end_sessions_for_call(session, call_sid(), at)
+    else:
+        event("call_status", f"call_status:{state}", status=state)
+    return VoiceResponse()

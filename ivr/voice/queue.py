@@ -1,0 +1,195 @@
+"""The wait in queue (the Enqueue ``waitUrl``): position, the estimate, hold music and the
+callback offer; the callback key; and how the wait ended (the Enqueue ``action``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request, url_for
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr import clock
+from ivr.store import calllog
+from ivr.store.db import get_session
+from ivr.store.models import Callback, QueueEntry
+from ivr.voice.prompts import minutes_phrase, say, text
+from ivr.voice.routing import to_operator, voicemail_prompt
+from ivr.voice.signatures import twilio_signed
+from ivr.voice.state import (
+    bridged_times,
+    caller_entry,
+    current_entry,
+    estimate_wait_s,
+    rounded_minutes,
+)
+from ivr.voice.webhook import (
+    FALLBACK_QUEUE,
+    SECONDS_MAX,
+    arg_int,
+    call_sid,
+    caller_language,
+    caller_number,
+    config,
+    event,
+    form_number,
+    requested_queue,
+    safe_twiml,
+    write_behind,
+)
+
+bp = Blueprint("hold", __name__, url_prefix="/voice")
+POSITION_MAX = 100_000  # a queue position Twilio sends, at most (anything larger is clamped)
+
+
+@bp.post("/wait")
+@twilio_signed
+@safe_twiml
+@write_behind
+def wait() -> VoiceResponse:
+    """The Enqueue ``waitUrl``: Twilio requests it again each time the document finishes."""
+    cfg = config()
+    lang = caller_language()
+    queue_id = requested_queue()
+    session = get_session()
+    now = clock.now()
+    response = VoiceResponse()
+    position = int(form_number("QueuePosition", 1, 1, POSITION_MAX))
+    waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
+    entry = caller_entry(call_sid(), queue_id, waited)
+    due = (
+        entry is None
+        or entry.last_announced_at is None
+        or (now - entry.last_announced_at).total_seconds() >= cfg.line.hold.announce_every_s
+    )
+    estimate = estimate_wait_s(session, cfg, queue_id, position, now)
+    if estimate is None:
+        # nobody logged in with the skill: Twilio's own average is better than nothing
+        average = form_number("AvgQueueTime", 0.0, 0.0, SECONDS_MAX)
+        estimate = average * position if average > 0 else None
+    if estimate is not None and entry is not None and entry.last_estimate_s is not None:
+        grew = entry.last_position is not None and position > entry.last_position
+        if not grew:
+            estimate = min(estimate, entry.last_estimate_s)
+    if due:
+        say(response, lang, text(lang, "hold_position", position=position))
+        if estimate is not None:
+            minutes = rounded_minutes(estimate)
+            words = (
+                text(lang, "hold_wait_short")
+                if minutes == 0
+                else text(lang, "hold_wait", minutes=minutes_phrase(lang, minutes))
+            )
+            say(response, lang, words)
+        if entry is not None:
+            calllog.update_row(
+                session,
+                QueueEntry.__table__,
+                entry,
+                last_announced_at=now,
+                last_estimate_s=estimate,
+                last_position=position,
+            )
+    queue = cfg.queue(queue_id)
+    offer = (
+        estimate is not None
+        and estimate > queue.max_wait_before_callback_s
+        and calllog.callable_number(caller_number())
+    )
+    if offer:
+        gather = response.gather(
+            input="dtmf",
+            num_digits=1,
+            timeout=1,
+            action=url_for("hold.hold_key", lang=lang.code, queue=queue_id),
+            method="POST",
+        )
+        say(gather, lang, text(lang, "callback_offer", key=cfg.line.hold.callback_key))
+        gather.play(cfg.line.hold.music_url)
+    else:
+        response.play(cfg.line.hold.music_url)
+    return response
+
+
+@bp.post("/hold-key")
+@twilio_signed
+@safe_twiml
+def hold_key() -> VoiceResponse:
+    """A key pressed during hold music: the callback key leaves the queue, keeping the place."""
+    cfg = config()
+    lang = caller_language()
+    queue_id = request.args.get("queue", FALLBACK_QUEUE)
+    response = VoiceResponse()
+    phone = caller_number()
+    if (
+        request.form.get("Digits", "").strip() != cfg.line.hold.callback_key
+        or not calllog.callable_number(phone)
+        or queue_id not in cfg.queue_ids()
+    ):
+        response.play(cfg.line.hold.music_url)
+        return response
+    session = get_session()
+    sid = call_sid()
+    now = clock.now()
+    entry = current_entry(session, sid, queue_id)
+    original = entry.original_entered_at if entry is not None else now
+    calllog.insert_ignore(
+        session,
+        Callback,
+        {
+            "call_sid": sid,
+            "phone": phone,
+            "language": lang.code,
+            "queue": queue_id,
+            "original_entered_at": original,
+            "requested_at": now,
+            "due_at": now,
+            "status": "pending",
+            "attempts": 0,
+            "dial_by": "agent",
+        },
+    )
+    event("callback_requested", reason="long_wait", queue=queue_id)
+    response.leave()
+    return response
+
+
+@bp.post("/queue-result")
+@twilio_signed
+@safe_twiml
+@write_behind
+def queue_result() -> VoiceResponse:
+    """The Enqueue ``action``: how the wait ended, and what the caller hears next."""
+    lang = caller_language()
+    queue_id = requested_queue()
+    result = request.form.get("QueueResult", "unknown")[:32]
+    waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
+    session = get_session()
+    now = clock.now()
+    entry = caller_entry(call_sid(), queue_id, waited)
+    key = f"queue_result:{queue_id}:{entry.id if entry else 0}"
+    new = event("queue_result", key, queue=queue_id, result=result, wait_s=waited)
+    if entry is not None:
+        if result == "bridged" and entry.answered_at is not None:
+            times = bridged_times(entry, now)
+        else:
+            times = {"wait_s": waited}
+        calllog.update_row(
+            session, QueueEntry.__table__, entry, new, result=result, ended_at=now, **times
+        )
+    response = VoiceResponse()
+    if result == "bridged":
+        response.redirect(
+            url_for("survey.question_view", lang=lang.code, queue=queue_id), method="POST"
+        )
+    elif result == "leave":
+        say(response, lang, text(lang, "callback_confirmed"))
+        response.hangup()
+    elif result == "hangup":
+        response.hangup()
+    else:
+        # queue-full, error, system-error...: try the operator queue, else take a message.
+        step = arg_int("step", 1) + 1
+        return (
+            to_operator(lang, step, reason=f"queue_{result}")
+            if queue_id != FALLBACK_QUEUE
+            else voicemail_prompt(lang, step)
+        )
+    return response

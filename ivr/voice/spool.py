@@ -1,0 +1,160 @@
+"""A durable local journal of webhooks that could not be written while the database was down.
+
+The caller is still answered (routed to ``general`` from the configuration in memory); the signed
+request itself is appended to ``instance/spool/webhooks.jsonl`` and fsynced. When the database is
+back, :func:`replay` runs each journalled request through the same view with the clock set to the
+time it arrived. Every write is keyed (``ON CONFLICT DO NOTHING``), so a request replayed twice,
+or one that was half-written before the outage, is stored exactly once.
+
+A request the database refused for its data (not for being unreachable) would be refused on every
+replay and hold up the ones behind it, so it goes to ``instance/spool/refused.jsonl`` instead,
+logged, for someone to look at; so does a spooled request whose replay is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+from flask import Flask, request
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+
+
+def spool_path(app: Flask) -> Path:
+    folder = Path(app.instance_path) / "spool"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "webhooks.jsonl"
+
+
+def refused_path(app: Flask) -> Path:
+    return spool_path(app).with_name("refused.jsonl")
+
+
+def keep(app: Flask, at: dt.datetime, set_aside: bool = False) -> None:
+    """Journal the current request (called inside the failing webhook); with ``set_aside`` (the
+    database refused its data), keep it in ``refused.jsonl`` instead of queueing it for replay."""
+    record = {
+        "path": request.path,
+        "query": request.query_string.decode("latin-1"),
+        "form": list(request.form.items(multi=True)),
+        "at": at.isoformat(),
+    }
+    _append(
+        refused_path(app) if set_aside else spool_path(app), json.dumps(record, ensure_ascii=False)
+    )
+
+
+def _append(path: Path, line: str) -> None:
+    with _lock, path.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def pending(app: Flask) -> int:
+    """Requests waiting to be replayed."""
+    return _lines(spool_path(app))
+
+
+def refused(app: Flask) -> int:
+    """Requests set aside because the database refused their data."""
+    return _lines(refused_path(app))
+
+
+def _lines(path: Path) -> int:
+    return sum(1 for _ in path.open(encoding="utf-8")) if path.exists() else 0
+
+
+def replay(app: Flask) -> tuple[int, int]:
+    """Write journalled requests to the database; returns (replayed, still pending)."""
+    path = spool_path(app)
+    with _lock:
+        if not path.exists() or path.stat().st_size == 0:
+            return 0, 0
+        work = path.with_suffix(".replaying")
+        if work.exists():  # an earlier replay was interrupted: its lines go first
+            lines = (
+                work.read_text(encoding="utf-8").splitlines()
+                + path.read_text(encoding="utf-8").splitlines()
+            )
+        else:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        work.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path.write_text("", encoding="utf-8")
+    left, done = [], 0
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        outcome = _replay_one(app, json.loads(line))
+        if outcome == "retry":
+            left = lines[number:]  # the database is still down: keep the rest, in order
+            break
+        if outcome == "refused":
+            _append(refused_path(app), line)
+        else:
+            done += 1
+    with _lock:
+        newer = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        path.write_text("".join(f"{x}\n" for x in left + newer if x.strip()), encoding="utf-8")
+        work.unlink(missing_ok=True)
+    return done, len([x for x in left + newer if x.strip()])
+
+
+def _replay_one(app: Flask, record: dict) -> str:
+    """``"done"``, ``"retry"`` (the database is still unreachable) or "refused" (it refused the data)."""
+    from werkzeug.datastructures import MultiDict
+
+    from ivr.clock import AT_ENVIRON
+    from ivr.store.db import close_session, get_session, retrying_stale, unreachable
+
+    view = app.view_functions.get(_endpoint(app, record["path"]))
+    if view is None:
+        log.warning("spooled request for unknown path %s dropped", record["path"])
+        return "done"
+    at = dt.datetime.fromisoformat(record["at"])  # the clock of this request only
+    path = record["path"] + ("?" + record["query"] if record["query"] else "")
+    try:
+        with app.test_request_context(
+            path,
+            method="POST",
+            data=MultiDict(record["form"]),
+            environ_overrides={AT_ENVIRON: at},
+        ):
+            target = getattr(
+                view, "__wrapped__", view
+            )  # past the signature check: it passed when the request came
+            target = getattr(
+                target, "__wrapped__", target
+            )  # and past safe_twiml: errors must surface here
+
+            def replay_it() -> None:
+                session = get_session()
+                try:
+                    target()
+                    session.commit()
+                finally:  # rolled back if it failed: the next try or record starts afresh
+                    close_session()
+
+            retrying_stale(replay_it)  # a connection dropped by a restarted server: a new one
+        return "done"
+    except Exception as exc:  # noqa: BLE001 - still down, or refused: sorted out here
+        if unreachable(exc):
+            log.warning("replaying %s failed; it stays in the spool: %s", record["path"], exc)
+            return "retry"
+        log.exception("replaying %s was refused; set aside in refused.jsonl", record["path"])
+        return "refused"
+
+
+def _endpoint(app: Flask, path: str) -> str | None:
+    adapter = app.url_map.bind("localhost")
+    try:
+        endpoint, _args = adapter.match(path, method="POST")
+    except Exception:  # noqa: BLE001 - no such route
+        return None
+    return endpoint

@@ -1,0 +1,296 @@
+"""What the voice routes share and none of them owns: callers' queue entries and the wait
+estimate, the agents' state and sessions, and the orphan waits closed once a call is over.
+
+The estimate comes from the line's own recent history: the queue's answers per logged-in agent
+over the last half hour, times the agents logged in now with that skill (before there is history:
+agents over AHT). It is rounded to what a person understands and never rises between two
+announcements to the same caller unless the queue really grew in front of them.
+
+No routes live here, so every route module may import it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import time
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ivr.config.schema import HotlineConfig
+from ivr.store import calllog
+from ivr.store.db import get_reads_engine
+from ivr.store.models import AgentAccount, AgentSession, Callback, CallEvent, QueueEntry
+from ivr.store.write_behind import journal_for
+from ivr.voice.webhook import LONGEST_CALL
+
+FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+
+RATE_WINDOW = dt.timedelta(minutes=30)
+LOGGED_IN = ("idle", "on_call")
+
+
+def agents_with_skill(cfg: HotlineConfig, queue_id: str) -> set[str]:
+    return {agent.id for agent in cfg.agents if queue_id in agent.skills}
+
+
+def estimate_wait_s(
+    session: Session, cfg: HotlineConfig, queue_id: str, position: int, now: dt.datetime
+) -> float | None:
+    """Expected seconds until a caller at ``position`` is answered, or None if nobody can answer.
+
+    The queue's answer rate is the same for every caller in it, and a thousand callers on hold
+    poll this: each worker reuses it for ``HOLD_ESTIMATE_CACHE_S`` seconds (0: never)."""
+    ttl = current_app.config.get("HOLD_ESTIMATE_CACHE_S", 0)
+    cache = current_app.extensions.setdefault("hotline.answer_rates", {})
+    hit = cache.get(queue_id)
+    if ttl > 0 and hit is not None and time.monotonic() - hit[0] < ttl:
+        rate = hit[1]
+    else:
+        rate = answer_rate(session, cfg, queue_id, now)
+        cache[queue_id] = (time.monotonic(), rate)
+    return None if rate is None else position / rate
+
+
+def answer_rate(
+    session: Session, cfg: HotlineConfig, queue_id: str, now: dt.datetime
+) -> float | None:
+    """Calls per second the queue's logged-in agents answer now, or None if nobody is on."""
+    skilled = agents_with_skill(cfg, queue_id)
+    on_line = session.scalar(
+        select(func.count())
+        .select_from(AgentAccount)
+        .where(AgentAccount.agent_id.in_(skilled), AgentAccount.state.in_(LOGGED_IN))
+    )
+    if not on_line:
+        return None
+    since = now - RATE_WINDOW
+    answered = session.scalar(
+        select(func.count())
+        .select_from(QueueEntry)
+        .where(QueueEntry.queue == queue_id, QueueEntry.answered_at >= since)
+    )
+    sessions = session.execute(
+        select(AgentSession.logged_in_at, AgentSession.logged_out_at).where(
+            AgentSession.agent_id.in_(skilled),
+            or_(AgentSession.logged_out_at.is_(None), AgentSession.logged_out_at >= since),
+        )
+    ).all()
+    agent_seconds = sum(
+        max(((end or now) - max(start, since)).total_seconds(), 0.0) for start, end in sessions
+    )
+    if answered >= 3 and agent_seconds > 0:
+        per_agent = answered / agent_seconds  # answers per second per logged-in agent
+        rate = per_agent * on_line
+    else:
+        rate = on_line / cfg.queue(queue_id).aht_s
+    return rate
+
+
+def rounded_minutes(seconds: float) -> int:
+    """0 for under a minute, whole minutes up to 10, then steps of 5."""
+    if seconds < 60:
+        return 0
+    minutes = math.ceil(seconds / 60)
+    return minutes if minutes <= 10 else 5 * math.ceil(minutes / 5)
+
+
+def _latest_entry(*columns: Any) -> Select:
+    """SELECT these columns (or the entity) of a caller's latest entry in a queue (parameters
+    ``sid`` and ``queue``)."""
+    entries = QueueEntry.__table__
+    return (
+        select(*columns)
+        .where(entries.c.call_sid == bindparam("sid"), entries.c.queue == bindparam("queue"))
+        .order_by(entries.c.entered_at.desc())
+        .limit(1)
+    )
+
+
+@functools.cache
+def _current_entry_statement() -> Select:
+    return _latest_entry(QueueEntry)
+
+
+def current_entry(session: Session, sid: str, queue_id: str) -> QueueEntry | None:
+    """The caller's latest entry in this queue, as an ORM object the request may change (the
+    agent line, the callback key); the hold loop and the queue result read :func:`entry_state`."""
+    return session.scalars(_current_entry_statement(), {"sid": sid, "queue": queue_id}).first()
+
+
+@functools.cache
+def _entry_state_statement() -> Select:
+    entries = QueueEntry.__table__
+    return _latest_entry(
+        entries.c.id,
+        entries.c.call_sid,
+        entries.c.entered_at,
+        entries.c.answered_at,
+        entries.c.last_announced_at,
+        entries.c.last_estimate_s,
+        entries.c.last_position,
+    )
+
+
+def entry_state(sid: str, queue_id: str) -> Row | None:
+    """What the hold loop and the queue result read of the caller's latest entry in this queue:
+    a plain row, read without the ORM and outside the request's transaction, on a connection of
+    its own (a thousand callers on hold poll this; each read sees what is committed now)."""
+    with get_reads_engine().connect() as connection:
+        return connection.execute(_entry_state_statement(), {"sid": sid, "queue": queue_id}).first()
+
+
+def caller_entry(sid: str, queue_id: str, waited_s: float) -> Row | None:
+    """The caller's entry in this queue (:func:`entry_state`), also when the menu request that
+    opened it may still be in a write-behind journal (the first hold poll comes right after it):
+    then flush this worker's journal if it holds the call's writes; if they were enqueued under a
+    second ago, give the other workers one interval too (a longer wait means the entry was
+    written long ago)."""
+    entry = entry_state(sid, queue_id)
+    journal = journal_for(current_app)
+    if entry is not None or journal is None:
+        return entry
+    mine = journal.holds(sid)
+    if not mine and waited_s > 1.0:
+        return None
+    if mine:
+        journal.flush()
+    pauses = (0.0, min(2 * journal.interval_s, 0.5)) if waited_s <= 1.0 else (0.0,)
+    for pause in pauses:
+        time.sleep(pause)
+        entry = entry_state(sid, queue_id)
+        if entry is not None:
+            return entry
+    return None
+
+
+def bridged_times(entry: Any, end: dt.datetime) -> dict[str, float]:
+    """An answered entry's wait (until an agent took it) and handle time (until ``end``), in
+    seconds, never negative."""
+    return {
+        "wait_s": max((entry.answered_at - entry.entered_at).total_seconds(), 0.0),
+        "handle_s": max((end - entry.answered_at).total_seconds(), 0.0),
+    }
+
+
+ORPHAN_GRACE = dt.timedelta(seconds=60)  # a queue result comes within this of the call's end
+FINAL_STATUS_EVENTS = ("call_completed", "callback_status")  # the status callbacks' events
+
+
+def close_orphan_waits(session: Session, now: dt.datetime) -> dict[str, int]:
+    """Close the queue entries Twilio's queue result (the Enqueue ``action``) never closed.
+
+    That request can fail to reach us (a network fault, a restart). Left open, the entry would
+    count as waiting for ever: on the dashboard, in the statistics, and at the front of the queue
+    for agents, who would be sent to wait on an empty queue ahead of any due callback.
+
+    - The call's final status came (the number's or a callback's status callback) at least
+      ``ORPHAN_GRACE`` ago: the wait ended with the call. Not answered: a hang-up after its wait
+      until then; answered: bridged, handled until then.
+    - No status either, and the entry is older than ``LONGEST_CALL``: the call is over, how is
+      unknown (result ``unknown``, no wait).
+
+    Each closed entry gets a ``queue_closed_without_result`` event. A queue result that still
+    comes writes Twilio's own figures over these. Returns how many entries of each kind."""
+    is_open = and_(QueueEntry.result.is_(None), QueueEntry.ended_at.is_(None))
+    ended = (  # each open entry's call: when its final status came
+        select(CallEvent.call_sid, func.max(CallEvent.at).label("at"))
+        .where(
+            CallEvent.event.in_(FINAL_STATUS_EVENTS),
+            CallEvent.call_sid.in_(select(QueueEntry.call_sid).where(is_open)),
+        )
+        .group_by(CallEvent.call_sid)
+        .subquery()
+    )
+    rows = session.execute(
+        select(QueueEntry, ended.c.at)
+        .outerjoin(ended, ended.c.call_sid == QueueEntry.call_sid)
+        .where(is_open)
+    ).all()
+    closed = {"call_ended": 0, "unknown": 0}
+    for entry, end in rows:
+        if end is not None and end < entry.entered_at:  # not this wait's call (a reused CallSid)
+            end = None
+        if end is not None and end <= now - ORPHAN_GRACE:
+            if entry.answered_at is None:
+                entry.result = "hangup"
+                entry.wait_s = max((end - entry.entered_at).total_seconds(), 0.0)
+            else:
+                entry.result = "bridged"
+                times = bridged_times(entry, end)
+                entry.wait_s, entry.handle_s = times["wait_s"], times["handle_s"]
+            entry.ended_at = end
+            closed["call_ended"] += 1
+        elif end is None and entry.entered_at <= now - LONGEST_CALL:
+            entry.result, entry.ended_at = "unknown", now
+            closed["unknown"] += 1
+        else:
+            continue
+        calllog.record_event(
+            session,
+            entry.call_sid,
+            "queue_closed_without_result",
+            now,
+            f"queue_closed_without_result:{entry.id}",
+            queue=entry.queue,
+            result=entry.result,
+        )
+    return closed
+
+
+def waiting_front(session: Session, queues: set[str]) -> list[QueueEntry]:
+    """Callers waiting now in these queues (oldest original entry first)."""
+    return list(
+        session.scalars(
+            select(QueueEntry)
+            .where(
+                QueueEntry.queue.in_(queues),
+                QueueEntry.result.is_(None),
+                QueueEntry.answered_at.is_(None),
+                QueueEntry.ended_at.is_(None),
+            )
+            .order_by(QueueEntry.original_entered_at, QueueEntry.id)
+        )
+    )
+
+
+def due_agent_callbacks(session: Session, queues: set[str], now: dt.datetime) -> list[Callback]:
+    return list(
+        session.scalars(
+            select(Callback)
+            .where(
+                and_(
+                    Callback.queue.in_(queues),
+                    Callback.status == "pending",
+                    Callback.dial_by == "agent",
+                    Callback.due_at <= now,
+                )
+            )
+            .order_by(Callback.original_entered_at, Callback.id)
+        )
+    )
+
+
+def end_sessions_for_call(session: Session, sid: str, now: dt.datetime) -> None:
+    """The agent's own call ended: log them out."""
+    for open_ in session.scalars(
+        select(AgentSession).where(
+            AgentSession.call_sid == sid, AgentSession.logged_out_at.is_(None)
+        )
+    ):
+        open_.logged_out_at = now
+        set_state(session, open_.agent_id, "offline", now)
+
+
+def set_state(
+    session: Session, agent_id: str, state: str, now: dt.datetime, current: str | None = None
+) -> None:
+    session.execute(
+        update(AgentAccount)
+        .where(AgentAccount.agent_id == agent_id)
+        .values(state=state, state_since=now, current_call_sid=current)
+    )

@@ -1,0 +1,48 @@
+"""``/healthz``: version, configuration and database status, for load balancers and people."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+
+from ivr.store import db
+from ivr.store.write_behind import journal_for
+from ivr.voice import spool
+
+bp = Blueprint("health", __name__)
+
+
+def hotline_version() -> str:
+    try:
+        return version("hotline")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    cfg = current_app.extensions["hotline.config"]
+    database = db.status(db.get_engine())
+    journal = journal_for(current_app)
+    body = {
+        "status": "ok" if database["ok"] else "degraded",
+        "version": hotline_version(),
+        "config": {
+            "ok": True,
+            "dir": str(cfg.source_dir),
+            "timezone": cfg.line.timezone,
+            "languages": [lang.code for lang in cfg.languages],
+            "queues": cfg.queue_ids(),
+            "agents": len(cfg.agents),
+        },
+        "database": database,
+        "twilio": {"signature_secret_set": bool(current_app.config["TWILIO_AUTH_TOKEN"])},
+        # what waits on local disk for the database: menu writes behind, webhooks spooled in an
+        # outage (replayed by the replay_spool job)
+        "write_behind": journal.backlog() if journal is not None else {"interval_s": 0},
+        "spooled_webhooks": spool.pending(current_app),
+        "refused_webhooks": spool.refused(current_app),
+    }
+    return jsonify(body), 200 if database["ok"] else 503

@@ -1,0 +1,183 @@
+"""Ops views: live and historical queue figures on a web page and a JSON API.
+
+``GET /api/queues`` (today in the line's time zone, or ``?since=&until=``) and
+``GET /api/queues/<queue>/intervals?freq=30min&since=&until=``; pages ``/ops`` (cards that
+refresh themselves and today's intervals as a chart), ``/ops/abandoned`` and ``/ops/tickets``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from ivr import clock, stats
+from ivr.config.schema import HotlineConfig
+from ivr.store.db import get_session
+from ivr.store.models import ComplaintTicket, QueueEntry
+from ivr.web.auth import api_auth, login_required
+
+bp = Blueprint("ops", __name__)
+
+MAX_WINDOW = dt.timedelta(days=400)
+FREQS = {"15min", "30min", "1h", "60min"}
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def config() -> HotlineConfig:
+    return current_app.extensions["hotline.config"]
+
+
+def requested_window() -> stats.Window:
+    cfg = config()
+    try:
+        window = stats.parse_window(
+            cfg,
+            request.args.get("since"),
+            request.args.get("until"),
+            stats.local_day(cfg, clock.now()),
+            one_day_from_since=True,
+        )
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    if window.until - window.since > MAX_WINDOW:
+        raise BadRequest("a window is at most 400 days")
+    return window
+
+
+def error(message: str, status: int = 400):
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
+def jsonable(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame.astype(object).where(frame.notna(), None)
+    if "interval_start" in out:
+        out["interval_start"] = [t.isoformat() for t in frame["interval_start"]]
+    return out.to_dict(orient="records")
+
+
+@bp.get("/api/queues")
+@api_auth
+def api_queues():
+    try:
+        window = requested_window()
+    except BadRequest as exc:
+        return error(str(exc))
+    cfg = config()
+    now = clock.now()
+    queues = stats.queue_stats(get_session(), cfg, window, now)
+    return jsonify(
+        {
+            "as_of": now.astimezone(cfg.tz).isoformat(),
+            "window": window.as_json(cfg.line.timezone),
+            "queues": queues,
+        }
+    )
+
+
+@bp.get("/api/queues/<queue>/intervals")
+@api_auth
+def api_intervals(queue: str):
+    cfg = config()
+    if queue not in cfg.queue_ids():
+        return error("unknown queue", 404)
+    freq = request.args.get("freq", "30min")
+    if freq not in FREQS:
+        return error(f"freq must be one of {', '.join(sorted(FREQS))}")
+    try:
+        window = requested_window()
+    except BadRequest as exc:
+        return error(str(exc))
+    table = stats.interval_stats(get_session(), cfg, window, pd.Timedelta(freq), queue)
+    return jsonify(
+        {
+            "queue": queue,
+            "freq": freq,
+            "window": window.as_json(cfg.line.timezone),
+            "intervals": jsonable(table.drop(columns="queue")),
+        }
+    )
+
+
+@bp.get("/")
+def home():
+    """The site's root: the queues dashboard (which asks for a login first)."""
+    return redirect(url_for("ops.dashboard"))
+
+
+@bp.get("/ops")
+@login_required
+def dashboard():
+    cfg = config()
+    return render_template(
+        "ops.html", queues=cfg.queues, lang=cfg.line.default_language, line=cfg.line
+    )
+
+
+@bp.get("/ops/abandoned")
+@login_required
+def abandoned():
+    cfg = config()
+    try:
+        window = requested_window()
+    except BadRequest as exc:
+        return render_template("message.html", message=str(exc)), 400
+    rows = (
+        get_session()
+        .scalars(
+            select(QueueEntry)
+            .where(
+                QueueEntry.result == "hangup",
+                QueueEntry.entered_at >= window.since,
+                QueueEntry.entered_at < window.until,
+            )
+            .order_by(QueueEntry.entered_at.desc())
+            .limit(1000)
+        )
+        .all()
+    )
+    calls = [
+        {
+            "at": row.entered_at.astimezone(cfg.tz),
+            "queue": row.queue,
+            "from_number": row.from_number or "unknown",
+            "wait_s": row.wait_s or 0.0,
+            "short": (row.wait_s or 0.0) < cfg.line.short_abandon_s,
+        }
+        for row in rows
+    ]
+    return render_template(
+        "abandoned.html", calls=calls, window=window, tz=cfg.tz, short_s=cfg.line.short_abandon_s
+    )
+
+
+@bp.get("/ops/jobs")
+@login_required
+def jobs():
+    from flask import current_app as app
+
+    from ivr.jobs.scheduler import job_overview
+
+    return render_template(
+        "jobs.html", jobs=job_overview(app._get_current_object(), clock.now()), tz=config().tz
+    )
+
+
+@bp.get("/ops/tickets")
+@login_required
+def tickets():
+    cfg = config()
+    rows = (
+        get_session()
+        .scalars(select(ComplaintTicket).order_by(ComplaintTicket.created_at.desc()).limit(500))
+        .all()
+    )
+    return render_template("tickets.html", tickets=rows, tz=cfg.tz)

@@ -1,0 +1,208 @@
+"""Supervisors' pages: the week's roster (draft or published) with downloads, and publishing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import zipfile
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from markupsafe import Markup
+from sqlalchemy import select, update
+
+from ivr import clock
+from ivr.planning.rosters import WeekPlan, asked_beyond, plan_from_csv, week_view, write_ics
+from ivr.store.db import get_session
+from ivr.store.models import PlanDraft, RosterAssignment
+from ivr.web.auth import check_csrf, login_required
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+
+
+def supervisors_only() -> None:
+    if session.get("role") != "supervisor":
+        abort(403)
+
+
+def latest_week(status: str | None = None) -> tuple[dt.date | None, str | None]:
+    query = select(RosterAssignment.week_start, RosterAssignment.status).order_by(
+        RosterAssignment.week_start.desc(), RosterAssignment.status.desc()
+    )
+    if status:
+        query = query.where(RosterAssignment.status == status)
+    row = get_session().execute(query.limit(1)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def rows_for(week: dt.date, status: str) -> list[dict]:
+    cfg = current_app.extensions["hotline.config"]
+    tz = cfg.tz
+    out = []
+    skills = {a.id: ";".join(a.skills) for a in cfg.agents}
+    for r in get_session().scalars(
+        select(RosterAssignment)
+        .where(RosterAssignment.week_start == week, RosterAssignment.status == status)
+        .order_by(RosterAssignment.agent_id, RosterAssignment.date)
+    ):
+        out.append(
+            {
+                "agent": r.agent_id,
+                "date": r.date.isoformat(),
+                "shift_start": r.shift_start.astimezone(tz).isoformat(),
+                "shift_end": r.shift_end.astimezone(tz).isoformat(),
+                "break_start": r.break_start.astimezone(tz).isoformat() if r.break_start else "",
+                "queue_skills": skills.get(r.agent_id, ""),
+            }
+        )
+    return out
+
+
+def chosen() -> tuple[dt.date | None, str]:
+    status = request.args.get("status")
+    week = request.args.get("week")
+    if week:
+        try:
+            return dt.date.fromisoformat(week), status or "published"
+        except ValueError:
+            abort(400)
+    found, found_status = latest_week(status)
+    return found, status or found_status or "draft"
+
+
+def stored_plan(week: dt.date) -> WeekPlan | None:
+    """The latest shift plan stored for the week (by the weekly job or the demo), or None if
+    there is none or it cannot be read."""
+    cfg = current_app.extensions["hotline.config"]
+    content = get_session().scalar(
+        select(PlanDraft.content)
+        .where(PlanDraft.kind == "shifts", PlanDraft.week_start == week)
+        .order_by(PlanDraft.created_at.desc(), PlanDraft.id.desc())
+        .limit(1)
+    )
+    if content is None:
+        return None
+    try:
+        return plan_from_csv(content, week, cfg)
+    except (ValueError, KeyError) as exc:
+        log.warning("the stored shift plan for the week of %s cannot be read: %s", week, exc)
+        return None
+
+
+@bp.get("/roster")
+@login_required
+def roster():
+    supervisors_only()
+    cfg = current_app.extensions["hotline.config"]
+    week, status = chosen()
+    if week is None:
+        return render_template(
+            "roster.html",
+            view=Markup(
+                "<p>No roster yet: run <code>hotline roster</code> or wait for the weekly job.</p>"
+            ),
+            week=None,
+            status=None,
+        )
+    rows = rows_for(week, status)
+    # week_view escapes every value it inserts; with the week's plan it adds the coverage chart
+    plan = stored_plan(week)
+    view = Markup(
+        week_view(
+            rows,
+            cfg.agents,
+            plan,
+            week,
+            f"Roster ({status}), week of {week}",
+            asked=asked_beyond(cfg, plan, cfg.agents),
+        )
+    )
+    return render_template("roster.html", view=view, week=week, status=status)
+
+
+@bp.get("/roster.csv")
+@login_required
+def roster_csv():
+    supervisors_only()
+    week, status = chosen()
+    if week is None:
+        abort(404)
+    buffer = io.StringIO()
+    import csv
+
+    writer = csv.DictWriter(
+        buffer,
+        fieldnames=["agent", "date", "shift_start", "shift_end", "break_start", "queue_skills"],
+    )
+    writer.writeheader()
+    writer.writerows(rows_for(week, status))
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=roster-{week}.csv"},
+    )
+
+
+@bp.get("/roster-ics.zip")
+@login_required
+def roster_ics():
+    supervisors_only()
+    week, status = chosen()
+    if week is None:
+        abort(404)
+    cfg = current_app.extensions["hotline.config"]
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        files = write_ics(rows_for(week, status), cfg.agents, folder, cfg.line.name)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for path in files:
+                archive.write(path, Path(path).name)
+    return Response(
+        buffer.getvalue(),
+        mimetype="application/zip",
+        headers={"Content-Disposition": f"attachment; filename=roster-{week}-ics.zip"},
+    )
+
+
+@bp.post("/roster/publish")
+@login_required
+def publish():
+    supervisors_only()
+    check_csrf()
+    try:
+        week = dt.date.fromisoformat(request.form.get("week", ""))
+    except ValueError:
+        abort(400)
+    db = get_session()
+    from sqlalchemy import delete
+
+    db.execute(
+        delete(RosterAssignment).where(
+            RosterAssignment.week_start == week, RosterAssignment.status == "published"
+        )
+    )
+    db.execute(
+        update(RosterAssignment)
+        .where(RosterAssignment.week_start == week, RosterAssignment.status == "draft")
+        .values(status="published")
+    )
+    db.commit()
+    current_app.logger.info(
+        "roster for %s published by %s at %s", week, session.get("user"), clock.now()
+    )
+    return redirect(url_for("supervisor.roster", week=week.isoformat(), status="published"))
