@@ -69,6 +69,7 @@ class AgentLineSettings(_Model):
     callback: str = "Calling a customer back, for {queue}."
     call_ended: str = "Call ended."
     logged_out: str = "You are logged out. Goodbye."
+    error: str = "Sorry, something went wrong. Please log in again."
     wait_poll_s: int = Field(10, ge=2, le=60)
     max_pin_attempts: int = Field(3, ge=1, le=10)
 

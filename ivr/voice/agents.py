@@ -30,7 +30,7 @@ from ivr.voice.state import (
     set_state,
     waiting_front,
 )
-from ivr.voice.webhook import arg_id, arg_int, call_sid, config, event, safe_twiml, small_number
+from ivr.voice.webhook import agent_twiml, arg_id, arg_int, call_sid, config, event, small_number
 
 bp = Blueprint("agent_line", __name__, url_prefix="/voice/agent")
 
@@ -100,7 +100,7 @@ def goodbye(words: str) -> VoiceResponse:
 
 @bp.post("")
 @twilio_signed
-@safe_twiml
+@agent_twiml
 def welcome() -> VoiceResponse:
     call_sid()
     return ask(config().line.agent_line.welcome, url_for("agent_line.login", attempt=1))
@@ -108,7 +108,7 @@ def welcome() -> VoiceResponse:
 
 @bp.post("/login")
 @twilio_signed
-@safe_twiml
+@agent_twiml
 def login() -> VoiceResponse:
     settings = config().line.agent_line
     attempt = arg_int("attempt", 1)
@@ -132,7 +132,7 @@ def _prefixed(words: str, response: VoiceResponse) -> VoiceResponse:
 
 @bp.post("/pin")
 @twilio_signed
-@safe_twiml
+@agent_twiml
 def pin() -> VoiceResponse:
     cfg = config()
     settings = cfg.line.agent_line
@@ -168,7 +168,7 @@ def pin() -> VoiceResponse:
 
 @bp.post("/next")
 @twilio_signed
-@safe_twiml
+@agent_twiml
 def next_call() -> VoiceResponse:
     """Connect the agent to the longest original wait among their queues, or wait for one."""
     cfg = config()
@@ -183,7 +183,11 @@ def next_call() -> VoiceResponse:
         end_sessions_for_call(session, sid, now)
         event("agent_logged_out", f"agent_logged_out:{agent_id}", agent=agent_id)
         return goodbye(settings.logged_out)
-    agent = next(a for a in cfg.agents if a.id == agent_id)
+    agent = next((a for a in cfg.agents if a.id == agent_id), None)
+    if agent is None:  # removed from agents.csv while logged in
+        end_sessions_for_call(session, sid, now)
+        event("agent_logged_out", f"agent_logged_out:{agent_id}", agent=agent_id)
+        return goodbye(settings.logged_out)
     skills = set(agent.skills)
     waiting = waiting_front(session, skills)
     callbacks = due_agent_callbacks(session, skills, now)
@@ -247,7 +251,7 @@ def next_call() -> VoiceResponse:
 
 @bp.post("/bridge")
 @twilio_signed
-@safe_twiml
+@agent_twiml
 def bridge() -> VoiceResponse:
     """Played to the dequeued *caller* just before the agent is bridged: they are answered now."""
     cfg = config()
@@ -273,7 +277,7 @@ def bridge() -> VoiceResponse:
 
 @bp.post("/after")
 @twilio_signed
-@safe_twiml
+@agent_twiml
 def after() -> VoiceResponse:
     """The agent's call ended (or a callback was not answered): record it, then the next one."""
     cfg = config()

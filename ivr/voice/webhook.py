@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from ivr import clock
 from ivr.config.hours import OpeningHours
-from ivr.config.schema import HotlineConfig, Language
+from ivr.config.schema import AgentLineSettings, HotlineConfig, Language
 from ivr.store import calllog
 from ivr.store.db import close_session, get_session, opened_session, retrying_stale, unreachable
 from ivr.store.write_behind import SESSION_KEY, EventGuard, journal_for
@@ -129,10 +129,12 @@ def apology(lang: Language) -> VoiceResponse:
     return response
 
 
-def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
+def _answered(
+    view: Callable[..., VoiceResponse], fallback: Callable[[], VoiceResponse], spool: bool
+) -> Callable[..., Response]:
     """Commit the view's writes and return its TwiML; on any failure, log it, roll back, and
-    still return valid TwiML that routes the caller to ``general`` (a caller never hears an
-    application error)."""
+    still return valid TwiML: ``fallback()`` (nobody on the line hears an application error).
+    With ``spool``, a request that failed because the database is down is kept for replay."""
 
     def attempt(*args: Any, **kwargs: Any) -> VoiceResponse:
         result = view(*args, **kwargs)
@@ -151,30 +153,62 @@ def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
         except BadTwilioRequest as exc:
             return Response(f"bad request: {exc}", status=400, mimetype="text/plain")
         except Exception as exc:
-            log.exception("webhook %s failed; caller routed to %s", request.path, FALLBACK_QUEUE)
+            log.exception("webhook %s failed; answered with the fallback", request.path)
             try:
                 get_session().rollback()
             except Exception:  # noqa: BLE001 - the database may be what failed
                 log.exception("rollback failed")
-            if isinstance(exc, DBAPIError):
+            if spool and isinstance(exc, DBAPIError):
                 try:  # the database is down: keep the request, replay it when it is back; if
                     # it refused the data, keep it aside (it would be refused every time)
-                    from ivr.voice import spool
+                    from ivr.voice import spool as spool_module
 
-                    spool.keep(
+                    spool_module.keep(
                         current_app._get_current_object(),
                         clock.now(),
                         set_aside=not unreachable(exc),
                     )
                 except Exception:  # noqa: BLE001 - never let the journal take the caller down
                     log.exception("could not spool %s", request.path)
-            try:
-                lang = caller_language()
-            except Exception:  # noqa: BLE001 - even the config may be what failed
-                return twiml(_bare_apology())
-            return twiml(apology(lang))
+            return twiml(fallback())
 
     return wrapper
+
+
+def _caller_fallback() -> VoiceResponse:
+    try:
+        lang = caller_language()
+    except Exception:  # noqa: BLE001 - even the config may be what failed
+        return _bare_apology()
+    return apology(lang)
+
+
+def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
+    """A caller's webhook: on any failure the caller hears an apology and is put through to
+    ``general``; a request the database could not take is spooled for replay."""
+    return _answered(view, _caller_fallback, spool=True)
+
+
+def agent_fallback() -> VoiceResponse:
+    """What an agent hears when the agent line failed: an apology, then the agent line's start
+    again (never a caller queue)."""
+    try:
+        words = config().line.agent_line.error
+    except Exception:  # noqa: BLE001 - even the config may be what failed
+        words = AgentLineSettings().error
+    response = VoiceResponse()
+    response.say(words)
+    try:
+        response.redirect(url_for("agent_line.welcome"), method="POST")
+    except Exception:  # noqa: BLE001 - no URL to go back to: end the agent's call
+        response.hangup()
+    return response
+
+
+def agent_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
+    """An agent's webhook: on any failure the agent hears an apology and goes back to the agent
+    line's start. Nothing is spooled: an agent's key press replayed later means nothing."""
+    return _answered(view, agent_fallback, spool=False)
 
 
 def write_behind(view: Callable[..., VoiceResponse]) -> Callable[..., VoiceResponse]:

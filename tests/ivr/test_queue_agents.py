@@ -6,10 +6,12 @@ import datetime as dt
 import json
 import logging
 import re
+import xml.etree.ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from twilio.http import HttpClient
 from twilio.http.response import Response
 from werkzeug.security import check_password_hash
@@ -26,6 +28,7 @@ from ivr.demo.twilio_sim import (
 from ivr.jobs.bodies import JOBS
 from ivr.store.db import session_scope
 from ivr.store.models import AgentAccount, AgentSession, Callback, QueueEntry, Survey
+from ivr.voice import agents, spool
 from ivr.voice.agents import set_pin
 from ivr.voice.callbacks import dial_due_callbacks
 from ivr.voice.state import rounded_minutes, waiting_front
@@ -502,6 +505,50 @@ def test_wrong_pin_and_unknown_agent(app, new_call):
     assert last.find("Hangup") is not None
     not_in = agent.post(f"{PUBLIC}/voice/agent/next?agent=A002")
     assert not_in.find("Hangup") is not None  # no session: nothing is dequeued
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [RuntimeError("a bug"), OperationalError("SELECT", {}, Exception("database is locked"))],
+    ids=["bug", "database"],
+)
+def test_an_agent_line_failure_apologises_and_never_enqueues_the_agent(
+    app, new_call, monkeypatch, failure
+):
+    """Whatever fails on the agent line, the agent hears an apology and goes back to the agent
+    line's start: never the callers' apology, never a caller queue, nothing spooled."""
+    with_pin(app, "A002")
+    agent = agent_call(app, new_call)
+    agent.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt=1", {"Digits": "2468"})
+
+    def broken(*_args, **_kwargs):
+        raise failure
+
+    monkeypatch.setattr(agents, "waiting_front", broken)
+    root = agent.post(f"{PUBLIC}/voice/agent/next?agent=A002")
+    assert root.find("Say").text == "Sorry, something went wrong. Please log in again."
+    assert root.find("Redirect").text == "/voice/agent"
+    assert root.find(".//Enqueue") is None
+    assert "connect you to an operator" not in ET.tostring(root, encoding="unicode")
+    with session_scope(app) as session:
+        assert not session.scalars(
+            select(QueueEntry).where(QueueEntry.call_sid == agent.call_sid)
+        ).all()
+    assert spool.pending(app) == 0
+
+
+def test_an_agent_removed_from_agents_csv_while_logged_in_is_logged_out(app, new_call, monkeypatch):
+    with_pin(app, "A002")
+    agent = agent_call(app, new_call)
+    agent.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt=1", {"Digits": "2468"})
+    cfg = app.extensions["hotline.config"]
+    without = cfg.model_copy(update={"agents": [a for a in cfg.agents if a.id != "A002"]})
+    monkeypatch.setitem(app.extensions, "hotline.config", without)
+    root = agent.post(f"{PUBLIC}/voice/agent/next?agent=A002")
+    assert root.find("Say").text == "You are logged out. Goodbye."
+    assert root.find("Hangup") is not None and root.find(".//Enqueue") is None
+    with session_scope(app) as session:
+        assert session.scalars(select(AgentSession)).one().logged_out_at is not None
 
 
 def test_set_pin_cli_stores_a_hash(app):
