@@ -3,11 +3,13 @@ inside that or the worker is recycled. Override any setting with GUNICORN_* envi
 or gunicorn's own flags."""
 
 import multiprocessing
-import os
 
-bind = os.environ.get("HOTLINE_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("HOTLINE_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("HOTLINE_THREADS", 4))
+from ivr import settings
+
+_env = settings.load()
+bind = _env.hotline_bind
+workers = _env.hotline_workers or multiprocessing.cpu_count() * 2 + 1
+threads = _env.hotline_threads
 worker_class = "gthread"
 timeout = 10  # seconds a request may take before the worker is restarted (Twilio waits 15)
 graceful_timeout = 10
@@ -28,7 +30,7 @@ def when_ready(server):
     accepts (each keeps two pools; see the README's settings)."""
     from ivr.store.db import connection_budget
 
-    url = os.environ.get("DATABASE_URL")
+    url = settings.load().database_url
     warning = connection_budget(url, server.cfg.workers) if url else None
     if warning:
         server.log.warning(warning)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
+from ivr import settings
 
-def _secret_key(instance_path: str) -> str:
+
+def _secret_key(instance_path: str, configured: str | None) -> str:
     """``HOTLINE_SECRET_KEY``, else a random key kept in the instance folder across restarts."""
-    env = os.environ.get("HOTLINE_SECRET_KEY")
-    if env:
-        return env
+    if configured:
+        return configured
     path = Path(instance_path) / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_hex(32))
@@ -30,7 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ivr.voice import agents, callbacks, menu, queue, survey
     from ivr.web import auth, health, ops, supervisor
 
-    instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("HOTLINE_INSTANCE_PATH")
+    env = settings.load()  # SettingsError names any bad environment variable
+    instance = (test_config or {}).get("INSTANCE_PATH") or env.hotline_instance_path
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -42,28 +43,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         CONFIG_DIR=str(default_config_dir()),
         DATABASE_URL=db.default_url(app.instance_path),
-        TWILIO_AUTH_TOKEN=os.environ.get("TWILIO_AUTH_TOKEN", ""),
-        TWILIO_ACCOUNT_SID=os.environ.get("TWILIO_ACCOUNT_SID", ""),
+        TWILIO_AUTH_TOKEN=env.twilio_auth_token,
+        TWILIO_ACCOUNT_SID=env.twilio_account_sid,
         TWILIO_HTTP_CLIENT=None,
-        HOTLINE_PUBLIC_URL=os.environ.get("HOTLINE_PUBLIC_URL", ""),
-        AUTO_MIGRATE=os.environ.get("HOTLINE_AUTO_MIGRATE", "1") not in ("0", "false", "no"),
+        HOTLINE_PUBLIC_URL=env.hotline_public_url,
+        AUTO_MIGRATE=env.hotline_auto_migrate,
         MAX_CONTENT_LENGTH=64 * 1024,
-        API_TOKENS=[
-            t.strip() for t in os.environ.get("HOTLINE_API_TOKENS", "").split(",") if t.strip()
-        ],
+        API_TOKENS=list(env.hotline_api_tokens),
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         # Only a test may switch signature checks off, and only together with TESTING.
         TWILIO_SIGNATURE_CHECK=True,
-        ALWAYS_OPEN=os.environ.get("HOTLINE_ALWAYS_OPEN", "") in ("1", "true", "yes"),
-        HOLD_ESTIMATE_CACHE_S=float(os.environ.get("HOTLINE_HOLD_ESTIMATE_CACHE_S", "2")),
-        WRITE_BEHIND_S=float(os.environ.get("HOTLINE_WRITE_BEHIND_S", "0.05")),
+        ALWAYS_OPEN=env.hotline_always_open,
+        HOLD_ESTIMATE_CACHE_S=env.hotline_hold_estimate_cache_s,
+        WRITE_BEHIND_S=env.hotline_write_behind_s,
     )
     if test_config:
         app.config.update(test_config)
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+        app.config["SECRET_KEY"] = _secret_key(app.instance_path, env.hotline_secret_key)
 
     app.extensions["hotline.config"] = load_config(app.config["CONFIG_DIR"])
     db.init_app(app)

@@ -5,14 +5,24 @@ from __future__ import annotations
 import sys
 
 import click
+from flask import Flask
 from flask.cli import FlaskGroup
 
-from ivr import create_app
+from ivr import create_app, settings
 from ivr.cli.planner import COMMANDS as PLANNER_COMMANDS
 from ivr.config.loader import ConfigError, load_config
 
+
+def _app() -> Flask:
+    """The app for a command; a bad environment variable is a one-line error, not a traceback."""
+    try:
+        return create_app()
+    except settings.SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 cli = FlaskGroup(
-    create_app=create_app, help="Hotline: the customer-service line, its planner and its ops views."
+    create_app=_app, help="Hotline: the customer-service line, its planner and its ops views."
 )
 
 
@@ -29,7 +39,13 @@ def config_group() -> None:
     help="Config folder (default: HOTLINE_CONFIG_DIR or ./config).",
 )
 def config_check(config_dir: str | None) -> None:
-    """Print "ok", or every error with its file, line and field, and exit non-zero."""
+    """Print "ok", or every error with its file, line and field (and any bad environment
+    variable), and exit non-zero."""
+    try:
+        settings.load()
+    except settings.SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
     try:
         cfg = load_config(config_dir)
     except ConfigError as exc:

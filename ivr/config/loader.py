@@ -15,7 +15,6 @@ Files in the config folder:
 from __future__ import annotations
 
 import csv
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ivr import settings
 from ivr.config.schema import (
     Agent,
     HotlineConfig,
@@ -40,10 +40,8 @@ from ivr.config.schema import (
 
 def default_config_dir() -> Path:
     """The config folder: ``HOTLINE_CONFIG_DIR`` if set, else ``config/`` of this checkout."""
-    env = os.environ.get("HOTLINE_CONFIG_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "config"
+    configured = settings.load().hotline_config_dir
+    return configured or Path(__file__).resolve().parents[2] / "config"
 
 
 # --------------------------------------------------------------------------- errors

@@ -7,7 +7,6 @@ through psycopg when ``DATABASE_URL`` says so.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+from ivr import settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 STALE_RETRIES = 2  # work retried after failing on a connection the server had dropped
@@ -39,7 +40,7 @@ def normalise_url(url: str) -> str:
 
 def default_url(instance_path: str | Path) -> str:
     """``DATABASE_URL`` if set, else an SQLite file in the instance folder."""
-    env = os.environ.get("DATABASE_URL")
+    env = settings.load().database_url
     if env:
         return normalise_url(env)
     return f"sqlite:///{Path(instance_path) / 'hotline.db'}"

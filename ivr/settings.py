@@ -1,0 +1,67 @@
+"""Every environment variable Hotline reads, in one place, typed.
+
+A bad value is refused with :class:`SettingsError`, which names the variable, the value and what
+was expected; an empty variable counts as unset. The line itself (menus, queues, hours, agents) is
+configured in the config folder, not here: these are the deployment's settings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class SettingsError(ValueError):
+    """One or more environment variables have values Hotline cannot use."""
+
+
+class Settings(BaseModel):
+    """The deployment's settings, from the environment (names as written below, in capitals)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    # where things are
+    hotline_config_dir: Path | None = None  # the line's config folder (default: config/)
+    database_url: str | None = None  # default: SQLite in the instance folder
+    hotline_instance_path: Path | None = None  # database, plans, spool (default: ./instance)
+    hotline_secret_key: str | None = None  # default: a random key kept in the instance folder
+    # Twilio
+    twilio_auth_token: str = ""  # checks every webhook's signature; empty refuses them all
+    twilio_account_sid: str = ""  # with the token: the REST client (callbacks, lost calls)
+    hotline_public_url: str = ""  # the URL Twilio calls (behind a proxy or tunnel)
+    # behaviour
+    hotline_auto_migrate: bool = True  # migrate the database when the app starts
+    hotline_api_tokens: list[str] = []  # comma-separated bearer tokens
+    hotline_always_open: bool = False  # the demo: the line open round the clock
+    hotline_hold_estimate_cache_s: float = Field(2.0, ge=0, le=300)
+    hotline_write_behind_s: float = Field(0.05, ge=0, le=10)
+    # `hotline serve` (gunicorn.conf.py)
+    hotline_bind: str = "127.0.0.1:8000"
+    hotline_workers: int | None = Field(None, ge=1, le=256)  # default 2 x cores + 1
+    hotline_threads: int = Field(4, ge=1, le=256)
+
+    @field_validator("hotline_api_tokens", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [token.strip() for token in value.split(",") if token.strip()]
+        return value
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings from ``environ`` (default: the process's environment)."""
+    source = os.environ if environ is None else environ
+    values = {
+        name: source[name.upper()] for name in Settings.model_fields if source.get(name.upper())
+    }
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in error['loc']).upper()}={error['input']!r}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        raise SettingsError("bad environment variable(s): " + "; ".join(problems)) from None
