@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from ivr import settings
+from ivr.config import use_config
 
 
 def _secret_key(instance_path: str, configured: str | None) -> str:
@@ -64,7 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path, env.hotline_secret_key)
 
-    app.extensions["hotline.config"] = load_config(app.config["CONFIG_DIR"])
+    use_config(app, load_config(app.config["CONFIG_DIR"]))
     db.init_app(app)
     write_behind.init_app(app)
     commands.init_app(app)

@@ -9,6 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from ivr.config import hotline_config
 from ivr.config.schema import JobName
 from ivr.store import db as dbmod
 
@@ -67,12 +68,11 @@ def agents_group() -> None:
 )
 def agents_set_pin(agent_id: str, pin: str) -> None:
     """Set AGENT_ID's PIN for the agent line (stored hashed, never logged)."""
-    from flask import current_app
 
     from ivr.store.db import session_scope
     from ivr.voice.agents import set_pin
 
-    cfg = current_app.extensions["hotline.config"]
+    cfg = hotline_config()
     agent = next((a for a in cfg.agents if a.id == agent_id), None)
     if agent is None:
         raise click.ClickException(f"no agent {agent_id!r} in {cfg.source_dir / 'agents.csv'}")
@@ -87,13 +87,12 @@ def agents_set_pin(agent_id: str, pin: str) -> None:
 @agents_group.command("list")
 def agents_list() -> None:
     """Agents, their skills and their state on the line."""
-    from flask import current_app
     from sqlalchemy import select
 
     from ivr.store.db import session_scope
     from ivr.store.models import AgentAccount
 
-    cfg = current_app.extensions["hotline.config"]
+    cfg = hotline_config()
     with session_scope() as session:
         accounts = {a.agent_id: a for a in session.scalars(select(AgentAccount))}
         for agent in cfg.agents:
@@ -141,12 +140,11 @@ def stats_command(queue, since, until, freq, fmt) -> None:
     import sys
 
     import pandas as pd
-    from flask import current_app
 
     from ivr import clock, stats
     from ivr.store.db import session_scope
 
-    cfg = current_app.extensions["hotline.config"]
+    cfg = hotline_config()
     if queue and queue not in cfg.queue_ids():
         raise click.BadParameter(f"unknown queue {queue!r} (known: {', '.join(cfg.queue_ids())})")
     now = clock.now()
@@ -184,13 +182,12 @@ def history_command(freq, since, until, output) -> None:
     """Write calls per queue and interval for forecasting (offered calls, each callback counted
     where it was taken) and <queue>_aht_s."""
     import pandas as pd
-    from flask import current_app
 
     from ivr import clock, stats
     from ivr.store.db import session_scope
     from ivr.store.importer import first_entry
 
-    cfg = current_app.extensions["hotline.config"]
+    cfg = hotline_config()
     with session_scope() as session:
         first = first_entry(session)
         today = stats.local_day(cfg, clock.now())
@@ -213,7 +210,7 @@ def import_calls_command(path, tz) -> None:
 
     from ivr.store.importer import import_calls
 
-    cfg = current_app.extensions["hotline.config"]
+    cfg = hotline_config()
     maker = current_app.extensions["hotline.sessionmaker"]
     try:
         report = import_calls(
@@ -255,8 +252,6 @@ def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
     again within the team's limits, and hires count the agent-hours the team would leave short."""
     import datetime as dt
 
-    from flask import current_app
-
     from ivr.planning.pipeline import (
         hires,
         history_from_log,
@@ -265,7 +260,7 @@ def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
         plan_horizon,
     )
 
-    cfg = current_app.extensions["hotline.config"]
+    cfg = hotline_config()
     try:
         first_day = dt.date.fromisoformat(start)
         variant = parse_what_if(what_ifs) if what_ifs else None
@@ -514,7 +509,6 @@ def roster_command(
     from pathlib import Path
 
     import pandas as pd
-    from flask import current_app
 
     from ivr.config.loader import ConfigIssue, load_agents
     from ivr.planning.rosters import (
@@ -533,7 +527,7 @@ def roster_command(
     from ivr.store.db import session_scope
     from staffing.roster import Infeasible
 
-    cfg = current_app.extensions["hotline.config"]
+    cfg = hotline_config()
     try:
         week_start = dt.date.fromisoformat(week)
         table = read_plan(plan_file, week_start)

@@ -20,6 +20,7 @@ import pandas as pd
 from flask import Flask
 
 from ivr import clock
+from ivr.config import hotline_config
 from ivr.jobs.bodies import next_monday
 from ivr.store.db import session_scope
 from ivr.store.importer import import_calls, last_record_date
@@ -60,7 +61,7 @@ def setup(
     from ivr.stats import local_midnight
     from staffing.shift_plan import plot_plan
 
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     out_dir.mkdir(parents=True, exist_ok=True)
     with app.app_context():
         now = clock.now()
@@ -177,7 +178,7 @@ def serve(
     scheduler = build(app, blocking=False)
     scheduler.start()
     base = f"http://{host}:{port}"
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     token = app.config["TWILIO_AUTH_TOKEN"]
 
     def simulate() -> None:

@@ -11,6 +11,7 @@ import pandas as pd
 from flask import Flask
 from sqlalchemy import delete, update
 
+from ivr.config import hotline_config
 from ivr.store.db import session_scope
 from ivr.store.models import Call, CallEvent, PlanDraft, Survey
 from ivr.voice.callbacks import dial_due_callbacks, release_stale_dials
@@ -38,7 +39,7 @@ def reforecast(app: Flask, now: dt.datetime) -> str:
     from forecasts.plot import plot_forecast
     from ivr.planning.pipeline import history_from_log, line_forecast
 
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     with app.app_context():
         history = history_from_log(cfg)
     if history is None:
@@ -74,7 +75,7 @@ def weekly_plan(app: Flask, now: dt.datetime) -> str:
     """Next week's shift plan (and roster, when agents exist) as drafts for supervisors."""
     from ivr.planning.pipeline import history_from_log, line_calendar, plan_horizon
 
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     with app.app_context():
         history = history_from_log(cfg)
     if history is None:
@@ -119,7 +120,7 @@ def weekly_plan(app: Flask, now: dt.datetime) -> str:
 
 def retention(app: Flask, now: dt.datetime) -> str:
     """Forget old call events, and recording links past their keeping time."""
-    settings = app.extensions["hotline.config"].line.scheduler
+    settings = hotline_config(app).line.scheduler
     events_before = now - dt.timedelta(days=settings.keep_events_days)
     recordings_before = now - dt.timedelta(days=settings.keep_recordings_days)
     with session_scope(app) as session:

@@ -28,6 +28,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
 from ivr import clock
+from ivr.config import hotline_config
 from ivr.store import calllog
 from ivr.store.db import session_scope
 from ivr.store.models import AgentSession, Callback, CallEvent, QueueEntry
@@ -110,7 +111,7 @@ def _end_agent_call(app: Flask, sid: str, state: CallState, now: dt.datetime) ->
             )
         ).all()
         for callback in dialling:
-            record_attempt(session, app.extensions["hotline.config"], callback, "unknown", now)
+            record_attempt(session, hotline_config(app), callback, "unknown", now)
     return len(dialling)
 
 
@@ -139,7 +140,7 @@ def _end_dial(app: Flask, callback_id: int, sid: str, state: CallState, now: dt.
             status=state.status,
             source="twilio_api",
         ):
-            record_attempt(session, app.extensions["hotline.config"], callback, state.status, now)
+            record_attempt(session, hotline_config(app), callback, state.status, now)
     return True
 
 

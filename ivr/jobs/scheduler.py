@@ -25,6 +25,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr import clock
+from ivr.config import hotline_config
 from ivr.config.schema import JobSchedule
 from ivr.jobs.bodies import JOBS
 from ivr.store.calllog import insert_ignore
@@ -98,7 +99,7 @@ def run_job(
         run.outcome, run.detail, run.ended_at = outcome, detail[:4000], ended
         session.flush()
         session.expunge(run)
-    settings = app.extensions["hotline.config"].line.scheduler
+    settings = hotline_config(app).line.scheduler
     if outcome == "failed" and attempt <= settings.retries and _scheduler is not None:
         retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings.retry_delay_s)
         _scheduler.add_job(
@@ -114,7 +115,7 @@ def run_job(
 def fire(name: str) -> None:
     """What APScheduler calls (a module-level function, so its job store can keep it)."""
     assert _app is not None, "the scheduler's app is not set"
-    cfg = _app.extensions["hotline.config"]
+    cfg = hotline_config(_app)
     with _app.app_context():
         now = clock.now()
     run_job(_app, name, fire_time(cfg.line.scheduler.jobs[name], now))
@@ -129,7 +130,7 @@ def build(app: Flask, blocking: bool = True):
     """A scheduler with every configured job, its job store on the app's database."""
     global _app, _scheduler
     _app = app
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     store = SQLAlchemyJobStore(
         engine=app.extensions["hotline.engine"], tablename="apscheduler_jobs"
     )
@@ -149,7 +150,7 @@ def build(app: Flask, blocking: bool = True):
 
 def job_overview(app: Flask, now: dt.datetime) -> list[dict]:
     """For /ops: each job's schedule, last run and next run."""
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     rows = []
     with session_scope(app) as session:
         for name, schedule in cfg.line.scheduler.jobs.items():

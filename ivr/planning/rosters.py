@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ivr.config import hotline_config
 from ivr.config.schema import Agent, HotlineConfig
 from ivr.planning.pipeline import beyond, minutes, team_limits, unavailable_days
 from ivr.store.models import RosterAssignment
@@ -590,7 +591,7 @@ def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit
     """The demo's and the weekly job's roster draft from the latest plan file."""
     from ivr.store.db import session_scope
 
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     plan_path = out_dir / "plan.csv"
     table = pd.read_csv(plan_path, dtype={"break_start": str})
     week_start = dt.date.fromisoformat(str(table["date"].min()))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, request
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import clock
+from ivr.config import hotline_config
 from ivr.config.schema import HotlineConfig
 from ivr.store.db import get_session, session_scope
 from ivr.store.models import Callback
@@ -56,7 +57,7 @@ def release_stale_dials(app: Flask, now: dt.datetime | None = None) -> int:
     callback, or the agent's dial action) never came. Each counts as an attempt with outcome
     ``unknown``: dialled again after the retry gap, or failed after the last attempt, instead of
     waiting for ever. Returns how many were released."""
-    cfg: HotlineConfig = app.extensions["hotline.config"]
+    cfg: HotlineConfig = hotline_config(app)
     with app.app_context():
         now = now or clock.now()
     with session_scope(app) as session:
@@ -79,7 +80,7 @@ def public_base(app: Flask) -> str:
 
 def dial_due_callbacks(app: Flask, now: dt.datetime | None = None) -> list[int]:
     """The scheduled job: place every due system callback once. Returns the callbacks dialled."""
-    cfg: HotlineConfig = app.extensions["hotline.config"]
+    cfg: HotlineConfig = hotline_config(app)
     with app.app_context():
         now = now or clock.now()
     dialled = []
@@ -162,8 +163,6 @@ def status() -> VoiceResponse:
             callback=callback.id,
             status=state,
         ):
-            record_attempt(
-                session, current_app.extensions["hotline.config"], callback, state, clock.now()
-            )
+            record_attempt(session, hotline_config(), callback, state, clock.now())
     call_sid()
     return VoiceResponse()

@@ -16,6 +16,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
 from ivr import clock
+from ivr.config import hotline_config
 from ivr.config.hours import OpeningHours
 from ivr.config.schema import AgentLineSettings, HotlineConfig, Language
 from ivr.store import calllog
@@ -30,7 +31,7 @@ LONGEST_CALL = dt.timedelta(hours=4)  # Twilio's default limit on a call's lengt
 
 
 def config() -> HotlineConfig:
-    return current_app.extensions["hotline.config"]
+    return hotline_config()
 
 
 def opening_hours() -> OpeningHours:

@@ -34,6 +34,8 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import check_password_hash
 
+from ivr.config import hotline_config
+
 bp = Blueprint("auth", __name__)
 
 SECURITY_HEADERS = {
@@ -113,7 +115,7 @@ def login() -> Any:
         check_csrf()
         username = request.form.get("username", "")[:100]
         password = request.form.get("password", "")[:200]
-        users = {u.username: u for u in current_app.extensions["hotline.config"].users}
+        users = {u.username: u for u in hotline_config().users}
         user = users.get(username)
         if user is not None and check_password_hash(user.password_hash, password):
             session.clear()

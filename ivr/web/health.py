@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
+from ivr.config import hotline_config
 from ivr.store import db
 from ivr.store.write_behind import journal_for
 from ivr.voice import spool
@@ -23,7 +24,7 @@ def hotline_version() -> str:
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    cfg = current_app.extensions["hotline.config"]
+    cfg = hotline_config()
     database = db.status(db.get_engine())
     journal = journal_for(current_app)
     body = {

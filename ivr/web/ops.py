@@ -11,10 +11,11 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from ivr import clock, stats
+from ivr.config import hotline_config
 from ivr.config.schema import HotlineConfig
 from ivr.store.db import get_session
 from ivr.store.models import ComplaintTicket, QueueEntry
@@ -31,7 +32,7 @@ class BadRequest(ValueError):
 
 
 def config() -> HotlineConfig:
-    return current_app.extensions["hotline.config"]
+    return hotline_config()
 
 
 def requested_window() -> stats.Window:

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from sqlalchemy import select, update
 
 from ivr import clock
+from ivr.config import hotline_config
 from ivr.planning.rosters import WeekPlan, asked_beyond, plan_from_csv, week_view, write_ics
 from ivr.store.db import get_session
 from ivr.store.models import PlanDraft, RosterAssignment
@@ -48,7 +49,7 @@ def latest_week(status: str | None = None) -> tuple[dt.date | None, str | None]:
 
 
 def rows_for(week: dt.date, status: str) -> list[dict]:
-    cfg = current_app.extensions["hotline.config"]
+    cfg = hotline_config()
     tz = cfg.tz
     out = []
     skills = {a.id: ";".join(a.skills) for a in cfg.agents}
@@ -85,7 +86,7 @@ def chosen() -> tuple[dt.date | None, str]:
 def stored_plan(week: dt.date) -> WeekPlan | None:
     """The latest shift plan stored for the week (by the weekly job or the demo), or None if
     there is none or it cannot be read."""
-    cfg = current_app.extensions["hotline.config"]
+    cfg = hotline_config()
     content = get_session().scalar(
         select(PlanDraft.content)
         .where(PlanDraft.kind == "shifts", PlanDraft.week_start == week)
@@ -105,7 +106,7 @@ def stored_plan(week: dt.date) -> WeekPlan | None:
 @login_required
 def roster():
     supervisors_only()
-    cfg = current_app.extensions["hotline.config"]
+    cfg = hotline_config()
     week, status = chosen()
     if week is None:
         return render_template(
@@ -162,7 +163,7 @@ def roster_ics():
     week, status = chosen()
     if week is None:
         abort(404)
-    cfg = current_app.extensions["hotline.config"]
+    cfg = hotline_config()
     import tempfile
     from pathlib import Path
 

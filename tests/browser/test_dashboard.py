@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.config import hotline_config
 from ivr.demo.twilio_sim import HttpTransport, Press, QueueOutcome, SimulatedCall
 from tests.conftest import REPO
 from tests.ivr.conftest import OPEN_TIME
@@ -102,7 +103,7 @@ def test_dashboard_updates_live_and_lists_abandoned_calls(live_app, tmp_path):
 
             week = dt.date(2026, 11, 23)
             with session_scope(app) as session:
-                for i, agent in enumerate(app.extensions["hotline.config"].agents):
+                for i, agent in enumerate(hotline_config(app).agents):
                     for d in range(7):
                         if (d + i) % 7 in (5, 6):
                             continue  # two days off in a row

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
+from ivr.config import hotline_config
 from ivr.demo.setup import SAMPLE, shift_to_recent
 from ivr.store.db import session_scope
 from ivr.store.models import AgentAccount, Call, PlanDraft, QueueEntry
@@ -58,7 +59,7 @@ def test_demo_setup_path(make_app, tmp_path):
         assert session.scalar(select(func.max(QueueEntry.entered_at))) < dt.datetime(
             2026, 11, 16, tzinfo=dt.UTC
         )
-        agents = len(app.extensions["hotline.config"].agents)
+        agents = len(hotline_config(app).agents)
         assert session.scalar(select(func.count()).select_from(AgentAccount)) == agents
         assert {d.kind for d in session.scalars(select(PlanDraft))} >= {"forecast", "shifts"}
     again = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--time-limit", "3"])

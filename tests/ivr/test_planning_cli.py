@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from ivr.cli import cli
+from ivr.config import hotline_config
 from ivr.planning.pipeline import WhatIf, parse_what_if
 from ivr.store.db import session_scope
 from ivr.store.models import QueueEntry
@@ -217,7 +218,7 @@ def test_plan_command_from_stored_calls_with_a_what_if(make_app, tmp_path):
         ]
     )
     assert result.exit_code == 0, result.output
-    agents = len(app.extensions["hotline.config"].agents)
+    agents = len(hotline_config(app).agents)
     assert f"current headcount: {agents} agents" in result.output
     week = next(
         line

@@ -16,6 +16,7 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 from werkzeug.security import check_password_hash
 
+from ivr.config import EXTENSION, hotline_config
 from ivr.config.loader import load_config
 from ivr.demo.twilio_sim import (
     FlaskTransport,
@@ -541,9 +542,9 @@ def test_an_agent_removed_from_agents_csv_while_logged_in_is_logged_out(app, new
     with_pin(app, "A002")
     agent = agent_call(app, new_call)
     agent.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt=1", {"Digits": "2468"})
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     without = cfg.model_copy(update={"agents": [a for a in cfg.agents if a.id != "A002"]})
-    monkeypatch.setitem(app.extensions, "hotline.config", without)
+    monkeypatch.setitem(app.extensions, EXTENSION, without)
     root = agent.post(f"{PUBLIC}/voice/agent/next?agent=A002")
     assert root.find("Say").text == "You are logged out. Goodbye."
     assert root.find("Hangup") is not None and root.find(".//Enqueue") is None

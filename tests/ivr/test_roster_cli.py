@@ -11,6 +11,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
+from ivr.config import hotline_config, use_config
 from ivr.store.db import session_scope
 from ivr.store.models import RosterAssignment
 
@@ -288,8 +289,8 @@ def test_supervisor_page_shows_cover_against_the_stored_plan(app, tmp_path):
     monday = len(pd.read_csv(tmp_path / "r.csv").query("date == '2026-11-23'"))
     assert f"Mon {monday}/6" in page
     assert "asks more than the agents can work" not in page  # the configured 36 agents could
-    cfg = app.extensions["hotline.config"]
-    app.extensions["hotline.config"] = cfg.model_copy(update={"agents": cfg.agents[:4]})
+    cfg = hotline_config(app)
+    use_config(app, cfg.model_copy(update={"agents": cfg.agents[:4]}))
     page = client.get("/supervisor/roster").get_data(as_text=True)
     # four agents work five weekdays at most, and four shifts a day
     assert (
@@ -419,7 +420,7 @@ def test_the_roster_staffs_a_thin_saturday_before_a_busy_monday(app):
     from ivr.config.schema import Agent
     from ivr.planning.rosters import make_roster
 
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     every = {"skills": [q.id for q in cfg.queues], "languages": cfg.line.languages}
     weekdays = ["tuesday", "wednesday", "thursday", "friday"]
     agents = [

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from ivr.config import hotline_config, use_config
 from ivr.config.schema import JobSchedule
 from ivr.jobs import bodies as jobs
 from ivr.jobs import scheduler
@@ -126,10 +127,10 @@ def test_reforecast_and_weekly_plan_draft_for_supervisors(app, clock):
     with session_scope(app) as session:
         session.add_all(rows)
     # the plan's and the roster's time limits: 30 s each in line.yaml, 5 s are plenty here
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     settings = cfg.line.scheduler.model_copy(update={"plan_time_limit_s": 5})
-    app.extensions["hotline.config"] = cfg.model_copy(
-        update={"line": cfg.line.model_copy(update={"scheduler": settings})}
+    use_config(
+        app, cfg.model_copy(update={"line": cfg.line.model_copy(update={"scheduler": settings})})
     )
     clock.at = dt.datetime(2026, 11, 23, 1, 15, tzinfo=dt.UTC)
     run = scheduler.run_job(app, "reforecast", clock.at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from ivr.config import hotline_config
 from ivr.config.loader import load_config
 from ivr.demo.simulator import Simulator, parse_rate, parse_seconds
 from ivr.store.db import session_scope
@@ -18,7 +19,7 @@ from .conftest import OPEN_TIME
 def live(live_server):
     app, base = live_server(TWILIO_AUTH_TOKEN="sim-token", CLOCK=lambda: OPEN_TIME)
     with session_scope(app) as session:
-        for agent in app.extensions["hotline.config"].agents[:4]:
+        for agent in hotline_config(app).agents[:4]:
             set_pin(session, agent, "1234")
     return app, base
 

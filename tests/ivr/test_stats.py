@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from ivr import stats
+from ivr.config import hotline_config
 from ivr.store.db import session_scope
 from ivr.store.models import AgentAccount, Callback, ComplaintTicket, QueueEntry, Survey
 
@@ -100,16 +101,14 @@ def day(app):
                 AgentAccount(agent_id="A004", state="offline"),
             ]
         )
-    return stats.local_day(app.extensions["hotline.config"], rome(10, 0))
+    return stats.local_day(hotline_config(app), rome(10, 0))
 
 
 def figures(app, window, now=None):
     with session_scope(app) as session:
         return {
             q["queue"]: q
-            for q in stats.queue_stats(
-                session, app.extensions["hotline.config"], window, now or rome(10, 0)
-            )
+            for q in stats.queue_stats(session, hotline_config(app), window, now or rome(10, 0))
         }
 
 
@@ -158,7 +157,7 @@ def test_a_call_still_with_its_agent_counts_with_its_wait_so_far(app, day):
 
 
 def test_answered_only_service_level_variant(app, day):
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     variant = cfg.model_copy(
         update={"line": cfg.line.model_copy(update={"service_level_formula": "answered_only"})}
     )
@@ -172,7 +171,7 @@ def test_answered_only_service_level_variant(app, day):
 def test_per_interval_counts_calls_by_the_interval_they_entered(app, day):
     with session_scope(app) as session:
         table = stats.interval_stats(
-            session, app.extensions["hotline.config"], day, pd.Timedelta("30min"), "orders"
+            session, hotline_config(app), day, pd.Timedelta("30min"), "orders"
         )
     assert len(table) == 48
     by_start = table.set_index(table["interval_start"].map(lambda t: t.strftime("%H:%M")))
@@ -200,7 +199,7 @@ def test_dst_day_has_fifty_half_hours_and_keeps_the_repeated_hour_apart(app):
     second = dt.datetime(2026, 10, 25, 1, 15, tzinfo=dt.UTC)  # 02:15 winter time, an hour later
     with session_scope(app) as session:
         session.add_all([entry("S1", first, "bridged", 10, 50), entry("S2", second, "hangup", 40)])
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     window = stats.local_day(cfg, dt.datetime(2026, 10, 25, 12, 0, tzinfo=ROME))
     assert window.until.astimezone(dt.UTC) - window.since.astimezone(dt.UTC) == dt.timedelta(
         hours=25
@@ -219,7 +218,7 @@ def test_dst_day_has_fifty_half_hours_and_keeps_the_repeated_hour_apart(app):
 
 
 def test_history_table_writes_zeros_and_aht(app, day):
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     with session_scope(app) as session:
         table = stats.history_table(session, cfg, day, pd.Timedelta("1h"))
     assert list(table.columns) == [
@@ -250,7 +249,7 @@ def test_history_table_writes_zeros_and_aht(app, day):
 def test_history_counts_a_callback_booked_while_closed_at_the_opening_it_was_dialled(app, day):
     """No first entry (the caller heard the closed message and booked): the callback's entry is
     the only trace of that work, and forecasting must see it where agents did it."""
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     with session_scope(app) as session:
         session.add(entry("N", rome(8, 0, 30), "bridged", 5, 90, original=rome(7, 0, day=24)))
     with session_scope(app) as session:
@@ -263,7 +262,7 @@ def test_history_counts_a_callback_booked_while_closed_at_the_opening_it_was_dia
 
 
 def test_window_parsing(app):
-    cfg = app.extensions["hotline.config"]
+    cfg = hotline_config(app)
     assert stats.parse_moment("2026-11-25", cfg) == rome(0, 0)
     assert stats.parse_moment("2026-11-25", cfg, end_of_day=True) == rome(0, 0, day=26)
     assert stats.parse_moment("2026-11-25T09:30", cfg) == rome(9, 30)
