@@ -1,6 +1,6 @@
 """Employee shift scheduling benchmark (Curtois & Qu): our roster engine on the public instances.
 
-Uses the same engine as ``hotline roster`` (staffing/roster.py) through a reader for the format;
+Uses the same engine as ``hotline roster`` (staffing/rostering/) through a reader for the format;
 writes each roster as CSV rows ``employee,day,shift`` (day 0-based, worked days only) so anyone can
 recompute the objective; checks every hard rule itself; prints objective, best known, gap and time.
 
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from staffing.curtois_format import objective, read_instance
-from staffing.roster import check, solve
+from staffing.rostering import check, solve
 
 BEST_KNOWN = {
     1: 607,

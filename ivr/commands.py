@@ -510,7 +510,7 @@ def roster_command(
     import pandas as pd
     from flask import current_app
 
-    from staffing.roster import Infeasible
+    from staffing.rostering import Infeasible
 
     from .config import ConfigIssue, load_agents
     from .db import session_scope

@@ -24,7 +24,7 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from staffing.roster import (
+from staffing.rostering import (
     AttributeCover,
     Cover,
     Infeasible,

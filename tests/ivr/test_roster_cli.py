@@ -329,18 +329,18 @@ def test_best_effort_tries_the_rules_as_they_are_first(app, tmp_path, monkeypatc
     """The relaxed model starts from nobody working and skips the column-generation dive: on a
     week that can be rostered it finds far worse rosters in the same time, so it only runs when
     the rules cannot all be kept."""
-    import staffing.roster
+    import staffing.rostering.solver
     from ivr import rosters
 
     calls = []
-    real = staffing.roster.solve
+    real = staffing.rostering.solver.solve
 
     def recording(problem, time_limit_s=30.0, *args, **kwargs):
         calls.append(kwargs.get("relax", False))
         return real(problem, time_limit_s, *args, **kwargs)
 
     monkeypatch.setattr(rosters, "solve", recording)
-    monkeypatch.setattr(staffing.roster, "solve", recording)  # the explanation's own call
+    monkeypatch.setattr(staffing.rostering.solver, "solve", recording)  # the explanation's own call
     feasible = run(
         app,
         plan_csv(tmp_path),

@@ -6,10 +6,10 @@ import random
 import time
 
 import pytest
+from ortools.sat.python import cp_model
 
-from staffing import roster
 from staffing.curtois_format import objective, read_instance
-from staffing.roster import (
+from staffing.rostering import (
     AttributeCover,
     Cover,
     Infeasible,
@@ -20,6 +20,8 @@ from staffing.roster import (
     check,
     solve,
 )
+from staffing.rostering.model import Model
+from staffing.rostering.neighbourhood import pick_people, search, short_days
 from tests.conftest import shared_path
 
 DAY = RosterShift("D", 480, 8 * 60, 16 * 60, frozenset())
@@ -215,14 +217,14 @@ def test_run_flows_cut_off_no_roster(seed):
     )
     objectives = []
     for flow in (False, True):
-        model = roster._Model(problem, relax=False, flow=flow)
+        model = Model(problem, relax=False, flow=flow)
         model.build()
-        solver = roster.cp_model.CpSolver()
+        solver = cp_model.CpSolver()
         solver.parameters.num_workers = 2
         solver.parameters.max_time_in_seconds = 20
         status = solver.solve(model.m)
-        assert status in (roster.cp_model.OPTIMAL, roster.cp_model.INFEASIBLE)
-        objectives.append(solver.objective_value if status == roster.cp_model.OPTIMAL else None)
+        assert status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
+        objectives.append(solver.objective_value if status == cp_model.OPTIMAL else None)
     assert objectives[0] == objectives[1]
 
 
@@ -232,15 +234,13 @@ def test_neighbourhood_search_reports_the_roster_it_returns():
     problem = read_instance(shared_path("benchmarks", "curtois_shift_scheduling", "Instance5.txt"))
     first = solve(problem, time_limit_s=2, workers=2, lns=False)
     start = objective(problem, first.assignment)
-    model = roster._Model(problem, relax=False, flow=False)
+    model = Model(problem, relax=False, flow=False)
     model.build()
     values = {
         var.index: int(first.assignment.get((problem.staff[e].id, d)) == problem.shifts[k].id)
         for (e, d, k), var in model.x.items()
     }
-    values, found = roster._neighbourhood_search(
-        model, values, start, first.bound, time.perf_counter() + 8, 2, seed=1
-    )
+    values, found = search(model, values, start, first.bound, time.perf_counter() + 8, 2, seed=1)
     assignment = {
         (problem.staff[e].id, d): problem.shifts[k].id
         for (e, d, k), var in model.x.items()
@@ -256,16 +256,16 @@ def test_targeted_moves_start_from_a_day_short_of_cover():
     staff = [person("ann"), person("bob", days_off={3}), person("cid"), person("dee")]
     need = [2, 2, 2, 3, 2, 2, 2]
     problem = RosterProblem(7, [DAY], staff, [Cover(d, "D", n, 100, 1) for d, n in enumerate(need)])
-    model = roster._Model(problem, relax=False, flow=False)
+    model = Model(problem, relax=False, flow=False)
     model.build()
     works = {("ann", d) for d in range(7)} | {("cid", d) for d in (0, 1, 2, 4, 5, 6)}
     works |= {("dee", 3)}
     values = {
         var.index: int((problem.staff[e].id, d) in works) for (e, d, _k), var in model.x.items()
     }
-    assert roster._short_days(model, values) == [3]  # 2 of 3 on Thursday, 2 of 2 elsewhere
+    assert short_days(model, values) == [3]  # 2 of 3 on Thursday, 2 of 2 elsewhere
     rng = random.Random(7)
     for _ in range(20):
-        chosen = roster._pick_people(model, values, 2, 3, rng)
+        chosen = pick_people(model, values, 2, 3, rng)
         assert len(chosen) == 2 and 2 in chosen  # cid: off on Thursday, may work it (bob may not)
-    assert len(roster._pick_people(model, values, 3, None, rng)) == 3
+    assert len(pick_people(model, values, 3, None, rng)) == 3

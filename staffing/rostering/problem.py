@@ -1,0 +1,113 @@
+"""What a roster is asked and what it answers: shift types, people, cover, requests, the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RosterShift:
+    id: str
+    minutes: int  # paid minutes
+    start_min: int = 0  # minute of day it starts
+    end_min: int = 0  # minute it ends, counted from its day's midnight (may exceed 1440)
+    forbidden_next: frozenset[str] = frozenset()  # shift ids that may not follow it the next day
+    night: bool = False
+
+
+@dataclass
+class Staff:
+    id: str
+    max_shifts: dict[str, int] = field(default_factory=dict)
+    max_minutes: int = 10**9
+    min_minutes: int = 0
+    max_consecutive: int = 7
+    min_consecutive: int = 1
+    min_consecutive_off: int = 1
+    max_weekends: int = 10**3
+    days_off: set[int] = field(default_factory=set)
+    attributes: frozenset[str] = frozenset()  # "skill:orders", "lang:pl", ...
+    target_minutes: int | None = None
+    prior_streak: int = 0  # days worked right before day 0
+    prior_last_shift: str | None = None  # shift worked the day before day 0
+    prior_forbidden: frozenset[str] = frozenset()  # shifts too soon after last week's last shift
+    prior_weekends: int = 0  # weekends worked recently (fairness)
+    prior_nights: int = 0
+
+
+@dataclass(frozen=True)
+class Cover:
+    day: int
+    shift: str
+    requirement: int
+    under_weight: int
+    over_weight: int
+
+
+@dataclass(frozen=True)
+class AttributeCover:
+    """At least ``requirement`` people with ``attribute`` on the listed shifts of ``day``
+    (the shifts on duty at some moment). Hard unless ``weight`` is given."""
+
+    day: int
+    shifts: frozenset[str]
+    attribute: str
+    requirement: int
+    label: str
+    weight: int | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    staff: str
+    day: int
+    shift: str | None  # None: any shift
+    on: bool
+    weight: int
+
+
+@dataclass
+class RosterProblem:
+    days: int
+    shifts: list[RosterShift]
+    staff: list[Staff]
+    covers: list[Cover]
+    requests: list[Request] = field(default_factory=list)
+    attribute_covers: list[AttributeCover] = field(default_factory=list)
+    weekends: list[tuple[int, ...]] = field(default_factory=list)  # day indexes of each weekend
+    two_days_off_in_a_row: bool = False
+    boundary_min_rules: bool = (
+        False  # apply min-consecutive rules to runs touching the horizon's ends
+    )
+    stability_weight: int = 0  # per extra distinct start time of a person in the week
+    fairness_weight: int = 0  # per weekend/night worked, times what the person worked recently
+    contract_weight: int = 0  # per minute away from the contract target
+
+
+@dataclass
+class RosterResult:
+    assignment: dict[tuple[str, int], str]  # (staff, day) -> shift id
+    status: str
+    objective: float
+    bound: float
+    seconds: float
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float:
+        return (
+            0.0 if not self.objective else max(self.objective - self.bound, 0) / abs(self.objective)
+        )
+
+
+class Infeasible(ValueError):
+    """No roster keeps every hard rule; ``violations`` says which rules had to give, and
+    ``roster`` (when the explanation found one) is the relaxed model's roster breaking them."""
+
+    def __init__(self, violations: list[str], roster: RosterResult | None = None):
+        self.violations = violations
+        self.roster = roster
+        super().__init__(
+            "no roster keeps every rule; the least it takes to break:\n"
+            + "\n".join(f"  - {v}" for v in violations)
+        )
