@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                     writer.writerow([sid, day, shift])
         shape = f"{problem.days} x {len(problem.staff)} x {len(problem.shifts)}"
         print(
-            f"| {path.name} | {shape} | {ours} | {best} | {gap} | {result.bound:.0f} | {'all kept' if not broken else '; '.join(broken[:3])} | {seconds:.0f} |",
+            f"| {path.name} | {shape} | {ours} | {best} | {gap} | {result.bound:.0f} | {'all kept' if not broken else '; '.join(map(str, broken[:3]))} | {seconds:.0f} |",
             flush=True,
         )
         rows.append((path.name, ours, best))

@@ -599,7 +599,7 @@ def roster_command(
                     plan,
                     week_start,
                     f"Roster, week of {week_start}",
-                    result.violations,
+                    [str(v) for v in result.violations],
                     asked_beyond(cfg, plan, agents),
                 )
             )

@@ -8,48 +8,64 @@ top: coverage of skills and languages at checkpoints, at least two consecutive d
 week, the same start time through the week, weekends and nights shared fairly, and hours close
 to each contract.
 
-Hard rules can be relaxed (``relax=True``): each becomes a penalised slack, which is how an
-infeasible week is explained rule by rule instead of with a bare "no solution".
+Hard rules can be relaxed (``relax=True``): each becomes a penalised slack labelled with the
+:class:`Violation` it stands for, which is how an infeasible week is explained rule by rule
+instead of with a bare "no solution".
 """
 
 from __future__ import annotations
 
 from ortools.sat.python import cp_model
 
-from .problem import RosterProblem, Staff
+from .problem import (
+    ATTRIBUTE_COVER,
+    DAY_OFF,
+    MAX_CONSECUTIVE,
+    MAX_HOURS,
+    MAX_WEEKENDS,
+    MIN_CONSECUTIVE,
+    MIN_CONSECUTIVE_OFF,
+    MIN_HOURS,
+    REST,
+    SHIFT_LIMIT,
+    TWO_DAYS_OFF,
+    RosterProblem,
+    Staff,
+    Violation,
+)
 
 HARD = 1_000_000  # the penalty of breaking a hard rule in the relaxed model
 
 
 class Model:
     """``x[person, day, shift index]`` and ``work[person, day]`` booleans, the rules on them and
-    the objective ``terms``; ``slacks`` pairs each relaxed rule's slack with its label."""
+    the objective ``terms``; ``slacks`` pairs each relaxed rule's slack with its violation."""
 
     def __init__(self, problem: RosterProblem, relax: bool, flow: bool = True):
         self.p, self.relax, self.flow = problem, relax, flow and not relax
         self.m = cp_model.CpModel()
         self.terms: list = []
-        self.slacks: list[tuple[cp_model.IntVar, str]] = []
+        self.slacks: list[tuple[cp_model.IntVar, Violation]] = []
         self.x: dict[tuple[int, int, int], cp_model.IntVar] = {}
         self.work: dict[tuple[int, int], cp_model.IntVar] = {}
         self.index = {s.id: k for k, s in enumerate(problem.shifts)}  # shift id -> k
 
-    def hard(self, expression_le: tuple, label: str, bound: int) -> None:
+    def hard(self, expression_le: tuple, violation: Violation, bound: int) -> None:
         """``lhs <= rhs`` as a hard rule, or with a penalised slack when relaxing."""
         lhs, rhs = expression_le
         if self.relax:
             slack = self.m.new_int_var(0, bound, f"slack_{len(self.slacks)}")
             self.m.add(lhs <= rhs + slack)
-            self.slacks.append((slack, label))
+            self.slacks.append((slack, violation))
             self.terms.append(HARD * slack)
         else:
             self.m.add(lhs <= rhs)
 
-    def clause(self, literals: list, label: str) -> None:
+    def clause(self, literals: list, violation: Violation) -> None:
         if self.relax:
             slack = self.m.new_bool_var(f"slack_{len(self.slacks)}")
             self.m.add_bool_or([*literals, slack])
-            self.slacks.append((slack, label))
+            self.slacks.append((slack, violation))
             self.terms.append(HARD * slack)
         else:
             self.m.add_bool_or(literals)
@@ -108,7 +124,9 @@ class Model:
             if 0 <= d < self.p.days:
                 self.hard(
                     (work[d], 0),
-                    f"{person.id} works on day {d}, a day off",
+                    Violation(
+                        day=d, rule=DAY_OFF, agent=person.id, detail=f"works on day {d}, a day off"
+                    ),
                     1,
                 )
 
@@ -119,7 +137,11 @@ class Model:
             if sid in self.index:
                 self.hard(
                     (sum(self.x[e, d, self.index[sid]] for d in range(p.days)), limit),
-                    f"{person.id} works more than {limit} {sid} shifts",
+                    Violation(
+                        rule=SHIFT_LIMIT,
+                        agent=person.id,
+                        detail=f"works more than {limit} {sid} shifts",
+                    ),
                     p.days,
                 )
 
@@ -128,12 +150,20 @@ class Model:
         minutes = self._minutes(e)
         self.hard(
             (minutes, person.max_minutes),
-            f"{person.id} works more than {person.max_minutes / 60:g} h",
+            Violation(
+                rule=MAX_HOURS,
+                agent=person.id,
+                detail=f"works more than {person.max_minutes / 60:g} h",
+            ),
             self._total_max(),
         )
         self.hard(
             (person.min_minutes, minutes),
-            f"{person.id} works less than {person.min_minutes / 60:g} h",
+            Violation(
+                rule=MIN_HOURS,
+                agent=person.id,
+                detail=f"works less than {person.min_minutes / 60:g} h",
+            ),
             person.min_minutes,
         )
 
@@ -147,7 +177,12 @@ class Model:
                     if nxt in index:
                         self.hard(
                             (self.x[e, d, k] + self.x[e, d + 1, index[nxt]], 1),
-                            f"{name}: {nxt} on day {d + 1} too soon after {s.id} on day {d} (rest)",
+                            Violation(
+                                day=d + 1,
+                                rule=REST,
+                                agent=name,
+                                detail=f"{nxt} on day {d + 1} too soon after {s.id} on day {d} (rest)",
+                            ),
                             1,
                         )
         follow = set(person.prior_forbidden)
@@ -157,7 +192,12 @@ class Model:
             if nxt in index:
                 self.hard(
                     (self.x[e, 0, index[nxt]], 0),
-                    f"{name}: {nxt} on day 0 too soon after last week's last shift (rest)",
+                    Violation(
+                        day=0,
+                        rule=REST,
+                        agent=name,
+                        detail=f"{nxt} on day 0 too soon after last week's last shift (rest)",
+                    ),
                     1,
                 )
 
@@ -172,19 +212,28 @@ class Model:
             carried = max(0, -start)
             self.hard(
                 (sum(window) + carried, person.max_consecutive),
-                f"{name} works more than {person.max_consecutive} days in a row from day {max(start, 0)}",
+                Violation(
+                    day=max(start, 0),
+                    rule=MAX_CONSECUTIVE,
+                    agent=name,
+                    detail=f"works more than {person.max_consecutive} days in a row from day {max(start, 0)}",
+                ),
                 span,
             )
         self._min_runs(
             work,
             person.min_consecutive,
-            f"{name} works fewer than {person.min_consecutive} days in a row",
+            MIN_CONSECUTIVE,
+            name,
+            f"works fewer than {person.min_consecutive} days in a row",
         )
         off = [w.Not() for w in work]
         self._min_runs(
             off,
             person.min_consecutive_off,
-            f"{name} has fewer than {person.min_consecutive_off} days off in a row",
+            MIN_CONSECUTIVE_OFF,
+            name,
+            f"has fewer than {person.min_consecutive_off} days off in a row",
         )
         if self.flow:
             self._run_flow(person, work)
@@ -201,7 +250,11 @@ class Model:
                 worked.append(wk)
             self.hard(
                 (sum(worked), person.max_weekends),
-                f"{person.id} works more than {person.max_weekends} weekends",
+                Violation(
+                    rule=MAX_WEEKENDS,
+                    agent=person.id,
+                    detail=f"works more than {person.max_weekends} weekends",
+                ),
                 len(worked),
             )
 
@@ -216,7 +269,14 @@ class Model:
                 m.add_implication(both, work[d].Not())
                 m.add_implication(both, work[d + 1].Not())
                 pairs.append(both)
-            self.clause(pairs, f"{person.id} has no two days off in a row this week")
+            self.clause(
+                pairs,
+                Violation(
+                    rule=TWO_DAYS_OFF,
+                    agent=person.id,
+                    detail="has no two days off in a row this week",
+                ),
+            )
 
     def _contract_target(self, e: int, person: Staff) -> None:
         """Soft: each minute away from the contract's target costs ``contract_weight``."""
@@ -308,7 +368,17 @@ class Model:
                 m.add(have + short >= a.requirement)
                 self.terms.append(a.weight * short)
             else:
-                self.hard((a.requirement, have), a.label, a.requirement)
+                self.hard(
+                    (a.requirement, have),
+                    Violation(
+                        day=a.day,
+                        time=a.time,
+                        rule=ATTRIBUTE_COVER,
+                        detail=a.label,
+                        day_name=a.day_name,
+                    ),
+                    a.requirement,
+                )
 
     # -- run rules: a flow, and clauses against short runs ---------------------------------------
     def _run_flow(self, person: Staff, work: list) -> None:
@@ -366,7 +436,7 @@ class Model:
         for incoming, outgoing in conservation:
             m.add(sum(incoming) == sum(outgoing))
 
-    def _min_runs(self, series: list, minimum: int, label: str) -> None:
+    def _min_runs(self, series: list, minimum: int, rule: str, agent: str, detail: str) -> None:
         """Forbid runs shorter than ``minimum`` (runs touching the horizon's ends are exempt,
         as in the benchmark, unless ``boundary_min_rules``)."""
         n = len(series)
@@ -381,7 +451,15 @@ class Model:
                     literals.append(series[before])
                 if after < n:
                     literals.append(series[after])
-                self.clause(literals, f"{label} (days {start}-{start + length - 1})")
+                self.clause(
+                    literals,
+                    Violation(
+                        day=start,
+                        rule=rule,
+                        agent=agent,
+                        detail=f"{detail} (days {start}-{start + length - 1})",
+                    ),
+                )
 
 
 def person_model(problem: RosterProblem) -> Model:

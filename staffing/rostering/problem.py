@@ -1,8 +1,39 @@
-"""What a roster is asked and what it answers: shift types, people, cover, requests, the result."""
+"""What a roster is asked and what it answers: shift types, people, cover, requests, the result,
+and the rules a roster breaks, as data (:class:`Violation`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+# The rules a Violation names (Violation.rule)
+DAY_OFF = "day off"
+SHIFT_LIMIT = "shift limit"
+MAX_HOURS = "max hours"
+MIN_HOURS = "min hours"
+REST = "rest"
+MAX_CONSECUTIVE = "max consecutive days"
+MIN_CONSECUTIVE = "min consecutive days"
+MIN_CONSECUTIVE_OFF = "min consecutive days off"
+MAX_WEEKENDS = "max weekends"
+TWO_DAYS_OFF = "two days off in a row"
+ATTRIBUTE_COVER = "attribute cover"
+CONTRADICTION = "contradiction"  # no single rule: the rules as a whole have no roster
+TIME_LIMIT = "time limit"  # no roster found in the time given (said by callers of solve)
+RULES = (
+    DAY_OFF,
+    SHIFT_LIMIT,
+    MAX_HOURS,
+    MIN_HOURS,
+    REST,
+    MAX_CONSECUTIVE,
+    MIN_CONSECUTIVE,
+    MIN_CONSECUTIVE_OFF,
+    MAX_WEEKENDS,
+    TWO_DAYS_OFF,
+    ATTRIBUTE_COVER,
+    CONTRADICTION,
+    TIME_LIMIT,
+)
 
 
 @dataclass(frozen=True)
@@ -47,7 +78,8 @@ class Cover:
 @dataclass(frozen=True)
 class AttributeCover:
     """At least ``requirement`` people with ``attribute`` on the listed shifts of ``day``
-    (the shifts on duty at some moment). Hard unless ``weight`` is given."""
+    (the shifts on duty at some moment). Hard unless ``weight`` is given. ``label`` says what is
+    needed; ``day_name`` and ``time`` (``HH:MM``), when given, say when, in the caller's words."""
 
     day: int
     shifts: frozenset[str]
@@ -55,6 +87,8 @@ class AttributeCover:
     requirement: int
     label: str
     weight: int | None = None
+    time: str | None = None
+    day_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +118,28 @@ class RosterProblem:
     contract_weight: int = 0  # per minute away from the contract target
 
 
+@dataclass(frozen=True, kw_only=True)
+class Violation:
+    """A hard rule a roster breaks: which ``rule`` (one of ``RULES``), whose (``agent``, None for
+    a cover or the rules as a whole), on which ``day`` of the horizon (a run's first day; None
+    for the whole horizon), at what ``time`` (``HH:MM``, for a cover at a moment the caller
+    named) and ``day_name`` (the caller's name of that day). ``detail`` is the rest of the
+    sentence ``str()`` gives: after the agent, or after the moment."""
+
+    day: int | None = None
+    time: str | None = None
+    rule: str
+    agent: str | None = None
+    detail: str
+    day_name: str | None = None
+
+    def __str__(self) -> str:
+        if self.agent is not None:
+            return f"{self.agent}{': ' if self.rule == REST else ' '}{self.detail}"
+        when = " ".join(part for part in (self.day_name, self.time) if part)
+        return f"{when}: {self.detail}" if when else self.detail
+
+
 @dataclass
 class RosterResult:
     assignment: dict[tuple[str, int], str]  # (staff, day) -> shift id
@@ -91,7 +147,7 @@ class RosterResult:
     objective: float
     bound: float
     seconds: float
-    violations: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
 
     @property
     def gap(self) -> float:
@@ -104,7 +160,7 @@ class Infeasible(ValueError):
     """No roster keeps every hard rule; ``violations`` says which rules had to give, and
     ``roster`` (when the explanation found one) is the relaxed model's roster breaking them."""
 
-    def __init__(self, violations: list[str], roster: RosterResult | None = None):
+    def __init__(self, violations: list[Violation], roster: RosterResult | None = None):
         self.violations = violations
         self.roster = roster
         super().__init__(

@@ -10,13 +10,18 @@ from ortools.sat.python import cp_model
 from . import neighbourhood
 from .columns import ColumnGeneration, roster_of
 from .model import Model, person_model
-from .problem import Infeasible, RosterProblem, RosterResult
+from .problem import CONTRADICTION, Infeasible, RosterProblem, RosterResult, Violation
 
 FIRST_PHASE = 0.3  # share of the time limit for the whole-model solve before neighbourhood search
 # people x days x shift types up to which the model gets run flows and a neighbourhood search
 FLOW_MAX_CELLS = 2_500
 DIVE_SHARE = 0.75  # share of the time limit the column-generation dive may take at most
 ROOT_SHARE = 0.3  # ... and its first relaxation: unsolved by then, the dive is given up
+_CONTRADICTION = Violation(rule=CONTRADICTION, detail="the rules contradict each other")
+_CONTRADICTION_UNEXPLAINED = Violation(
+    rule=CONTRADICTION,
+    detail="the rules contradict each other (no explanation found in time: try a longer time limit)",
+)
 
 
 def solve(
@@ -88,14 +93,8 @@ def solve(
             try:
                 explanation = solve(problem, time_limit_s, workers, relax=True)
             except RuntimeError:
-                raise Infeasible(
-                    [
-                        "the rules contradict each other (no explanation found in time: try a longer time limit)"
-                    ]
-                ) from None
-            raise Infeasible(
-                explanation.violations or ["the rules contradict each other"], explanation
-            )
+                raise Infeasible([_CONTRADICTION_UNEXPLAINED]) from None
+            raise Infeasible(explanation.violations or [_CONTRADICTION], explanation)
         raise RuntimeError(f"no roster found in {time_limit_s:g} s ({name})")
     assignment = {}
     for (e, d, k), var in model.x.items():
@@ -104,7 +103,7 @@ def solve(
     if searched and model.slacks:  # the search's roster: which relaxed rules it breaks
         violations = _broken_slacks(model, values)
     else:
-        violations = [label for slack, label in model.slacks if solver.value(slack)]
+        violations = [violation for slack, violation in model.slacks if solver.value(slack)]
     return RosterResult(
         assignment,
         "OPTIMAL" if objective <= bound else name,
@@ -125,7 +124,7 @@ def _dive(
     return None if schedules is None else roster_of(problem, schedules)
 
 
-def _broken_slacks(model: Model, values: dict[int, int]) -> list[str]:
+def _broken_slacks(model: Model, values: dict[int, int]) -> list[Violation]:
     """The relaxed rules the roster ``values`` breaks (slacks re-solved with the roster fixed)."""
     fixed = model.m.clone()
     for var in model.x.values():
@@ -133,9 +132,9 @@ def _broken_slacks(model: Model, values: dict[int, int]) -> list[str]:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = 10
     if solver.solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return ["the rules contradict each other"]
+        return [_CONTRADICTION]
     return [
-        label
-        for slack, label in model.slacks
+        violation
+        for slack, violation in model.slacks
         if solver.value(fixed.get_int_var_from_proto_index(slack.index))
     ]

@@ -10,6 +10,11 @@ from ortools.sat.python import cp_model
 
 from staffing.curtois_format import objective, read_instance
 from staffing.rostering import (
+    ATTRIBUTE_COVER,
+    DAY_OFF,
+    MAX_CONSECUTIVE,
+    REST,
+    SHIFT_LIMIT,
     AttributeCover,
     Cover,
     Infeasible,
@@ -17,6 +22,7 @@ from staffing.rostering import (
     RosterProblem,
     RosterShift,
     Staff,
+    Violation,
     check,
     solve,
 )
@@ -121,14 +127,57 @@ def test_infeasible_week_is_explained_rule_by_rule():
     with pytest.raises(Infeasible) as info:
         solve(problem, time_limit_s=10, workers=2)
     violations = info.value.violations
-    assert (
-        len([v for v in violations if "Polish speaker" in v]) == 2
-    )  # 5 days needed, 3 shifts allowed
+    assert len(violations) == 2  # 5 days needed, 3 shifts allowed
+    for v in violations:  # each names its rule and day, and reads as the cover's label
+        assert (v.rule, v.agent, v.time) == (ATTRIBUTE_COVER, None, None) and v.day in range(5)
+        assert str(v) == f"Tuesday {v.day}: needs 1 Polish speaker on duty"
     relaxed = solve(problem, time_limit_s=10, workers=2, relax=True)
     assert len(relaxed.assignment) == 3 and len(relaxed.violations) == 2
     # the explanation's roster comes with it: a best-effort caller needs no second solve
     assert info.value.roster is not None
     assert len(info.value.roster.assignment) == 3 and info.value.roster.violations == violations
+
+
+def test_check_returns_each_broken_rule_as_data():
+    """A roster breaking rules on purpose: check names each rule, person, day and moment, and a
+    violation's str() is the sentence shown to people."""
+    staff = [
+        person("ann", days_off={2}, max_shifts={"L": 1}, max_consecutive=2, prior_streak=1),
+        person("pl1", attributes=frozenset({"lang:pl"})),
+    ]
+    need = [
+        AttributeCover(
+            0,
+            frozenset({"E"}),
+            "lang:pl",
+            1,
+            "needs 1 Polish speaker on duty",
+            time="18:00",
+            day_name="Monday 2026-11-23",
+        )
+    ]
+    problem = RosterProblem(7, [LATE, EARLY], staff, [], attribute_covers=need)
+    broken = check(problem, {("ann", 0): "L", ("ann", 1): "E", ("ann", 2): "L"})
+    assert broken == [
+        Violation(day=2, rule=DAY_OFF, agent="ann", detail="works day off 2"),
+        Violation(rule=SHIFT_LIMIT, agent="ann", detail="has 2 L shifts > 1"),
+        Violation(day=1, rule=REST, agent="ann", detail="E after L on day 0"),
+        Violation(day=0, rule=MAX_CONSECUTIVE, agent="ann", detail="works 4 days in a row"),
+        Violation(
+            day=0,
+            time="18:00",
+            rule=ATTRIBUTE_COVER,
+            detail="needs 1 Polish speaker on duty: 0 < 1",
+            day_name="Monday 2026-11-23",
+        ),
+    ]
+    assert [str(v) for v in broken] == [
+        "ann works day off 2",
+        "ann has 2 L shifts > 1",
+        "ann: E after L on day 0",
+        "ann works 4 days in a row",
+        "Monday 2026-11-23 18:00: needs 1 Polish speaker on duty: 0 < 1",
+    ]
 
 
 def test_fairness_moves_weekends_to_whoever_had_fewer():
