@@ -8,7 +8,7 @@ import time
 import pytest
 from ortools.sat.python import cp_model
 
-from staffing.curtois_format import objective, read_instance
+from benchmarks.formats.curtois import objective, read_instance
 from staffing.rostering import (
     ATTRIBUTE_COVER,
     DAY_OFF,

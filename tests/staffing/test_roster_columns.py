@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from staffing.curtois_format import objective, read_instance
+from benchmarks.formats.curtois import objective, read_instance
 from staffing.rostering import (
     AttributeCover,
     Cover,
