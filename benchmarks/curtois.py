@@ -1,8 +1,9 @@
 """Employee shift scheduling benchmark (Curtois & Qu): our roster engine on the public instances.
 
-Uses the same engine as ``hotline roster`` (staffing/roster.py) through a reader for the format;
-writes each roster as CSV rows ``employee,day,shift`` (day 0-based, worked days only) so anyone can
-recompute the objective; checks every hard rule itself; prints objective, best known, gap and time.
+Uses the same engine as ``hotline roster`` (staffing/rostering/) through a reader for the format
+(benchmarks/formats/curtois.py); writes each roster as CSV rows ``employee,day,shift`` (day 0-based,
+worked days only) so anyone can recompute the objective; checks every hard rule itself; prints
+objective, best known, gap and time.
 
     python benchmarks/curtois.py ../shared/benchmarks/curtois_shift_scheduling/Instance*.txt \\
         [--time-limit 60] [--out-dir DIR]
@@ -17,8 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-from staffing.curtois_format import objective, read_instance
-from staffing.roster import check, solve
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.formats.curtois import objective, read_instance  # noqa: E402
+from staffing.rostering import check, solve  # noqa: E402
 
 BEST_KNOWN = {
     1: 607,
@@ -81,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                     writer.writerow([sid, day, shift])
         shape = f"{problem.days} x {len(problem.staff)} x {len(problem.shifts)}"
         print(
-            f"| {path.name} | {shape} | {ours} | {best} | {gap} | {result.bound:.0f} | {'all kept' if not broken else '; '.join(broken[:3])} | {seconds:.0f} |",
+            f"| {path.name} | {shape} | {ours} | {best} | {gap} | {result.bound:.0f} | {'all kept' if not broken else '; '.join(map(str, broken[:3]))} | {seconds:.0f} |",
             flush=True,
         )
         rows.append((path.name, ours, best))

@@ -1,10 +1,10 @@
 """Minimum shift design benchmark: our shift planner on the public TU Wien instances.
 
 Uses the same optimiser as ``hotline shifts`` (staffing/shifts.py) through a reader for the
-instance format, writes every solution as CSV rows ``instance,start,length,d1..d7`` (agents
-starting that shift on each day) so anyone can recompute the objective, recomputes it itself
-from those rows, and prints per instance our objective, the file's reference value, the proven
-bound and the time, then a summary.
+instance format (benchmarks/formats/shift_design.py), writes every solution as CSV rows
+``instance,start,length,d1..d7`` (agents starting that shift on each day) so anyone can recompute
+the objective, recomputes it itself from those rows, and prints per instance our objective, the
+file's reference value, the proven bound and the time, then a summary.
 
     python benchmarks/shift_design.py ../shared/benchmarks/shift_design/DataSet*/*.txt \\
         [--time-limit 20] [--out solutions.csv]
@@ -20,8 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from staffing.shift_design_format import objective, read_instance
-from staffing.shifts import SolverSettings, solve
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.formats.shift_design import objective, read_instance  # noqa: E402
+from staffing.shifts import SolverSettings, solve  # noqa: E402
 
 
 def coverage_from_rows(instance, rows: list[dict]) -> np.ndarray:

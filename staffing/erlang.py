@@ -11,7 +11,8 @@ where the distribution function underflows. Erlang A uses the function
     A(x, y) = 1 + sum_{j>=1} y^j / ((x+1)(x+2)...(x+j)),   x = n*mu/theta,  y = lambda/theta
 
 (Mandelbaum & Zeltyn), from which the probability of waiting, of abandoning, and of being
-answered within t all follow in closed form; ``staffing.simulate`` checks them.
+answered within t all follow in closed form; the tests check them against a simulation
+(``tests/staffing/simulate.py``).
 """
 
 from __future__ import annotations

@@ -509,6 +509,7 @@ def roster_command(
     from pathlib import Path
 
     import pandas as pd
+    from staffing.rostering import Infeasible
 
     from ivr.config.loader import ConfigIssue, load_agents
     from ivr.planning.rosters import (
@@ -525,7 +526,6 @@ def roster_command(
         write_ics,
     )
     from ivr.store.db import session_scope
-    from staffing.roster import Infeasible
 
     cfg = hotline_config()
     try:
@@ -598,7 +598,7 @@ def roster_command(
                     plan,
                     week_start,
                     f"Roster, week of {week_start}",
-                    result.violations,
+                    [str(v) for v in result.violations],
                     asked_beyond(cfg, plan, agents),
                 )
             )

@@ -28,7 +28,8 @@ from ivr.config import hotline_config
 from ivr.config.schema import Agent, HotlineConfig
 from ivr.planning.pipeline import beyond, minutes, team_limits, unavailable_days
 from ivr.store.models import RosterAssignment
-from staffing.roster import (
+from staffing.rostering import (
+    TIME_LIMIT,
     AttributeCover,
     Cover,
     Infeasible,
@@ -37,6 +38,7 @@ from staffing.roster import (
     RosterResult,
     RosterShift,
     Staff,
+    Violation,
     solve,
 )
 
@@ -267,7 +269,7 @@ def build_problem(
             )
             if not duty:
                 continue
-            when = f"{date:%A %Y-%m-%d} {minute // 60:02d}:{minute % 60:02d}"
+            day_name, clock = f"{date:%A %Y-%m-%d}", f"{minute // 60:02d}:{minute % 60:02d}"
             for lang in cfg.line.languages:
                 attribute_covers.append(
                     AttributeCover(
@@ -275,7 +277,9 @@ def build_problem(
                         duty,
                         f"lang:{lang}",
                         1,
-                        f"{when}: needs 1 {cfg.language(lang).name} speaker on duty",
+                        f"needs 1 {cfg.language(lang).name} speaker on duty",
+                        time=clock,
+                        day_name=day_name,
                     )
                 )
             for q in cfg.queues:
@@ -287,7 +291,9 @@ def build_problem(
                             duty,
                             f"skill:{q.id}",
                             need,
-                            f"{when}: needs {need} agent(s) for {q.names[cfg.line.default_language]}",
+                            f"needs {need} agent(s) for {q.names[cfg.line.default_language]}",
+                            time=clock,
+                            day_name=day_name,
                         )
                     )
     weekends = [
@@ -313,18 +319,17 @@ def _queue_needs(requirements: pd.DataFrame, week_start: dt.date, cfg: HotlineCo
     return out
 
 
-def summarise(violations: list[str]) -> list[str]:
-    """Group "Friday 2026-11-27 18:00: needs X" lines into "Friday 2026-11-27: needs X at 18:00, 19:00"."""
-    import re
-
+def summarise(violations: list[Violation]) -> list[str]:
+    """The violations as lines, a cover missed at several times of a day on one: "Friday
+    2026-11-27 18:00: needs X" and the same at 19:00 make "Friday 2026-11-27: needs X at 18:00,
+    19:00"."""
     grouped: dict[tuple[str, str], list[str]] = {}
     others = []
-    for line in violations:
-        match = re.match(r"^(\w+ \d{4}-\d{2}-\d{2}) (\d{2}:\d{2}): (.*)$", line)
-        if match:
-            grouped.setdefault((match.group(1), match.group(3)), []).append(match.group(2))
+    for v in violations:
+        if v.day_name and v.time:
+            grouped.setdefault((v.day_name, v.detail), []).append(v.time)
         else:
-            others.append(line)
+            others.append(str(v))
     return [
         f"{day}: {what} at {', '.join(times)}" for (day, what), times in grouped.items()
     ] + others
@@ -583,7 +588,9 @@ def make_roster(
             )
         except RuntimeError as exc:
             message = f"no roster found in time ({exc}); try a longer time limit"
-            result = RosterResult({}, "UNKNOWN", 0.0, 0.0, time_limit_s, [message])
+            result = RosterResult(
+                {}, "UNKNOWN", 0.0, 0.0, time_limit_s, [Violation(rule=TIME_LIMIT, detail=message)]
+            )
     return plan, result, roster_rows(plan, result, agents, cfg.tz)
 
 

@@ -163,6 +163,62 @@ def test_an_impossible_week_is_explained(app, tmp_path):
     assert "rule not kept:" in anyway.output
 
 
+def test_rules_not_kept_are_read_from_the_violations(app, tmp_path, monkeypatch):
+    """The explanation's violations are data: a language or skill missing at a checkpoint names
+    its day, time and rule and no agent; the command prints the violations' own sentences (a
+    day's checkpoints on one line) and the HTML view each one."""
+    from ivr.planning import rosters
+    from staffing.rostering import ATTRIBUTE_COVER, REST, Infeasible
+
+    caught = []
+    real = rosters.solve
+
+    def recording(*args, **kwargs):
+        try:
+            return real(*args, **kwargs)
+        except Infeasible as exc:
+            caught.append(exc)
+            raise
+
+    monkeypatch.setattr(rosters, "solve", recording)
+    page = tmp_path / "r.html"
+    result = run(
+        app,
+        plan_csv(tmp_path, per_day=1),
+        "--agents",
+        small_team_csv(tmp_path),
+        "-o",
+        str(tmp_path / "r.csv"),
+        "--best-effort",
+        "--html",
+        str(page),
+    )
+    assert result.exit_code == 0, result.output
+    [infeasible] = caught
+    violations = infeasible.roster.violations
+    covers = [v for v in violations if v.rule == ATTRIBUTE_COVER]
+    assert covers
+    for v in covers:
+        assert v.agent is None and v.day_name == f"{WEEK + dt.timedelta(days=v.day):%A %Y-%m-%d}"
+        assert re.fullmatch(r"\d\d:00", v.time), v
+        assert re.fullmatch(r"needs 1 \w+ speaker on duty|needs \d+ agent\(s\) for .+", v.detail)
+        assert str(v) == f"{v.day_name} {v.time}: {v.detail}"
+    for v in violations:
+        if v.agent is not None:
+            assert str(v) == f"{v.agent}{': ' if v.rule == REST else ' '}{v.detail}"
+    printed = [
+        line.removeprefix("rule not kept: ")
+        for line in result.output.splitlines()
+        if line.startswith("rule not kept: ")
+    ]
+    assert printed == rosters.summarise(violations)
+    first = covers[0]
+    times = [v.time for v in covers if (v.day, v.detail) == (first.day, first.detail)]
+    assert f"{first.day_name}: {first.detail} at {', '.join(times)}" in printed
+    html = page.read_text()
+    assert all(rosters.html.escape(str(v)) in html for v in violations)
+
+
 def test_supervisor_page_lists_downloads_and_publishes(app, tmp_path):
     run(app, plan_csv(tmp_path), "--agents", team_csv(tmp_path), "-o", str(tmp_path / "r.csv"))
     client = app.test_client()
@@ -330,18 +386,18 @@ def test_best_effort_tries_the_rules_as_they_are_first(app, tmp_path, monkeypatc
     """The relaxed model starts from nobody working and skips the column-generation dive: on a
     week that can be rostered it finds far worse rosters in the same time, so it only runs when
     the rules cannot all be kept."""
-    import staffing.roster
+    import staffing.rostering.solver
     from ivr.planning import rosters
 
     calls = []
-    real = staffing.roster.solve
+    real = staffing.rostering.solver.solve
 
     def recording(problem, time_limit_s=30.0, *args, **kwargs):
         calls.append(kwargs.get("relax", False))
         return real(problem, time_limit_s, *args, **kwargs)
 
     monkeypatch.setattr(rosters, "solve", recording)
-    monkeypatch.setattr(staffing.roster, "solve", recording)  # the explanation's own call
+    monkeypatch.setattr(staffing.rostering.solver, "solve", recording)  # the explanation's own call
     feasible = run(
         app,
         plan_csv(tmp_path),

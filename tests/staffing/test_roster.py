@@ -6,10 +6,15 @@ import random
 import time
 
 import pytest
+from ortools.sat.python import cp_model
 
-from staffing import roster
-from staffing.curtois_format import objective, read_instance
-from staffing.roster import (
+from benchmarks.formats.curtois import objective, read_instance
+from staffing.rostering import (
+    ATTRIBUTE_COVER,
+    DAY_OFF,
+    MAX_CONSECUTIVE,
+    REST,
+    SHIFT_LIMIT,
     AttributeCover,
     Cover,
     Infeasible,
@@ -17,9 +22,12 @@ from staffing.roster import (
     RosterProblem,
     RosterShift,
     Staff,
+    Violation,
     check,
     solve,
 )
+from staffing.rostering.model import Model
+from staffing.rostering.neighbourhood import pick_people, search, short_days
 from tests.conftest import shared_path
 
 DAY = RosterShift("D", 480, 8 * 60, 16 * 60, frozenset())
@@ -119,14 +127,57 @@ def test_infeasible_week_is_explained_rule_by_rule():
     with pytest.raises(Infeasible) as info:
         solve(problem, time_limit_s=10, workers=2)
     violations = info.value.violations
-    assert (
-        len([v for v in violations if "Polish speaker" in v]) == 2
-    )  # 5 days needed, 3 shifts allowed
+    assert len(violations) == 2  # 5 days needed, 3 shifts allowed
+    for v in violations:  # each names its rule and day, and reads as the cover's label
+        assert (v.rule, v.agent, v.time) == (ATTRIBUTE_COVER, None, None) and v.day in range(5)
+        assert str(v) == f"Tuesday {v.day}: needs 1 Polish speaker on duty"
     relaxed = solve(problem, time_limit_s=10, workers=2, relax=True)
     assert len(relaxed.assignment) == 3 and len(relaxed.violations) == 2
     # the explanation's roster comes with it: a best-effort caller needs no second solve
     assert info.value.roster is not None
     assert len(info.value.roster.assignment) == 3 and info.value.roster.violations == violations
+
+
+def test_check_returns_each_broken_rule_as_data():
+    """A roster breaking rules on purpose: check names each rule, person, day and moment, and a
+    violation's str() is the sentence shown to people."""
+    staff = [
+        person("ann", days_off={2}, max_shifts={"L": 1}, max_consecutive=2, prior_streak=1),
+        person("pl1", attributes=frozenset({"lang:pl"})),
+    ]
+    need = [
+        AttributeCover(
+            0,
+            frozenset({"E"}),
+            "lang:pl",
+            1,
+            "needs 1 Polish speaker on duty",
+            time="18:00",
+            day_name="Monday 2026-11-23",
+        )
+    ]
+    problem = RosterProblem(7, [LATE, EARLY], staff, [], attribute_covers=need)
+    broken = check(problem, {("ann", 0): "L", ("ann", 1): "E", ("ann", 2): "L"})
+    assert broken == [
+        Violation(day=2, rule=DAY_OFF, agent="ann", detail="works day off 2"),
+        Violation(rule=SHIFT_LIMIT, agent="ann", detail="has 2 L shifts > 1"),
+        Violation(day=1, rule=REST, agent="ann", detail="E after L on day 0"),
+        Violation(day=0, rule=MAX_CONSECUTIVE, agent="ann", detail="works 4 days in a row"),
+        Violation(
+            day=0,
+            time="18:00",
+            rule=ATTRIBUTE_COVER,
+            detail="needs 1 Polish speaker on duty: 0 < 1",
+            day_name="Monday 2026-11-23",
+        ),
+    ]
+    assert [str(v) for v in broken] == [
+        "ann works day off 2",
+        "ann has 2 L shifts > 1",
+        "ann: E after L on day 0",
+        "ann works 4 days in a row",
+        "Monday 2026-11-23 18:00: needs 1 Polish speaker on duty: 0 < 1",
+    ]
 
 
 def test_fairness_moves_weekends_to_whoever_had_fewer():
@@ -215,14 +266,14 @@ def test_run_flows_cut_off_no_roster(seed):
     )
     objectives = []
     for flow in (False, True):
-        model = roster._Model(problem, relax=False, flow=flow)
+        model = Model(problem, relax=False, flow=flow)
         model.build()
-        solver = roster.cp_model.CpSolver()
+        solver = cp_model.CpSolver()
         solver.parameters.num_workers = 2
         solver.parameters.max_time_in_seconds = 20
         status = solver.solve(model.m)
-        assert status in (roster.cp_model.OPTIMAL, roster.cp_model.INFEASIBLE)
-        objectives.append(solver.objective_value if status == roster.cp_model.OPTIMAL else None)
+        assert status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
+        objectives.append(solver.objective_value if status == cp_model.OPTIMAL else None)
     assert objectives[0] == objectives[1]
 
 
@@ -232,15 +283,13 @@ def test_neighbourhood_search_reports_the_roster_it_returns():
     problem = read_instance(shared_path("benchmarks", "curtois_shift_scheduling", "Instance5.txt"))
     first = solve(problem, time_limit_s=2, workers=2, lns=False)
     start = objective(problem, first.assignment)
-    model = roster._Model(problem, relax=False, flow=False)
+    model = Model(problem, relax=False, flow=False)
     model.build()
     values = {
         var.index: int(first.assignment.get((problem.staff[e].id, d)) == problem.shifts[k].id)
         for (e, d, k), var in model.x.items()
     }
-    values, found = roster._neighbourhood_search(
-        model, values, start, first.bound, time.perf_counter() + 8, 2, seed=1
-    )
+    values, found = search(model, values, start, first.bound, time.perf_counter() + 8, 2, seed=1)
     assignment = {
         (problem.staff[e].id, d): problem.shifts[k].id
         for (e, d, k), var in model.x.items()
@@ -256,16 +305,16 @@ def test_targeted_moves_start_from_a_day_short_of_cover():
     staff = [person("ann"), person("bob", days_off={3}), person("cid"), person("dee")]
     need = [2, 2, 2, 3, 2, 2, 2]
     problem = RosterProblem(7, [DAY], staff, [Cover(d, "D", n, 100, 1) for d, n in enumerate(need)])
-    model = roster._Model(problem, relax=False, flow=False)
+    model = Model(problem, relax=False, flow=False)
     model.build()
     works = {("ann", d) for d in range(7)} | {("cid", d) for d in (0, 1, 2, 4, 5, 6)}
     works |= {("dee", 3)}
     values = {
         var.index: int((problem.staff[e].id, d) in works) for (e, d, _k), var in model.x.items()
     }
-    assert roster._short_days(model, values) == [3]  # 2 of 3 on Thursday, 2 of 2 elsewhere
+    assert short_days(model, values) == [3]  # 2 of 3 on Thursday, 2 of 2 elsewhere
     rng = random.Random(7)
     for _ in range(20):
-        chosen = roster._pick_people(model, values, 2, 3, rng)
+        chosen = pick_people(model, values, 2, 3, rng)
         assert len(chosen) == 2 and 2 in chosen  # cid: off on Thursday, may work it (bob may not)
-    assert len(roster._pick_people(model, values, 3, None, rng)) == 3
+    assert len(pick_people(model, values, 3, None, rng)) == 3

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from staffing.shift_design_format import objective, read_instance
+from benchmarks.formats.shift_design import objective, read_instance
 from staffing.shift_plan import (
     Template,
     UncoverableError,

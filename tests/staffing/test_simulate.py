@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from staffing.simulate import simulate
+from tests.staffing.simulate import simulate
 
 
 def run(**overrides):

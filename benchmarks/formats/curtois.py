@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .roster import Cover, Request, RosterProblem, RosterShift, Staff
+from staffing.rostering import Cover, Request, RosterProblem, RosterShift, Staff
 
 
 def read_instance(path: str | Path) -> RosterProblem:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .shifts import ShiftProblem, ShiftType
+from staffing.shifts import ShiftProblem, ShiftType
 
 
 @dataclass

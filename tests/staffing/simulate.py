@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .erlang import _check, _check_agents
+from staffing.erlang import _check, _check_agents
 
 ArrayLike = np.typing.ArrayLike
 

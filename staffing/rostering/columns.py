@@ -5,11 +5,12 @@ The linear relaxation of "one schedule per person, cover soft" is tight on roste
 CP-SAT model per person (that person's rules and own costs only) then finds the schedule with the
 best reduced cost. Rounds of pricing solve the relaxation; a dive then fixes the people whose
 schedule is whole in it (and a few nearly whole), solves again, and so on until everyone has a
-schedule. The roster it ends with starts the whole-model search in ``staffing.roster``.
+schedule. The roster it ends with starts the whole-model search in ``staffing.rostering.solver``.
 
 The person models come from the caller (``build``), so the rules live in one place
-(``staffing.roster``); this module only knows that a person model has ``m`` (the CP-SAT model),
-``x`` (``(0, day, shift index) -> BoolVar``) and ``terms`` (the person's own objective terms).
+(``staffing.rostering.model``); this module only knows that a person model has ``m`` (the CP-SAT
+model), ``x`` (``(0, day, shift index) -> BoolVar``) and ``terms`` (the person's own objective
+terms).
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
-if TYPE_CHECKING:  # staffing.roster imports this module
-    from staffing.roster import RosterProblem
+from .problem import RosterProblem
 
 log = logging.getLogger(__name__)
 SCALE = 1000  # duals are rounded to 1/SCALE in the pricing objective

@@ -1,0 +1,64 @@
+"""Rosters of named people: who works which shift on which day (OR-Tools CP-SAT).
+
+``problem`` holds what a roster is asked and answers, and the rules it breaks as data
+(:class:`Violation`, whose ``str()`` is the sentence shown to people); ``model`` the CP-SAT model,
+one method per family of rules; ``columns`` the column-generation dive; ``neighbourhood`` the
+large neighbourhood search; ``solver`` puts them together (:func:`solve`); ``check`` re-checks
+every hard rule without the solver.
+"""
+
+from .check import check
+from .problem import (
+    ATTRIBUTE_COVER,
+    CONTRADICTION,
+    DAY_OFF,
+    MAX_CONSECUTIVE,
+    MAX_HOURS,
+    MAX_WEEKENDS,
+    MIN_CONSECUTIVE,
+    MIN_CONSECUTIVE_OFF,
+    MIN_HOURS,
+    REST,
+    RULES,
+    SHIFT_LIMIT,
+    TIME_LIMIT,
+    TWO_DAYS_OFF,
+    AttributeCover,
+    Cover,
+    Infeasible,
+    Request,
+    RosterProblem,
+    RosterResult,
+    RosterShift,
+    Staff,
+    Violation,
+)
+from .solver import solve
+
+__all__ = [
+    "ATTRIBUTE_COVER",
+    "CONTRADICTION",
+    "DAY_OFF",
+    "MAX_CONSECUTIVE",
+    "MAX_HOURS",
+    "MAX_WEEKENDS",
+    "MIN_CONSECUTIVE",
+    "MIN_CONSECUTIVE_OFF",
+    "MIN_HOURS",
+    "REST",
+    "RULES",
+    "SHIFT_LIMIT",
+    "TIME_LIMIT",
+    "TWO_DAYS_OFF",
+    "AttributeCover",
+    "Cover",
+    "Infeasible",
+    "Request",
+    "RosterProblem",
+    "RosterResult",
+    "RosterShift",
+    "Staff",
+    "Violation",
+    "check",
+    "solve",
+]
