@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import get_args
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from ivr.config import hotline_config
@@ -509,23 +509,23 @@ def roster_command(
     from pathlib import Path
 
     import pandas as pd
-    from staffing.rostering import Infeasible
 
     from ivr.config.loader import ConfigIssue, load_agents
     from ivr.planning.rosters import (
         asked_beyond,
         make_roster,
-        page,
         read_plan,
         read_requests,
+        roster_file,
+        roster_week,
         store,
         unfilled,
         week_plan,
-        week_view,
         write_csv,
         write_ics,
     )
     from ivr.store.db import session_scope
+    from staffing.rostering import Infeasible
 
     cfg = hotline_config()
     try:
@@ -590,19 +590,16 @@ def roster_command(
             f"wrote {len(write_ics(rows, agents, ics_dir, cfg.line.name))} calendar files to {ics_dir}"
         )
     if html_file:
-        Path(html_file).write_text(
-            page(
-                week_view(
-                    rows,
-                    agents,
-                    plan,
-                    week_start,
-                    f"Roster, week of {week_start}",
-                    [str(v) for v in result.violations],
-                    asked_beyond(cfg, plan, agents),
-                )
-            )
+        week = roster_week(
+            rows,
+            agents,
+            plan,
+            week_start,
+            f"Roster, week of {week_start}",
+            [str(v) for v in result.violations],
+            asked_beyond(cfg, plan, agents),
         )
+        Path(html_file).write_text(roster_file(current_app, week))
         click.echo(f"wrote {html_file}")
 
 

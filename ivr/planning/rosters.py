@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import html
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from flask import Flask
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -457,82 +457,81 @@ def asked_beyond(cfg: HotlineConfig, plan: WeekPlan | None, agents: list[Agent])
     return beyond(limits, table, plan.week_start)
 
 
-def week_view(
+@dataclass(frozen=True)
+class AgentWeek:
+    id: str
+    name: str
+    cells: list[str]  # per day: "09:00–17:00" or ""
+    hours: float  # hours on shift in the week
+
+
+@dataclass(frozen=True)
+class RosterWeek:
+    """What a roster week shows (the supervisor page and the ``--html`` file render it with
+    the ``_roster_week.html`` template): agents x days, shifts planned vs rostered per day, what
+    the plan asks beyond the agents, and the rules that could not all be kept."""
+
+    title: str
+    days: list[dt.date]
+    agents: list[AgentWeek]
+    planned: list[int] | None  # shifts in the plan per day (None: no plan to compare with)
+    rostered: list[int]
+    missing: int  # planned shifts with no agent
+    asked: list[str]  # what the plan asks beyond what the agents can work
+    violations: list[str]
+
+    @property
+    def peak(self) -> int:
+        return max([*(self.planned or []), *self.rostered, 1])
+
+
+def roster_week(
     rows: list[dict],
     agents: list[Agent],
-    plan: WeekPlan,
+    plan: WeekPlan | None,
     week_start: dt.date,
     title: str,
     violations: list[str] | None = None,
     asked: list[str] | None = None,
-) -> str:
-    """An HTML table (agents x days) and a coverage chart (planned vs rostered per day), escaped;
-    ``asked``: what the plan asks beyond what the agents can work (:func:`asked_beyond`)."""
+) -> RosterWeek:
+    """The roster week to show; ``asked``: what the plan asks beyond what the agents can work
+    (:func:`asked_beyond`)."""
     days = [week_start + dt.timedelta(days=d) for d in range(7)]
     cells = {
         (r["agent"], r["date"]): f"{r['shift_start'][11:16]}–{r['shift_end'][11:16]}" for r in rows
     }
-    head = "".join(f"<th>{d:%a %d %b}</th>" for d in days)
-    body = []
-    for a in agents:
-        tds = "".join(f"<td>{html.escape(cells.get((a.id, d.isoformat()), ''))}</td>" for d in days)
-        hours = sum(
-            (
-                dt.datetime.fromisoformat(r["shift_end"])
-                - dt.datetime.fromisoformat(r["shift_start"])
-            ).total_seconds()
-            / 3600
-            for r in rows
-            if r["agent"] == a.id
+    hours: dict[str, float] = {}
+    for r in rows:
+        span = dt.datetime.fromisoformat(r["shift_end"]) - dt.datetime.fromisoformat(
+            r["shift_start"]
         )
-        body.append(
-            f"<tr><th>{html.escape(a.id)} {html.escape(a.name)}</th>{tds}<td>{hours:.1f} h</td></tr>"
-        )
-    planned = (
-        [sum(c.requirement for c in plan.covers if c.day == d) for d in range(7)]
+        hours[r["agent"]] = hours.get(r["agent"], 0.0) + span.total_seconds() / 3600
+    return RosterWeek(
+        title=title,
+        days=days,
+        agents=[
+            AgentWeek(
+                a.id,
+                a.name,
+                [cells.get((a.id, d.isoformat()), "") for d in days],
+                hours.get(a.id, 0),
+            )
+            for a in agents
+        ],
+        planned=[sum(c.requirement for c in plan.covers if c.day == d) for d in range(7)]
         if plan
-        else [0] * 7
+        else None,
+        rostered=[sum(1 for r in rows if r["date"] == day.isoformat()) for day in days],
+        missing=unfilled(plan, rows) if plan else 0,
+        asked=list(asked or []),
+        violations=list(violations or []),
     )
-    rostered = [sum(1 for r in rows if r["date"] == days[d].isoformat()) for d in range(7)]
-    peak = max(planned + rostered + [1])
-    bars = []
-    for d in range(7):
-        x = 20 + d * 80
-        hp, hr = 100 * planned[d] / peak, 100 * rostered[d] / peak
-        bars.append(
-            f'<rect x="{x}" y="{110 - hp:.1f}" width="30" height="{hp:.1f}" fill="#b8c9dd"/><rect x="{x + 32}" y="{110 - hr:.1f}" width="30" height="{hr:.1f}" fill="#2f6fb3"/>'
-        )
-        bars.append(
-            f'<text x="{x}" y="126" font-size="11">{days[d]:%a} {rostered[d]}/{planned[d]}</text>'
-        )
-    chart = (
-        f"<h2>Shifts planned vs rostered per day</h2><svg viewBox='0 0 600 130' width='600' height='130' role='img' aria-label='planned and rostered shifts per day'>{''.join(bars)}</svg>"
-        "<p class='legend'>light: shifts in the plan, dark: shifts with an agent</p>"
-        if plan
-        else ""
-    )
-    if plan:
-        missing = unfilled(plan, rows)
-        total = sum(planned)
-        beyond_team = (
-            " The plan asks more than the agents can work: "
-            + html.escape("; ".join(asked))
-            + " (<code>hotline shifts</code> plans within what they can work)."
-            if missing and asked
-            else ""
-        )
-        chart += (
-            f"<p class='error'>{missing} of {total} planned shifts have no agent: add agents"
-            f" or change the plan.{beyond_team}</p>"
-            if missing
-            else f"<p>Every one of the {total} planned shifts has an agent.</p>"
-        )
-    notes = "".join(f"<li>{html.escape(v)}</li>" for v in (violations or []))
-    notes_html = f"<h2>Rules that could not all be kept</h2><ul>{notes}</ul>" if notes else ""
-    return (
-        f"<h1>{html.escape(title)}</h1><table class='roster'><thead><tr><th>Agent</th>{head}<th>Hours on shift</th></tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>{chart}{notes_html}"
-    )
+
+
+def roster_file(app: Flask, week: RosterWeek) -> str:
+    """The roster week as a standalone HTML file (the CLI's ``--html``, the drafts' roster.html),
+    from the app's templates."""
+    return app.jinja_env.get_template("roster_file.html").render(roster=week)
 
 
 def store(session: Session, rows: list[dict], week_start: dt.date, status: str) -> None:
@@ -615,24 +614,17 @@ def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit
         store(session, rows, week_start, "draft")
     write_csv(rows, out_dir / "roster.csv")
     write_ics(rows, cfg.agents, out_dir / "ics", cfg.line.name)
-    (out_dir / "roster.html").write_text(
-        page(
-            week_view(
-                rows,
-                cfg.agents,
-                plan,
-                week_start,
-                f"Roster draft, week of {week_start}",
-                summarise(result.violations),
-                asked_beyond(cfg, plan, cfg.agents),
-            )
-        )
+    week = roster_week(
+        rows,
+        cfg.agents,
+        plan,
+        week_start,
+        f"Roster draft, week of {week_start}",
+        summarise(result.violations),
+        asked_beyond(cfg, plan, cfg.agents),
     )
+    (out_dir / "roster.html").write_text(roster_file(app, week))
     progress(
         f"roster draft: {len(rows)} shifts for {len(cfg.agents)} agents, {unfilled(plan, rows)} planned shift(s) with no agent ({len(result.violations)} rule(s) could not be kept) -> roster.csv, roster.html, ics/"
     )
     return rows
-
-
-def page(body: str) -> str:
-    return f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Hotline roster</title></head><body>{body}</body></html>"

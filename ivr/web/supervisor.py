@@ -18,12 +18,11 @@ from flask import (
     session,
     url_for,
 )
-from markupsafe import Markup
 from sqlalchemy import select, update
 
 from ivr import clock
 from ivr.config import hotline_config
-from ivr.planning.rosters import WeekPlan, asked_beyond, plan_from_csv, week_view, write_ics
+from ivr.planning.rosters import WeekPlan, asked_beyond, plan_from_csv, roster_week, write_ics
 from ivr.store.db import get_session
 from ivr.store.models import PlanDraft, RosterAssignment
 from ivr.web.auth import check_csrf, login_required
@@ -109,28 +108,18 @@ def roster():
     cfg = hotline_config()
     week, status = chosen()
     if week is None:
-        return render_template(
-            "roster.html",
-            view=Markup(
-                "<p>No roster yet: run <code>hotline roster</code> or wait for the weekly job.</p>"
-            ),
-            week=None,
-            status=None,
-        )
+        return render_template("roster.html", roster=None, week=None, status=None)
     rows = rows_for(week, status)
-    # week_view escapes every value it inserts; with the week's plan it adds the coverage chart
-    plan = stored_plan(week)
-    view = Markup(
-        week_view(
-            rows,
-            cfg.agents,
-            plan,
-            week,
-            f"Roster ({status}), week of {week}",
-            asked=asked_beyond(cfg, plan, cfg.agents),
-        )
+    plan = stored_plan(week)  # with the week's plan the page adds the coverage chart
+    shown = roster_week(
+        rows,
+        cfg.agents,
+        plan,
+        week,
+        f"Roster ({status}), week of {week}",
+        asked=asked_beyond(cfg, plan, cfg.agents),
     )
-    return render_template("roster.html", view=view, week=week, status=status)
+    return render_template("roster.html", roster=shown, week=week, status=status)
 
 
 @bp.get("/roster.csv")

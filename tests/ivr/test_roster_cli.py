@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from icalendar import Calendar
+from markupsafe import escape
 from sqlalchemy import select
 
 from ivr.config import hotline_config, use_config
@@ -216,7 +217,7 @@ def test_rules_not_kept_are_read_from_the_violations(app, tmp_path, monkeypatch)
     times = [v.time for v in covers if (v.day, v.detail) == (first.day, first.detail)]
     assert f"{first.day_name}: {first.detail} at {', '.join(times)}" in printed
     html = page.read_text()
-    assert all(rosters.html.escape(str(v)) in html for v in violations)
+    assert all(str(escape(str(v))) in html for v in violations)
 
 
 def test_supervisor_page_lists_downloads_and_publishes(app, tmp_path):
