@@ -25,7 +25,7 @@ def _secret_key(instance_path: str, configured: str | None) -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, the line's configuration, the database and the blueprints."""
-    from ivr.cli import commands
+    from ivr.cli import register as register_commands
     from ivr.config.loader import default_config_dir, load_config
     from ivr.store import db, write_behind
     from ivr.voice import agents, callbacks, menu, queue, survey
@@ -68,7 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     use_config(app, load_config(app.config["CONFIG_DIR"]))
     db.init_app(app)
     write_behind.init_app(app)
-    commands.init_app(app)
+    register_commands(app)
     auth.init_app(app)
     app.register_blueprint(health.bp)
     for blueprint in (

@@ -1,4 +1,5 @@
-"""Supervisors' planning commands: forecast and backtest (later: requirements, shifts, plan)."""
+"""The planner: forecast and backtest from a history file, requirements and shifts from a
+forecast, and (with the app) the plan from the line's own calls and the roster of named agents."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import sys
 import click
 import numpy as np
 import pandas as pd
+from flask import current_app
 
 from forecasts import backtest as backtesting
 from forecasts.calendar import Calendar, EventsError, read_events
 from forecasts.forecast import daily_summary, forecast, parse_duration, write_csv
 from forecasts.history import History, HistoryError, read_history
 from forecasts.models import MODELS, make_model
+from ivr.cli.in_app import AppCommand
+from ivr.config import hotline_config
 from ivr.config.loader import ConfigError, load_config
 from ivr.config.schema import HotlineConfig
 
@@ -320,4 +324,268 @@ def shifts_command(
         click.echo(f"wrote {plot}")
 
 
+@click.command("plan", cls=AppCommand)
+@click.option("--from", "start", required=True, help="first day of the first week (YYYY-MM-DD)")
+@click.option("--weeks", default=4, show_default=True, type=click.IntRange(1, 104))
+@click.option(
+    "--what-if",
+    "what_ifs",
+    multiple=True,
+    help="volume=+20%, aht=+30s or sl=90/20 (repeatable): rerun with it and show the difference",
+)
+@click.option("--freq", default="30min", show_default=True, help="interval of the history and plan")
+@click.option(
+    "--time-limit",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(1, 600),
+    help="solver seconds per week",
+)
+def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
+    """Forecast -> requirements -> shifts week by week from the stored history: agent-hours, FTE,
+    cost, peaks, and the gap to the current headcount (agents.csv). The shifts are planned for
+    the requirement alone; a week that asks more shifts of the team than it can work is planned
+    again within the team's limits, and hires count the agent-hours the team would leave short."""
+    import datetime as dt
+
+    from ivr.planning.pipeline import (
+        hires,
+        history_from_log,
+        line_calendar,
+        parse_what_if,
+        plan_horizon,
+    )
+
+    cfg = hotline_config()
+    try:
+        first_day = dt.date.fromisoformat(start)
+        variant = parse_what_if(what_ifs) if what_ifs else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    history = history_from_log(cfg, freq)
+    if history is None:
+        raise click.ClickException("no calls in the database: import or take some calls first")
+    calendar = line_calendar(cfg)
+
+    def say(message: str) -> None:
+        click.echo(f"  .. {message}", err=True)
+
+    try:
+        base = plan_horizon(
+            cfg,
+            history,
+            calendar,
+            first_day,
+            weeks,
+            time_limit_s=time_limit,
+            progress=say,
+            check_team=True,
+        )
+        other = (
+            plan_horizon(
+                cfg,
+                history,
+                calendar,
+                first_day,
+                weeks,
+                variant,
+                time_limit_s=time_limit,
+                progress=say,
+                check_team=True,
+            )
+            if variant
+            else None
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    capacity = base[0].capacity_hours
+    team = base[0].team
+    click.echo(
+        f"current headcount: {len(cfg.agents)} agents, up to {capacity:.0f} contract hours a week"
+        + (f" and {team.shifts} shifts (one a day, rest rules and contracts kept)" if team else "")
+    )
+    click.echo(
+        f"{'week':10} {'agent-h':>8} {'paid h':>7} {'FTE':>5} {'cost':>9} {'short h':>7} {'peak':>14} {'extra h':>8} {'hires':>5} {'shifts/team':>11} {'team short h':>12}"
+    )
+    for s in base:
+        peak = f"{s.peak} {s.peak_agents}"
+        shifts = f"{s.shifts}/{s.team.shifts if s.team else '-'}"
+        short = s.team_shortage_hours if s.team_shortage_hours is not None else s.shortage_hours
+        click.echo(
+            f"{s.week_start!s:10} {s.agent_hours:8.0f} {s.paid_hours:7.0f} {s.fte:5.1f} {s.cost:9.0f} {s.shortage_hours:7.1f} {peak:>14} {s.extra_hours:8.0f} {hires(s, cfg):5d} {shifts:>11} {short:12.1f}"
+        )
+    peak_week = max(base, key=lambda s: s.paid_hours)
+    click.echo(
+        f"peak week {peak_week.week_start}: {peak_week.paid_hours:.0f} paid hours, peak {peak_week.peak_agents} agents at {peak_week.peak}"
+    )
+    if other:
+        click.echo(f"what-if ({variant.describe()}):")
+        for s, o in zip(base, other, strict=True):
+            click.echo(
+                f"{o.week_start!s:10} paid h {o.paid_hours:7.0f} ({o.paid_hours - s.paid_hours:+.0f}), FTE {o.fte:5.1f} ({o.fte - s.fte:+.1f}), "
+                f"cost {o.cost:9.0f} ({o.cost - s.cost:+.0f}), hires {hires(o, cfg)} ({hires(o, cfg) - hires(s, cfg):+d})"
+            )
+
+
+@click.command("roster", cls=AppCommand)
+@click.argument("plan_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--week", required=True, help="first day of the week (YYYY-MM-DD)")
+@click.option(
+    "--agents",
+    "agents_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="agents CSV (default: config/agents.csv)",
+)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--ics",
+    "ics_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="write one iCalendar file per agent here",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="write the week view here",
+)
+@click.option(
+    "--requirements",
+    "requirements_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="per-queue requirements for skill coverage",
+)
+@click.option(
+    "--requests",
+    "requests_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CSV agent,date,request(off|HH:MM),weight",
+)
+@click.option("--time-limit", default=30.0, show_default=True, type=click.FloatRange(1, 3600))
+@click.option(
+    "--best-effort",
+    is_flag=True,
+    help="when the rules cannot all be kept, roster anyway and list what gives",
+)
+@click.option("--publish", is_flag=True, help="store it as the published roster (else as a draft)")
+def roster_command(
+    plan_file,
+    week,
+    agents_file,
+    output,
+    ics_dir,
+    html_file,
+    requirements_file,
+    requests_file,
+    time_limit,
+    best_effort,
+    publish,
+) -> None:
+    """Assign named agents to the plan's shifts (OR-Tools CP-SAT), keeping the rules."""
+    import datetime as dt
+    from pathlib import Path
+
+    import pandas as pd
+
+    from ivr.config.loader import ConfigIssue, load_agents
+    from ivr.planning.rosters import (
+        asked_beyond,
+        make_roster,
+        read_plan,
+        read_requests,
+        roster_file,
+        roster_week,
+        store,
+        unfilled,
+        week_plan,
+        write_csv,
+        write_ics,
+    )
+    from ivr.store.db import session_scope
+    from staffing.rostering import Infeasible
+
+    cfg = hotline_config()
+    try:
+        week_start = dt.date.fromisoformat(week)
+        table = read_plan(plan_file, week_start)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    agents = cfg.agents
+    if agents_file:
+        issues: list[ConfigIssue] = []
+        agents = load_agents(Path(agents_file), issues)
+        if issues:
+            raise click.ClickException("\n".join(str(i) for i in issues))
+    requirements = pd.read_csv(requirements_file) if requirements_file else None
+    requests = (
+        read_requests(requests_file, week_start, week_plan(table, week_start, cfg))
+        if requests_file
+        else []
+    )
+    click.echo(f"  .. rostering {len(agents)} agents (up to {time_limit:g} s)", err=True)
+    try:
+        with session_scope() as session:
+            plan, result, rows = make_roster(
+                cfg,
+                session,
+                table,
+                week_start,
+                agents,
+                time_limit_s=time_limit,
+                requests=requests,
+                requirements=requirements,
+                best_effort=best_effort,
+            )
+            store(session, rows, week_start, "published" if publish else "draft")
+    except Infeasible as exc:
+        from ivr.planning.rosters import summarise
+
+        lines = "\n".join(f"  - {v}" for v in summarise(exc.violations))
+        raise click.ClickException(
+            f"no roster keeps every rule; the least it takes to break:\n{lines}\n(--best-effort rosters anyway)"
+        ) from exc
+    write_csv(rows, output)
+    click.echo(
+        f"wrote {len(rows)} shifts to {output} ({result.status.lower()}, gap {result.gap:.1%}); stored as {'published' if publish else 'draft'}"
+    )
+    missing = unfilled(plan, rows)
+    if missing:
+        click.echo(f"{missing} planned shift(s) have no agent")
+        asked = asked_beyond(cfg, plan, agents)
+        if asked:
+            click.echo(
+                "the plan asks more than these agents can work: "
+                + "; ".join(asked)
+                + " (`hotline shifts` without --ignore-team plans within what they can work)"
+            )
+    from ivr.planning.rosters import summarise
+
+    for violation in summarise(result.violations):
+        click.echo(f"rule not kept: {violation}")
+    if ics_dir:
+        click.echo(
+            f"wrote {len(write_ics(rows, agents, ics_dir, cfg.line.name))} calendar files to {ics_dir}"
+        )
+    if html_file:
+        week = roster_week(
+            rows,
+            agents,
+            plan,
+            week_start,
+            f"Roster, week of {week_start}",
+            [str(v) for v in result.violations],
+            asked_beyond(cfg, plan, agents),
+        )
+        Path(html_file).write_text(roster_file(current_app, week))
+        click.echo(f"wrote {html_file}")
+
+
+# the hotline command's own (no app needed)
 COMMANDS = [forecast_command, backtest_command, requirements_command, shifts_command]
+# registered on the app's CLI (they need its database or configuration)
+APP_COMMANDS = [plan_command, roster_command]

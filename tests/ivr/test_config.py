@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from ivr.cli import cli
 from ivr.config.loader import ConfigError, load_config
@@ -160,8 +161,6 @@ def test_every_error_is_reported_at_once(config_dir):
 
 def test_cli_config_check_ok_and_errors(config_dir):
     runner = cli.make_context  # noqa: F841 - the group itself is the entry point
-    from click.testing import CliRunner
-
     ok = CliRunner().invoke(cli, ["config", "check", "--config-dir", str(config_dir)])
     assert ok.exit_code == 0, ok.output
     assert ok.output.startswith("ok (")
@@ -195,3 +194,18 @@ def test_a_retired_job_named_in_line_yaml_is_accepted_and_not_run(config_dir):
     edit(line, "    retention:", "    rollup_stats: {every_s: 900}\n    retention:")
     jobs = load_config(config_dir).line.scheduler.jobs
     assert "rollup_stats" not in jobs and "retention" in jobs
+
+
+def test_one_config_folder_option_for_every_command(config_dir, monkeypatch, tmp_path):
+    """``hotline --config-dir X`` reaches the commands that load the app as well as those that
+    read the folder themselves."""
+    monkeypatch.setenv("HOTLINE_CONFIG_DIR", str(tmp_path / "elsewhere"))  # restored afterwards
+    monkeypatch.setenv("HOTLINE_INSTANCE_PATH", str(tmp_path / "instance"))
+    agents = config_dir / "agents.csv"
+    rows = agents.read_text(encoding="utf-8").splitlines(keepends=True)
+    agents.write_text("".join(rows[:3]), encoding="utf-8")  # the header and two agents
+    checked = CliRunner().invoke(cli, ["--config-dir", str(config_dir), "config", "check"])
+    assert checked.exit_code == 0 and "2 agents" in checked.output
+    listed = CliRunner().invoke(cli, ["--config-dir", str(config_dir), "agents", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert len([row for row in listed.output.splitlines() if row.startswith("A0")]) == 2

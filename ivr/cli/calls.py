@@ -1,0 +1,141 @@
+"""The calls the line took: statistics, the history export a forecast learns from, importing
+another system's call log, and dialling due callbacks now."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+from ivr.cli.in_app import AppCommand, with_appcontext_group
+from ivr.config import hotline_config
+
+
+@with_appcontext_group("callbacks")
+def callbacks_group() -> None:
+    """Callbacks the system dials."""
+
+
+@callbacks_group.command("dial-due")
+def callbacks_dial_due() -> None:
+    """Place every due callback once (the scheduler runs this every 30 s)."""
+
+    from ivr.voice.callbacks import dial_due_callbacks
+
+    dialled = dial_due_callbacks(current_app._get_current_object())
+    click.echo(f"dialled {len(dialled)} callback(s)")
+
+
+def _window(since: str | None, until: str | None, cfg, default):
+    from ivr import stats
+
+    try:
+        return stats.parse_window(cfg, since, until, default)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.command("stats", cls=AppCommand)
+@click.option("--queue", default=None, help="one queue (default: all)")
+@click.option(
+    "--since", default=None, help="ISO date or date-time (default: today, the line's time zone)"
+)
+@click.option("--until", default=None, help="ISO date (inclusive) or date-time (exclusive)")
+@click.option("--freq", default=None, help="per interval, e.g. 30min (default: the whole window)")
+@click.option("--format", "fmt", default="table", type=click.Choice(["table", "csv", "json"]))
+def stats_command(queue, since, until, freq, fmt) -> None:
+    """Queue statistics (the README's definitions), for the window or per interval."""
+    import json
+    import sys
+
+    import pandas as pd
+
+    from ivr import clock, stats
+    from ivr.store.db import session_scope
+
+    cfg = hotline_config()
+    if queue and queue not in cfg.queue_ids():
+        raise click.BadParameter(f"unknown queue {queue!r} (known: {', '.join(cfg.queue_ids())})")
+    now = clock.now()
+    window = _window(since, until, cfg, stats.local_day(cfg, now))
+    with session_scope() as session:
+        if freq:
+            table = stats.interval_stats(session, cfg, window, pd.Timedelta(freq), queue)
+            table["interval_start"] = [t.isoformat() for t in table["interval_start"]]
+        else:
+            table = pd.DataFrame(stats.queue_stats(session, cfg, window, now))
+            if queue:
+                table = table[table["queue"] == queue]
+    if fmt == "json":
+        records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+        click.echo(
+            json.dumps({"window": window.as_json(cfg.line.timezone), "rows": records}, indent=2)
+        )
+    elif fmt == "csv":
+        table.to_csv(sys.stdout, index=False)
+    else:
+        click.echo(f"{window.since.isoformat()} .. {window.until.isoformat()}")
+        if freq:  # one row per interval
+            click.echo(table.to_string(index=False, na_rep="–"))
+        else:  # a column per queue, a row per figure: readable on a terminal
+            shown = table.drop(columns="name").set_index("queue").astype(object).T
+            click.echo(shown.where(shown.notna(), "–").to_string())
+
+
+@click.command("history", cls=AppCommand)
+@click.option("--freq", default="30min", show_default=True)
+@click.option("--since", default=None, help="default: the day of the first call in the log")
+@click.option("--until", default=None, help="default: the end of today")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+def history_command(freq, since, until, output) -> None:
+    """Write calls per queue and interval for forecasting (offered calls, each callback counted
+    where it was taken) and <queue>_aht_s."""
+    import pandas as pd
+
+    from ivr import clock, stats
+    from ivr.store.db import session_scope
+    from ivr.store.importer import first_entry
+
+    cfg = hotline_config()
+    with session_scope() as session:
+        first = first_entry(session)
+        today = stats.local_day(cfg, clock.now())
+        start = stats.local_day(cfg, first).since if first else today.since
+        window = _window(since, until, cfg, stats.Window(start, today.until))
+        table = stats.history_table(session, cfg, window, pd.Timedelta(freq))
+    table["interval_start"] = [t.isoformat() for t in table["interval_start"]]
+    table.to_csv(output, index=False)
+    click.echo(f"wrote {len(table)} intervals x {len(cfg.queues)} queues to {output}")
+
+
+@click.command("import-calls", cls=AppCommand)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--tz", default=None, help="time zone of the file's local times (default: the line's)"
+)
+def import_calls_command(path, tz) -> None:
+    """Load per-call records (the Israeli bank's TSV format) into the call log."""
+
+    from ivr.store.importer import import_calls
+
+    cfg = hotline_config()
+    maker = current_app.extensions["hotline.sessionmaker"]
+    try:
+        report = import_calls(
+            maker, path, cfg, tz=tz, progress=lambda m: click.echo(f"  .. {m}", err=True)
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line, message in report.malformed[:20]:
+        click.echo(f"{path}:{line}: {message} (skipped)", err=True)
+    if len(report.malformed) > 20:
+        click.echo(f"... and {len(report.malformed) - 20} more malformed rows", err=True)
+    click.echo(
+        f"{report.rows} rows: {report.calls_added} calls and {report.entries_added} queue entries added, "
+        f"{report.phantom} phantom skipped, {len(report.malformed)} malformed skipped"
+    )
+
+
+# the hotline command's own (no app needed)
+COMMANDS = []
+# registered on the app's CLI (they need its database or configuration)
+APP_COMMANDS = [callbacks_group, stats_command, history_command, import_calls_command]

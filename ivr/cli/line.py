@@ -1,0 +1,165 @@
+"""The line itself: check its configuration, hash a user's password, migrate the database,
+set agents' PINs, and serve it in production."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ivr import create_app, settings
+from ivr.cli.in_app import with_appcontext_group
+from ivr.config import hotline_config
+from ivr.config.loader import ConfigError, load_config
+from ivr.store import db as dbmod
+
+
+@with_appcontext_group("db")
+def db_group() -> None:
+    """Database schema migrations."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations."""
+    engine = dbmod.get_engine()
+    dbmod.upgrade(engine, revision)
+    click.echo(
+        f"database {engine.url.render_as_string(hide_password=True)} at {dbmod.current_revision(engine)}"
+    )
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Show the schema revision and the latest one."""
+    engine = dbmod.get_engine()
+    click.echo(f"current {dbmod.current_revision(engine)}, head {dbmod.head_revision()}")
+
+
+@with_appcontext_group("agents")
+def agents_group() -> None:
+    """Agents on the phone line."""
+
+
+@agents_group.command("set-pin")
+@click.argument("agent_id")
+@click.option(
+    "--pin",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="4 to 12 digits (asked for when not given)",
+)
+def agents_set_pin(agent_id: str, pin: str) -> None:
+    """Set AGENT_ID's PIN for the agent line (stored hashed, never logged)."""
+
+    from ivr.store.db import session_scope
+    from ivr.voice.agents import set_pin
+
+    cfg = hotline_config()
+    agent = next((a for a in cfg.agents if a.id == agent_id), None)
+    if agent is None:
+        raise click.ClickException(f"no agent {agent_id!r} in {cfg.source_dir / 'agents.csv'}")
+    try:
+        with session_scope() as session:
+            set_pin(session, agent, pin)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"PIN set for {agent.id} ({agent.name})")
+
+
+@agents_group.command("list")
+def agents_list() -> None:
+    """Agents, their skills and their state on the line."""
+    from sqlalchemy import select
+
+    from ivr.store.db import session_scope
+    from ivr.store.models import AgentAccount
+
+    cfg = hotline_config()
+    with session_scope() as session:
+        accounts = {a.agent_id: a for a in session.scalars(select(AgentAccount))}
+        for agent in cfg.agents:
+            account = accounts.get(agent.id)
+            state = account.state if account else "no PIN"
+            click.echo(f"{agent.id:6} {agent.name:22} {state:8} {','.join(agent.skills)}")
+
+
+@click.group("config", cls=click.Group)
+def config_group() -> None:
+    """Check the line's configuration (works even when the app could not start with it)."""
+
+
+@config_group.command("check", context_settings={"ignore_unknown_options": False})
+@click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Config folder (default: HOTLINE_CONFIG_DIR or ./config).",
+)
+def config_check(config_dir: str | None) -> None:
+    """Print "ok", or every error with its file, line and field (and any bad environment
+    variable), and exit non-zero."""
+    try:
+        settings.load()
+    except settings.SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    try:
+        cfg = load_config(config_dir)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        click.echo(f"{len(exc.issues)} error(s)", err=True)
+        sys.exit(1)
+    click.echo(
+        f"ok ({cfg.source_dir}: {len(cfg.languages)} languages, {len(cfg.queues)} queues, {len(cfg.agents)} agents)"
+    )
+
+
+@click.group("users", cls=click.Group)
+def users_group() -> None:
+    """Logins for the ops and supervisor pages (config/users.yaml)."""
+
+
+@users_group.command("hash-password")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def users_hash_password(password: str) -> None:
+    """Print a password hash to paste into users.yaml (the password itself is never stored)."""
+    from werkzeug.security import generate_password_hash
+
+    if len(password) < 8:
+        raise click.ClickException("use at least 8 characters")
+    click.echo(generate_password_hash(password))
+
+
+@click.command("serve", context_settings={"ignore_unknown_options": True})
+@click.option("--bind", default=None, help="address:port (default HOTLINE_BIND or 127.0.0.1:8000)")
+@click.option("--workers", default=None, type=int, help="worker processes (default 2 x cores + 1)")
+@click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
+def serve(bind, workers, gunicorn_args):
+    """Serve the app in production with gunicorn (gunicorn.conf.py); `hotline run` is for development."""
+    import os
+    import sys
+    from pathlib import Path
+
+    from ivr.store import db as dbmod
+
+    app = create_app({"AUTO_MIGRATE": False})
+    dbmod.upgrade(app.extensions["hotline.engine"])  # once, here: workers must not race to migrate
+    os.environ["HOTLINE_AUTO_MIGRATE"] = "0"
+    config = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+    args = [sys.executable, "-m", "gunicorn", "-c", str(config)]
+    if bind:
+        args += ["--bind", bind]
+    if workers:
+        args += ["--workers", str(workers)]
+    args += [*gunicorn_args, "ivr:create_app()"]
+    os.execvp(args[0], args)
+
+
+# the hotline command's own (no app needed)
+COMMANDS = [config_group, users_group, serve]
+# registered on the app's CLI (they need its database or configuration)
+APP_COMMANDS = [db_group, agents_group]
