@@ -20,7 +20,7 @@ from ivr.config.schema import Agent, HotlineConfig
 from ivr.store import calllog
 from ivr.store.db import get_session
 from ivr.store.models import AgentAccount, AgentSession, Callback
-from ivr.voice.callbacks import record_attempt
+from ivr.voice.callbacks import claim, record_attempt
 from ivr.voice.prompts import say, text
 from ivr.voice.signatures import twilio_signed
 from ivr.voice.state import (
@@ -210,17 +210,7 @@ def next_call() -> VoiceResponse:
             )
             response.append(dial)
             return response
-        claimed = session.execute(
-            update(Callback)
-            .where(Callback.id == item.id, Callback.status == "pending")
-            .values(
-                status="dialing",
-                agent_id=agent_id,
-                attempts=Callback.attempts + 1,
-                last_attempt_at=now,
-            )
-        ).rowcount
-        if claimed:
+        if claim(session, item, agent_id, now):
             set_state(session, agent_id, "on_call", now)
             event(
                 "callback_dialled",

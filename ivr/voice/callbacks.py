@@ -1,8 +1,9 @@
-"""Callbacks the system dials: due callbacks are placed through the Twilio REST client; an
-answered callback is queued with the customer's original place; busy or unanswered ones are
-retried after a gap, up to the configured number of attempts.
-
-(Callbacks requested while waiting are dialled by a free agent's own leg: see ``agent_line``.)
+"""Callbacks, all of their life: booked (out of hours, or from the queue keeping the caller's
+place), claimed by a free agent (whose own leg dials them: see :mod:`ivr.voice.agents`) or
+placed by the system through the Twilio REST client when due, and their outcomes: an answered
+callback is queued with the customer's original place; busy or unanswered ones are retried
+after a gap, up to the configured number of attempts; dials whose outcome never came are
+released.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr import clock
 from ivr.config import hotline_config
 from ivr.config.schema import HotlineConfig
+from ivr.store import calllog
 from ivr.store.db import get_session, session_scope
 from ivr.store.models import Callback
 from ivr.voice.prompts import say, text
@@ -28,6 +30,53 @@ from ivr.voice.webhook import LONGEST_CALL, arg_id, call_sid, config, event, saf
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks", __name__, url_prefix="/voice/callback")
+
+
+def book(
+    session: Session,
+    call_sid: str,
+    phone: str,
+    language: str,
+    queue: str,
+    original_entered_at: dt.datetime,
+    requested_at: dt.datetime,
+    due_at: dt.datetime,
+    dial_by: str = "system",
+) -> None:
+    """Book the call's callback (once: a retried request books nothing more). ``dial_by``:
+    ``agent`` (a free agent dials it from their own leg) or ``system`` (the dialler job)."""
+    calllog.insert_ignore(
+        session,
+        Callback,
+        {
+            "call_sid": call_sid,
+            "phone": phone,
+            "language": language,
+            "queue": queue,
+            "original_entered_at": original_entered_at,
+            "requested_at": requested_at,
+            "due_at": due_at,
+            "status": "pending",
+            "attempts": 0,
+            "dial_by": dial_by,
+        },
+    )
+
+
+def claim(session: Session, callback: Callback, agent_id: str, now: dt.datetime) -> bool:
+    """The agent takes this pending callback to dial it now; False if someone else did first."""
+    return bool(
+        session.execute(
+            update(Callback)
+            .where(Callback.id == callback.id, Callback.status == "pending")
+            .values(
+                status="dialing",
+                agent_id=agent_id,
+                attempts=Callback.attempts + 1,
+                last_attempt_at=now,
+            )
+        ).rowcount
+    )
 
 
 def record_attempt(

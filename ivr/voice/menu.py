@@ -18,7 +18,7 @@ from ivr import clock
 from ivr.config.schema import Language
 from ivr.store import calllog
 from ivr.store.db import get_session
-from ivr.store.models import Callback
+from ivr.voice import callbacks
 from ivr.voice.prompts import opening_phrase, say, text
 from ivr.voice.routing import enqueue, to_operator, voicemail_prompt
 from ivr.voice.signatures import twilio_signed
@@ -262,21 +262,7 @@ def closed() -> VoiceResponse:
         opening = opening_hours().next_opening(at)
         if opening is not None:
             sid = call_sid()
-            calllog.insert_ignore(
-                get_session(),
-                Callback,
-                {
-                    "call_sid": sid,
-                    "phone": phone,
-                    "language": lang.code,
-                    "queue": FALLBACK_QUEUE,
-                    "original_entered_at": at,
-                    "requested_at": at,
-                    "due_at": opening,
-                    "status": "pending",
-                    "attempts": 0,
-                },
-            )
+            callbacks.book(get_session(), sid, phone, lang.code, FALLBACK_QUEUE, at, at, opening)
             event("callback_requested", reason="closed", due_at=opening.isoformat())
             response = VoiceResponse()
             say(

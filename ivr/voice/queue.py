@@ -9,7 +9,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr import clock
 from ivr.store import calllog
 from ivr.store.db import get_session
-from ivr.store.models import Callback, QueueEntry
+from ivr.store.models import QueueEntry
+from ivr.voice import callbacks
 from ivr.voice.prompts import minutes_phrase, say, text
 from ivr.voice.routing import to_operator, voicemail_prompt
 from ivr.voice.signatures import twilio_signed
@@ -130,22 +131,7 @@ def hold_key() -> VoiceResponse:
     now = clock.now()
     entry = current_entry(session, sid, queue_id)
     original = entry.original_entered_at if entry is not None else now
-    calllog.insert_ignore(
-        session,
-        Callback,
-        {
-            "call_sid": sid,
-            "phone": phone,
-            "language": lang.code,
-            "queue": queue_id,
-            "original_entered_at": original,
-            "requested_at": now,
-            "due_at": now,
-            "status": "pending",
-            "attempts": 0,
-            "dial_by": "agent",
-        },
-    )
+    callbacks.book(session, sid, phone, lang.code, queue_id, original, now, now, dial_by="agent")
     event("callback_requested", reason="long_wait", queue=queue_id)
     response.leave()
     return response
