@@ -44,13 +44,3 @@ def post_worker_init(worker):
 
     gc.collect()
     gc.freeze()
-
-
-def worker_exit(server, worker):
-    """Write what the worker's write-behind journal still holds before it goes."""
-    from ivr.store.write_behind import journal_for
-
-    app = getattr(worker, "wsgi", None)  # the Flask app, unless wrapped or failed to load
-    journal = journal_for(app) if hasattr(app, "extensions") else None
-    if journal is not None:
-        journal.close()

@@ -27,7 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, the line's configuration, the database and the blueprints."""
     from ivr.cli import register as register_commands
     from ivr.config.loader import default_config_dir, load_config
-    from ivr.store import db, write_behind
+    from ivr.store import db
     from ivr.voice import agents, callbacks, menu, queue, survey
     from ivr.web import auth, health, ops, supervisor
 
@@ -57,7 +57,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TWILIO_SIGNATURE_CHECK=True,
         ALWAYS_OPEN=env.hotline_always_open,
         HOLD_ESTIMATE_CACHE_S=env.hotline_hold_estimate_cache_s,
-        WRITE_BEHIND_S=env.hotline_write_behind_s,
     )
     if test_config:
         app.config.update(test_config)
@@ -67,7 +66,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     use_config(app, load_config(app.config["CONFIG_DIR"]))
     db.init_app(app)
-    write_behind.init_app(app)
     register_commands(app)
     auth.init_app(app)
     app.register_blueprint(health.bp)

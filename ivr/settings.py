@@ -37,7 +37,6 @@ class Settings(BaseModel):
     hotline_api_tokens: list[str] = []  # comma-separated bearer tokens
     hotline_always_open: bool = False  # the demo: the line open round the clock
     hotline_hold_estimate_cache_s: float = Field(2.0, ge=0, le=300)
-    hotline_write_behind_s: float = Field(0.05, ge=0, le=10)
     # `hotline serve` (gunicorn.conf.py)
     hotline_bind: str = "127.0.0.1:8000"
     hotline_workers: int | None = Field(None, ge=1, le=256)  # default 2 x cores + 1

@@ -55,8 +55,6 @@ def make_app(sqlite_url: str, tmp_path: Path):
             "SECRET_KEY": "test-secret",
             "AUTO_MIGRATE": True,
             "INSTANCE_PATH": str(tmp_path / "instance"),  # plans, spool, demo files: per test
-            "HOLD_ESTIMATE_CACHE_S": 0,  # tests change agents between two polls at a fake clock
-            "WRITE_BEHIND_S": 0,  # written at once; the write-behind tests switch it on
         }
         settings.update(overrides)
         return create_app(settings)

@@ -139,17 +139,11 @@ def retention(app: Flask, now: dt.datetime) -> str:
 
 
 def replay_spool(app: Flask, now: dt.datetime) -> str:
-    """Webhooks spooled during a database outage, and write-behind journals of stopped workers."""
-    from ivr.store.write_behind import journal_for
+    """Webhooks spooled during a database outage."""
     from ivr.voice.spool import replay
 
     done, left = replay(app)
-    journal = journal_for(app)
-    taken = 0
-    if journal is not None:
-        taken = journal.recover()
-        journal.flush()
-    return f"replayed {done} journalled webhook(s), {left} left; {taken} write-behind request(s) taken over"
+    return f"replayed {done} journalled webhook(s), {left} left"
 
 
 def close_orphan_waits(app: Flask, now: dt.datetime) -> str:

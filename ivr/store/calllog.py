@@ -16,7 +16,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ivr.store.models import Call, Caller, CallEvent, ComplaintTicket
-from ivr.store.write_behind import SESSION_KEY, EventGuard, row_update_statement
 
 NUMBER_MAX = 40  # width of the number columns
 PRIVATE_NUMBERS = ("anonymous", "unknown", "private", "restricted")
@@ -61,28 +60,9 @@ def _insert_ignore_statement(dialect: str, table: Table) -> Insert:
     return insert_ignore_many(dialect, table).returning(key)
 
 
-def insert_ignore(
-    session: Session, model: type, values: dict[str, Any], guard: bool | EventGuard = True
-) -> bool:
-    """Insert a row unless it clashes with a unique key; True if it was inserted.
-
-    Webhooks' hot path: one statement built once per table and dialect, run on the session's
-    connection (inside its transaction) with the values as parameters. In a write-behind request
-    (see :mod:`ivr.store.write_behind`) the row is journalled instead, and ``guard`` (what
-    :func:`record_event` returned) makes it conditional on that event being new."""
-    deferred = session.info.get(SESSION_KEY)
-    if deferred is not None:
-        if isinstance(guard, EventGuard):
-            deferred.append(("insert_if", model.__tablename__, values, guard))
-        else:
-            deferred.append(("insert", model.__tablename__, values))
-        return True
-    return insert_ignore_now(session, model, values)
-
-
-def insert_ignore_now(session: Session, model: type, values: dict[str, Any]) -> bool:
-    """:func:`insert_ignore`, written at once even in a write-behind request (what the caller
-    hears depends on it, as with a complaint reference)."""
+def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool:
+    """Insert a row unless it clashes with a unique key; True if it was inserted. One statement
+    built once per table and dialect, run on the session's connection (inside its transaction)."""
     connection = session.connection()
     statement = _insert_ignore_statement(connection.dialect.name, model.__table__)
     return connection.execute(statement, values).first() is not None
@@ -95,11 +75,8 @@ def record_event(
     at: dt.datetime,
     dedupe_key: str | None = None,
     **detail: Any,
-) -> bool | EventGuard:
-    """Store one step of a call once; True if it is new (False for a retried webhook).
-
-    In a write-behind request the answer is not known yet: the event is journalled and an
-    :class:`EventGuard` returned, to be passed as ``guard`` to the writes that depend on it."""
+) -> bool:
+    """Store one step of a call once; True if it is new (False for a retried webhook)."""
     values = {
         "call_sid": call_sid,
         "event": event,
@@ -107,10 +84,7 @@ def record_event(
         "at": at,
         "detail": detail or None,
     }
-    inserted = insert_ignore(session, CallEvent, values)
-    if SESSION_KEY in session.info:
-        return EventGuard(call_sid, values["dedupe_key"], at)
-    return inserted
+    return insert_ignore(session, CallEvent, values)
 
 
 def ensure_call(session: Session, params: dict[str, str], at: dt.datetime) -> None:
@@ -142,30 +116,25 @@ def update_call_statement(columns: tuple[str, ...]) -> Update:
 
 
 def update_call(session: Session, call_sid: str, **values: Any) -> None:
-    deferred = session.info.get(SESSION_KEY)
-    if deferred is not None:
-        deferred.append(("update_call", call_sid, values))
-        return
     statement = update_call_statement(tuple(sorted(values)))
     session.connection().execute(statement, {"sid": call_sid, **values})
 
 
-def update_row(
-    session: Session, table: Table, row: Any, guard: bool | EventGuard = True, **values: Any
-) -> None:
-    """Set these columns of a stored row of a call (anything with ``id`` and ``call_sid``: a
-    row read with Core or an ORM object) in ``table``, on condition that the event ``guard``
-    (what :func:`record_event` returned) is new. In a write-behind request the update is
-    journalled; with an event as guard it is applied only if the stored event is this
-    request's."""
-    if not guard:
-        return
-    deferred = session.info.get(SESSION_KEY)
-    if deferred is not None:
-        if isinstance(guard, EventGuard):
-            deferred.append(("update_if", table.name, row.id, values, guard))
-        else:
-            deferred.append(("update", table.name, row.id, values, row.call_sid))
+@functools.cache
+def row_update_statement(table: Table, columns: tuple[str, ...]) -> Update:
+    """UPDATE one row (by ``row_id``): these columns, from parameters of the same names."""
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(name) for name in columns})
+    )
+
+
+def update_row(session: Session, table: Table, row: Any, new: bool = True, **values: Any) -> None:
+    """Set these columns of a stored row (anything with ``id``: a row read with Core or an ORM
+    object) in ``table``, unless ``new`` is False (the event this update follows was a retried
+    webhook's: it changes nothing the second time)."""
+    if not new:
         return
     statement = row_update_statement(table, tuple(sorted(values)))
     session.connection().execute(statement, {"row_id": row.id, **values})
@@ -201,7 +170,7 @@ def complaint_ticket(
         if existing is not None:
             return existing
         reference = f"{secrets.randbelow(90_000_000) + 10_000_000}"
-        insert_ignore_now(
+        insert_ignore(
             session,
             ComplaintTicket,
             {

@@ -55,36 +55,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# PostgreSQL pools per process (a gunicorn worker): the requests and the write-behind thread; the
-# hot path's single reads (as many as a worker has threads)
-POOL = {"pool_size": 5, "max_overflow": 10}
-READS_POOL = {"pool_size": 4, "max_overflow": 4}
-CONNECTIONS_PER_WORKER = sum(POOL.values()) + sum(READS_POOL.values())
+# The PostgreSQL pool of each process (a gunicorn worker, whose threads each hold one at most)
+POOL = {"pool_size": 5, "max_overflow": 5}
+CONNECTIONS_PER_WORKER = sum(POOL.values())
 
 
-def make_engine(url: str, reads: bool = False) -> Engine:
-    """The one engine factory: SQLite gets WAL and a busy timeout, PostgreSQL a pool without pings.
-
-    With ``reads``, the engine for single reads on the webhooks' hot path: its connections are
-    always in autocommit, so a SELECT is one round trip (no BEGIN before it, no COMMIT or ROLLBACK
-    after it), and on PostgreSQL its pool keeps as many as a worker has threads (each holds one
-    only for a SELECT)."""
+def make_engine(url: str) -> Engine:
+    """The one engine factory: SQLite gets WAL and a busy timeout, PostgreSQL a pool without pings."""
     url = normalise_url(url)
-    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if reads else {}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, **options
-        )
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No ping before each use (a round trip on every request that reads): a connection the
     # server dropped (it restarted) fails on first use, SQLAlchemy then discards the whole pool,
     # and the work is tried once more on a new connection (``retrying_stale``).
-    pool = READS_POOL if reads else POOL
-    return create_engine(url, pool_pre_ping=False, **pool, **options)
+    return create_engine(url, pool_pre_ping=False, **POOL)
 
 
 def connection_budget(url: str, workers: int) -> str | None:
@@ -114,7 +103,7 @@ def connection_budget(url: str, workers: int) -> str | None:
         int(settings.get(name, 0))
         for name in ("superuser_reserved_connections", "reserved_connections")
     )
-    kept = workers * (POOL["pool_size"] + READS_POOL["pool_size"])
+    kept = workers * POOL["pool_size"]
     peak = workers * CONNECTIONS_PER_WORKER
     available = allowed - reserved
     if peak <= available:
@@ -177,7 +166,6 @@ def status(engine: Engine) -> dict[str, Any]:
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["hotline.engine"] = engine
-    app.extensions["hotline.reads_engine"] = make_engine(app.config["DATABASE_URL"], reads=True)
     app.extensions["hotline.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     if app.config.get("AUTO_MIGRATE"):
         upgrade(engine)
@@ -211,9 +199,9 @@ def stale(exc: BaseException) -> bool:
 
 def retrying_stale(work: Callable[[], T], before_retry: Callable[[], Any] | None = None) -> T:
     """``work()``, again (after ``before_retry()``) while it fails on a stale connection, at most
-    ``STALE_RETRIES`` times: the app has two pools (the main engine's and the reads engine's), and
-    after a server restart one request may meet a dropped connection in each. The work must be a
-    transaction that was rolled back when it failed."""
+    ``STALE_RETRIES`` times (after a server restart SQLAlchemy discards the pool on the first
+    dropped connection it meets). The work must be a transaction that was rolled back when it
+    failed."""
     for _ in range(STALE_RETRIES):
         try:
             return work()
@@ -228,11 +216,6 @@ def retrying_stale(work: Callable[[], T], before_retry: Callable[[], Any] | None
 
 def get_engine() -> Engine:
     return current_app.extensions["hotline.engine"]
-
-
-def get_reads_engine() -> Engine:
-    """The engine for single reads outside any transaction (see :func:`make_engine`)."""
-    return current_app.extensions["hotline.reads_engine"]
 
 
 def get_session() -> Session:
@@ -266,7 +249,6 @@ def close_session(_exc: BaseException | None = None) -> None:
     """Close the request's session (at the end of the request, or to start afresh)."""
     session = g.pop("db_session", None)
     # A session with no transaction (adding an object begins one) and no objects has nothing to
-    # release: a write-behind request only used it to collect its writes. Closing it would still
-    # build a new identity map.
+    # release; closing it would still build a new identity map.
     if session is not None and (session.in_transaction() or len(session.identity_map)):
         session.close()

@@ -20,7 +20,7 @@ from ivr.store import calllog
 from ivr.store.db import get_session
 from ivr.voice import callbacks
 from ivr.voice.prompts import opening_phrase, say, text
-from ivr.voice.routing import enqueue, to_operator, voicemail_prompt
+from ivr.voice.routing import enqueue, enqueue_verb, to_operator, voicemail_prompt
 from ivr.voice.signatures import twilio_signed
 from ivr.voice.speech import hints, match_queue
 from ivr.voice.state import FINAL_STATUSES
@@ -36,7 +36,6 @@ from ivr.voice.webhook import (
     form_number,
     opening_hours,
     safe_twiml,
-    write_behind,
 )
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -190,10 +189,42 @@ def language() -> VoiceResponse:
     return language_menu(attempt + 1, step + 1, preface=text(default, reason))
 
 
+def menu_choice(lang: Language) -> tuple[str | None, str | None, str | None]:
+    """The queue the caller chose in the main menu, how (``dtmf`` or ``speech``) and the option:
+    (None, ...) when the keys or words name no queue."""
+    keys = config().line.menu
+    digits = request.form.get("Digits", "").strip()
+    speech = request.form.get("SpeechResult", "").strip()
+    try:
+        confidence = float(request.form.get("Confidence", "1"))
+    except ValueError:
+        confidence = 0.0
+    if digits == keys.operator_key:
+        return FALLBACK_QUEUE, "dtmf", "operator"
+    if digits:
+        queue_id = next((q.id for q in config().queues if q.key == digits), None)
+        return queue_id, "dtmf", queue_id
+    if speech and confidence >= keys.speech_min_confidence:
+        queue_id = match_queue(lang, speech)
+        return queue_id, "speech", queue_id
+    return None, None, None
+
+
+def menu_without_database() -> VoiceResponse | None:
+    """The menu while the database is down: the caller still goes to the queue they chose (the
+    spooled request records the choice when the database is back); None if they chose none."""
+    lang = caller_language()
+    queue_id, _how, _option = menu_choice(lang)
+    if queue_id is None:
+        return None
+    response = VoiceResponse()
+    say(response, lang, text(lang, "connecting", queue=config().queue(queue_id).names[lang.code]))
+    return enqueue_verb(response, lang, queue_id, arg_int("step", 1))
+
+
 @bp.post("/menu")
 @twilio_signed
-@safe_twiml
-@write_behind
+@safe_twiml(offline=menu_without_database)
 def menu() -> VoiceResponse:
     cfg = config()
     lang = caller_language()
@@ -201,10 +232,6 @@ def menu() -> VoiceResponse:
     attempt, step = arg_int("attempt", 1), arg_int("step", 1)
     digits = request.form.get("Digits", "").strip()
     speech = request.form.get("SpeechResult", "").strip()
-    try:
-        confidence = float(request.form.get("Confidence", "1"))
-    except ValueError:
-        confidence = 0.0
 
     if digits == keys.repeat_key:
         event("menu_repeat", f"menu_repeat:{step}")
@@ -213,15 +240,7 @@ def menu() -> VoiceResponse:
         event("language_change", f"language_change:{step}", previous=lang.code)
         return language_menu(attempt=1, step=step + 1)
 
-    queue_id, how, option = None, None, None
-    if digits == keys.operator_key:
-        queue_id, how, option = FALLBACK_QUEUE, "dtmf", "operator"
-    elif digits:
-        queue_id = next((q.id for q in cfg.queues if q.key == digits), None)
-        how, option = "dtmf", queue_id
-    elif speech and confidence >= keys.speech_min_confidence:
-        queue_id = match_queue(lang, speech)
-        how, option = "speech", queue_id
+    queue_id, how, option = menu_choice(lang)
     if queue_id is not None:
         event(
             "menu_choice",

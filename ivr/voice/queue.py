@@ -16,8 +16,8 @@ from ivr.voice.routing import to_operator, voicemail_prompt
 from ivr.voice.signatures import twilio_signed
 from ivr.voice.state import (
     bridged_times,
-    caller_entry,
     current_entry,
+    entry_state,
     estimate_wait_s,
     rounded_minutes,
 )
@@ -33,17 +33,22 @@ from ivr.voice.webhook import (
     form_number,
     requested_queue,
     safe_twiml,
-    write_behind,
 )
 
 bp = Blueprint("hold", __name__, url_prefix="/voice")
 POSITION_MAX = 100_000  # a queue position Twilio sends, at most (anything larger is clamped)
 
 
+def hold_music() -> VoiceResponse:
+    """The hold loop while the database is down: the caller keeps their place, with music."""
+    response = VoiceResponse()
+    response.play(config().line.hold.music_url)
+    return response
+
+
 @bp.post("/wait")
 @twilio_signed
-@safe_twiml
-@write_behind
+@safe_twiml(offline=hold_music, spool=False)
 def wait() -> VoiceResponse:
     """The Enqueue ``waitUrl``: Twilio requests it again each time the document finishes."""
     cfg = config()
@@ -53,8 +58,7 @@ def wait() -> VoiceResponse:
     now = clock.now()
     response = VoiceResponse()
     position = int(form_number("QueuePosition", 1, 1, POSITION_MAX))
-    waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
-    entry = caller_entry(call_sid(), queue_id, waited)
+    entry = entry_state(session, call_sid(), queue_id)
     due = (
         entry is None
         or entry.last_announced_at is None
@@ -137,10 +141,30 @@ def hold_key() -> VoiceResponse:
     return response
 
 
+def queue_result_without_database() -> VoiceResponse | None:
+    """How the wait ended, while the database is down (the spooled request records it later):
+    the survey after an agent, the callback confirmed, or goodbye; None for a failed queue."""
+    lang = caller_language()
+    result = request.form.get("QueueResult", "unknown")
+    response = VoiceResponse()
+    if result == "bridged":
+        queue_id = requested_queue()
+        response.redirect(
+            url_for("survey.question_view", lang=lang.code, queue=queue_id), method="POST"
+        )
+    elif result == "leave":
+        say(response, lang, text(lang, "callback_confirmed"))
+        response.hangup()
+    elif result == "hangup":
+        response.hangup()
+    else:
+        return None
+    return response
+
+
 @bp.post("/queue-result")
 @twilio_signed
-@safe_twiml
-@write_behind
+@safe_twiml(offline=queue_result_without_database)
 def queue_result() -> VoiceResponse:
     """The Enqueue ``action``: how the wait ended, and what the caller hears next."""
     lang = caller_language()
@@ -149,7 +173,7 @@ def queue_result() -> VoiceResponse:
     waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
     session = get_session()
     now = clock.now()
-    entry = caller_entry(call_sid(), queue_id, waited)
+    entry = entry_state(session, call_sid(), queue_id)
     key = f"queue_result:{queue_id}:{entry.id if entry else 0}"
     new = event("queue_result", key, queue=queue_id, result=result, wait_s=waited)
     if entry is not None:

@@ -59,9 +59,15 @@ def enqueue(
                 "entered_at": at,
                 "original_entered_at": original_entered_at or at,
             },
-            guard=enqueued,
         )
     calllog.update_call(session, sid, queue=queue_id, language=lang.code)
+    return enqueue_verb(response, lang, queue_id, step)
+
+
+def enqueue_verb(
+    response: VoiceResponse, lang: Language, queue_id: str, step: int
+) -> VoiceResponse:
+    """The ``<Enqueue>`` into this queue, with the hold loop and the queue result as its URLs."""
     response.enqueue(
         queue_id,
         wait_url=url_for("hold.wait", lang=lang.code, queue=queue_id, step=step),

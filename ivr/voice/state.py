@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import time
 from typing import Any
 
 from flask import current_app
@@ -23,9 +22,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config.schema import HotlineConfig
 from ivr.store import calllog
-from ivr.store.db import get_reads_engine
 from ivr.store.models import AgentAccount, AgentSession, Callback, CallEvent, QueueEntry
-from ivr.store.write_behind import journal_for
 from ivr.voice.webhook import LONGEST_CALL
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
@@ -44,15 +41,16 @@ def estimate_wait_s(
     """Expected seconds until a caller at ``position`` is answered, or None if nobody can answer.
 
     The queue's answer rate is the same for every caller in it, and a thousand callers on hold
-    poll this: each worker reuses it for ``HOLD_ESTIMATE_CACHE_S`` seconds (0: never)."""
-    ttl = current_app.config.get("HOLD_ESTIMATE_CACHE_S", 0)
+    poll this: each worker reuses it for ``HOLD_ESTIMATE_CACHE_S`` seconds of the line's clock
+    (0: never)."""
+    ttl = dt.timedelta(seconds=current_app.config.get("HOLD_ESTIMATE_CACHE_S", 0))
     cache = current_app.extensions.setdefault("hotline.answer_rates", {})
     hit = cache.get(queue_id)
-    if ttl > 0 and hit is not None and time.monotonic() - hit[0] < ttl:
+    if hit is not None and dt.timedelta(0) <= now - hit[0] < ttl:
         rate = hit[1]
     else:
         rate = answer_rate(session, cfg, queue_id, now)
-        cache[queue_id] = (time.monotonic(), rate)
+        cache[queue_id] = (now, rate)
     return None if rate is None else position / rate
 
 
@@ -136,36 +134,10 @@ def _entry_state_statement() -> Select:
     )
 
 
-def entry_state(sid: str, queue_id: str) -> Row | None:
+def entry_state(session: Session, sid: str, queue_id: str) -> Row | None:
     """What the hold loop and the queue result read of the caller's latest entry in this queue:
-    a plain row, read without the ORM and outside the request's transaction, on a connection of
-    its own (a thousand callers on hold poll this; each read sees what is committed now)."""
-    with get_reads_engine().connect() as connection:
-        return connection.execute(_entry_state_statement(), {"sid": sid, "queue": queue_id}).first()
-
-
-def caller_entry(sid: str, queue_id: str, waited_s: float) -> Row | None:
-    """The caller's entry in this queue (:func:`entry_state`), also when the menu request that
-    opened it may still be in a write-behind journal (the first hold poll comes right after it):
-    then flush this worker's journal if it holds the call's writes; if they were enqueued under a
-    second ago, give the other workers one interval too (a longer wait means the entry was
-    written long ago)."""
-    entry = entry_state(sid, queue_id)
-    journal = journal_for(current_app)
-    if entry is not None or journal is None:
-        return entry
-    mine = journal.holds(sid)
-    if not mine and waited_s > 1.0:
-        return None
-    if mine:
-        journal.flush()
-    pauses = (0.0, min(2 * journal.interval_s, 0.5)) if waited_s <= 1.0 else (0.0,)
-    for pause in pauses:
-        time.sleep(pause)
-        entry = entry_state(sid, queue_id)
-        if entry is not None:
-            return entry
-    return None
+    a plain row, read without the ORM (a thousand callers on hold poll this)."""
+    return session.execute(_entry_state_statement(), {"sid": sid, "queue": queue_id}).first()
 
 
 def bridged_times(entry: Any, end: dt.datetime) -> dict[str, float]:

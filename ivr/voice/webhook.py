@@ -21,7 +21,6 @@ from ivr.config.hours import OpeningHours
 from ivr.config.schema import AgentLineSettings, HotlineConfig, Language
 from ivr.store import calllog
 from ivr.store.db import close_session, get_session, opened_session, retrying_stale, unreachable
-from ivr.store.write_behind import SESSION_KEY, EventGuard, journal_for
 from ivr.voice.prompts import say, text
 
 log = logging.getLogger(__name__)
@@ -131,16 +130,20 @@ def apology(lang: Language) -> VoiceResponse:
 
 
 def _answered(
-    view: Callable[..., VoiceResponse], fallback: Callable[[], VoiceResponse], spool: bool
+    view: Callable[..., VoiceResponse],
+    fallback: Callable[[], VoiceResponse],
+    spool: bool,
+    offline: Callable[[], VoiceResponse | None] | None = None,
 ) -> Callable[..., Response]:
     """Commit the view's writes and return its TwiML; on any failure, log it, roll back, and
     still return valid TwiML: ``fallback()`` (nobody on the line hears an application error).
-    With ``spool``, a request that failed because the database is down is kept for replay."""
+    With ``spool``, a request that failed because the database is down is kept for replay;
+    ``offline()`` then answers from the configuration in memory where it can (None: it cannot)."""
 
     def attempt(*args: Any, **kwargs: Any) -> VoiceResponse:
         result = view(*args, **kwargs)
         session = opened_session()
-        if session is not None and session.in_transaction():  # none if it only wrote behind
+        if session is not None and session.in_transaction():
             session.commit()
         return result
 
@@ -169,8 +172,16 @@ def _answered(
                         clock.now(),
                         set_aside=not unreachable(exc),
                     )
-                except Exception:  # noqa: BLE001 - never let the journal take the caller down
+                except Exception:  # noqa: BLE001 - never let the spool take the caller down
                     log.exception("could not spool %s", request.path)
+            if offline is not None and isinstance(exc, DBAPIError) and unreachable(exc):
+                try:
+                    answer = offline()
+                except Exception:  # noqa: BLE001 - then the apology
+                    log.exception("webhook %s could not answer without the database", request.path)
+                    answer = None
+                if answer is not None:
+                    return twiml(answer)
             return twiml(fallback())
 
     return wrapper
@@ -184,10 +195,22 @@ def _caller_fallback() -> VoiceResponse:
     return apology(lang)
 
 
-def safe_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
-    """A caller's webhook: on any failure the caller hears an apology and is put through to
-    ``general``; a request the database could not take is spooled for replay."""
-    return _answered(view, _caller_fallback, spool=True)
+def safe_twiml(
+    view: Callable[..., VoiceResponse] | None = None,
+    *,
+    offline: Callable[[], VoiceResponse | None] | None = None,
+    spool: bool = True,
+) -> Any:
+    """A caller's webhook (``@safe_twiml`` or ``@safe_twiml(offline=..., spool=...)``): on any
+    failure the caller hears an apology and is put through to ``general``. A request the database
+    could not take is spooled for replay (unless ``spool`` is False: a hold poll replayed later
+    means nothing), and answered by ``offline()`` from the configuration in memory where it can:
+    the caller goes where they chose while the database is down."""
+
+    def decorate(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
+        return _answered(view, _caller_fallback, spool=spool, offline=offline)
+
+    return decorate(view) if view is not None else decorate
 
 
 def agent_fallback() -> VoiceResponse:
@@ -212,29 +235,6 @@ def agent_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
     return _answered(view, agent_fallback, spool=False)
 
 
-def write_behind(view: Callable[..., VoiceResponse]) -> Callable[..., VoiceResponse]:
-    """Let the view's call-log writes go through the write-behind journal (when it is on): they
-    are journalled before the caller is answered and reach the database within
-    ``WRITE_BEHIND_S``. Anything else the view writes (a complaint ticket) is written at once."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> VoiceResponse:
-        journal = journal_for(current_app)
-        if journal is None:
-            return view(*args, **kwargs)
-        session = get_session()
-        ops: list[tuple] = []
-        session.info[SESSION_KEY] = ops
-        try:
-            result = view(*args, **kwargs)
-        finally:
-            session.info.pop(SESSION_KEY, None)
-        journal.append(ops)
-        return result
-
-    return wrapper
-
-
 def _bare_apology() -> VoiceResponse:
     response = VoiceResponse()
     response.say("We are sorry, something went wrong. Please hold.")
@@ -242,5 +242,5 @@ def _bare_apology() -> VoiceResponse:
     return response
 
 
-def event(name: str, key: str | None = None, **detail: Any) -> bool | EventGuard:
+def event(name: str, key: str | None = None, **detail: Any) -> bool:
     return calllog.record_event(get_session(), call_sid(), name, clock.now(), key, **detail)

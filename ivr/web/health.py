@@ -9,7 +9,6 @@ from flask.typing import ResponseReturnValue
 
 from ivr.config import hotline_config
 from ivr.store import db
-from ivr.store.write_behind import journal_for
 from ivr.voice import spool
 
 bp = Blueprint("health", __name__)
@@ -26,7 +25,6 @@ def hotline_version() -> str:
 def healthz() -> ResponseReturnValue:
     cfg = hotline_config()
     database = db.status(db.get_engine())
-    journal = journal_for(current_app)
     body = {
         "status": "ok" if database["ok"] else "degraded",
         "version": hotline_version(),
@@ -40,9 +38,8 @@ def healthz() -> ResponseReturnValue:
         },
         "database": database,
         "twilio": {"signature_secret_set": bool(current_app.config["TWILIO_AUTH_TOKEN"])},
-        # what waits on local disk for the database: menu writes behind, webhooks spooled in an
-        # outage (replayed by the replay_spool job)
-        "write_behind": journal.backlog() if journal is not None else {"interval_s": 0},
+        # what waits on local disk for the database: webhooks spooled in an outage (replayed by
+        # the replay_spool job), and those it refused for good
         "spooled_webhooks": spool.pending(current_app),
         "refused_webhooks": spool.refused(current_app),
     }

@@ -143,7 +143,7 @@ def test_status_reports_unmigrated_schema(any_db_url):
 
 def test_a_request_leaves_no_connection_checked_out_nor_objects_attached(app, clock):
     """The request's session is closed when it holds a transaction or objects; one that was only
-    opened (a write-behind request collects its writes on it) is simply dropped."""
+    opened is simply dropped."""
     engine = app.extensions["hotline.engine"]
     call = Call(call_sid="CA" + "5" * 32, started_at=clock.at)
     with app.test_request_context("/"):
@@ -160,24 +160,6 @@ def test_a_request_leaves_no_connection_checked_out_nor_objects_attached(app, cl
         db.close_session()
         assert db.opened_session() is None and unused is not db.get_session()
     assert engine.pool.checkedout() == 0
-
-
-@pytest.mark.postgres
-def test_hot_reads_run_outside_any_transaction(make_app, postgres_url):
-    """A caller's queue entry is read on connections in autocommit: the SELECT alone, with no
-    BEGIN before it and no ROLLBACK after it; the request's own session still has transactions."""
-    from psycopg.pq import TransactionStatus
-
-    app = make_app(DATABASE_URL=postgres_url)
-    with app.app_context():
-        with db.get_reads_engine().connect() as connection:
-            connection.execute(select(1))
-            status = connection.connection.dbapi_connection.info.transaction_status
-            assert status == TransactionStatus.IDLE
-        with db.get_engine().connect() as connection:
-            connection.execute(select(1))
-            status = connection.connection.dbapi_connection.info.transaction_status
-            assert status == TransactionStatus.INTRANS
 
 
 SQLITE = sqlite.dialect()

@@ -147,3 +147,44 @@ def test_a_page_after_a_server_restart_asks_to_try_again(
     reset = client.get("/api/queues", headers=auth)
     assert reset.status_code == 503 and reset.headers["Retry-After"] == "1"
     assert client.get("/api/queues", headers=auth).status_code == 200  # on a new connection
+
+
+def test_callers_go_where_they_chose_while_the_database_is_down(
+    make_app, clock, postgres_server, postgres_url
+):
+    """With the database down the menu still routes from the configuration in memory, the hold
+    loop plays music (and is not spooled: a poll replayed later means nothing), the queue result
+    says goodbye; the spooled menu and queue result are written once when it is back."""
+    app = make_app(CLOCK=clock, DATABASE_URL=postgres_url)
+    call = new_call_factory(app)(from_number="+393339870003")
+    call.post(f"{PUBLIC}/voice/incoming", {"CallStatus": "ringing"})
+    call.post(f"{PUBLIC}/voice/language?attempt=1&step=1", {"Digits": "1"})
+    postgres_server.stop("fast")
+    hold = "lang=en&queue=technical&step=2"
+    try:
+        root = call.post(f"{PUBLIC}/voice/menu?lang=en&attempt=1&step=2", {"Digits": "3"})
+        assert root.find("Enqueue").text == "technical"  # as chosen, not the apology's general
+        assert "went wrong" not in (root.find("Say").text or "")
+        music = call.post(f"{PUBLIC}/voice/wait?{hold}", {"QueuePosition": "1", "QueueTime": "5"})
+        assert music.find("Enqueue") is None and list(music.iter("Play"))
+        bye = call.post(
+            f"{PUBLIC}/voice/queue-result?{hold}", {"QueueResult": "hangup", "QueueTime": "9"}
+        )
+        assert bye.find("Hangup") is not None and bye.find("Enqueue") is None
+        assert spool.pending(app) == 2  # the menu and the queue result, not the hold poll
+    finally:
+        postgres_server.restart()
+    assert spool.replay(app) == (2, 0)
+    with session_scope(app) as session:
+        events = dict(
+            session.execute(
+                select(CallEvent.event, func.count())
+                .where(CallEvent.call_sid == call.call_sid)
+                .group_by(CallEvent.event)
+            ).all()
+        )
+        entry = session.scalars(
+            select(QueueEntry).where(QueueEntry.call_sid == call.call_sid)
+        ).one()
+    assert events["menu_choice"] == events["enqueued"] == events["queue_result"] == 1
+    assert (entry.queue, entry.result) == ("technical", "hangup")

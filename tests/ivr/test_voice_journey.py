@@ -425,7 +425,7 @@ def test_a_failing_webhook_still_routes_the_caller(new_call, monkeypatch, events
     ]
 
 
-def test_database_down_still_greets_and_routes(make_app, clock):
+def test_database_down_still_greets_and_routes_as_chosen(make_app, clock):
     from ivr.demo.twilio_sim import FlaskTransport, SimulatedCall
 
     app = make_app(
@@ -437,7 +437,9 @@ def test_database_down_still_greets_and_routes(make_app, clock):
     assert root.find("Enqueue").text == "general"
     menu = call.post(f"{PUBLIC}/voice/menu?lang=ro&attempt=1&step=2", {"Digits": "1"})
     assert menu.find("Say").get("voice") == "Polly.Carmen"
-    assert menu.find("Enqueue").text == "general"
+    assert menu.find("Enqueue").text == "orders"  # the caller's choice, from the config
+    unknown = call.post(f"{PUBLIC}/voice/menu?lang=ro&attempt=1&step=3", {"Digits": "8"})
+    assert unknown.find("Enqueue").text == "general"  # no choice to honour: the apology
 
 
 def test_signed_request_without_callsid_is_a_400(new_call):
