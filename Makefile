@@ -27,10 +27,12 @@ browser:
 
 test: venv postgres-binaries browser
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Demo settings: a throwaway Twilio auth token so the caller simulator can sign requests.
 # The line is kept open round the clock in the demo, so simulated callers reach the queues.
