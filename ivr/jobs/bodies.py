@@ -11,10 +11,17 @@ import pandas as pd
 from flask import Flask
 from sqlalchemy import delete, update
 
+from forecasts.forecast import write_csv
+from forecasts.plot import plot_forecast
 from ivr.config import hotline_config
+from ivr.jobs import lost_calls
+from ivr.planning.pipeline import history_from_log, line_calendar, line_forecast, plan_horizon
+from ivr.planning.rosters import draft_roster
 from ivr.store.db import session_scope
 from ivr.store.models import Call, CallEvent, PlanDraft, Survey
+from ivr.voice import state
 from ivr.voice.callbacks import dial_due_callbacks, release_stale_dials
+from ivr.voice.spool import replay
 from ivr.voice.webhook import LONGEST_CALL
 
 
@@ -35,9 +42,6 @@ def dial_callbacks(app: Flask, now: dt.datetime) -> str:
 
 def reforecast(app: Flask, now: dt.datetime) -> str:
     """Export the history and forecast the next week; files in instance/plans and a draft."""
-    from forecasts.forecast import write_csv
-    from forecasts.plot import plot_forecast
-    from ivr.planning.pipeline import history_from_log, line_forecast
 
     cfg = hotline_config(app)
     with app.app_context():
@@ -73,7 +77,6 @@ def next_monday(now: dt.datetime, tz) -> dt.date:
 
 def weekly_plan(app: Flask, now: dt.datetime) -> str:
     """Next week's shift plan (and roster, when agents exist) as drafts for supervisors."""
-    from ivr.planning.pipeline import history_from_log, line_calendar, plan_horizon
 
     cfg = hotline_config(app)
     with app.app_context():
@@ -109,7 +112,6 @@ def weekly_plan(app: Flask, now: dt.datetime) -> str:
                 content=content,
             )
         )
-    from ivr.planning.rosters import draft_roster
 
     folder = plans_dir(app) / f"week-{start}"
     folder.mkdir(exist_ok=True)
@@ -140,7 +142,6 @@ def retention(app: Flask, now: dt.datetime) -> str:
 
 def replay_spool(app: Flask, now: dt.datetime) -> str:
     """Webhooks spooled during a database outage."""
-    from ivr.voice.spool import replay
 
     done, left = replay(app)
     return f"replayed {done} journalled webhook(s), {left} left"
@@ -148,10 +149,9 @@ def replay_spool(app: Flask, now: dt.datetime) -> str:
 
 def close_orphan_waits(app: Flask, now: dt.datetime) -> str:
     """Queue entries whose queue result never came: closed once their call is over."""
-    from ivr.voice.state import close_orphan_waits as close
 
     with session_scope(app) as session:
-        closed = close(session, now)
+        closed = state.close_orphan_waits(session, now)
     return (
         f"closed {closed['call_ended']} wait(s) of ended calls, {closed['unknown']} of calls"
         " with no status for hours"
@@ -159,9 +159,8 @@ def close_orphan_waits(app: Flask, now: dt.datetime) -> str:
 
 
 def check_lost_calls(app: Flask, now: dt.datetime) -> str:
-    from ivr.jobs.lost_calls import check_lost_calls as check
 
-    return check(app, now)
+    return lost_calls.check_lost_calls(app, now)
 
 
 JOBS = {

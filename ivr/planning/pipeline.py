@@ -15,14 +15,20 @@ import pandas as pd
 from forecasts.calendar import Calendar
 from forecasts.forecast import forecast
 from forecasts.history import History
+from ivr import clock, stats
+from ivr.config.hours import MIDNIGHT, OpeningHours
 from ivr.config.schema import WEEKDAYS, Agent, HotlineConfig
 from ivr.stats import local_midnight
+from ivr.store.db import session_scope
+from ivr.store.importer import first_entry
 from staffing.requirements import QueueTarget, interval_seconds, requirements
 from staffing.shift_plan import (
     Template,
+    UncoverableError,
     WeekProblem,
     Weights,
     plan_rows,
+    slot_time,
     uncoverable,
     week_problem,
 )
@@ -94,7 +100,6 @@ def _paid_minutes_per_day(cfg: HotlineConfig, week_start: dt.date) -> list[tuple
     """Per day of the week: the fewest and the most paid minutes one shift can give that day
     (the most no longer than the line is open then), or None when no shift can be worked
     (closed, or no template on that weekday)."""
-    from ivr.config.hours import MIDNIGHT, OpeningHours
 
     hours = OpeningHours.from_config(cfg)
     shapes = templates(cfg)
@@ -250,7 +255,6 @@ CALL_COLUMNS = ("calls", "calls_p10", "calls_p90")
 
 
 def _open_mask(cfg: HotlineConfig, forecast_table: pd.DataFrame) -> np.ndarray:
-    from ivr.config.hours import OpeningHours
 
     starts = pd.to_datetime(forecast_table["interval_start"], utc=True)  # offsets change at DST
     length = pd.Timedelta(seconds=interval_seconds(pd.DataFrame({"interval_start": starts})))
@@ -328,8 +332,6 @@ def plan_week(
         week.problem.team = team_limits(cfg, week.days[0])
     missing = uncoverable(week)
     if missing and not allow_uncovered:
-        from staffing.shift_plan import UncoverableError
-
         raise UncoverableError(missing)
     return week, solve(week.problem, SolverSettings(time_limit_s=time_limit_s, progress=progress))
 
@@ -367,7 +369,6 @@ def summarise(cfg: HotlineConfig, week: WeekProblem, plan: ShiftPlan) -> WeekSum
     rows = plan_rows(week, plan)
     paid = float((rows["agents"] * rows["paid_hours"]).sum()) if len(rows) else 0.0
     peak_slot = int(np.argmax(week.problem.requirement))
-    from staffing.shift_plan import slot_time
 
     capacity = sum(a.max_hours_week for a in cfg.agents)
     return WeekSummary(
@@ -469,9 +470,6 @@ def log_history_table(
 ) -> pd.DataFrame | None:
     """The stored call log as `hotline history` writes it: whole local days, up to today (or up
     to the start of ``until``)."""
-    from ivr import clock, stats
-    from ivr.store.db import session_scope
-    from ivr.store.importer import first_entry
 
     with session_scope() as session:
         first = first_entry(session)

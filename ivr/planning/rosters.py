@@ -25,8 +25,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ivr.config import hotline_config
+from ivr.config.hours import MIDNIGHT, OpeningHours
 from ivr.config.schema import Agent, HotlineConfig
 from ivr.planning.pipeline import beyond, minutes, team_limits, unavailable_days
+from ivr.store.db import session_scope
 from ivr.store.models import RosterAssignment
 from staffing.rostering import (
     TIME_LIMIT,
@@ -197,7 +199,6 @@ def history(session: Session, week_start: dt.date, tz) -> dict[str, dict]:
 def open_checkpoints(cfg: HotlineConfig, week_start: dt.date) -> dict[int, list[int]]:
     """Per day of the week: the hours (minute of day) the line is open, from hours.yaml (none
     on a holiday or closure)."""
-    from ivr.config.hours import MIDNIGHT, OpeningHours
 
     hours = OpeningHours.from_config(cfg)
     out = {}
@@ -595,7 +596,6 @@ def make_roster(
 
 def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit_s: float):
     """The demo's and the weekly job's roster draft from the latest plan file."""
-    from ivr.store.db import session_scope
 
     cfg = hotline_config(app)
     plan_path = out_dir / "plan.csv"

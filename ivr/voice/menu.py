@@ -23,7 +23,7 @@ from ivr.voice.prompts import opening_phrase, say, text
 from ivr.voice.routing import enqueue, enqueue_verb, to_operator, voicemail_prompt
 from ivr.voice.signatures import twilio_signed
 from ivr.voice.speech import hints, match_queue
-from ivr.voice.state import FINAL_STATUSES
+from ivr.voice.state import FINAL_STATUSES, end_sessions_for_call
 from ivr.voice.webhook import (
     FALLBACK_QUEUE,
     SECONDS_MAX,
@@ -338,7 +338,6 @@ def status() -> VoiceResponse:
     if state in FINAL_STATUSES:
         if event("call_completed", status=state, duration_s=duration):
             calllog.update_call(session, call_sid(), status=state, ended_at=at, duration_s=duration)
-        from ivr.voice.state import end_sessions_for_call
 
         end_sessions_for_call(session, call_sid(), at)
     else:

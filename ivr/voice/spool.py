@@ -22,6 +22,9 @@ from pathlib import Path
 
 from flask import Flask, request
 
+from ivr.clock import AT_ENVIRON
+from ivr.store.db import close_session, get_session, retrying_stale, unreachable
+
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 
@@ -109,9 +112,6 @@ def replay(app: Flask) -> tuple[int, int]:
 def _replay_one(app: Flask, record: dict) -> str:
     """``"done"``, ``"retry"`` (the database is still unreachable) or "refused" (it refused the data)."""
     from werkzeug.datastructures import MultiDict
-
-    from ivr.clock import AT_ENVIRON
-    from ivr.store.db import close_session, get_session, retrying_stale, unreachable
 
     view = app.view_functions.get(_endpoint(app, record["path"]))
     if view is None:

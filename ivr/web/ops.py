@@ -17,6 +17,7 @@ from sqlalchemy import select
 from ivr import clock, stats
 from ivr.config import hotline_config
 from ivr.config.schema import HotlineConfig
+from ivr.jobs.scheduler import job_overview
 from ivr.store.db import get_session
 from ivr.store.models import ComplaintTicket, QueueEntry
 from ivr.web.auth import api_auth, login_required
@@ -164,8 +165,6 @@ def abandoned():
 @login_required
 def jobs():
     from flask import current_app as app
-
-    from ivr.jobs.scheduler import job_overview
 
     return render_template(
         "jobs.html", jobs=job_overview(app._get_current_object(), clock.now()), tz=config().tz
