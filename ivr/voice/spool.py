@@ -26,6 +26,7 @@ from ivr.clock import AT_ENVIRON
 from ivr.store.db import close_session, get_session, retrying_stale, unreachable
 
 log = logging.getLogger(__name__)
+REPLAYS = "hotline_replays"  # the attribute of a spooled webhook that holds the view to replay
 _lock = threading.Lock()
 
 
@@ -114,8 +115,9 @@ def _replay_one(app: Flask, record: dict) -> str:
     from werkzeug.datastructures import MultiDict
 
     view = app.view_functions.get(_endpoint(app, record["path"]))
-    if view is None:
-        log.warning("spooled request for unknown path %s dropped", record["path"])
+    target = getattr(view, REPLAYS, None)  # the view itself, past the checks that wrap it
+    if target is None:
+        log.warning("spooled request for a path that is not replayed (%s) dropped", record["path"])
         return "done"
     at = dt.datetime.fromisoformat(record["at"])  # the clock of this request only
     path = record["path"] + ("?" + record["query"] if record["query"] else "")
@@ -126,12 +128,6 @@ def _replay_one(app: Flask, record: dict) -> str:
             data=MultiDict(record["form"]),
             environ_overrides={AT_ENVIRON: at},
         ):
-            target = getattr(
-                view, "__wrapped__", view
-            )  # past the signature check: it passed when the request came
-            target = getattr(
-                target, "__wrapped__", target
-            )  # and past safe_twiml: errors must surface here
 
             def replay_it() -> None:
                 session = get_session()

@@ -21,6 +21,7 @@ from ivr.config.hours import OpeningHours
 from ivr.config.schema import AgentLineSettings, HotlineConfig, Language
 from ivr.store import calllog
 from ivr.store.db import close_session, get_session, opened_session, retrying_stale, unreachable
+from ivr.voice import spool as spool_store
 from ivr.voice.prompts import say, text
 
 log = logging.getLogger(__name__)
@@ -165,9 +166,7 @@ def _answered(
             if spool and isinstance(exc, DBAPIError):
                 try:  # the database is down: keep the request, replay it when it is back; if
                     # it refused the data, keep it aside (it would be refused every time)
-                    from ivr.voice import spool as spool_module
-
-                    spool_module.keep(
+                    spool_store.keep(
                         current_app._get_current_object(),
                         clock.now(),
                         set_aside=not unreachable(exc),
@@ -184,6 +183,9 @@ def _answered(
                     return twiml(answer)
             return twiml(fallback())
 
+    if spool:  # the spool replays the view itself: past the signature check (it passed when
+        # the request came) and past this fallback (a failed replay must surface)
+        setattr(wrapper, spool_store.REPLAYS, view)
     return wrapper
 
 

@@ -111,3 +111,15 @@ def test_a_replayed_request_has_its_own_clock_and_no_one_elses(app, monkeypatch)
 @pytest.fixture
 def app(make_app):
     return make_app()
+
+
+def test_the_spool_replays_the_view_itself_whatever_wraps_it(app):
+    """The replayed function is named on the route, not found by peeling decorators: callers'
+    webhooks name their view; the hold loop and the agent line are not replayed at all."""
+    from ivr.voice.menu import menu
+
+    views = app.view_functions
+    assert getattr(views["voice.menu"], spool.REPLAYS) is menu.__wrapped__.__wrapped__
+    assert getattr(views["voice.incoming"], spool.REPLAYS).__name__ == "incoming"
+    assert not hasattr(views["hold.wait"], spool.REPLAYS)
+    assert not hasattr(views["agent_line.next_call"], spool.REPLAYS)
