@@ -9,6 +9,7 @@ that a retried webhook (same URL, same step) writes no event twice.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, request, url_for
@@ -142,6 +143,29 @@ def after_language(lang: Language, step: int, remembered: bool = False) -> Voice
 # --------------------------------------------------------------------------- routes
 
 
+def ask_again(
+    stage: str,
+    lang: Language,
+    step: int,
+    attempt: int,
+    digits: str,
+    speech: str | None = None,
+    *,
+    again: Callable[[str], VoiceResponse],
+    give_up: Callable[[], VoiceResponse],
+) -> VoiceResponse:
+    """Keys or words that chose nothing: record them (once per step), then ask ``again`` with
+    the reason said first, or after the line's last attempt ``give_up``."""
+    reason = "invalid_input" if (digits or speech) else "no_input"
+    detail: dict[str, Any] = {"stage": stage, "reason": reason, "digits": digits[:32] or None}
+    if speech is not None:
+        detail["speech"] = speech[:200] or None
+    event("invalid_input", f"invalid_input:{stage}:{step}", **detail)
+    if attempt >= config().line.menu.max_attempts:
+        return give_up()
+    return again(text(lang, reason))
+
+
 @bp.post("/incoming")
 @twilio_signed
 @safe_twiml
@@ -175,18 +199,16 @@ def language() -> VoiceResponse:
         calllog.remember_language(session, caller_number(), chosen.code, clock.now())
         calllog.update_call(session, call_sid(), language=chosen.code)
         return after_language(chosen, step=step + 1)
-    reason = "invalid_input" if digits else "no_input"
-    event(
-        "invalid_input",
-        f"invalid_input:language:{step}",
-        stage="language",
-        reason=reason,
-        digits=digits[:32],
-    )
     default = cfg.default_language
-    if attempt >= cfg.line.menu.max_attempts:
-        return to_operator(default, step + 1, reason="language")
-    return language_menu(attempt + 1, step + 1, preface=text(default, reason))
+    return ask_again(
+        "language",
+        default,
+        step,
+        attempt,
+        digits,
+        again=lambda reason: language_menu(attempt + 1, step + 1, preface=reason),
+        give_up=lambda: to_operator(default, step + 1, reason="language"),
+    )
 
 
 def menu_choice(lang: Language) -> tuple[str | None, str | None, str | None]:
@@ -252,18 +274,16 @@ def menu() -> VoiceResponse:
         )
         return enqueue(VoiceResponse(), lang, queue_id, step)
 
-    reason = "invalid_input" if (digits or speech) else "no_input"
-    event(
-        "invalid_input",
-        f"invalid_input:menu:{step}",
-        stage="menu",
-        reason=reason,
-        digits=digits[:32] or None,
-        speech=speech[:200] or None,
+    return ask_again(
+        "menu",
+        lang,
+        step,
+        attempt,
+        digits,
+        speech,
+        again=lambda reason: main_menu(lang, attempt + 1, step + 1, preface=reason),
+        give_up=lambda: to_operator(lang, step + 1, reason="menu"),
     )
-    if attempt >= keys.max_attempts:
-        return to_operator(lang, step + 1, reason="menu")
-    return main_menu(lang, attempt + 1, step + 1, preface=text(lang, reason))
 
 
 @bp.post("/closed")
@@ -271,7 +291,6 @@ def menu() -> VoiceResponse:
 @safe_twiml
 def closed() -> VoiceResponse:
     """Outside hours: leave a voicemail (1) or book a callback for opening time (2)."""
-    cfg = config()
     lang = caller_language()
     attempt, step = arg_int("attempt", 1), arg_int("step", 1)
     digits = request.form.get("Digits", "").strip()
@@ -293,18 +312,16 @@ def closed() -> VoiceResponse:
             return response
     if digits == "1":
         return voicemail_prompt(lang, step)
-    reason = "invalid_input" if digits else "no_input"
-    event(
-        "invalid_input",
-        f"invalid_input:closed:{step}",
-        stage="closed",
-        reason=reason,
-        digits=digits[:32] or None,
+    return ask_again(
+        "closed",
+        lang,
+        step,
+        attempt,
+        digits,
+        again=lambda reason: closed_menu(lang, clock.now(), attempt + 1, step + 1, preface=reason),
+        # a caller who cannot or does not choose is not hung up on: they may leave a message
+        give_up=lambda: voicemail_prompt(lang, step),
     )
-    if attempt >= cfg.line.menu.max_attempts:
-        # A caller who cannot or does not choose is not hung up on: they may still leave a message.
-        return voicemail_prompt(lang, step)
-    return closed_menu(lang, clock.now(), attempt + 1, step + 1, preface=text(lang, reason))
 
 
 @bp.post("/voicemail")
