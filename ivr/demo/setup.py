@@ -22,9 +22,9 @@ from flask import Flask
 from ivr import clock
 from ivr.config import hotline_config
 from ivr.jobs.bodies import next_monday
+from ivr.planning.drafts import save_draft
 from ivr.store.db import session_scope
 from ivr.store.importer import import_calls, last_record_date
-from ivr.store.models import PlanDraft
 from ivr.voice.agents import set_pin
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "israel_bank_1999_sample_5weeks.tsv.gz"
@@ -126,29 +126,12 @@ def setup(
     )
     with app.app_context(), session_scope(app) as session:
         now = clock.now()
-        session.add(
-            PlanDraft(
-                kind="forecast",
-                week_start=week.days[0],
-                created_at=now,
-                status="draft",
-                summary={"calls": round(float(predicted["calls"].sum()))},
-                content=(out_dir / "forecast.csv").read_text(),
-            )
-        )
-        session.add(
-            PlanDraft(
-                kind="shifts",
-                week_start=week.days[0],
-                created_at=now,
-                status="draft",
-                summary={
-                    "paid_hours": round(summary.paid_hours, 1),
-                    "cost": round(summary.cost, 2),
-                },
-                content=(out_dir / "plan.csv").read_text(),
-            )
-        )
+        calls = {"calls": round(float(predicted["calls"].sum()))}
+        forecast_csv = (out_dir / "forecast.csv").read_text()
+        save_draft(session, "forecast", week.days[0], forecast_csv, calls, now)
+        figures = {"paid_hours": round(summary.paid_hours, 1), "cost": round(summary.cost, 2)}
+        plan_csv = (out_dir / "plan.csv").read_text()
+        save_draft(session, "shifts", week.days[0], plan_csv, figures, now)
     result = {"out_dir": out_dir, "week_start": week.days[0], "plan": summary, "requirements": reqs}
     from ivr.planning.rosters import draft_roster
 

@@ -15,10 +15,11 @@ from forecasts.forecast import write_csv
 from forecasts.plot import plot_forecast
 from ivr.config import hotline_config
 from ivr.jobs import lost_calls
+from ivr.planning.drafts import save_draft
 from ivr.planning.pipeline import history_from_log, line_calendar, line_forecast, plan_horizon
 from ivr.planning.rosters import draft_roster
 from ivr.store.db import session_scope
-from ivr.store.models import Call, CallEvent, PlanDraft, Survey
+from ivr.store.models import Call, CallEvent, Survey
 from ivr.voice import state
 from ivr.voice.callbacks import dial_due_callbacks, release_stale_dials
 from ivr.voice.spool import replay
@@ -57,16 +58,8 @@ def reforecast(app: Flask, now: dt.datetime) -> str:
     write_csv(table, buffer)
     start = pd.Timestamp(table["interval_start"].iloc[0]).date()
     with session_scope(app) as session:
-        session.add(
-            PlanDraft(
-                kind="forecast",
-                week_start=start,
-                created_at=now,
-                status="draft",
-                summary={"calls": round(float(table["calls"].sum()))},
-                content=buffer.getvalue(),
-            )
-        )
+        calls = {"calls": round(float(table["calls"].sum()))}
+        save_draft(session, "forecast", start, buffer.getvalue(), calls, now)
     return f"forecast {round(float(table['calls'].sum()))} calls from {start}"
 
 
@@ -102,16 +95,7 @@ def weekly_plan(app: Flask, now: dt.datetime) -> str:
         "fte": round(summary.fte, 1),
     }
     with session_scope(app) as session:
-        session.add(
-            PlanDraft(
-                kind="shifts",
-                week_start=start,
-                created_at=now,
-                status="draft",
-                summary=figures,
-                content=content,
-            )
-        )
+        save_draft(session, "shifts", start, content, figures, now)
 
     folder = plans_dir(app) / f"week-{start}"
     folder.mkdir(exist_ok=True)

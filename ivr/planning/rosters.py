@@ -15,7 +15,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -165,7 +165,18 @@ def team_share(covers: list[Cover], shifts: dict[str, RosterShift]) -> np.ndarra
     return np.where((agents > 0) & (during > 0), usual / np.maximum(during, 1e-9), 1.0)
 
 
-def history(session: Session, week_start: dt.date, tz) -> dict[str, dict]:
+@dataclass
+class AgentHistory:
+    """An agent's recent published rosters, as the next week's rules need them."""
+
+    dates: set[dt.date] = field(default_factory=set)  # days worked in the last four weeks
+    last_end: dt.datetime | None = None  # the end of their last shift (for the rest rule)
+    weekends: set[dt.date] = field(default_factory=set)  # the Saturdays of weekends worked
+    nights: int = 0  # night shifts worked
+    streak: int = 0  # days worked in a row up to the week's start
+
+
+def history(session: Session, week_start: dt.date, tz) -> dict[str, AgentHistory]:
     """From published rosters: last week's final shift and streak, weekends and nights lately."""
     rows = session.scalars(
         select(RosterAssignment).where(
@@ -174,25 +185,22 @@ def history(session: Session, week_start: dt.date, tz) -> dict[str, dict]:
             RosterAssignment.date >= week_start - dt.timedelta(days=28),
         )
     ).all()
-    out: dict[str, dict] = {}
+    out: dict[str, AgentHistory] = {}
     for r in rows:
-        info = out.setdefault(
-            r.agent_id, {"dates": set(), "last_end": None, "weekends": set(), "nights": 0}
-        )
-        info["dates"].add(r.date)
+        info = out.setdefault(r.agent_id, AgentHistory())
+        info.dates.add(r.date)
         end = r.shift_end.astimezone(tz)
-        if info["last_end"] is None or end > info["last_end"]:
-            info["last_end"] = end
+        if info.last_end is None or end > info.last_end:
+            info.last_end = end
         if r.date.weekday() >= 5:
-            info["weekends"].add(r.date - dt.timedelta(days=r.date.weekday() - 5))
+            info.weekends.add(r.date - dt.timedelta(days=r.date.weekday() - 5))
         local = r.shift_start.astimezone(tz)
         if local.hour * 60 + local.minute >= NIGHT_START:
-            info["nights"] += 1
+            info.nights += 1
     for info in out.values():
-        streak, day = 0, week_start - dt.timedelta(days=1)
-        while day in info["dates"]:
-            streak, day = streak + 1, day - dt.timedelta(days=1)
-        info["streak"] = streak
+        day = week_start - dt.timedelta(days=1)
+        while day in info.dates:
+            info.streak, day = info.streak + 1, day - dt.timedelta(days=1)
     return out
 
 
@@ -216,7 +224,7 @@ def build_problem(
     cfg: HotlineConfig,
     plan: WeekPlan,
     agents: list[Agent],
-    prior: dict[str, dict],
+    prior: dict[str, AgentHistory],
     requests: list[Request],
     requirements: pd.DataFrame | None = None,
 ) -> RosterProblem:
@@ -227,10 +235,10 @@ def build_problem(
     closed = {d for d in range(7) if not checkpoints.get(d)}
     staff = []
     for a in agents:
-        info = prior.get(a.id, {})
+        info = prior.get(a.id, AgentHistory())
         forbidden = frozenset()
-        if info.get("last_end") is not None:
-            last_end = info["last_end"]
+        if info.last_end is not None:
+            last_end = info.last_end
             day0 = dt.datetime.combine(plan.week_start, dt.time(0), tzinfo=cfg.tz)
             forbidden = frozenset(
                 sid
@@ -248,10 +256,10 @@ def build_problem(
                     {f"skill:{s}" for s in a.skills} | {f"lang:{lang}" for lang in a.languages}
                 ),
                 target_minutes=int((a.min_hours_week + a.max_hours_week) / 2 * 60),
-                prior_streak=info.get("streak", 0),
+                prior_streak=info.streak,
                 prior_forbidden=forbidden,
-                prior_weekends=len(info.get("weekends", ())),
-                prior_nights=info.get("nights", 0),
+                prior_weekends=len(info.weekends),
+                prior_nights=info.nights,
             )  # fmt: skip
         )
     attribute_covers = []

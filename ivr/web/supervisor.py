@@ -22,9 +22,10 @@ from sqlalchemy import select, update
 
 from ivr import clock
 from ivr.config import hotline_config
+from ivr.planning.drafts import latest_draft
 from ivr.planning.rosters import WeekPlan, asked_beyond, plan_from_csv, roster_week, write_ics
 from ivr.store.db import get_session
-from ivr.store.models import PlanDraft, RosterAssignment
+from ivr.store.models import RosterAssignment
 from ivr.web.auth import check_csrf, login_required
 
 log = logging.getLogger(__name__)
@@ -86,12 +87,7 @@ def stored_plan(week: dt.date) -> WeekPlan | None:
     """The latest shift plan stored for the week (by the weekly job or the demo), or None if
     there is none or it cannot be read."""
     cfg = hotline_config()
-    content = get_session().scalar(
-        select(PlanDraft.content)
-        .where(PlanDraft.kind == "shifts", PlanDraft.week_start == week)
-        .order_by(PlanDraft.created_at.desc(), PlanDraft.id.desc())
-        .limit(1)
-    )
+    content = latest_draft(get_session(), "shifts", week)
     if content is None:
         return None
     try:
