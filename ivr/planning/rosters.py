@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from ivr.config import hotline_config
 from ivr.config.hours import MIDNIGHT, OpeningHours
 from ivr.config.schema import Agent, HotlineConfig
-from ivr.planning.pipeline import beyond, minutes, team_limits, unavailable_days
+from ivr.planning.team import beyond, minutes, team_limits, unavailable_days
 from ivr.store.db import session_scope
 from ivr.store.models import RosterAssignment
 from staffing.rostering import (

@@ -280,7 +280,8 @@ def test_what_the_team_can_work_and_the_hires_it_needs():
     rules, within their contract; and hires for the shifts beyond them, not only for the hours."""
     from ivr.config.loader import load_config
     from ivr.config.schema import Agent
-    from ivr.planning.pipeline import WeekSummary, beyond, hires, team_limits
+    from ivr.planning.pipeline import WeekSummary, hires
+    from ivr.planning.team import beyond, team_limits
 
     # open 08:00-20:00 Monday to Friday, 09:00-13:00 on Saturday; shifts of 4 to 8.5 paid hours;
     # two days off in a row within the week
