@@ -23,10 +23,14 @@ def _secret_key(instance_path: str, configured: str | None) -> str:
     return path.read_text().strip()
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings, the line's configuration, the database and the blueprints."""
+def create_app(test_config: dict[str, Any] | None = None, keep_last_good: bool = False) -> Flask:
+    """Build the app: settings, the line's configuration, the database and the blueprints.
+
+    ``keep_last_good`` (the server's workers): when the configuration files are invalid, run with
+    the last configuration that loaded instead of failing (see :mod:`ivr.config.last_good`)."""
     from ivr.cli import register as register_commands
-    from ivr.config.loader import default_config_dir, load_config
+    from ivr.config import last_good
+    from ivr.config.loader import default_config_dir
     from ivr.store import db
     from ivr.voice import agents, callbacks, menu, queue, survey
     from ivr.web import auth, health, ops, supervisor
@@ -64,7 +68,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path, env.hotline_secret_key)
 
-    use_config(app, load_config(app.config["CONFIG_DIR"]))
+    loaded = last_good.load(app.config["CONFIG_DIR"], app.instance_path, keep_last_good)
+    use_config(app, loaded.config)
     db.init_app(app)
     register_commands(app)
     auth.init_app(app)

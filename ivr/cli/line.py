@@ -1,11 +1,16 @@
 """The line itself: check its configuration, hash a user's password, migrate the database,
-set agents' PINs, and serve it in production."""
+set agents' PINs, serve it in production and have the server take a new configuration."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+from pathlib import Path
+from typing import NoReturn
 
 import click
+from flask import Flask
 
 from ivr import create_app, settings
 from ivr.cli.in_app import with_appcontext_group
@@ -140,26 +145,55 @@ def users_hash_password(password: str) -> None:
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve(bind, workers, gunicorn_args):
     """Serve the app in production with gunicorn (gunicorn.conf.py); `hotline run` is for development."""
-    import os
-    import sys
-    from pathlib import Path
 
-    from ivr.store import db as dbmod
-
-    app = create_app({"AUTO_MIGRATE": False})
+    try:  # a cold start refuses an invalid configuration; the workers then keep the last good one
+        app = create_app({"AUTO_MIGRATE": False})
+    except ConfigError as exc:
+        _refuse(exc)
     dbmod.upgrade(app.extensions["hotline.engine"])  # once, here: workers must not race to migrate
     os.environ["HOTLINE_AUTO_MIGRATE"] = "0"
     config = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
-    args = [sys.executable, "-m", "gunicorn", "-c", str(config)]
+    args = [sys.executable, "-m", "gunicorn", "-c", str(config), "--pid", str(pid_file(app))]
     if bind:
         args += ["--bind", bind]
     if workers:
         args += ["--workers", str(workers)]
-    args += [*gunicorn_args, "ivr:create_app()"]
+    args += [*gunicorn_args, "ivr:create_app(keep_last_good=True)"]
     os.execvp(args[0], args)
 
 
+def pid_file(app: Flask) -> Path:
+    """Where ``hotline serve`` writes the gunicorn master's pid (for ``hotline reload``)."""
+    return Path(app.instance_path) / "gunicorn.pid"
+
+
+def _refuse(exc: ConfigError) -> NoReturn:
+    for issue in exc.issues:
+        click.echo(str(issue), err=True)
+    click.echo(f"{len(exc.issues)} error(s): the configuration was refused", err=True)
+    sys.exit(1)
+
+
+@click.command("reload")
+def reload_command() -> None:
+    """Check the configuration, then have the running server (hotline serve) take it: its
+    workers restart one by one with it. An invalid configuration is refused here, and the
+    server keeps the one it runs with."""
+    try:
+        load_config()
+    except ConfigError as exc:
+        _refuse(exc)
+    app = create_app({"AUTO_MIGRATE": False})
+    path = pid_file(app)
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"no running server found through {path}: {exc}") from None
+    click.echo(f"configuration checked; server {pid} reloading")
+
+
 # the hotline command's own (no app needed)
-COMMANDS = [config_group, users_group, serve]
+COMMANDS = [config_group, users_group, serve, reload_command]
 # registered on the app's CLI (they need its database or configuration)
 APP_COMMANDS = [db_group, agents_group]

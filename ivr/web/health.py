@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
-from ivr.config import hotline_config
+from ivr.config import hotline_config, last_good
 from ivr.store import db
 from ivr.voice import spool
 
@@ -25,12 +25,18 @@ def hotline_version() -> str:
 def healthz() -> ResponseReturnValue:
     cfg = hotline_config()
     database = db.status(db.get_engine())
+    config_dir = current_app.config["CONFIG_DIR"]
+    problems = last_good.problems_on_disk(config_dir)
+    healthy = database["ok"] and not problems
     body = {
-        "status": "ok" if database["ok"] else "degraded",
+        "status": "ok" if healthy else "degraded",
         "version": hotline_version(),
         "config": {
-            "ok": True,
-            "dir": str(cfg.source_dir),
+            # the files on disk; the running configuration is the last good one while they fail
+            "ok": not problems,
+            "errors": problems,
+            "dir": str(config_dir),
+            "running_from": str(cfg.source_dir),
             "timezone": cfg.line.timezone,
             "languages": [lang.code for lang in cfg.languages],
             "queues": cfg.queue_ids(),
@@ -43,4 +49,4 @@ def healthz() -> ResponseReturnValue:
         "spooled_webhooks": spool.pending(current_app),
         "refused_webhooks": spool.refused(current_app),
     }
-    return jsonify(body), 200 if database["ok"] else 503
+    return jsonify(body), 200 if healthy else 503

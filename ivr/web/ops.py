@@ -11,11 +11,11 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from ivr import clock, stats
-from ivr.config import hotline_config
+from ivr.config import hotline_config, last_good
 from ivr.config.schema import HotlineConfig
 from ivr.jobs.scheduler import job_overview
 from ivr.store.db import get_session
@@ -120,7 +120,11 @@ def home():
 def dashboard():
     cfg = config()
     return render_template(
-        "ops.html", queues=cfg.queues, lang=cfg.line.default_language, line=cfg.line
+        "ops.html",
+        queues=cfg.queues,
+        lang=cfg.line.default_language,
+        line=cfg.line,
+        config_problems=last_good.problems_on_disk(current_app.config["CONFIG_DIR"]),
     )
 
 
@@ -164,10 +168,10 @@ def abandoned():
 @bp.get("/ops/jobs")
 @login_required
 def jobs():
-    from flask import current_app as app
-
     return render_template(
-        "jobs.html", jobs=job_overview(app._get_current_object(), clock.now()), tz=config().tz
+        "jobs.html",
+        jobs=job_overview(current_app._get_current_object(), clock.now()),
+        tz=config().tz,
     )
 
 
