@@ -26,7 +26,15 @@ from ivr.voice.prompts import say, text
 from ivr.voice.routing import enqueue
 from ivr.voice.signatures import twilio_signed
 from ivr.voice.twilio_rest import place_call
-from ivr.voice.webhook import LONGEST_CALL, arg_id, call_sid, config, event, safe_twiml
+from ivr.voice.webhook import (
+    LONGEST_CALL,
+    arg_id,
+    call_sid,
+    config,
+    event,
+    safe_twiml,
+    twilio_callback,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks", __name__, url_prefix="/voice/callback")
@@ -199,7 +207,7 @@ def answer() -> VoiceResponse:
 
 @bp.post("/status")
 @twilio_signed
-@safe_twiml
+@twilio_callback
 def status() -> VoiceResponse:
     """Twilio's final status of a callback we placed."""
     session = get_session()

@@ -28,6 +28,7 @@ from ivr.voice.state import FINAL_STATUSES, end_sessions_for_call
 from ivr.voice.webhook import (
     FALLBACK_QUEUE,
     SECONDS_MAX,
+    Answer,
     arg_int,
     call_sid,
     caller_language,
@@ -37,6 +38,7 @@ from ivr.voice.webhook import (
     form_number,
     opening_hours,
     safe_twiml,
+    twilio_callback,
 )
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -232,16 +234,27 @@ def menu_choice(lang: Language) -> tuple[str | None, str | None, str | None]:
     return None, None, None
 
 
-def menu_without_database() -> VoiceResponse | None:
+def menu_without_database() -> Answer | None:
     """The menu while the database is down: the caller still goes to the queue they chose (the
-    spooled request records the choice when the database is back); None if they chose none."""
+    spool records the choice and their entry when the database is back; a complaint gets no
+    reference, since none could be given); None if they chose none."""
     lang = caller_language()
-    queue_id, _how, _option = menu_choice(lang)
+    queue_id, how, option = menu_choice(lang)
     if queue_id is None:
         return None
+    step = arg_int("step", 1)
     response = VoiceResponse()
     say(response, lang, text(lang, "connecting", queue=config().queue(queue_id).names[lang.code]))
-    return enqueue_verb(response, lang, queue_id, arg_int("step", 1))
+    decision = {
+        "record": "enqueued",
+        "queue": queue_id,
+        "lang": lang.code,
+        "step": step,
+        "reason": "menu_choice",
+        "how": how,
+        "option": option,
+    }
+    return enqueue_verb(response, lang, queue_id, step), decision
 
 
 @bp.post("/menu")
@@ -344,7 +357,7 @@ def voicemail() -> VoiceResponse:
 
 @bp.post("/status")
 @twilio_signed
-@safe_twiml
+@twilio_callback
 def status() -> VoiceResponse:
     """The number's status callback: final call status and duration."""
     session = get_session()

@@ -10,7 +10,7 @@ from ivr import clock
 from ivr.store import calllog
 from ivr.store.db import get_session
 from ivr.store.models import QueueEntry
-from ivr.voice import callbacks
+from ivr.voice import callbacks, spool
 from ivr.voice.prompts import minutes_phrase, say, text
 from ivr.voice.routing import to_operator, voicemail_prompt
 from ivr.voice.signatures import twilio_signed
@@ -24,6 +24,7 @@ from ivr.voice.state import (
 from ivr.voice.webhook import (
     FALLBACK_QUEUE,
     SECONDS_MAX,
+    Answer,
     arg_int,
     call_sid,
     caller_language,
@@ -39,11 +40,11 @@ bp = Blueprint("hold", __name__, url_prefix="/voice")
 POSITION_MAX = 100_000  # a queue position Twilio sends, at most (anything larger is clamped)
 
 
-def hold_music() -> VoiceResponse:
+def hold_music() -> Answer:
     """The hold loop while the database is down: the caller keeps their place, with music."""
     response = VoiceResponse()
     response.play(config().line.hold.music_url)
-    return response
+    return response, None
 
 
 @bp.post("/wait")
@@ -141,14 +142,14 @@ def hold_key() -> VoiceResponse:
     return response
 
 
-def queue_result_without_database() -> VoiceResponse | None:
-    """How the wait ended, while the database is down (the spooled request records it later):
-    the survey after an agent, the callback confirmed, or goodbye; None for a failed queue."""
+def queue_result_without_database() -> Answer | None:
+    """How the wait ended, while the database is down (the spool records it later): the survey
+    after an agent, the callback confirmed, or goodbye; None for a failed queue."""
     lang = caller_language()
-    result = request.form.get("QueueResult", "unknown")
+    result = request.form.get("QueueResult", "unknown")[:32]
+    queue_id = requested_queue()
     response = VoiceResponse()
     if result == "bridged":
-        queue_id = requested_queue()
         response.redirect(
             url_for("survey.question_view", lang=lang.code, queue=queue_id), method="POST"
         )
@@ -159,18 +160,16 @@ def queue_result_without_database() -> VoiceResponse | None:
         response.hangup()
     else:
         return None
-    return response
-
-
-@bp.post("/queue-result")
-@twilio_signed
-@safe_twiml(offline=queue_result_without_database)
-def queue_result() -> VoiceResponse:
-    """The Enqueue ``action``: how the wait ended, and what the caller hears next."""
-    lang = caller_language()
-    queue_id = requested_queue()
-    result = request.form.get("QueueResult", "unknown")[:32]
     waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
+    decision = {"record": "queue_result", "queue": queue_id, "result": result, "wait_s": waited}
+    return response, decision
+
+
+@spool.recorder("queue_result")
+def record_queue_result(decision: dict) -> None:
+    """How the caller's wait in a queue ended: the event, and their entry's result, end and times
+    (once: a retried webhook changes nothing)."""
+    queue_id, result, waited = decision["queue"], decision["result"], decision["wait_s"]
     session = get_session()
     now = clock.now()
     entry = entry_state(session, call_sid(), queue_id)
@@ -184,6 +183,19 @@ def queue_result() -> VoiceResponse:
         calllog.update_row(
             session, QueueEntry.__table__, entry, new, result=result, ended_at=now, **times
         )
+
+
+@bp.post("/queue-result")
+@twilio_signed
+@safe_twiml(offline=queue_result_without_database)
+def queue_result() -> VoiceResponse:
+    """The Enqueue ``action``: how the wait ended, and what the caller hears next."""
+    lang = caller_language()
+    queue_id = requested_queue()
+    result = request.form.get("QueueResult", "unknown")[:32]
+    waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
+    decision = {"record": "queue_result", "queue": queue_id, "result": result, "wait_s": waited}
+    record_queue_result(decision)
     response = VoiceResponse()
     if result == "bridged":
         response.redirect(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import url_for
+from flask import request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import clock
@@ -13,6 +13,7 @@ from ivr.config.schema import Language
 from ivr.store import calllog
 from ivr.store.db import get_session
 from ivr.store.models import QueueEntry
+from ivr.voice import spool
 from ivr.voice.prompts import say, spoken_digits, text
 from ivr.voice.webhook import (
     FALLBACK_QUEUE,
@@ -46,22 +47,53 @@ def enqueue(
         digits = spoken_digits(ticket.reference)
         say(response, lang, text(lang, "complaint_reference", digits=digits))
     say(response, lang, text(lang, "connecting", queue=queue.names[lang.code]))
-    enqueued = event("enqueued", f"enqueued:{queue_id}:{step}", queue=queue_id)
-    if enqueued:  # a retried webhook opens no second entry
+    open_entry(lang.code, queue_id, step, original_entered_at)
+    return enqueue_verb(response, lang, queue_id, step)
+
+
+def open_entry(
+    lang: str, queue_id: str, step: int, original_entered_at: dt.datetime | None = None
+) -> None:
+    """Record the caller put into this queue: the ``enqueued`` event and their queue entry (once
+    per queue and step: a retried webhook opens no second entry), and the call's queue."""
+    session = get_session()
+    at = clock.now()
+    sid = call_sid()
+    if event("enqueued", f"enqueued:{queue_id}:{step}", queue=queue_id):
         calllog.insert_ignore(
             session,
             QueueEntry,
             {
                 "call_sid": sid,
                 "queue": queue_id,
-                "language": lang.code,
+                "language": lang,
                 "from_number": caller_number(),
                 "entered_at": at,
                 "original_entered_at": original_entered_at or at,
             },
         )
-    calllog.update_call(session, sid, queue=queue_id, language=lang.code)
-    return enqueue_verb(response, lang, queue_id, step)
+    calllog.update_call(session, sid, queue=queue_id, language=lang)
+
+
+@spool.recorder("enqueued")
+def record_enqueued(decision: dict) -> None:
+    """A caller put into a queue by a fallback (``reason`` ``fallback``: the apology) or by the
+    menu while the database was down (``menu_choice``): the call, why, and their entry."""
+    calllog.ensure_call(get_session(), request.form, clock.now())
+    if request.endpoint == "voice.incoming":  # the call's first webhook: it did ring
+        event("call_started", **{"from": caller_number(), "to": caller_number("To")})
+    queue_id, step = decision["queue"], decision["step"]
+    if decision["reason"] == "menu_choice":
+        event(
+            "menu_choice",
+            f"menu_choice:{step}",
+            queue=queue_id,
+            how=decision.get("how"),
+            option=decision.get("option"),
+        )
+    else:
+        event("fallback_to_queue", f"fallback_to_queue:{request.path}:{step}", queue=queue_id)
+    open_entry(decision["lang"], queue_id, step)
 
 
 def enqueue_verb(

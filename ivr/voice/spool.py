@@ -1,10 +1,14 @@
 """A durable local journal of webhooks that could not be written while the database was down.
 
-The caller is still answered (routed to ``general`` from the configuration in memory); the signed
-request itself is appended to ``instance/spool/webhooks.jsonl`` and fsynced. When the database is
-back, :func:`replay` runs each journalled request through the same view with the clock set to the
-time it arrived. Every write is keyed (``ON CONFLICT DO NOTHING``), so a request replayed twice,
-or one that was half-written before the outage, is stored exactly once.
+The caller is still answered from the configuration in memory (routed as they chose where the
+route can tell, else to ``general``); the signed request is appended to
+``instance/spool/webhooks.jsonl`` and fsynced, with the **decision** its answer carried out (the
+queue the caller was put in, how their wait ended). When the database is back, :func:`replay`
+writes that decision through its recorder (:func:`recorder`), with the clock set to the time the
+request arrived: the log then holds what the caller heard, and no ticket or queue entry that
+never reached them. A spooled request that decided nothing (a status callback) is run through its
+view again. Every write is keyed (``ON CONFLICT DO NOTHING``), so a request replayed twice, or one
+that was half-written before the outage, is stored exactly once.
 
 A request the database refused for its data (not for being unreachable) would be refused on every
 replay and hold up the ones behind it, so it goes to ``instance/spool/refused.jsonl`` instead,
@@ -14,10 +18,12 @@ logged, for someone to look at; so does a spooled request whose replay is refuse
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, request
@@ -28,6 +34,23 @@ from ivr.store.db import close_session, get_session, retrying_stale, unreachable
 log = logging.getLogger(__name__)
 REPLAYS = "hotline_replays"  # the attribute of a spooled webhook that holds the view to replay
 _lock = threading.Lock()
+RECORDERS: dict[str, Callable[[dict], None]] = {}
+
+
+def recorder(name: str) -> Callable[[Callable[[dict], None]], Callable[[dict], None]]:
+    """Register the function that writes decisions of this kind (``decision["record"]``) inside
+    the request's context: at once when the database is up, or when the spool is replayed."""
+
+    def register(function: Callable[[dict], None]) -> Callable[[dict], None]:
+        RECORDERS[name] = function
+        return function
+
+    return register
+
+
+def record(decision: dict) -> None:
+    """Write a decision through its recorder (in the request's session; the caller commits)."""
+    RECORDERS[decision["record"]](decision)
 
 
 def spool_path(app: Flask) -> Path:
@@ -40,17 +63,22 @@ def refused_path(app: Flask) -> Path:
     return spool_path(app).with_name("refused.jsonl")
 
 
-def keep(app: Flask, at: dt.datetime, set_aside: bool = False) -> None:
-    """Journal the current request (called inside the failing webhook); with ``set_aside`` (the
-    database refused its data), keep it in ``refused.jsonl`` instead of queueing it for replay."""
-    record = {
+def keep(
+    app: Flask, at: dt.datetime, set_aside: bool = False, decision: dict | None = None
+) -> None:
+    """Journal the current request (called inside the failing webhook) with the ``decision`` its
+    answer carried out (None: run the view again on replay); with ``set_aside`` (the database
+    refused its data), keep it in ``refused.jsonl`` instead, for a person to look at."""
+    kept: dict = {
         "path": request.path,
         "query": request.query_string.decode("latin-1"),
         "form": list(request.form.items(multi=True)),
         "at": at.isoformat(),
     }
+    if decision is not None:
+        kept["decision"] = decision
     _append(
-        refused_path(app) if set_aside else spool_path(app), json.dumps(record, ensure_ascii=False)
+        refused_path(app) if set_aside else spool_path(app), json.dumps(kept, ensure_ascii=False)
     )
 
 
@@ -110,22 +138,25 @@ def replay(app: Flask) -> tuple[int, int]:
     return done, len([x for x in left + newer if x.strip()])
 
 
-def _replay_one(app: Flask, record: dict) -> str:
+def _replay_one(app: Flask, kept: dict) -> str:
     """``"done"``, ``"retry"`` (the database is still unreachable) or "refused" (it refused the data)."""
     from werkzeug.datastructures import MultiDict
 
-    view = app.view_functions.get(_endpoint(app, record["path"]))
+    decision = kept.get("decision")
+    view = app.view_functions.get(_endpoint(app, kept["path"]))
     target = getattr(view, REPLAYS, None)  # the view itself, past the checks that wrap it
+    if decision is not None:
+        target = functools.partial(record, decision)  # what the caller heard
     if target is None:
-        log.warning("spooled request for a path that is not replayed (%s) dropped", record["path"])
+        log.warning("spooled request for a path that is not replayed (%s) dropped", kept["path"])
         return "done"
-    at = dt.datetime.fromisoformat(record["at"])  # the clock of this request only
-    path = record["path"] + ("?" + record["query"] if record["query"] else "")
+    at = dt.datetime.fromisoformat(kept["at"])  # the clock of this request only
+    path = kept["path"] + ("?" + kept["query"] if kept["query"] else "")
     try:
         with app.test_request_context(
             path,
             method="POST",
-            data=MultiDict(record["form"]),
+            data=MultiDict(kept["form"]),
             environ_overrides={AT_ENVIRON: at},
         ):
 
@@ -141,9 +172,9 @@ def _replay_one(app: Flask, record: dict) -> str:
         return "done"
     except Exception as exc:  # noqa: BLE001 - still down, or refused: sorted out here
         if unreachable(exc):
-            log.warning("replaying %s failed; it stays in the spool: %s", record["path"], exc)
+            log.warning("replaying %s failed; it stays in the spool: %s", kept["path"], exc)
             return "retry"
-        log.exception("replaying %s was refused; set aside in refused.jsonl", record["path"])
+        log.exception("replaying %s was refused; set aside in refused.jsonl", kept["path"])
         return "refused"
 
 

@@ -130,16 +130,23 @@ def apology(lang: Language) -> VoiceResponse:
     return response
 
 
+Answer = tuple[VoiceResponse, dict | None]  # the TwiML, and what it did to record (see spool)
+
+
 def _answered(
     view: Callable[..., VoiceResponse],
-    fallback: Callable[[], VoiceResponse],
+    fallback: Callable[[], Answer],
     spool: bool,
-    offline: Callable[[], VoiceResponse | None] | None = None,
+    offline: Callable[[], Answer | None] | None = None,
 ) -> Callable[..., Response]:
     """Commit the view's writes and return its TwiML; on any failure, log it, roll back, and
-    still return valid TwiML: ``fallback()`` (nobody on the line hears an application error).
-    With ``spool``, a request that failed because the database is down is kept for replay;
-    ``offline()`` then answers from the configuration in memory where it can (None: it cannot)."""
+    still return valid TwiML (nobody on the line hears an application error): ``offline()``
+    from the configuration in memory when the database cannot be reached and it can answer,
+    else ``fallback()``. Each gives the TwiML and the decision it carries out (the queue the caller
+    is put in): that decision is written at once when the database takes it, else spooled and
+    written by the replay, so the log holds what the caller heard, never what the failed view
+    would have done. With ``spool``, a failed request that decided nothing is spooled to be run
+    again (a status callback)."""
 
     def attempt(*args: Any, **kwargs: Any) -> VoiceResponse:
         result = view(*args, **kwargs)
@@ -159,55 +166,104 @@ def _answered(
             return Response(f"bad request: {exc}", status=400, mimetype="text/plain")
         except Exception as exc:
             log.exception("webhook %s failed; answered with the fallback", request.path)
-            try:
-                get_session().rollback()
-            except Exception:  # noqa: BLE001 - the database may be what failed
-                log.exception("rollback failed")
-            if spool and isinstance(exc, DBAPIError):
-                try:  # the database is down: keep the request, replay it when it is back; if
-                    # it refused the data, keep it aside (it would be refused every time)
-                    spool_store.keep(
-                        current_app._get_current_object(),
-                        clock.now(),
-                        set_aside=not unreachable(exc),
-                    )
-                except Exception:  # noqa: BLE001 - never let the spool take the caller down
-                    log.exception("could not spool %s", request.path)
-            if offline is not None and isinstance(exc, DBAPIError) and unreachable(exc):
-                try:
-                    answer = offline()
-                except Exception:  # noqa: BLE001 - then the apology
-                    log.exception("webhook %s could not answer without the database", request.path)
-                    answer = None
-                if answer is not None:
-                    return twiml(answer)
-            return twiml(fallback())
+            _roll_back()
+            down = isinstance(exc, DBAPIError) and unreachable(exc)
+            answer = _offline_answer(offline) if down and offline is not None else None
+            response, decision = answer or fallback()
+            app = current_app._get_current_object()
+            at = clock.now()
+            if isinstance(exc, DBAPIError) and not down:
+                _keep(app, at, set_aside=True)  # refused for its data: for a person to look at
+            if decision is not None:
+                if down or not _record_now(decision):
+                    _keep(app, at, decision=decision)
+            elif spool and down:
+                _keep(app, at)
+            return twiml(response)
 
-    if spool:  # the spool replays the view itself: past the signature check (it passed when
+    if spool:  # the spool runs the view itself again: past the signature check (it passed when
         # the request came) and past this fallback (a failed replay must surface)
         setattr(wrapper, spool_store.REPLAYS, view)
     return wrapper
 
 
-def _caller_fallback() -> VoiceResponse:
+def _roll_back() -> None:
+    try:
+        get_session().rollback()
+    except Exception:  # noqa: BLE001 - the database may be what failed
+        log.exception("rollback failed")
+
+
+def _offline_answer(offline: Callable[[], Answer | None]) -> Answer | None:
+    try:
+        return offline()
+    except Exception:  # noqa: BLE001 - then the apology
+        log.exception("webhook %s could not answer without the database", request.path)
+        return None
+
+
+def _record_now(decision: dict) -> bool:
+    """Write what the fallback did (the caller's queue entry) in a transaction of its own; False
+    if the database did not take it (it is then spooled)."""
+    try:
+        retrying_stale(lambda: _record_and_commit(decision), close_session)
+        return True
+    except Exception:  # noqa: BLE001 - spooled instead
+        log.exception("could not record the fallback of %s; spooled", request.path)
+        _roll_back()
+        return False
+
+
+def _record_and_commit(decision: dict) -> None:
+    spool_store.record(decision)
+    get_session().commit()
+
+
+def _keep(app: Any, at: Any, **options: Any) -> None:
+    try:
+        spool_store.keep(app, at, **options)
+    except Exception:  # noqa: BLE001 - never let the spool take the caller down
+        log.exception("could not spool %s", request.path)
+
+
+def _caller_fallback() -> Answer:
+    """The apology, and the caller put through to ``general`` (their entry recorded)."""
     try:
         lang = caller_language()
     except Exception:  # noqa: BLE001 - even the config may be what failed
-        return _bare_apology()
-    return apology(lang)
+        return _bare_apology(), _fallback_decision(None)
+    return apology(lang), _fallback_decision(lang)
+
+
+def _fallback_decision(lang: Language | None) -> dict | None:
+    """The apology's decision: the caller in ``general`` (None if not even the configuration
+    can say in which language: nothing is recorded then)."""
+    if lang is None:
+        try:
+            lang = config().default_language
+        except Exception:  # noqa: BLE001
+            return None
+    step = small_number(request.args.get("step", "")) or 0
+    return {
+        "record": "enqueued",
+        "queue": FALLBACK_QUEUE,
+        "lang": lang.code,
+        "step": step,
+        "reason": "fallback",
+    }
 
 
 def safe_twiml(
     view: Callable[..., VoiceResponse] | None = None,
     *,
-    offline: Callable[[], VoiceResponse | None] | None = None,
+    offline: Callable[[], Answer | None] | None = None,
     spool: bool = True,
 ) -> Any:
     """A caller's webhook (``@safe_twiml`` or ``@safe_twiml(offline=..., spool=...)``): on any
-    failure the caller hears an apology and is put through to ``general``. A request the database
-    could not take is spooled for replay (unless ``spool`` is False: a hold poll replayed later
-    means nothing), and answered by ``offline()`` from the configuration in memory where it can:
-    the caller goes where they chose while the database is down."""
+    failure the caller hears an apology and is put through to ``general``, with their entry
+    there recorded (at once, or by the spool's replay). While the database cannot be reached,
+    ``offline()`` answers from the configuration in memory where it can: the caller goes where
+    they chose. ``spool`` False: a request with nothing to record is not kept (a hold poll)."""
 
     def decorate(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
         return _answered(view, _caller_fallback, spool=spool, offline=offline)
@@ -215,9 +271,15 @@ def safe_twiml(
     return decorate(view) if view is not None else decorate
 
 
-def agent_fallback() -> VoiceResponse:
+def twilio_callback(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:
+    """A status callback (Twilio reports, nobody listens): on failure an empty answer, and the
+    request spooled to run again when the database is back."""
+    return _answered(view, lambda: (VoiceResponse(), None), spool=True)
+
+
+def agent_fallback() -> Answer:
     """What an agent hears when the agent line failed: an apology, then the agent line's start
-    again (never a caller queue)."""
+    again (never a caller queue, nothing recorded)."""
     try:
         words = config().line.agent_line.error
     except Exception:  # noqa: BLE001 - even the config may be what failed
@@ -228,7 +290,7 @@ def agent_fallback() -> VoiceResponse:
         response.redirect(url_for("agent_line.welcome"), method="POST")
     except Exception:  # noqa: BLE001 - no URL to go back to: end the agent's call
         response.hangup()
-    return response
+    return response, None
 
 
 def agent_twiml(view: Callable[..., VoiceResponse]) -> Callable[..., Response]:

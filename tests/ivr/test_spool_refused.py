@@ -52,7 +52,7 @@ def test_a_request_the_database_refuses_is_set_aside_not_spooled(app, monkeypatc
     monkeypatch.setattr(calllog, "ensure_call", refusing(refused(), {BAD}))
     client = app.test_client()
     response = post(client, "/voice/status", {"CallSid": BAD, "CallStatus": "completed"})
-    assert response.status_code == 200 and b"<Enqueue" in response.data  # still routed
+    assert response.status_code == 200 and b"<Enqueue" not in response.data  # nobody listens
     assert (spool.pending(app), spool.refused(app)) == (0, 1)
     assert client.get("/healthz").get_json()["refused_webhooks"] == 1
 

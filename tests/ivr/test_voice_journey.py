@@ -405,8 +405,15 @@ def test_closed_line_never_hangs_up_on_a_silent_caller(new_call, clock, events):
 # --------------------------------------------------------------------------- a caller never hears an error
 
 
-def test_a_failing_webhook_still_routes_the_caller(new_call, monkeypatch, events):
+def test_a_failing_webhook_still_routes_the_caller_and_records_where(
+    app, new_call, monkeypatch, events
+):
+    """The caller hears the apology and goes to ``general``; their entry there is written at
+    once, so agents are offered them and the statistics count them."""
     import ivr.store.calllog
+    from ivr.store.db import session_scope
+    from ivr.store.models import QueueEntry
+    from ivr.voice import spool
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("database on fire")
@@ -420,9 +427,18 @@ def test_a_failing_webhook_still_routes_the_caller(new_call, monkeypatch, events
     )
     assert call.enqueued == ["general"]
     assert events(call.call_sid) == [
+        ("call_started", {"from": "+393331234567", "to": "+18005550100"}),
+        ("fallback_to_queue", {"queue": "general"}),
+        ("enqueued", {"queue": "general"}),
         ("queue_result", {"queue": "general", "result": "bridged", "wait_s": 35.0}),
         ("call_completed", {"status": "completed", "duration_s": 95}),
     ]
+    with session_scope(app) as session:
+        entry = session.scalars(
+            select(QueueEntry).where(QueueEntry.call_sid == call.call_sid)
+        ).one()
+    assert (entry.queue, entry.result) == ("general", "bridged")
+    assert spool.pending(app) == 0
 
 
 def test_database_down_still_greets_and_routes_as_chosen(make_app, clock):
