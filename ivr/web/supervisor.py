@@ -11,11 +11,9 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from sqlalchemy import select, update
@@ -26,16 +24,11 @@ from ivr.planning.drafts import latest_draft
 from ivr.planning.rosters import WeekPlan, asked_beyond, plan_from_csv, roster_week, write_ics
 from ivr.store.db import get_session
 from ivr.store.models import RosterAssignment
-from ivr.web.auth import check_csrf, login_required
+from ivr.web.auth import check_csrf, login_required, supervisors_only, username
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
-
-
-def supervisors_only() -> None:
-    if session.get("role") != "supervisor":
-        abort(403)
 
 
 def latest_week(status: str | None = None) -> tuple[dt.date | None, str | None]:
@@ -188,7 +181,5 @@ def publish():
         .values(status="published")
     )
     db.commit()
-    current_app.logger.info(
-        "roster for %s published by %s at %s", week, session.get("user"), clock.now()
-    )
+    log.info("roster for %s published by %s at %s", week, username(), clock.now())
     return redirect(url_for("supervisor.roster", week=week.isoformat(), status="published"))
