@@ -1,4 +1,4 @@
-"""Page logins that can be ended: logout, users.yaml, expiry."""
+"""Page logins that can be ended (logout, users.yaml, expiry) and the audit log of changes."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from ivr import settings
 from ivr.config import hotline_config, use_config
 from ivr.config.schema import User
 from ivr.store.db import session_scope
-from ivr.store.models import WebSession
+from ivr.store.models import AuditEntry, RosterAssignment, WebSession
 
 from .conftest import OPEN_TIME, csrf, login
 
+WEEK = dt.date(2026, 11, 23)  # a Monday
 OPS_PASSWORD = "ops-password"
 
 
@@ -169,3 +170,91 @@ def test_a_login_cookie_from_before_logins_were_recorded_opens_nothing(app):
         cookie["user"] = "demo"
         cookie["role"] = "supervisor"
     assert not logged_in(client)
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def draft_week(app) -> None:
+    start = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+    with session_scope(app) as db:
+        for day in range(3):
+            at = start + dt.timedelta(days=day)
+            db.add(
+                RosterAssignment(
+                    week_start=WEEK,
+                    agent_id="A001",
+                    date=at.date(),
+                    shift_start=at,
+                    shift_end=at + dt.timedelta(hours=8),
+                    status="draft",
+                )
+            )
+
+
+def publish(client):
+    page = client.get("/supervisor/roster").get_data(as_text=True)
+    return client.post(
+        "/supervisor/roster/publish",
+        data={"week": WEEK.isoformat(), "csrf_token": csrf(client, page)},
+    )
+
+
+def test_publishing_writes_an_audit_row_and_a_warning(app, client, caplog):
+    draft_week(app)
+    login(client)
+    with caplog.at_level(logging.WARNING, logger="ivr.audit"):
+        assert publish(client).status_code == 302
+    with session_scope(app) as db:
+        (entry,) = db.scalars(select(AuditEntry)).all()
+        assert (entry.username, entry.action, entry.at) == ("demo", "roster.publish", OPEN_TIME)
+        assert entry.detail == {"week": "2026-11-23", "shifts": 3, "replaced_shifts": 0}
+    (record,) = [r for r in caplog.records if r.name == "ivr.audit"]
+    assert record.levelno == logging.WARNING
+    assert "roster.publish by demo at 2026-11-25T09:00:00+00:00" in record.getMessage()
+
+
+def test_the_audit_page_shows_supervisors_newest_first_and_not_ops(app, client, clock):
+    draft_week(app)
+    login(client)
+    assert "Nothing changed yet." in client.get("/supervisor/audit").get_data(as_text=True)
+    publish(client)
+    clock.at = OPEN_TIME + dt.timedelta(minutes=5)
+    publish(client)  # again: the published week replaced by nothing
+    page = client.get("/supervisor/audit").get_data(as_text=True)
+    assert 'href="/supervisor/audit"' in page  # in the nav
+    rows = page.split("<tbody>")[1].split("<tr>")[1:]
+    assert len(rows) == 2
+    assert "2026-11-25 10:05:00 CET" in rows[0] and "replaced_shifts: 3" in rows[0]
+    assert "2026-11-25 10:00:00 CET" in rows[1] and "shifts: 3" in rows[1]
+    assert all("demo" in row and "roster.publish" in row for row in rows)
+    assert client.get("/supervisor/audit?page=0").status_code == 400
+
+    with_users(app, demo_user(app), ops_user())
+    ops = app.test_client()
+    login(ops, "ops1", OPS_PASSWORD)
+    assert ops.get("/supervisor/audit").status_code == 403
+    assert 'href="/supervisor/audit"' not in ops.get("/ops").get_data(as_text=True)
+
+
+def test_the_audit_page_is_paged(app, client, monkeypatch):
+    from ivr.web import supervisor
+
+    monkeypatch.setattr(supervisor, "AUDIT_PAGE", 2)
+    with session_scope(app) as db:
+        for i in range(5):
+            db.add(
+                AuditEntry(
+                    at=OPEN_TIME + dt.timedelta(minutes=i),
+                    username="demo",
+                    action=f"test.{i}",
+                    detail={},
+                )
+            )
+    login(client)
+    first = client.get("/supervisor/audit").get_data(as_text=True)
+    assert "test.4" in first and "test.3" in first and "test.2" not in first
+    assert "?page=2" in first and "Newer" not in first
+    last = client.get("/supervisor/audit?page=3").get_data(as_text=True)
+    assert "test.0" in last and "test.1" not in last
+    assert "Older" not in last and "?page=2" in last
