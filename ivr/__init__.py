@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None, keep_last_good: bool =
         TWILIO_SIGNATURE_CHECK=True,
         ALWAYS_OPEN=env.hotline_always_open,
         HOLD_ESTIMATE_CACHE_S=env.hotline_hold_estimate_cache_s,
+        SESSION_HOURS=env.hotline_session_hours,
     )
     if test_config:
         app.config.update(test_config)

@@ -37,6 +37,7 @@ class Settings(BaseModel):
     hotline_api_tokens: list[str] = []  # comma-separated bearer tokens
     hotline_always_open: bool = False  # the demo: the line open round the clock
     hotline_hold_estimate_cache_s: float = Field(2.0, ge=0, le=300)
+    hotline_session_hours: float = Field(12, gt=0, le=24 * 31)  # a page login lasts this long
     # `hotline serve` (gunicorn.conf.py)
     hotline_bind: str = "127.0.0.1:8000"
     hotline_workers: int | None = Field(None, ge=1, le=256)  # default 2 x cores + 1

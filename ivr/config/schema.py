@@ -388,6 +388,7 @@ class User(_Model):
     username: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     password_hash: str = Field(min_length=20)
     role: Literal["ops", "supervisor"] = "ops"
+    disabled: bool = False  # may not log in; their open logins end at their next request
 
 
 class UsersFile(_Model):

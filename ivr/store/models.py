@@ -252,3 +252,31 @@ class RosterAssignment(Base):
     shift_end: Mapped[dt.datetime]
     break_start: Mapped[dt.datetime | None]
     status: Mapped[str] = mapped_column(String(16))
+
+
+class WebSession(Base):
+    """A login to the ops and supervisor pages. The cookie carries a random token; the row is
+    keyed by its SHA-256, so the table alone cannot be used to log in. A session counts while
+    ``ended_at`` is empty, it is younger than ``HOTLINE_SESSION_HOURS`` and its user is still
+    enabled in users.yaml."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    # logout, expired, removed (from users.yaml) or disabled
+    end_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class AuditEntry(Base):
+    """Who changed what, and when, through the pages (a roster published, ...)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime]
+    username: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict | None] = mapped_column(JSON)

@@ -2,7 +2,11 @@
 
 - API: ``Authorization: Bearer <token>`` with tokens from ``HOTLINE_API_TOKENS`` (comma-separated),
   or the session of a logged-in user (the dashboard's own requests).
-- Pages: a login form for users from ``config/users.yaml`` (hashed passwords), CSRF-protected.
+- Pages: a login form for users from ``config/users.yaml`` (hashed passwords), with Flask-Login.
+  Each login is recorded in the database (:mod:`ivr.web.logins`) and looked up on every request:
+  logging out ends it (a copied cookie stops working), so do removing or disabling the user in
+  users.yaml, and it expires ``HOTLINE_SESSION_HOURS`` after the login.
+- Every form outside Twilio's webhooks (``/voice/``) needs a CSRF token (Flask-WTF).
 - Every non-Twilio response carries security headers.
 
 A missing or wrong credential is a 401 (API) or a redirect to the login page, and error bodies
@@ -11,9 +15,9 @@ say nothing more than "unauthorized".
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hmac
-import secrets
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
@@ -23,7 +27,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -32,11 +35,16 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_login import login_required as login_required
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.security import check_password_hash
 
-from ivr.config import hotline_config
+from ivr.web import logins
 
 bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -44,6 +52,36 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
 }
+
+
+class WebUser(UserMixin):
+    """A logged-in user of the pages. Flask-Login's id is the login's token, not the username:
+    the session cookie names one login, which can be ended on its own."""
+
+    def __init__(self, username: str, role: str, token: str):
+        self.username = username
+        self.role = role
+        self.token = token
+
+    def get_id(self) -> str:
+        return self.token
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == "supervisor"
+
+
+@login_manager.user_loader
+def load_user(token: str) -> WebUser | None:
+    app = current_app._get_current_object()
+    max_age = dt.timedelta(hours=app.config["SESSION_HOURS"])
+    user = logins.live_user(app, token, max_age)
+    return None if user is None else WebUser(user.username, user.role, token)
+
+
+@login_manager.unauthorized_handler
+def to_login() -> Response:
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def api_tokens() -> list[str]:
@@ -58,14 +96,15 @@ def bearer_ok() -> bool:
     return any(hmac.compare_digest(given, token.encode()) for token in api_tokens())
 
 
-def current_user() -> str | None:
-    return session.get("user")
+def username() -> str:
+    """The logged-in user's name (in a view behind ``login_required``)."""
+    return current_user.username
 
 
 def api_auth(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not (bearer_ok() or current_user()):
+        if not (bearer_ok() or current_user.is_authenticated):
             response = jsonify({"error": "unauthorized"})
             response.status_code = 401
             response.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
@@ -75,27 +114,15 @@ def api_auth(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user():
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        g.user = current_user()
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
+def supervisors_only() -> None:
+    if not (current_user.is_authenticated and current_user.is_supervisor):
+        abort(403)
 
 
 def check_csrf() -> None:
-    sent = request.form.get("csrf_token", "")
-    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
-        abort(400, "bad CSRF token")
+    """Check the form's CSRF token (every form outside the webhooks is already checked before
+    its view runs; this says so where a view changes something)."""
+    csrf.protect()
 
 
 def safe_next(target: str | None) -> str:
@@ -108,19 +135,25 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def end_this_login() -> None:
+    token = session.get("_user_id")
+    if token:
+        logins.end_login(current_app._get_current_object(), token)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     error = None
     if request.method == "POST":
-        check_csrf()
-        username = request.form.get("username", "")[:100]
+        name = request.form.get("username", "")[:100]
         password = request.form.get("password", "")[:200]
-        users = {u.username: u for u in hotline_config().users}
-        user = users.get(username)
+        app = current_app._get_current_object()
+        user = logins.enabled_user(app, name)
         if user is not None and check_password_hash(user.password_hash, password):
+            end_this_login()
             session.clear()
-            session["user"] = user.username
-            session["role"] = user.role
+            token = logins.open_login(app, user.username)
+            login_user(WebUser(user.username, user.role, token))
             return redirect(safe_next(request.args.get("next")))
         error = "Wrong username or password."
     return render_template("login.html", error=error), 401 if error else 200
@@ -128,7 +161,8 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Response:
-    check_csrf()
+    end_this_login()
+    logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
 
@@ -143,8 +177,19 @@ class WebhookFreeSessions(SecureCookieSessionInterface):
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals["csrf_token"] = csrf_token
     app.session_interface = WebhookFreeSessions()
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=app.config["SESSION_HOURS"])
+    login_manager.init_app(app)
+    # The token of a form is good for as long as the login; the check runs in check_forms below,
+    # for every path but the webhooks (signed by Twilio instead).
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf.init_app(app)
+
+    @app.before_request
+    def check_forms() -> None:
+        if not request.path.startswith("/voice/"):
+            csrf.protect()
 
     @app.after_request
     def headers(response: Response) -> Response:

@@ -1,4 +1,5 @@
-"""Supervisors' pages: the week's roster (draft or published) with downloads, and publishing."""
+"""Supervisors' pages: the week's roster (draft or published) with downloads, publishing, and
+the audit log of changes made on the pages."""
 
 from __future__ import annotations
 
@@ -11,31 +12,24 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from ivr import clock
 from ivr.config import hotline_config
 from ivr.planning.drafts import latest_draft
 from ivr.planning.rosters import WeekPlan, asked_beyond, plan_from_csv, roster_week, write_ics
+from ivr.store import audit
 from ivr.store.db import get_session
 from ivr.store.models import RosterAssignment
-from ivr.web.auth import check_csrf, login_required
+from ivr.web.auth import check_csrf, login_required, supervisors_only, username
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
-
-
-def supervisors_only() -> None:
-    if session.get("role") != "supervisor":
-        abort(403)
 
 
 def latest_week(status: str | None = None) -> tuple[dt.date | None, str | None]:
@@ -175,20 +169,42 @@ def publish():
     except ValueError:
         abort(400)
     db = get_session()
-    from sqlalchemy import delete
-
-    db.execute(
+    replaced = db.execute(
         delete(RosterAssignment).where(
             RosterAssignment.week_start == week, RosterAssignment.status == "published"
         )
-    )
-    db.execute(
+    ).rowcount
+    published = db.execute(
         update(RosterAssignment)
         .where(RosterAssignment.week_start == week, RosterAssignment.status == "draft")
         .values(status="published")
-    )
-    db.commit()
-    current_app.logger.info(
-        "roster for %s published by %s at %s", week, session.get("user"), clock.now()
+    ).rowcount
+    audit.commit_with_audit(
+        db,
+        username(),
+        "roster.publish",
+        {"week": week.isoformat(), "shifts": published, "replaced_shifts": replaced},
     )
     return redirect(url_for("supervisor.roster", week=week.isoformat(), status="published"))
+
+
+AUDIT_PAGE = 100  # rows on a page of the audit log
+
+
+@bp.get("/audit")
+@login_required
+def audit_log():
+    """Who changed what through the pages, newest first, a page at a time."""
+    supervisors_only()
+    page = request.args.get("page", "1")
+    if not page.isdigit() or not 1 <= int(page) <= 10_000:
+        abort(400)
+    page_no = int(page)
+    rows = audit.recent(get_session(), AUDIT_PAGE + 1, (page_no - 1) * AUDIT_PAGE)
+    return render_template(
+        "audit.html",
+        entries=rows[:AUDIT_PAGE],
+        page=page_no,
+        more=len(rows) > AUDIT_PAGE,
+        tz=hotline_config().tz,
+    )
