@@ -23,11 +23,12 @@ def _secret_key(instance_path: str, configured: str | None) -> str:
     return path.read_text().strip()
 
 
-def create_app(test_config: dict[str, Any] | None = None, keep_last_good: bool = False) -> Flask:
+def create_app(test_config: dict[str, Any] | None = None, server: bool = False) -> Flask:
     """Build the app: settings, the line's configuration, the database and the blueprints.
 
-    ``keep_last_good`` (the server's workers): when the configuration files are invalid, run with
-    the last configuration that loaded instead of failing (see :mod:`ivr.config.last_good`)."""
+    ``server`` (the workers of ``hotline serve``): when the configuration files are invalid, run
+    with the last configuration that loaded instead of failing (:mod:`ivr.config.last_good`), and
+    end every database wait well inside the webhook deadline (:func:`ivr.store.db.make_engine`)."""
     from ivr.cli import register as register_commands
     from ivr.config import last_good
     from ivr.config.loader import default_config_dir
@@ -61,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None, keep_last_good: bool =
         TWILIO_SIGNATURE_CHECK=True,
         ALWAYS_OPEN=env.hotline_always_open,
         HOLD_ESTIMATE_CACHE_S=env.hotline_hold_estimate_cache_s,
+        WEBHOOK_DEADLINE_S=env.hotline_webhook_deadline_s,
         SESSION_HOURS=env.hotline_session_hours,
     )
     if test_config:
@@ -69,7 +71,8 @@ def create_app(test_config: dict[str, Any] | None = None, keep_last_good: bool =
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path, env.hotline_secret_key)
 
-    loaded = last_good.load(app.config["CONFIG_DIR"], app.instance_path, keep_last_good)
+    app.config["SERVER"] = server
+    loaded = last_good.load(app.config["CONFIG_DIR"], app.instance_path, keep_last_good=server)
     use_config(app, loaded.config)
     db.init_app(app)
     register_commands(app)

@@ -37,6 +37,9 @@ class Settings(BaseModel):
     hotline_api_tokens: list[str] = []  # comma-separated bearer tokens
     hotline_always_open: bool = False  # the demo: the line open round the clock
     hotline_hold_estimate_cache_s: float = Field(2.0, ge=0, le=300)
+    # a webhook is answered within this many seconds (Twilio waits 15): the server's database
+    # waits end at three quarters of it, and the caller is then served from the configuration
+    hotline_webhook_deadline_s: float = Field(8.0, ge=1, le=14)
     hotline_session_hours: float = Field(12, gt=0, le=24 * 31)  # a page login lasts this long
     # `hotline serve` (gunicorn.conf.py)
     hotline_bind: str = "127.0.0.1:8000"

@@ -158,7 +158,7 @@ def serve(bind, workers, gunicorn_args):
         args += ["--bind", bind]
     if workers:
         args += ["--workers", str(workers)]
-    args += [*gunicorn_args, "ivr:create_app(keep_last_good=True)"]
+    args += [*gunicorn_args, "ivr:create_app(server=True)"]
     os.execvp(args[0], args)
 
 

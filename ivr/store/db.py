@@ -46,13 +46,19 @@ def default_url(instance_path: str | Path) -> str:
     return f"sqlite:///{Path(instance_path) / 'hotline.db'}"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return on_connect
+
+
+UNBOUNDED_WAIT_S = 30.0  # the CLI's and the jobs' database waits (the server's: see make_engine)
 
 
 # The PostgreSQL pool of each process (a gunicorn worker, whose threads each hold one at most)
@@ -60,20 +66,35 @@ POOL = {"pool_size": 5, "max_overflow": 5}
 CONNECTIONS_PER_WORKER = sum(POOL.values())
 
 
-def make_engine(url: str) -> Engine:
-    """The one engine factory: SQLite gets WAL and a busy timeout, PostgreSQL a pool without pings."""
+def make_engine(url: str, wait_s: float = UNBOUNDED_WAIT_S) -> Engine:
+    """The one engine factory: SQLite gets WAL and a busy timeout, PostgreSQL a pool without pings.
+
+    ``wait_s`` bounds every wait on the database: SQLite's busy timeout (another writer holds the
+    lock), and on PostgreSQL the pool's wait for a connection, connecting, and each statement and
+    lock (``statement_timeout``, ``lock_timeout``). The server passes three quarters of the webhook
+    deadline, so a caller is answered (from the configuration) before Twilio gives up."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"timeout": wait_s, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas(int(wait_s * 1000)))
         return engine
     # No ping before each use (a round trip on every request that reads): a connection the
     # server dropped (it restarted) fails on first use, SQLAlchemy then discards the whole pool,
     # and the work is tried once more on a new connection (``retrying_stale``).
-    return create_engine(url, pool_pre_ping=False, **POOL)
+    bounds: dict[str, Any] = {}
+    if wait_s < UNBOUNDED_WAIT_S:
+        ms = int(wait_s * 1000)
+        bounds = {
+            "pool_timeout": wait_s,
+            "connect_args": {
+                "connect_timeout": max(1, int(wait_s / 2)),
+                "options": f"-c statement_timeout={ms} -c lock_timeout={ms}",
+            },
+        }
+    return create_engine(url, pool_pre_ping=False, **POOL, **bounds)
 
 
 def connection_budget(url: str, workers: int) -> str | None:
@@ -164,7 +185,10 @@ def status(engine: Engine) -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    wait_s = (
+        0.75 * app.config["WEBHOOK_DEADLINE_S"] if app.config.get("SERVER") else UNBOUNDED_WAIT_S
+    )
+    engine = make_engine(app.config["DATABASE_URL"], wait_s)
     app.extensions["hotline.engine"] = engine
     app.extensions["hotline.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     if app.config.get("AUTO_MIGRATE"):

@@ -51,7 +51,7 @@ def test_a_worker_starting_on_broken_files_runs_the_last_good_configuration(tmp_
     break_line_yaml(config_dir)
     with pytest.raises(ConfigError):
         create_app(settings(tmp_path, config_dir))  # a cold start refuses
-    app = create_app(settings(tmp_path, config_dir), keep_last_good=True)  # a worker does not
+    app = create_app(settings(tmp_path, config_dir), server=True)  # a worker does not
     assert [lang.code for lang in hotline_config(app).languages] == ["en", "it", "pl", "ro", "nb"]
     health = app.test_client().get("/healthz")
     assert health.status_code == 503
@@ -69,7 +69,7 @@ def test_a_worker_starting_on_broken_files_runs_the_last_good_configuration(tmp_
 def test_without_a_last_good_configuration_a_worker_refuses_too(tmp_path, config_dir):
     break_line_yaml(config_dir)
     with pytest.raises(ConfigError):
-        create_app(settings(tmp_path, config_dir), keep_last_good=True)
+        create_app(settings(tmp_path, config_dir), server=True)
 
 
 def test_the_last_good_copy_follows_each_configuration_that_loads(tmp_path, config_dir):
