@@ -57,6 +57,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TWILIO_SIGNATURE_CHECK=True,
         ALWAYS_OPEN=env.hotline_always_open,
         HOLD_ESTIMATE_CACHE_S=env.hotline_hold_estimate_cache_s,
+        API_MAX_DAYS=env.hotline_api_max_days,
+        API_MAX_INTERVALS=env.hotline_api_max_intervals,
     )
     if test_config:
         app.config.update(test_config)

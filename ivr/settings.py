@@ -37,6 +37,9 @@ class Settings(BaseModel):
     hotline_api_tokens: list[str] = []  # comma-separated bearer tokens
     hotline_always_open: bool = False  # the demo: the line open round the clock
     hotline_hold_estimate_cache_s: float = Field(2.0, ge=0, le=300)
+    # the most one statistics request (JSON API, `hotline stats`) may ask for
+    hotline_api_max_days: int = Field(400, ge=1, le=36_500)
+    hotline_api_max_intervals: int = Field(20_000, ge=1, le=1_000_000)
     # `hotline serve` (gunicorn.conf.py)
     hotline_bind: str = "127.0.0.1:8000"
     hotline_workers: int | None = Field(None, ge=1, le=256)  # default 2 x cores + 1
