@@ -295,7 +295,7 @@ def closed() -> VoiceResponse:
     attempt, step = arg_int("attempt", 1), arg_int("step", 1)
     digits = request.form.get("Digits", "").strip()
     phone = caller_number()
-    if digits == "2" and calllog.callable_number(phone):
+    if digits == "2" and callbacks.callable_number(config(), phone):
         at = clock.now()
         opening = opening_hours().next_opening(at)
         if opening is not None:

@@ -96,7 +96,7 @@ def wait() -> VoiceResponse:
     offer = (
         estimate is not None
         and estimate > queue.max_wait_before_callback_s
-        and calllog.callable_number(caller_number())
+        and callbacks.callable_number(cfg, caller_number())
     )
     if offer:
         gather = response.gather(
@@ -125,7 +125,7 @@ def hold_key() -> VoiceResponse:
     phone = caller_number()
     if (
         request.form.get("Digits", "").strip() != cfg.line.hold.callback_key
-        or not calllog.callable_number(phone)
+        or not callbacks.callable_number(cfg, phone)
         or queue_id not in cfg.queue_ids()
     ):
         response.play(cfg.line.hold.music_url)
