@@ -221,6 +221,8 @@ class Prompts(_Model):
     voicemail_prompt: str
     voicemail_thanks: str
     callback_booked: str
+    closed_options_no_callback: str
+    callback_number_refused: str
     connecting: str
     complaint_reference: str
     hold_position: str
