@@ -64,6 +64,8 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
         HOLD_ESTIMATE_CACHE_S=env.hotline_hold_estimate_cache_s,
         WEBHOOK_DEADLINE_S=env.hotline_webhook_deadline_s,
         SESSION_HOURS=env.hotline_session_hours,
+        API_MAX_DAYS=env.hotline_api_max_days,
+        API_MAX_INTERVALS=env.hotline_api_max_intervals,
     )
     if test_config:
         app.config.update(test_config)

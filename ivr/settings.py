@@ -41,6 +41,9 @@ class Settings(BaseModel):
     # waits end at three quarters of it, and the caller is then served from the configuration
     hotline_webhook_deadline_s: float = Field(8.0, ge=1, le=14)
     hotline_session_hours: float = Field(12, gt=0, le=24 * 31)  # a page login lasts this long
+    # the most one statistics request (JSON API, `hotline stats`) may ask for
+    hotline_api_max_days: int = Field(400, ge=1, le=36_500)
+    hotline_api_max_intervals: int = Field(20_000, ge=1, le=1_000_000)
     # `hotline serve` (gunicorn.conf.py)
     hotline_bind: str = "127.0.0.1:8000"
     hotline_workers: int | None = Field(None, ge=1, le=256)  # default 2 x cores + 1

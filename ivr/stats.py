@@ -8,7 +8,10 @@ older original entry time) is not offered twice: it counts in ``callbacks_comple
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +47,34 @@ def local_day(cfg: HotlineConfig, now: dt.datetime) -> Window:
     return Window(local_midnight(cfg, today), local_midnight(cfg, today + dt.timedelta(days=1)))
 
 
+# a date further from now is a typing mistake, and one near the calendar's ends overflows
+YEARS_AROUND_NOW = 50
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one statistics request may ask for: a window of at most ``max_days`` days and,
+    per interval, at most ``max_intervals`` intervals (settings ``HOTLINE_API_MAX_DAYS`` and
+    ``HOTLINE_API_MAX_INTERVALS``)."""
+
+    max_days: int
+    max_intervals: int
+
+    @classmethod
+    def of_app(cls, config: Mapping[str, Any]) -> Limits:
+        """The limits an app was configured with (``API_MAX_DAYS``, ``API_MAX_INTERVALS``)."""
+        return cls(config["API_MAX_DAYS"], config["API_MAX_INTERVALS"])
+
+
+class WindowRefused(ValueError):
+    """A window or interval count the statistics refuse; ``parameter`` names the request
+    parameter to change."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(message)
+        self.parameter = parameter
+
+
 def parse_moment(text: str, cfg: HotlineConfig, end_of_day: bool = False) -> dt.datetime:
     """ISO date or datetime; naive values are the line's local time. A bare date given as the
     end of a window means the end of that day."""
@@ -54,9 +85,30 @@ def parse_moment(text: str, cfg: HotlineConfig, end_of_day: bool = False) -> dt.
             day = day + dt.timedelta(days=1) if end_of_day else day
             return local_midnight(cfg, day)
         moment = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise ValueError(f"{text!r} is not an ISO date or date-time") from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=cfg.tz)
+
+
+def _within_years(
+    parameter: str, text: str, cfg: HotlineConfig, now: dt.datetime, end_of_day: bool = False
+) -> dt.datetime:
+    """``text`` parsed, if it falls in the ``YEARS_AROUND_NOW`` years either side of ``now``'s
+    year (in the line's time zone)."""
+    try:
+        moment = parse_moment(text, cfg)  # a bare date's start: its end may overflow
+    except ValueError as exc:
+        raise WindowRefused(parameter, f"{parameter}: {exc}") from exc
+    year = now.astimezone(cfg.tz).year
+    first, last = year - YEARS_AROUND_NOW, year + YEARS_AROUND_NOW
+    earliest, after = local_midnight(cfg, dt.date(first, 1, 1)), dt.date(last + 1, 1, 1)
+    if not earliest <= moment < local_midnight(cfg, after):
+        raise WindowRefused(
+            parameter,
+            f"{parameter}={text.strip()} is out of range: dates must fall in the years "
+            f"{first} to {last} ({YEARS_AROUND_NOW} years either side of this year)",
+        )
+    return parse_moment(text, cfg, end_of_day) if end_of_day else moment
 
 
 def parse_window(
@@ -65,19 +117,49 @@ def parse_window(
     until: str | None,
     default: Window,
     one_day_from_since: bool = False,
+    limits: Limits | None = None,
 ) -> Window:
     """A window from optional ISO texts. Missing ends come from ``default``; with
-    ``one_day_from_since`` a lone ``since`` spans as long as ``default`` does. Raises ValueError."""
-    start = parse_moment(since, cfg) if since else default.since
+    ``one_day_from_since`` a lone ``since`` spans as long as ``default`` does. Dates outside the
+    ``YEARS_AROUND_NOW`` years either side of the default's end (today, for every caller), and
+    with ``limits`` a window longer than ``limits.max_days``, raise :class:`WindowRefused` (a
+    ValueError) before anything is computed."""
+    now = default.until
+    start = _within_years("since", since, cfg, now) if since else default.since
     if until:
-        end = parse_moment(until, cfg, end_of_day=True)
+        end = _within_years("until", until, cfg, now, end_of_day=True)
     elif since and one_day_from_since:
         end = start + (default.until - default.since)
     else:
         end = default.until
     if end <= start:
-        raise ValueError("until must be after since")
-    return Window(start, end)
+        raise WindowRefused("until", "until must be after since")
+    window = Window(start, end)
+    if limits is not None and end - start > dt.timedelta(days=limits.max_days):
+        days = (end - start) / dt.timedelta(days=1)
+        raise WindowRefused(
+            "until" if until else "since",
+            f"the window from {start.isoformat()} to {end.isoformat()} is {days:g} days; a window "
+            f"is at most {limits.max_days} days: ask for a later since or an earlier until",
+        )
+    return window
+
+
+def check_intervals(window: Window, freq: pd.Timedelta, limits: Limits) -> int:
+    """How many intervals of ``freq`` the window holds; :class:`WindowRefused` (naming ``freq``)
+    when that is not a positive length or the count is over ``limits.max_intervals``."""
+    if freq <= pd.Timedelta(0):
+        raise WindowRefused("freq", "freq must be a positive length of time")
+    count = math.ceil((window.until - window.since) / freq.to_pytimedelta())
+    if count > limits.max_intervals:
+        fits = freq.to_pytimedelta() * limits.max_intervals
+        raise WindowRefused(
+            "freq",
+            f"{count} intervals of {freq.total_seconds() / 60:g} minutes in the window; at most "
+            f"{limits.max_intervals} per request: ask for a window of at most "
+            f"{fits / dt.timedelta(days=1):g} days at this freq, or a longer freq",
+        )
+    return count
 
 
 def _entries(session: Session, window: Window) -> pd.DataFrame:

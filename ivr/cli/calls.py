@@ -25,13 +25,13 @@ def callbacks_dial_due() -> None:
     click.echo(f"dialled {len(dialled)} callback(s)")
 
 
-def _window(since: str | None, until: str | None, cfg, default):
+def _window(since: str | None, until: str | None, cfg, default, limits=None):
     from ivr import stats
 
     try:
-        return stats.parse_window(cfg, since, until, default)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
+        return stats.parse_window(cfg, since, until, default, limits=limits)
+    except stats.WindowRefused as exc:
+        raise click.BadParameter(str(exc), param_hint=f"--{exc.parameter}") from exc
 
 
 @click.command("stats", cls=AppCommand)
@@ -56,10 +56,21 @@ def stats_command(queue, since, until, freq, fmt) -> None:
     if queue and queue not in cfg.queue_ids():
         raise click.BadParameter(f"unknown queue {queue!r} (known: {', '.join(cfg.queue_ids())})")
     now = clock.now()
-    window = _window(since, until, cfg, stats.local_day(cfg, now))
+    limits = stats.Limits.of_app(current_app.config)
+    window = _window(since, until, cfg, stats.local_day(cfg, now), limits)
+    if freq:
+        try:
+            interval = pd.Timedelta(freq)
+        except ValueError as exc:
+            message = f"{freq!r} is not a length of time (e.g. 15min, 30min, 1h)"
+            raise click.BadParameter(message, param_hint="--freq") from exc
+        try:
+            stats.check_intervals(window, interval, limits)
+        except stats.WindowRefused as exc:
+            raise click.BadParameter(str(exc), param_hint="--freq") from exc
     with session_scope() as session:
         if freq:
-            table = stats.interval_stats(session, cfg, window, pd.Timedelta(freq), queue)
+            table = stats.interval_stats(session, cfg, window, interval, queue)
             table["interval_start"] = [t.isoformat() for t in table["interval_start"]]
         else:
             table = pd.DataFrame(stats.queue_stats(session, cfg, window, now))

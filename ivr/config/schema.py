@@ -25,6 +25,7 @@ DtmfKey = Annotated[str, Field(pattern=r"^[0-9*#]$")]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 PositiveSeconds = Annotated[float, Field(gt=0)]
+NumberPrefix = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{0,14}$")]  # "+39", "+39899"
 
 
 # --------------------------------------------------------------------------- models
@@ -51,8 +52,14 @@ class HoldSettings(_Model):
 
 
 class CallbackSettings(_Model):
+    """Callbacks: attempts, the gap between them, and the numbers the line calls back. A number
+    is called back if it is E.164, starts with one of ``allow_prefixes`` (none listed: any
+    country) and with none of ``deny_prefixes`` (premium-rate ranges, say)."""
+
     max_attempts: int = Field(3, ge=1, le=10)
     retry_gap_s: int = Field(600, ge=30)
+    allow_prefixes: list[NumberPrefix] = []
+    deny_prefixes: list[NumberPrefix] = []
 
 
 class AgentLineSettings(_Model):
@@ -214,6 +221,8 @@ class Prompts(_Model):
     voicemail_prompt: str
     voicemail_thanks: str
     callback_booked: str
+    closed_options_no_callback: str
+    callback_number_refused: str
     connecting: str
     complaint_reference: str
     hold_position: str

@@ -32,11 +32,6 @@ def stored_number(value: str | None) -> str | None:
     return value if value and len(value) <= NUMBER_MAX else None
 
 
-def callable_number(phone: str | None) -> bool:
-    """A number Twilio can dial back: digits, optional +, 7 to 20 characters."""
-    return bool(phone) and phone.isascii() and phone.lstrip("+").isdigit() and 7 <= len(phone) <= 20
-
-
 def upsert_insert(session: Session):
     """The dialect's INSERT that knows ON CONFLICT (PostgreSQL or SQLite)."""
     return dialect_insert(session.get_bind().dialect.name)

@@ -20,7 +20,7 @@ from ivr.config.schema import Agent, HotlineConfig
 from ivr.store import calllog
 from ivr.store.db import get_session
 from ivr.store.models import AgentAccount, AgentSession, Callback
-from ivr.voice.callbacks import claim, record_attempt
+from ivr.voice.callbacks import claim, record_attempt, refuse_uncallable
 from ivr.voice.prompts import say, text
 from ivr.voice.signatures import twilio_signed
 from ivr.voice.state import (
@@ -190,7 +190,11 @@ def next_call() -> VoiceResponse:
         return goodbye(settings.logged_out)
     skills = set(agent.skills)
     waiting = waiting_front(session, skills)
-    callbacks = due_agent_callbacks(session, skills, now)
+    callbacks = [
+        cb
+        for cb in due_agent_callbacks(session, skills, now)
+        if not refuse_uncallable(session, cfg, cb)
+    ]
     default = cfg.default_language.code
     candidates = [(entry.original_entered_at, 0, "queue", entry) for entry in waiting[:1]]
     candidates += [(cb.original_entered_at, 1, "callback", cb) for cb in callbacks[:1]]

@@ -3,13 +3,14 @@ place), claimed by a free agent (whose own leg dials them: see :mod:`ivr.voice.a
 placed by the system through the Twilio REST client when due, and their outcomes: an answered
 callback is queued with the customer's original place; busy or unanswered ones are retried
 after a gap, up to the configured number of attempts; dials whose outcome never came are
-released.
+released. Only callable numbers (:func:`callable_number`) are booked or dialled.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from flask import Blueprint, Flask, request
 from sqlalchemy import select, update
@@ -38,6 +39,33 @@ from ivr.voice.webhook import (
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks", __name__, url_prefix="/voice/callback")
+E164 = re.compile(r"\+[1-9][0-9]{7,14}")  # a +, then 8 to 15 digits
+
+
+def callable_number(cfg: HotlineConfig, phone: str | None) -> bool:
+    """A number the line may call back: E.164 (a +, then 8 to 15 digits, the first 1-9),
+    starting with one of ``callbacks.allow_prefixes`` (if any are listed) and with none of
+    ``callbacks.deny_prefixes``. A withheld or malformed caller id is not callable."""
+    if not phone or not E164.fullmatch(phone):
+        return False
+    rules = cfg.line.callbacks
+    allowed = not rules.allow_prefixes or phone.startswith(tuple(rules.allow_prefixes))
+    return allowed and not phone.startswith(tuple(rules.deny_prefixes))
+
+
+def refuse_uncallable(session: Session, cfg: HotlineConfig, callback: Callback) -> bool:
+    """True, having failed it with outcome ``refused_number`` (never dialled), if a pending
+    callback's number may not be called: one booked before the rule, or since denied."""
+    if callable_number(cfg, callback.phone):
+        return False
+    refused = session.execute(
+        update(Callback)
+        .where(Callback.id == callback.id, Callback.status == "pending")
+        .values(status="failed", outcome="refused_number")
+    ).rowcount
+    if refused:
+        log.warning("callback %s: its number may not be called; failed, not dialled", callback.id)
+    return True
 
 
 def book(
@@ -151,6 +179,9 @@ def dial_due_callbacks(app: Flask, now: dt.datetime | None = None) -> list[int]:
         ).all()
     for callback_id in due:
         with session_scope(app) as session:
+            callback = session.get(Callback, callback_id)
+            if callback is None or refuse_uncallable(session, cfg, callback):
+                continue
             claimed = session.execute(
                 update(Callback)
                 .where(Callback.id == callback_id, Callback.status == "pending")
@@ -158,7 +189,6 @@ def dial_due_callbacks(app: Flask, now: dt.datetime | None = None) -> list[int]:
             ).rowcount
             if not claimed:
                 continue  # another scheduler took it
-            callback = session.get(Callback, callback_id)
             phone = callback.phone
         base = public_base(app)
         try:

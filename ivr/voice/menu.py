@@ -127,7 +127,8 @@ def closed_menu(
         method="POST",
         timeout=cfg.line.menu.gather_timeout_s,
     )
-    say(gather, lang, text(lang, "closed_options"))
+    offer = callbacks.callable_number(cfg, caller_number())  # the callback, pressing 2
+    say(gather, lang, text(lang, "closed_options" if offer else "closed_options_no_callback"))
     response.redirect(action, method="POST")
     return response
 
@@ -303,12 +304,17 @@ def menu() -> VoiceResponse:
 @twilio_signed
 @safe_twiml
 def closed() -> VoiceResponse:
-    """Outside hours: leave a voicemail (1) or book a callback for opening time (2)."""
+    """Outside hours: leave a voicemail (1) or book a callback for opening time (2). A number
+    the line may not call back is not offered the callback; asking for it anyway, the caller
+    hears why and may leave a message instead."""
     lang = caller_language()
     attempt, step = arg_int("attempt", 1), arg_int("step", 1)
     digits = request.form.get("Digits", "").strip()
     phone = caller_number()
-    if digits == "2" and calllog.callable_number(phone):
+    if digits == "2" and not callbacks.callable_number(config(), phone):
+        event("callback_refused", f"callback_refused:{step}", reason="closed")
+        return voicemail_prompt(lang, step, preface=text(lang, "callback_number_refused"))
+    if digits == "2":
         at = clock.now()
         opening = opening_hours().next_opening(at)
         if opening is not None:

@@ -97,7 +97,7 @@ def wait() -> VoiceResponse:
     offer = (
         estimate is not None
         and estimate > queue.max_wait_before_callback_s
-        and calllog.callable_number(caller_number())
+        and callbacks.callable_number(cfg, caller_number())
     )
     if offer:
         gather = response.gather(
@@ -118,7 +118,8 @@ def wait() -> VoiceResponse:
 @twilio_signed
 @safe_twiml
 def hold_key() -> VoiceResponse:
-    """A key pressed during hold music: the callback key leaves the queue, keeping the place."""
+    """A key pressed during hold music: the callback key leaves the queue, keeping the place; a
+    caller the line may not call back hears why and stays in the queue."""
     cfg = config()
     lang = caller_language()
     queue_id = request.args.get("queue", FALLBACK_QUEUE)
@@ -126,9 +127,13 @@ def hold_key() -> VoiceResponse:
     phone = caller_number()
     if (
         request.form.get("Digits", "").strip() != cfg.line.hold.callback_key
-        or not calllog.callable_number(phone)
         or queue_id not in cfg.queue_ids()
     ):
+        response.play(cfg.line.hold.music_url)
+        return response
+    if not callbacks.callable_number(cfg, phone):
+        event("callback_refused", reason="long_wait", queue=queue_id)
+        say(response, lang, text(lang, "callback_number_refused"))
         response.play(cfg.line.hold.music_url)
         return response
     session = get_session()

@@ -117,9 +117,11 @@ def to_operator(lang: Language, step: int, reason: str) -> VoiceResponse:
     return enqueue(response, lang, FALLBACK_QUEUE, step)
 
 
-def voicemail_prompt(lang: Language, step: int) -> VoiceResponse:
+def voicemail_prompt(lang: Language, step: int, preface: str | None = None) -> VoiceResponse:
     event("voicemail_started", f"voicemail_started:{step}")
     response = VoiceResponse()
+    if preface:
+        say(response, lang, preface)
     say(response, lang, text(lang, "voicemail_prompt"))
     action = url_for("voice.voicemail", lang=lang.code)
     return record_message(response, lang, action, config().line.voicemail_max_s, "goodbye")

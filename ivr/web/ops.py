@@ -7,7 +7,6 @@ refresh themselves and today's intervals as a chart), ``/ops/abandoned`` and ``/
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -24,39 +23,41 @@ from ivr.web.auth import api_auth, login_required
 
 bp = Blueprint("ops", __name__)
 
-MAX_WINDOW = dt.timedelta(days=400)
 FREQS = {"15min", "30min", "1h", "60min"}
-
-
-class BadRequest(ValueError):
-    pass
 
 
 def config() -> HotlineConfig:
     return hotline_config()
 
 
+def limits() -> stats.Limits:
+    """The most one request may ask for (``HOTLINE_API_MAX_DAYS``, ``HOTLINE_API_MAX_INTERVALS``)."""
+    return stats.Limits.of_app(current_app.config)
+
+
 def requested_window() -> stats.Window:
+    """The ``since``/``until`` window of the request (default: today); raises
+    :class:`stats.WindowRefused`."""
     cfg = config()
-    try:
-        window = stats.parse_window(
-            cfg,
-            request.args.get("since"),
-            request.args.get("until"),
-            stats.local_day(cfg, clock.now()),
-            one_day_from_since=True,
-        )
-    except ValueError as exc:
-        raise BadRequest(str(exc)) from exc
-    if window.until - window.since > MAX_WINDOW:
-        raise BadRequest("a window is at most 400 days")
-    return window
+    return stats.parse_window(
+        cfg,
+        request.args.get("since"),
+        request.args.get("until"),
+        stats.local_day(cfg, clock.now()),
+        one_day_from_since=True,
+        limits=limits(),
+    )
 
 
-def error(message: str, status: int = 400):
-    response = jsonify({"error": message})
+def error(message: str, status: int = 400, parameter: str | None = None):
+    body = {"error": message} | ({"parameter": parameter} if parameter else {})
+    response = jsonify(body)
     response.status_code = status
     return response
+
+
+def refused(exc: stats.WindowRefused):
+    return error(str(exc), parameter=exc.parameter)
 
 
 def jsonable(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -71,8 +72,8 @@ def jsonable(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def api_queues():
     try:
         window = requested_window()
-    except BadRequest as exc:
-        return error(str(exc))
+    except stats.WindowRefused as exc:
+        return refused(exc)
     cfg = config()
     now = clock.now()
     queues = stats.queue_stats(get_session(), cfg, window, now)
@@ -93,11 +94,12 @@ def api_intervals(queue: str):
         return error("unknown queue", 404)
     freq = request.args.get("freq", "30min")
     if freq not in FREQS:
-        return error(f"freq must be one of {', '.join(sorted(FREQS))}")
+        return error(f"freq must be one of {', '.join(sorted(FREQS))}", parameter="freq")
     try:
         window = requested_window()
-    except BadRequest as exc:
-        return error(str(exc))
+        stats.check_intervals(window, pd.Timedelta(freq), limits())
+    except stats.WindowRefused as exc:
+        return refused(exc)
     table = stats.interval_stats(get_session(), cfg, window, pd.Timedelta(freq), queue)
     return jsonify(
         {
@@ -134,7 +136,7 @@ def abandoned():
     cfg = config()
     try:
         window = requested_window()
-    except BadRequest as exc:
+    except stats.WindowRefused as exc:
         return render_template("message.html", message=str(exc)), 400
     rows = (
         get_session()

@@ -148,8 +148,10 @@ def test_speech_matching(code, said, expected):
 @pytest.mark.parametrize(
     "phone, callable_, known",
     [
-        ("+393471112223", True, True),
-        ("0612345678", True, True),
+        ("+393471112223", True, True),  # an Italian mobile
+        ("+390612345678", True, True),  # a landline in Rome
+        ("+3934711122", True, True),  # 11 digits
+        ("0612345678", False, True),  # not E.164
         ("+12345", False, True),
         ("anonymous", False, False),
         ("Restricted", False, False),
@@ -157,10 +159,19 @@ def test_speech_matching(code, said, expected):
         (None, False, False),
         ("+39 347", False, True),
         ("+" + "1" * 20, False, True),
+        ("+3934711122233344455", False, True),  # 19 digits
+        ("+0393471112223", False, True),  # no country code starts with 0
+        ("+393471112223\n", False, True),
+        ("+39347111222\u0663", False, True),  # an Arabic-Indic digit
+        ("+39899123456", False, True),  # premium rate
+        ("+39892424", False, True),
+        ("+48601000111", False, True),  # Poland: only Italian numbers are called back
+        ("+18005550199", False, True),
     ],
 )
 def test_which_numbers_are_remembered_and_called_back(phone, callable_, known):
     from ivr.store import calllog
+    from ivr.voice.callbacks import callable_number
 
-    assert calllog.callable_number(phone) is callable_
+    assert callable_number(CFG, phone) is callable_
     assert calllog.known_number(phone) is known

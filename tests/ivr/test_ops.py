@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from ivr import stats
 from ivr.demo.twilio_sim import Press, QueueOutcome
 from ivr.store.db import session_scope
 from ivr.store.models import Call, QueueEntry
@@ -111,6 +112,80 @@ def test_api_bad_parameters(client, query, status, message):
     response = client.get(query, headers=bearer())
     assert response.status_code == status
     assert message in response.get_json()["error"]
+
+
+@pytest.fixture
+def nothing_computed(monkeypatch):
+    """Statistics that fail the test if a refused request reaches them."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a refused request computed statistics")
+
+    for name in ("queue_stats", "interval_stats"):
+        monkeypatch.setattr(stats, name, refuse)
+
+
+@pytest.mark.parametrize(
+    "query, parameter, message",
+    [
+        ("/api/queues?since=9999-12-31", "since", "since=9999-12-31 is out of range"),
+        ("/api/queues?until=9999-12-31", "until", "until=9999-12-31 is out of range"),
+        ("/api/queues?since=0001-01-01", "since", "since=0001-01-01 is out of range"),
+        ("/api/queues?since=0001-01-01T00:00&until=0001-01-02", "since", "out of range"),
+        ("/api/queues?since=1975-12-31", "since", "in the years 1976 to 2076"),
+        ("/api/queues?since=2077-01-01T00:00:01", "since", "50 years either side"),
+        ("/api/queues/orders/intervals?since=9999-12-31", "since", "out of range"),
+        ("/api/queues/orders/intervals?since=0001-01-01", "since", "out of range"),
+        (
+            "/api/queues?since=2025-01-01&until=2026-11-24",
+            "until",
+            "is 693 days; a window is at most 400 days: ask for a later since or an earlier until",
+        ),
+        (
+            "/api/queues/orders/intervals?freq=15min&since=2025-11-01&until=2026-11-24",
+            "freq",
+            "37344 intervals of 15 minutes in the window; at most 20000 per request: ask for "
+            "a window of at most 208.333 days at this freq, or a longer freq",
+        ),
+    ],
+)
+def test_api_refuses_dates_far_off_and_too_much_work(
+    client, nothing_computed, query, parameter, message
+):
+    response = client.get(query, headers=bearer())
+    assert response.status_code == 400
+    assert response.get_json()["parameter"] == parameter
+    assert message in response.get_json()["error"]
+
+
+def test_api_answers_within_the_limits(client):
+    ok = client.get("/api/queues?since=1976-01-01&until=1976-01-02", headers=bearer())
+    assert ok.status_code == 200
+    late = client.get("/api/queues?since=2076-12-31", headers=bearer())
+    assert late.status_code == 200
+    assert late.get_json()["window"]["until"] == "2077-01-01T00:00:00+01:00"
+    year = client.get("/api/queues?since=2025-11-26&until=2026-11-25", headers=bearer())
+    assert year.status_code == 200
+    half_hours = client.get(
+        "/api/queues/orders/intervals?freq=30min&since=2026-01-01&until=2026-01-31",
+        headers=bearer(),
+    )
+    assert half_hours.status_code == 200 and len(half_hours.get_json()["intervals"]) == 31 * 48
+
+
+def test_api_limits_come_from_the_settings(make_app, clock, nothing_computed):
+    app = make_app(CLOCK=clock, API_TOKENS=[TOKEN], API_MAX_DAYS=7, API_MAX_INTERVALS=100)
+    client = app.test_client()
+    week = client.get("/api/queues?since=2026-11-01&until=2026-11-08", headers=bearer())
+    assert week.get_json()["error"].endswith(
+        "is 8 days; a window is at most 7 days: ask for a later since or an earlier until"
+    )
+    two_days = client.get(
+        "/api/queues/orders/intervals?freq=15min&since=2026-11-01&until=2026-11-02",
+        headers=bearer(),
+    )
+    assert "192 intervals" in two_days.get_json()["error"]
+    assert "at most 100 per request" in two_days.get_json()["error"]
 
 
 def test_a_logged_in_session_may_use_the_api(client):
@@ -236,6 +311,44 @@ def test_stats_cli_formats(app, new_call):
     assert backwards.exit_code == 2 and "until must be after since" in backwards.output
     bad = runner.invoke(args=["stats", "--queue", "billing"])
     assert bad.exit_code == 2 and "unknown queue 'billing'" in bad.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--since", "9999-12-31"],
+            "Invalid value for --since: since=9999-12-31 is out of range",
+        ),
+        (
+            ["--until", "0001-01-01"],
+            "Invalid value for --until: until=0001-01-01 is out of range",
+        ),
+        (["--since", "2025-01-01", "--until", "2026-11-25"], "a window is at most 400 days"),
+        (
+            ["--since", "2026-01-01", "--until", "2026-11-25", "--freq", "15min"],
+            "Invalid value for --freq: 31584 intervals of 15 minutes in the window; at most 20000",
+        ),
+        (["--freq", "soon"], "--freq: 'soon' is not a length of time (e.g. 15min, 30min, 1h)"),
+        (["--freq", "-30min"], "freq must be a positive length of time"),
+    ],
+)
+def test_stats_cli_refuses_dates_far_off_and_too_much_work(app, nothing_computed, args, message):
+    result = app.test_cli_runner().invoke(args=["stats", *args])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())  # click wraps long messages
+    assert "Traceback" not in result.output
+
+
+def test_stats_cli_limits_come_from_the_settings(make_app, clock):
+    app = make_app(CLOCK=clock, API_MAX_DAYS=2)
+    runner = app.test_cli_runner()
+    assert (
+        runner.invoke(args=["stats", "--since", "2026-11-24", "--until", "2026-11-25"]).exit_code
+        == 0
+    )
+    refused = runner.invoke(args=["stats", "--since", "2026-11-23", "--until", "2026-11-25"])
+    assert refused.exit_code == 2 and "a window is at most 2 days" in refused.output
 
 
 def test_history_cli_writes_every_interval(app, new_call, tmp_path):

@@ -33,12 +33,23 @@ def test_values_are_typed_and_empty_means_unset():
         ("HOTLINE_HOLD_ESTIMATE_CACHE_S", "-1", "greater than or equal to 0"),
         ("HOTLINE_AUTO_MIGRATE", "maybe", "valid boolean"),
         ("HOTLINE_WORKERS", "many", "valid integer"),
+        ("HOTLINE_API_MAX_DAYS", "0", "greater than or equal to 1"),
+        ("HOTLINE_API_MAX_INTERVALS", "lots", "valid integer"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_the_value(name, value, says):
     with pytest.raises(settings.SettingsError) as info:
         settings.load({name: value})
     assert f"{name}={value!r}" in str(info.value) and says in str(info.value)
+
+
+def test_api_limits_reach_the_app(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOTLINE_API_MAX_DAYS", "31")
+    monkeypatch.setenv("HOTLINE_API_MAX_INTERVALS", "5000")
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://"})
+    assert (app.config["API_MAX_DAYS"], app.config["API_MAX_INTERVALS"]) == (31, 5000)
+    defaults = settings.load({})
+    assert (defaults.hotline_api_max_days, defaults.hotline_api_max_intervals) == (400, 20_000)
 
 
 def test_the_app_refuses_to_start_with_a_bad_variable(monkeypatch, tmp_path):
