@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint venv postgres-binaries browser clean bench-erlang bench-forecasts
+.PHONY: demo test lint venv postgres-binaries browser nginx clean bench-erlang bench-forecasts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,15 +17,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 venv: $(STAMP)
 
-# PostgreSQL server binaries for the database tests, and Chromium for the browser test
-# (both installed from Debian's packages when missing).
+# PostgreSQL server binaries for the database tests, Chromium for the browser test and nginx for
+# the reverse-proxy test (installed from Debian's packages when missing).
 postgres-binaries:
 	@bash scripts/install-postgres.sh
 
 browser:
 	@bash scripts/install-browser.sh
 
-test: venv postgres-binaries browser
+# nginx for the test that puts deploy/nginx/hotline.conf in front of the server
+nginx:
+	@bash scripts/install-nginx.sh
+
+test: venv postgres-binaries browser nginx
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,164 @@
+"""Slow clients hold no worker: with the shipped nginx configuration in front of ``hotline serve``,
+50 sockets trickling their headers leave a signed menu request answered within a second (against
+gunicorn alone, the same sockets hold its threads)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from ivr.demo.twilio_sim import twilio_signature
+from tests.conftest import CONFIG_DIR, REPO
+
+TOKEN = "proxy-token"
+SLOW_SOCKETS = 50
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("nginx is missing (scripts/install-nginx.sh installs it)")
+        pytest.skip("nginx not installed (scripts/install-nginx.sh installs it)")
+    return found
+
+
+def wait_for_port(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def menu_latency(port: int, public: str, n: int, timeout: float) -> float:
+    """Seconds a signed menu request to ``port`` took (``timeout`` if it was not answered)."""
+    form = {"CallSid": f"CA{n:032x}", "From": "+393331112222", "To": "+18005550100", "Digits": "1"}
+    path = "/voice/menu?lang=en&attempt=1&step=2"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": twilio_signature(TOKEN, public + path, form),
+    }
+    started = time.monotonic()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("POST", path, urllib.parse.urlencode(form), headers)
+        response = connection.getresponse()
+        assert response.status == 200 and b">orders</Enqueue>" in response.read()
+    except TimeoutError:
+        return timeout
+    finally:
+        connection.close()
+    return time.monotonic() - started
+
+
+def trickle(port: int, stop: threading.Event) -> None:
+    """A client that sends a request's headers one byte at a time, for as long as it may."""
+    try:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+    except OSError:
+        return
+    with sock:
+        try:
+            sock.sendall(b"POST /voice/menu HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            while not stop.wait(0.5):
+                sock.sendall(b"X")
+        except OSError:  # the proxy (or server) gave up on us: fine
+            return
+
+
+def with_slow_sockets(port: int, measure) -> float:
+    stop = threading.Event()
+    clients = [threading.Thread(target=trickle, args=(port, stop)) for _ in range(SLOW_SOCKETS)]
+    for client in clients:
+        client.start()
+    try:
+        time.sleep(1.0)  # every slow socket connected and started
+        return measure()
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(timeout=5)
+
+
+def test_slow_clients_hold_no_worker_behind_the_shipped_nginx(tmp_path):
+    nginx = nginx_binary()
+    app_port, proxy_port = free_port(), free_port()
+    public = f"http://127.0.0.1:{proxy_port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'hotline.db'}",
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "HOTLINE_PUBLIC_URL": public,
+        "HOTLINE_ALWAYS_OPEN": "1",
+        "HOTLINE_INSTANCE_PATH": str(tmp_path / "instance"),
+        "HOTLINE_CONFIG_DIR": str(CONFIG_DIR),
+        "HOTLINE_SECRET_KEY": "k",
+    }
+    shipped = (REPO / "deploy" / "nginx" / "hotline.conf").read_text()
+    assert "listen 80;" in shipped and "server 127.0.0.1:8000;" in shipped
+    site = shipped.replace("listen 80;", f"listen 127.0.0.1:{proxy_port};").replace(
+        "server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"
+    )
+    (tmp_path / "hotline.conf").write_text(site)
+    temp = tmp_path / "nginx"
+    temp.mkdir()
+    (tmp_path / "nginx.conf").write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"worker_processes 1;\npid {temp}/nginx.pid;\nerror_log {temp}/error.log;\n"
+        "daemon off;\nevents { worker_connections 512; }\n"
+        f"http {{\n  access_log off;\n  client_body_temp_path {temp}/body;\n"
+        f"  proxy_temp_path {temp}/proxy;\n  fastcgi_temp_path {temp}/fastcgi;\n"
+        f"  uwsgi_temp_path {temp}/uwsgi;\n  scgi_temp_path {temp}/scgi;\n"
+        f"  include {tmp_path / 'hotline.conf'};\n}}\n"
+    )
+    hotline = str(Path(sys.executable).parent / "hotline")
+    server = subprocess.Popen(
+        [hotline, "serve", "--bind", f"127.0.0.1:{app_port}", "--workers", "2", "--threads", "4",
+         "--access-logfile", "/dev/null"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    proxy = subprocess.Popen(
+        [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(temp)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for_port(app_port)
+        wait_for_port(proxy_port)
+        deadline = time.monotonic() + 60  # until both workers have loaded the app
+        while menu_latency(proxy_port, public, 1, 10) >= 0.5 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        behind_nginx = with_slow_sockets(
+            proxy_port, lambda: max(menu_latency(proxy_port, public, n, 10) for n in (2, 3, 4))
+        )
+        alone = with_slow_sockets(app_port, lambda: menu_latency(app_port, public, 5, 3))
+    finally:
+        os.killpg(proxy.pid, signal.SIGTERM)
+        os.killpg(server.pid, signal.SIGTERM)
+        proxy.wait(timeout=20)
+        server.wait(timeout=20)
+    assert behind_nginx < 1.0, f"behind nginx the menu took {behind_nginx:.2f} s"
+    assert alone > 1.0, "gunicorn alone kept up: the slow sockets did not contest anything"
