@@ -63,6 +63,8 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
         ALWAYS_OPEN=env.hotline_always_open,
         HOLD_ESTIMATE_CACHE_S=env.hotline_hold_estimate_cache_s,
         WEBHOOK_DEADLINE_S=env.hotline_webhook_deadline_s,
+        SPOOL_DIR=str(env.hotline_spool_dir) if env.hotline_spool_dir else None,
+        DISK_MIN_FREE_MB=env.hotline_disk_min_free_mb,
         SESSION_HOURS=env.hotline_session_hours,
         API_MAX_DAYS=env.hotline_api_max_days,
         API_MAX_INTERVALS=env.hotline_api_max_intervals,

@@ -27,6 +27,11 @@ class Settings(BaseModel):
     hotline_config_dir: Path | None = None  # the line's config folder (default: config/)
     database_url: str | None = None  # default: SQLite in the instance folder
     hotline_instance_path: Path | None = None  # database, plans, spool (default: ./instance)
+    hotline_spool_dir: Path | None = (
+        None  # webhooks kept through an outage (default: instance/spool)
+    )
+    # /healthz reports the disk of the database (SQLite) or the spool with less free than this
+    hotline_disk_min_free_mb: float = Field(200, ge=0)
     hotline_secret_key: str | None = None  # default: a random key kept in the instance folder
     # Twilio
     twilio_auth_token: str = ""  # checks every webhook's signature; empty refuses them all

@@ -6,7 +6,10 @@ through psycopg when ``DATABASE_URL`` says so.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,11 +21,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from ivr import settings
+from ivr.store.models import HealthProbe
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 STALE_RETRIES = 2  # work retried after failing on a connection the server had dropped
@@ -164,8 +169,10 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def status(engine: Engine) -> dict[str, Any]:
-    """What /healthz reports about the database; never raises."""
+def status(engine: Engine, probe_at: dt.datetime | None = None) -> dict[str, Any]:
+    """What /healthz reports about the database; never raises. With ``probe_at``, a write is
+    committed too (the health probe's row): a database that reads but refuses writes (a
+    read-only file, a full disk) is not ok."""
     info: dict[str, Any] = {"backend": engine.dialect.name, "head": head_revision()}
 
     def revision() -> str | None:
@@ -178,10 +185,31 @@ def status(engine: Engine) -> dict[str, Any]:
         info["ok"] = info["revision"] == info["head"]
         if not info["ok"]:
             info["error"] = "schema is not at the latest migration: run `hotline db upgrade`"
+        elif probe_at is not None:
+            retrying_stale(lambda: _probe_write(engine, probe_at))
+            info["writes"] = "ok"
     except Exception as exc:  # noqa: BLE001 - health reports any failure
         info["ok"] = False
         info["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
     return info
+
+
+def _probe_write(engine: Engine, at: dt.datetime) -> None:
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    values = {"id": 1, "checked_at": at, "checked_by": f"{socket.gethostname()}:{os.getpid()}"[:64]}
+    statement = insert(HealthProbe).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["id"], set_={"checked_at": at, "checked_by": values["checked_by"]}
+    )
+    with engine.begin() as connection:
+        connection.execute(statement)
+
+
+def database_file(engine: Engine) -> Path | None:
+    """The SQLite database's file (None on PostgreSQL or in memory)."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        return None
+    return None if engine.url.database == ":memory:" else Path(engine.url.database)
 
 
 def init_app(app: Flask) -> None:

@@ -280,3 +280,12 @@ class AuditEntry(Base):
     username: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict | None] = mapped_column(JSON)
+
+
+class HealthProbe(Base):
+    """One row that ``/healthz`` writes on each check: the database takes writes, not only reads."""
+
+    __tablename__ = "health_probe"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checked_at: Mapped[dt.datetime]
+    checked_by: Mapped[str] = mapped_column(String(64))

@@ -53,10 +53,13 @@ def record(decision: dict) -> None:
     RECORDERS[decision["record"]](decision)
 
 
+def spool_folder(app: Flask) -> Path:
+    """``HOTLINE_SPOOL_DIR`` (another volume than the database's, ideally), else instance/spool."""
+    return Path(app.config.get("SPOOL_DIR") or Path(app.instance_path) / "spool")
+
+
 def spool_path(app: Flask) -> Path:
-    folder = Path(app.instance_path) / "spool"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / "webhooks.jsonl"
+    return spool_folder(app) / "webhooks.jsonl"
 
 
 def refused_path(app: Flask) -> Path:
@@ -77,12 +80,63 @@ def keep(
     }
     if decision is not None:
         kept["decision"] = decision
-    _append(
-        refused_path(app) if set_aside else spool_path(app), json.dumps(kept, ensure_ascii=False)
-    )
+    line = json.dumps(kept, ensure_ascii=False)
+    if _unwritten:  # held ones first, in order
+        flush_unwritten()
+    try:
+        _append(refused_path(app) if set_aside else spool_path(app), line)
+    except OSError as exc:  # a full or read-only disk: held here, written at the next chance
+        log.error(
+            "could not spool %s (%s); held in memory until the spool can be written",
+            request.path,
+            exc,
+        )
+        with _lock:
+            _unwritten.append((app, set_aside, line))
+
+
+_unwritten: list[tuple[Flask, bool, str]] = []  # spooled requests the disk did not take yet
+
+
+def flush_unwritten() -> int:
+    """Write the requests held in memory to the spool; returns how many are still held."""
+    with _lock:
+        held = list(_unwritten)
+        _unwritten.clear()
+    for index, (app, set_aside, line) in enumerate(held):
+        try:
+            _append(refused_path(app) if set_aside else spool_path(app), line)
+        except OSError:
+            with _lock:
+                _unwritten[:0] = held[index:]
+            break
+    return unwritten()
+
+
+def unwritten() -> int:
+    """Spooled requests this process holds in memory because the spool could not be written."""
+    with _lock:
+        return len(_unwritten)
+
+
+def writable(app: Flask) -> str | None:
+    """Why the spool cannot be written now, or None if it can (a probe file written, synced and
+    removed)."""
+    try:
+        spool_folder(app).mkdir(parents=True, exist_ok=True)
+        probe = spool_path(app).with_name(f".probe-{os.getpid()}")
+        with probe.open("w", encoding="utf-8") as handle:
+            handle.write("probe\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        probe.unlink()
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def _append(path: Path, line: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     with _lock, path.open("a", encoding="utf-8") as handle:
         handle.write(line + "\n")
         handle.flush()
@@ -105,6 +159,7 @@ def _lines(path: Path) -> int:
 
 def replay(app: Flask) -> tuple[int, int]:
     """Write journalled requests to the database; returns (replayed, still pending)."""
+    flush_unwritten()
     path = spool_path(app)
     with _lock:
         if not path.exists() or path.stat().st_size == 0:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
+from ivr import clock
 from ivr.config import hotline_config, last_good
 from ivr.store import db
 from ivr.voice import spool
@@ -21,15 +24,59 @@ def hotline_version() -> str:
         return "unknown"
 
 
+def low_disks(folders: dict[str, Path | None], min_free_mb: float) -> dict[str, float]:
+    """The named folders whose disk has less than ``min_free_mb`` free: name -> MB free."""
+    low = {}
+    for name, folder in folders.items():
+        if folder is None:
+            continue
+        while not folder.exists() and folder != folder.parent:  # the disk it will be on
+            folder = folder.parent
+        try:
+            free = shutil.disk_usage(folder).free / 1e6
+        except OSError:
+            continue  # reported by the check that writes there
+        if free < min_free_mb:
+            low[name] = round(free, 1)
+    return low
+
+
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
+    """200 when the line can do its work, else 503 with every reason (``problems``): the
+    database refuses writes or is behind its migrations, the spool cannot be written or holds
+    requests in memory, a disk is nearly full, the configuration files on disk are invalid."""
+    app = current_app._get_current_object()
     cfg = hotline_config()
-    database = db.status(db.get_engine())
+    engine = db.get_engine()
+    database = db.status(engine, probe_at=clock.now())
     config_dir = current_app.config["CONFIG_DIR"]
     problems = last_good.problems_on_disk(config_dir)
-    healthy = database["ok"] and not problems
+    database_file = db.database_file(engine)
+    disks = low_disks(
+        {
+            "database": database_file.parent if database_file else None,
+            "spool": spool.spool_folder(app),
+        },
+        current_app.config["DISK_MIN_FREE_MB"],
+    )
+    spool_error = spool.writable(app)
+    held = spool.flush_unwritten()
+    reasons = (
+        ([f"database: {database.get('error', 'not ok')}"] if not database["ok"] else [])
+        + ([f"spool cannot be written: {spool_error}"] if spool_error else [])
+        + (
+            [f"{held} spooled request(s) held in memory: the spool cannot take them"]
+            if held
+            else []
+        )
+        + [f"{name} disk: {mb} MB free" for name, mb in disks.items()]
+        + ([f"configuration files invalid ({len(problems)} error(s))"] if problems else [])
+    )
+    healthy = not reasons
     body = {
         "status": "ok" if healthy else "degraded",
+        "problems": reasons,
         "version": hotline_version(),
         "config": {
             # the files on disk; the running configuration is the last good one while they fail
@@ -48,5 +95,11 @@ def healthz() -> ResponseReturnValue:
         # the replay_spool job), and those it refused for good
         "spooled_webhooks": spool.pending(current_app),
         "refused_webhooks": spool.refused(current_app),
+        "spool": {
+            "dir": str(spool.spool_folder(app)),
+            "writable": spool_error is None,
+            "held_in_memory": held,
+        },
+        "disk": {"min_free_mb": current_app.config["DISK_MIN_FREE_MB"], "low": disks},
     }
     return jsonify(body), 200 if healthy else 503
