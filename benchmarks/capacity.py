@@ -785,6 +785,7 @@ def summarise(
     log_errors = sum(
         1 for line in server_log.splitlines() if "Traceback" in line or "[ERROR]" in line
     )
+    boots = server_log.count("Booting worker")
     return {
         "db": args.db,
         "callers_on_hold": callers,
@@ -809,6 +810,8 @@ def summarise(
         "journal_files_left": left,
         "journal_requests_rejected": rejected,
         "server_log_errors": log_errors,
+        # gunicorn recycles a worker after max_requests (gunicorn.conf.py), or one timed out
+        "workers_restarted": max(boots - (args.workers or 2 * (os.cpu_count() or 1) + 1), 0),
         "server_log_tail": "\n".join(server_log.splitlines()[-15:]) if log_errors else "",
     }
 
@@ -918,7 +921,8 @@ def table(args: argparse.Namespace, result: dict[str, Any]) -> str:
         f"server stopped gracefully: {'yes' if result['server_stopped_gracefully'] else 'NO'};"
         f" journal files left: {result['journal_files_left']}, requests set aside:"
         f" {result['journal_requests_rejected']}; errors in the server's log:"
-        f" {result['server_log_errors']}",
+        f" {result['server_log_errors']}; workers restarted during the run:"
+        f" {result['workers_restarted']}",
     ]
     cpu = result["cpu"]
     if cpu:
