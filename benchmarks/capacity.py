@@ -123,6 +123,7 @@ class Generator:
         self.route_errors: dict[str, int] = dict.fromkeys(ROUTES, 0)  # in the window
         self.sent: dict[str, int] = {"ramp": 0, "window": 0, "drain": 0}
         self.lags: list[float] = []  # how late the window's requests left (the generator's lag)
+        self.offsets: dict[str, list[float]] = {route: [] for route in ROUTES}  # their times
         self.accepted: list[tuple[str, str]] = []  # (CallSid, event) the server accepted
         self.enqueued = 0  # callers on hold that reached their queue
         self.progress = progress
@@ -172,6 +173,7 @@ class Generator:
         self.sent[phase] += 1
         if phase == "window":
             self.latencies[route].append(done - at)
+            self.offsets[route].append(at - self.window[0])
             self.lags.append(sent - at)
             if kind is not None:
                 self.route_errors[route] += 1
@@ -319,6 +321,7 @@ class Generator:
     def report(self) -> dict[str, Any]:
         return {
             "latencies": self.latencies,
+            "offsets": self.offsets,
             "route_errors": self.route_errors,
             "errors": self.errors,
             "sent": self.sent,
@@ -782,6 +785,17 @@ def summarise(
                 errors.setdefault(phase, {})
                 errors[phase][kind] = errors[phase].get(kind, 0) + count
     lags = np.concatenate([np.asarray(r["lags"], dtype=float) for r in reports])
+    # every route's requests by the second of the window they were due in: a stall of the whole
+    # machine shows as a few slow seconds, a server too slow for the load as many
+    every = np.concatenate(
+        [np.asarray(r["latencies"][n], dtype=float) for r in reports for n in ROUTES]
+    )
+    seconds = np.concatenate(
+        [np.asarray(r["offsets"][n], dtype=float) for r in reports for n in ROUTES]
+    ).astype(int)
+    per_second = [
+        percentile_ms(every[seconds == second], 99) for second in range(math.ceil(args.seconds))
+    ]
     log_errors = sum(
         1 for line in server_log.splitlines() if "Traceback" in line or "[ERROR]" in line
     )
@@ -800,6 +814,7 @@ def summarise(
         "requests": {
             phase: sum(r["sent"][phase] for r in reports) for phase in ("ramp", "window", "drain")
         },
+        "per_second_p99_ms": per_second,
         "generator_lag_p99_ms": percentile_ms(lags, 99),
         "generator_lag_max_ms": float(lags.max() * 1000) if len(lags) else None,
         "cpu": cpu,
@@ -933,6 +948,13 @@ def table(args: argparse.Namespace, result: dict[str, Any]) -> str:
             f" {fmt(cpu.get('other_cores'), 2)}; machine busy"
             f" {fmt((cpu.get('machine_busy') or 0) * 100, 0)} % of {os.cpu_count()} cores"
         )
+    timed = [(p99, second) for second, p99 in enumerate(result["per_second_p99_ms"]) if p99]
+    over = sum(1 for p99, _s in timed if p99 > TARGET["p99_ms"])
+    worst = ", ".join(f"{second} s: {p99:.0f} ms" for p99, second in sorted(timed)[::-1][:3])
+    lines.append(
+        f"p99 of all routes per second of the window: over {TARGET['p99_ms']:g} ms in {over} of"
+        f" {len(timed)} seconds; slowest: {worst or '-'}"
+    )
     lines.append(
         f"load generator lag (request sent after its time): p99"
         f" {fmt(result['generator_lag_p99_ms'])} ms, max {fmt(result['generator_lag_max_ms'])} ms"
@@ -957,6 +979,7 @@ def find_capacity(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, A
     for _ in range(args.max_runs):
         print(f"find-capacity: {callers} callers on hold", file=sys.stderr, flush=True)
         last = run(args, callers)
+        print(table(args, last) + "\n", flush=True)
         ok = held(last)
         worst = max(
             (r["p99_ms"] for r in last["routes"].values() if r["p99_ms"] is not None), default=0.0
@@ -1041,13 +1064,16 @@ def main(argv: list[str] | None = None) -> int:
         result["find_capacity"] = search
     else:
         result = run(args, args.callers)
-    print(table(args, result))
-    if args.find_capacity:
+    if not args.find_capacity:  # --find-capacity printed each run's
+        print(table(args, result))
+    else:
         search = result["find_capacity"]
         print(
-            "\nfind-capacity: "
-            + ", ".join(
-                f"{s['callers']} {'held' if s['held'] else 'not held'}" for s in search["steps"]
+            "find-capacity: "
+            + "; ".join(
+                f"{s['callers']} {'held' if s['held'] else 'not held'} (slowest p99"
+                f" {s['worst_p99_ms']:.1f} ms, {s['errors']} errors)"
+                for s in search["steps"]
             )
         )
         print(
