@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint venv postgres-binaries browser nginx clean bench-erlang bench-forecasts
+.PHONY: demo test lint venv postgres-binaries browser nginx clean bench-capacity bench-erlang bench-forecasts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ $(BENCH_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet -e ".[test]" statsforecast
 	touch $@
+
+# The capacity benchmark's load generator (aiohttp) is the bench extra.
+bench-capacity: venv
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/capacity.py --db sqlite --callers 5000 --calls-per-s 20 --seconds 60 --json benchmarks/results/capacity_sqlite.json
+	$(BIN)/python benchmarks/capacity.py --db postgresql --callers 5000 --calls-per-s 20 --seconds 60 --json benchmarks/results/capacity_postgresql.json
 
 bench-erlang: venv
 	$(BIN)/python benchmarks/erlang.py

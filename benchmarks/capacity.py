@@ -21,7 +21,7 @@ that falls behind shows in the latency instead of slowing the load down (no coor
 Every request is signed as Twilio signs it and carries Twilio's form fields. An error is a
 non-200 answer, a connection error, no answer within 15 s (Twilio's limit), or a 200 that is not
 the TwiML expected for that step (the apology, or another queue than the caller chose). After the
-run the server is stopped gracefully (so the write-behind journals are written), and the call
+run the server is stopped gracefully, and the call
 events that the server accepted (answered 200 with the expected TwiML) are looked up in the
 database: each must be stored exactly once. The target: 5 000 callers on hold and 20 new calls a
 second for 60 s, every route's p99 <= 100 ms, no error, every accepted event stored exactly once.
@@ -373,7 +373,7 @@ def make_plans(
     """Every call of a run, shared among the generator processes (seeded)."""
     import numpy as np
 
-    from ivr.config import load_config
+    from ivr.config.loader import load_config
 
     cfg = load_config()
     rng = np.random.default_rng(args.seed)
@@ -534,7 +534,7 @@ def start_server(
 
 
 def stop_server(process: subprocess.Popen) -> bool:
-    """SIGTERM to gunicorn (its workers write their journals as they exit); True if graceful."""
+    """SIGTERM to gunicorn (its workers finish their requests); True if graceful."""
     if process.poll() is not None:
         return True
     os.killpg(process.pid, signal.SIGTERM)
@@ -552,7 +552,7 @@ def count_stored(url: str, accepted: list[tuple[str, str]]) -> dict[str, int]:
     (rows beyond the first of one call's event), and stored but never accepted."""
     from sqlalchemy import create_engine, text
 
-    from ivr.db import normalise_url
+    from ivr.store.db import normalise_url
 
     engine = create_engine(normalise_url(url))
     try:
@@ -588,14 +588,15 @@ def count_stored(url: str, accepted: list[tuple[str, str]]) -> dict[str, int]:
     }
 
 
-def journal_leftovers(folder: Path) -> tuple[int, int]:
-    """Write-behind journal files left after the server stopped, and requests set aside."""
-    from ivr.write_behind import REJECTED, read_journal
+def spooled(folder: Path) -> tuple[int, int]:
+    """Webhooks the server spooled during the run (the database did not take them in time)
+    and those it set aside (the database refused them)."""
 
-    journals = list((folder / "instance" / "journal").glob("*/*.jnl"))
-    left = sum(1 for path in journals if path.name != REJECTED)
-    rejected = sum(len(read_journal(path)) for path in journals if path.name == REJECTED)
-    return left, rejected
+    def lines(path: Path) -> int:
+        return len(path.read_text().splitlines()) if path.exists() else 0
+
+    spool = folder / "instance" / "spool"
+    return lines(spool / "webhooks.jsonl"), lines(spool / "refused.jsonl")
 
 
 # --------------------------------------------------------------------------- one run
@@ -661,7 +662,7 @@ def run(args: argparse.Namespace, callers: int) -> dict[str, Any]:
         for worker in workers:
             worker.join(timeout=30)
         graceful = stop_server(process)
-        left, rejected = journal_leftovers(folder)
+        left, rejected = spooled(folder)
         server_log = log.read_text(errors="replace")
         accepted = [event for report in reports for event in report["accepted"]]
         counts = count_stored(url, accepted)
@@ -801,6 +802,7 @@ def summarise(
     )
     boots = server_log.count("Booting worker")
     return {
+        "measured": provenance(),
         "db": args.db,
         "callers_on_hold": callers,
         "new_calls_per_s": args.calls_per_s,
@@ -822,8 +824,8 @@ def summarise(
         "threads": args.threads,
         "server_env": args.server_env,
         "server_stopped_gracefully": graceful,
-        "journal_files_left": left,
-        "journal_requests_rejected": rejected,
+        "spooled_webhooks": left,
+        "refused_webhooks": rejected,
         "server_log_errors": log_errors,
         # gunicorn recycles a worker after max_requests (gunicorn.conf.py), or one timed out
         "workers_restarted": max(boots - (args.workers or 2 * (os.cpu_count() or 1) + 1), 0),
@@ -886,24 +888,44 @@ def held(result: dict[str, Any]) -> bool:
     return met[1][1] and met[2][1] and result["callers_enqueued"] == result["callers_on_hold"]
 
 
+def provenance() -> dict[str, Any]:
+    """When, at which commit and on what machine the run was made (for the results' header)."""
+    import datetime as dt
+    import platform
+
+    def git(*words: str) -> str:
+        done = subprocess.run(["git", *words], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        model = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+             if line.startswith("model name")),
+            "",
+        )  # fmt: skip
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git("rev-parse", "--short", "HEAD")
+        + (" (modified)" if git("status", "--porcelain", "--untracked-files=no") else ""),
+        "cores": os.cpu_count(),
+        "cpu": model or platform.processor(),
+    }
+
+
 def fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
 def table(args: argparse.Namespace, result: dict[str, Any]) -> str:
-    interval = args.server_env.get("HOTLINE_WRITE_BEHIND_S")
-    write_behind = (
-        "write-behind every 0.05 s (the default)"
-        if interval is None
-        else f"write-behind every {interval} s"
-        if float(interval or 0) > 0
-        else "write-behind off (each webhook writes in its own request)"
-    )
     database = "SQLite" if args.db == "sqlite" else "PostgreSQL (throwaway cluster, fsync=off)"
     workers = args.workers or "2 x cores + 1"
     threads = args.threads or 4
+    made = result["measured"]
     lines = [
-        f"capacity: {database}, {write_behind}, hotline serve with {workers}"
+        f"measured {made['date']} at commit {made['commit']}, {made['cores']} cores ({made['cpu']})",
+        f"capacity: {database}, hotline serve with {workers}"
         f" workers x {threads} threads, {os.cpu_count()} cores shared with the load generator"
         f" ({args.generators} processes)",
         f"{result['callers_on_hold']} callers on hold polling every {POLL_EVERY_S:g} s,"
@@ -934,8 +956,8 @@ def table(args: argparse.Namespace, result: dict[str, Any]) -> str:
         f" {result['duplicated_queue_entries']} calls with two entries in a queue,"
         f" {result['queue_results_without_entry']} queue results that found no entry",
         f"server stopped gracefully: {'yes' if result['server_stopped_gracefully'] else 'NO'};"
-        f" journal files left: {result['journal_files_left']}, requests set aside:"
-        f" {result['journal_requests_rejected']}; errors in the server's log:"
+        f" webhooks spooled: {result['spooled_webhooks']}, set aside:"
+        f" {result['refused_webhooks']}; errors in the server's log:"
         f" {result['server_log_errors']}; workers restarted during the run:"
         f" {result['workers_restarted']}",
     ]
@@ -1035,7 +1057,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="an environment variable for the server (repeatable), e.g. HOTLINE_WRITE_BEHIND_S=0",
+        help="an environment variable for the server (repeatable), e.g. HOTLINE_WORKERS=3",
     )
     parser.add_argument(
         "--ramp-per-s",
