@@ -1,15 +1,15 @@
 """Plan, then roster: does the week's roster cover the requirement? Hotline's shift plan kept
-within what the team can work, against a plan for the requirement alone (the baseline: Hotline
-before, and what a shift planner that does not know the team gives).
+within what the team can work, against a plan for the requirement alone (the baseline: what a
+shift planner that does not know the team gives).
 
-On the demo's week: the shared Israeli bank sample imported into a fresh instance, forecast,
+On the demo's week: the Israeli bank sample (data/) imported into a fresh instance, forecast,
 requirements, then for each variant the shift plan and the roster of agents.csv's team, with the
 same solver time limits. What counts is the roster, what the agents will work: its cover of the
 requirement, half-hour by half-hour, recomputed here from the roster's rows alone, and the service
 the callers would get from it (Erlang C on the forecast's calls and AHT, with the agents on the
 line after shrinkage, all queues pooled, the strictest answer time). The plan within the team is
-rostered twice in each round: with an unfilled shift weighed by its paid hours alone (Hotline
-before) and by its paid hours times the share of the team it leaves short (Hotline).
+rostered twice in each round: with an unfilled shift weighed by its paid hours alone and by its
+paid hours times the share of the team it leaves short (Hotline).
 
     python benchmarks/plan_roster.py [--time-limit 20] [--rounds 2] [--today YYYY-MM-DD]
 """
@@ -34,8 +34,8 @@ from staffing.erlang import erlang_c_performance  # noqa: E402
 # name, plan within the team, roster weighing unfilled shifts by the share of the team
 VARIANTS = [
     ("requirement alone (baseline)", False, True),
-    ("within the team, roster by paid hours (Hotline before)", True, False),
-    ("within the team (Hotline)", True, True),
+    ("within the team, roster by paid hours alone", True, False),
+    ("within the team, roster by team share (Hotline)", True, True),
 ]
 
 
