@@ -5,7 +5,7 @@ Uses the same engine as ``hotline roster`` (staffing/rostering/) through a reade
 worked days only) so anyone can recompute the objective; checks every hard rule itself; prints
 objective, best known, gap and time.
 
-    python benchmarks/curtois.py ../shared/benchmarks/curtois_shift_scheduling/Instance*.txt \\
+    python benchmarks/curtois.py INSTANCES/Instance*.txt \\
         [--time-limit 60] [--out-dir DIR]
 """
 

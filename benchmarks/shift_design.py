@@ -6,7 +6,7 @@ instance format (benchmarks/formats/shift_design.py), writes every solution as C
 the objective, recomputes it itself from those rows, and prints per instance our objective, the
 file's reference value, the proven bound and the time, then a summary.
 
-    python benchmarks/shift_design.py ../shared/benchmarks/shift_design/DataSet*/*.txt \\
+    python benchmarks/shift_design.py INSTANCES/DataSet*/*.txt \\
         [--time-limit 20] [--out solutions.csv]
 """
 
