@@ -13,6 +13,7 @@ import click
 from flask import Flask
 
 from ivr import create_app, settings
+from ivr.cli.errors import config_refused
 from ivr.cli.in_app import with_appcontext_group
 from ivr.config import hotline_config
 from ivr.config.loader import ConfigError, load_config
@@ -114,10 +115,7 @@ def config_check(config_dir: str | None) -> None:
     try:
         cfg = load_config(config_dir)
     except ConfigError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue), err=True)
-        click.echo(f"{len(exc.issues)} error(s)", err=True)
-        sys.exit(1)
+        config_refused(exc)
     click.echo(
         f"ok ({cfg.source_dir}: {len(cfg.languages)} languages, {len(cfg.queues)} queues, {len(cfg.agents)} agents)"
     )
@@ -168,10 +166,7 @@ def pid_file(app: Flask) -> Path:
 
 
 def _refuse(exc: ConfigError) -> NoReturn:
-    for issue in exc.issues:
-        click.echo(str(issue), err=True)
-    click.echo(f"{len(exc.issues)} error(s): the configuration was refused", err=True)
-    sys.exit(1)
+    config_refused(exc, "error(s): the configuration was refused")
 
 
 @click.command("reload")

@@ -15,6 +15,7 @@ from forecasts.calendar import Calendar, EventsError, read_events
 from forecasts.forecast import daily_summary, forecast, parse_duration, write_csv
 from forecasts.history import History, HistoryError, read_history
 from forecasts.models import MODELS, make_model
+from ivr.cli.errors import config_refused
 from ivr.cli.in_app import AppCommand
 from ivr.config import hotline_config
 from ivr.config.loader import ConfigError, load_config
@@ -29,7 +30,7 @@ def line_config(config_dir: str | None) -> HotlineConfig:
     try:
         return load_config(config_dir)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        config_refused(exc)
 
 
 def load_history(path: str, cfg: HotlineConfig, tz: str | None, freq: str | None) -> History:
