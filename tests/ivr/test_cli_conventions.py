@@ -109,3 +109,33 @@ def test_a_broken_configuration_lists_every_command_and_is_reported(broken_confi
         assert result.returncode == 1, (args, result.stdout, result.stderr)
         assert result.stderr == checked.stderr
         assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_agents_list_and_jobs_list_formats(app):
+    import csv
+    import io
+    import json
+
+    from ivr.config import hotline_config
+
+    runner = app.test_cli_runner()
+    agents = hotline_config(app).agents
+    table = runner.invoke(args=["agents", "list"])
+    assert table.exit_code == 0 and table.output.splitlines()[0].startswith(agents[0].id)
+    body = json.loads(runner.invoke(args=["agents", "list", "--format", "json"]).output)
+    assert [a["id"] for a in body["agents"]] == [a.id for a in agents]
+    assert body["agents"][0]["state"] == "no PIN"
+    assert body["agents"][0]["skills"] == list(agents[0].skills)
+    rows = list(
+        csv.DictReader(
+            io.StringIO(runner.invoke(args=["agents", "list", "--format", "csv"]).output)
+        )
+    )
+    assert [r["id"] for r in rows] == [a.id for a in agents]
+
+    jobs = json.loads(runner.invoke(args=["jobs", "list", "--format", "json"]).output)["jobs"]
+    assert {"dial_callbacks", "retention"} <= {j["job"] for j in jobs}
+    assert all(j["last_started"] is None and j["next_run"] for j in jobs)
+    lines = runner.invoke(args=["jobs", "list", "--format", "csv"]).output.splitlines()
+    assert lines[0] == "job,schedule,last_started,last_outcome,last_detail,next_run"
+    assert len(lines) == len(jobs) + 1

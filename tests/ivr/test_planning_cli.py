@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -95,6 +96,18 @@ def test_forecast_requirements_shifts_round_trip(tmp_path):
         "saturday",
     }
     assert png.read_bytes()[:4] == b"\x89PNG"
+    as_json = runner.invoke(
+        cli, ["shifts", str(reqs), "-o", str(plan), "--time-limit", "8", "--format", "json"]
+    )
+    assert as_json.exit_code == 0, as_json.output
+    body = json.loads(as_json.stdout)
+    assert {"status", "paid_hours", "shortage_hours", "worst_intervals", "rows"} <= set(body)
+    assert len(body["rows"]) == len(pd.read_csv(plan))
+    as_csv = runner.invoke(
+        cli, ["shifts", str(reqs), "-o", str(plan), "--time-limit", "8", "--format", "csv"]
+    )
+    assert as_csv.exit_code == 0, as_csv.output
+    assert as_csv.stdout.splitlines()[0] == ",".join(rows.columns)
 
 
 def test_pooled_and_p90_requirements(tmp_path):
@@ -233,6 +246,17 @@ def test_plan_command_from_stored_calls_with_a_what_if(make_app, tmp_path):
         if line.startswith("2026-11-23") and "paid h" in line
     )
     assert "(+" in change.split("paid h")[1].split(")")[0]  # more volume, more paid hours
+    as_json = app.test_cli_runner().invoke(
+        args=["plan", "--from", "2026-11-23", "--weeks", "1", "--time-limit", "4"]
+        + ["--what-if", "volume=+50%", "--format", "json"]
+    )
+    assert as_json.exit_code == 0, as_json.output
+    body = json.loads(as_json.stdout)
+    assert body["headcount"]["agents"] == agents
+    [base] = body["weeks"]
+    assert base["week_start"] == "2026-11-23" and {"paid_hours", "fte", "hires"} <= set(base)
+    assert body["what_if"]["change"] == "volume +50%"
+    assert body["what_if"]["weeks"][0]["paid_hours"] > base["paid_hours"]
     inside = app.test_cli_runner().invoke(args=["plan", "--from", "2026-11-01", "--weeks", "1"])
     assert inside.exit_code != 0 and "inside the history" in inside.output
 
