@@ -1,6 +1,6 @@
 """The ``hotline`` command: Flask's CLI around :func:`ivr.create_app`, with Hotline's commands by
 topic: the line (:mod:`~ivr.cli.line`), its calls (:mod:`~ivr.cli.calls`), the planner
-(:mod:`~ivr.cli.planner`), the background jobs (:mod:`~ivr.cli.background`) and the demo
+(:mod:`~ivr.cli.planner`), the Erlang calculator (:mod:`~ivr.cli.calculator`), the background jobs (:mod:`~ivr.cli.background`) and the demo
 (:mod:`~ivr.cli.demo`).
 
 Every command is the ``hotline`` group's own, so listing them and their help builds no app (no
@@ -19,11 +19,11 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from ivr import create_app, settings
-from ivr.cli import background, calls, demo, line, planner
+from ivr.cli import background, calculator, calls, demo, line, planner
 from ivr.cli.errors import config_refused
 from ivr.config.loader import ConfigError
 
-TOPICS = (line, calls, planner, background, demo)
+TOPICS = (line, calls, planner, calculator, background, demo)
 
 
 def _app() -> Flask:

@@ -101,7 +101,7 @@ def test_a_broken_configuration_lists_every_command_and_is_reported(broken_confi
     listed = run_hotline(["--help"], tmp_path, **env)
     assert listed.returncode == 0, listed.stderr
     names = {row.split()[0] for row in listed.stdout.split("Commands:")[1].splitlines() if row}
-    assert {"roster", "stats", "plan", "db", "agents", "jobs"} <= names
+    assert {"roster", "stats", "plan", "db", "agents", "jobs", "erlang"} <= names
     checked = run_hotline(["config", "check"], tmp_path, **env)
     assert checked.returncode == 1 and "config/line.yaml:" in checked.stderr
     for args in (["stats"], ["jobs", "list"], ["agents", "list"]):
