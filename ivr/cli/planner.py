@@ -218,15 +218,23 @@ def iso_local(table: pd.DataFrame, tz) -> pd.DataFrame:
     default=None,
     help="staff to the forecast's band instead of its mean",
 )
-def requirements_command(forecast_file, config_dir, output, pool, quantile):
-    """Agents required per queue and interval from a forecast (Erlang C, shrinkage, occupancy cap)."""
+@click.option(
+    "--model",
+    type=click.Choice(["erlang-c", "erlang-a"]),
+    default="erlang-c",
+    show_default=True,
+    help="erlang-a: callers hang up after their queue's patience_s (queues.yaml) on average",
+)
+def requirements_command(forecast_file, config_dir, output, pool, quantile, model):
+    """Agents required per queue and interval from a forecast (Erlang C, or Erlang A with
+    --model erlang-a; shrinkage, occupancy cap)."""
     from ivr.planning.pipeline import closed_calls, requirement_table
     from staffing.requirements import RequirementsError, interval_seconds
 
     cfg = line_config(config_dir)
     table = read_table(forecast_file, {"queue", "interval_start", "calls"})
     try:
-        result = requirement_table(cfg, table, pool=pool, quantile=quantile)
+        result = requirement_table(cfg, table, pool=pool, quantile=quantile, model=model)
         closed = closed_calls(cfg, table)
     except (RequirementsError, ValueError) as exc:
         raise click.ClickException(f"{forecast_file}: {exc}") from exc

@@ -131,6 +131,42 @@ def test_pooled_and_p90_requirements(tmp_path):
     assert pd.read_csv(upper).query("queue == 'total'")["agents"].sum() > total_mean * 0.9
 
 
+def test_requirements_with_erlang_a(tmp_path, config_dir):
+    """--model erlang-a staffs with the callers' patience (queues.yaml's patience_s): never more
+    agents than Erlang C for the same targets in any row, fewer in some, and a queue without
+    patience_s is an error that names it."""
+    runner = CliRunner()
+    forecast, c_file, a_file = tmp_path / "f.csv", tmp_path / "c.csv", tmp_path / "a.csv"
+    runner.invoke(
+        cli, ["forecast", history_csv(tmp_path, weeks=3), "--horizon", "1d", "-o", str(forecast)]
+    )
+    erlang_c = runner.invoke(cli, ["requirements", str(forecast), "-o", str(c_file)])
+    assert erlang_c.exit_code == 0, erlang_c.output
+    erlang_a = runner.invoke(
+        cli, ["requirements", str(forecast), "-o", str(a_file), "--model", "erlang-a"]
+    )
+    assert erlang_a.exit_code == 0, erlang_a.output
+    c, a = pd.read_csv(c_file), pd.read_csv(a_file)
+    assert list(a.columns) == [*c.columns, "abandon_rate"]
+    assert (a[["queue", "interval_start"]] == c[["queue", "interval_start"]]).all().all()
+    assert (a["agents"] <= c["agents"]).all() and (a["agents"] < c["agents"]).any()
+    assert (a["agents_scheduled"] <= c["agents_scheduled"]).all()
+    busy = a[(a["queue"] != "total") & (a["calls"] > 5)]
+    assert (busy["service_level"] >= 0.8).all() and (busy["abandon_rate"] > 0).all()
+
+    queues = config_dir / "queues.yaml"
+    text = queues.read_text(encoding="utf-8")
+    queues.write_text(text.replace("    patience_s: 240\n", "", 1), encoding="utf-8")
+    missing = runner.invoke(
+        cli,
+        ["requirements", str(forecast), "-o", str(a_file), "--model", "erlang-a"]
+        + ["--config-dir", str(config_dir)],
+    )
+    assert missing.exit_code == 1
+    assert "queue complaints: the erlang-a model needs" in missing.output
+    assert "patience_s" in missing.output and "Traceback" not in missing.output
+
+
 def test_uncoverable_requirement_names_the_intervals(tmp_path):
     index = pd.date_range(
         pd.Timestamp("2026-11-23", tz="Europe/Rome"), periods=7 * 48, freq="30min"
