@@ -348,6 +348,18 @@ def queue_stats(
     return out
 
 
+def queues_report(
+    session: Session, cfg: HotlineConfig, window: Window, now: dt.datetime
+) -> dict[str, Any]:
+    """The body of ``GET /api/queues`` and of ``hotline stats --format json``: ``as_of`` (the
+    line's time zone), ``window`` and ``queues`` (:func:`queue_stats`)."""
+    return {
+        "as_of": now.astimezone(cfg.tz).isoformat(),
+        "window": window.as_json(cfg.line.timezone),
+        "queues": queue_stats(session, cfg, window, now),
+    }
+
+
 def _empty() -> pd.DataFrame:
     flags = {
         c: pd.Series(dtype=bool)

@@ -8,6 +8,13 @@ shrinkage apply interval by interval. Output columns:
 Per queue, plus a ``total`` row per interval (the sum: what separate teams need), or ``pooled``:
 one requirement for multi-skilled agents serving all queues together, with AHT weighted by
 volume and the strictest of the queues' targets.
+
+``model``: ``erlang-c`` (callers wait as long as it takes) or ``erlang-a`` (callers hang up
+after a mean patience, the queue's ``patience_s``: M/M/n+M). With Erlang A the service level
+is the share of *offered* calls answered within the answer time (a caller who hangs up counts
+as not answered), ``asa_s`` the mean wait of the calls answered, and a further column
+``abandon_rate`` the share of callers who hang up; a queue whose target is an ASA
+(``asa_s``) has no Erlang A staffing here.
 """
 
 from __future__ import annotations
@@ -38,6 +45,10 @@ class QueueTarget:
     answer_time_s: float
     aht_s: float
     asa_s: float | None = None
+    patience_s: float | None = None  # callers' mean patience (Erlang A)
+
+
+MODELS = ("erlang-c", "erlang-a")
 
 
 class RequirementsError(ValueError):
@@ -59,7 +70,10 @@ def _staff(
     interval_s: float,
     shrinkage: float,
     max_occupancy: float,
+    model: str = "erlang-c",
 ) -> dict[str, np.ndarray]:
+    if model == "erlang-a":
+        return _staff_erlang_a(calls, aht, target, interval_s, shrinkage, max_occupancy)
     if target.asa_s:
         agents = erlang.agents_for_asa(
             calls, interval_s=interval_s, aht_s=aht, asa_s=target.asa_s, max_occupancy=max_occupancy
@@ -85,6 +99,61 @@ def _staff(
     }
 
 
+def _staff_erlang_a(
+    calls: np.ndarray,
+    aht: np.ndarray,
+    target: QueueTarget,
+    interval_s: float,
+    shrinkage: float,
+    max_occupancy: float,
+) -> dict[str, np.ndarray]:
+    agents = erlang.agents_for_service_level_erlang_a(
+        calls,
+        interval_s=interval_s,
+        aht_s=aht,
+        patience_s=target.patience_s,
+        service_level=target.service_level,
+        answer_time_s=target.answer_time_s,
+        max_occupancy=max_occupancy,
+    )
+    perf = erlang.erlang_a_performance(
+        calls,
+        agents,
+        interval_s=interval_s,
+        aht_s=aht,
+        patience_s=target.patience_s,
+        answer_time_s=target.answer_time_s,
+    )
+    quiet = np.asarray(calls) <= 0  # no calls: nobody waits, nobody hangs up
+    return {
+        "agents": agents,
+        "agents_scheduled": erlang.scheduled_agents(agents, shrinkage),
+        "service_level": np.round(np.where(quiet, 1.0, perf.service_level), 4),
+        "asa_s": np.round(np.where(quiet, 0.0, perf.asa_s), 1),
+        "occupancy": np.round(perf.occupancy, 4),
+        "abandon_rate": np.round(np.where(quiet, 0.0, perf.p_abandon), 4),
+    }
+
+
+def _check_model(model: str, targets: dict[str, QueueTarget], queues) -> None:
+    if model not in MODELS:
+        raise RequirementsError(f"model {model!r}: use one of {', '.join(MODELS)}")
+    if model != "erlang-a":
+        return
+    for queue in queues:
+        target = targets[queue]
+        if target.patience_s is None:
+            raise RequirementsError(
+                f"queue {queue}: the erlang-a model needs the callers' mean patience:"
+                " add patience_s to the queue in queues.yaml"
+            )
+        if target.asa_s:
+            raise RequirementsError(
+                f"queue {queue}: its target is an ASA (asa_target_s), which the erlang-a model"
+                " does not staff to: use --model erlang-c, or a service level for the queue"
+            )
+
+
 def requirements(
     forecast: pd.DataFrame,
     targets: dict[str, QueueTarget],
@@ -94,9 +163,10 @@ def requirements(
     pool: bool = False,
     quantile: str | None = None,
     interval_s: float | None = None,
+    model: str = "erlang-c",
 ) -> pd.DataFrame:
-    """Agents required per queue and interval (see the module doc for the columns).
-    ``interval_s`` is read from the table's timestamps unless given."""
+    """Agents required per queue and interval (see the module doc for the columns and the
+    models). ``interval_s`` is read from the table's timestamps unless given."""
     needed = {"queue", "interval_start", "calls"}
     missing = needed - set(forecast.columns)
     if missing:
@@ -111,6 +181,8 @@ def requirements(
         raise RequirementsError(
             f"no target for queue(s) {', '.join(unknown)}: add them to queues.yaml"
         )
+    _check_model(model, targets, forecast["queue"].unique())
+    columns = COLUMNS + (["abandon_rate"] if model == "erlang-a" else [])
     table = forecast.copy()
     table["interval_start"] = (
         table["interval_start"]
@@ -137,6 +209,7 @@ def requirements(
             answer_time_s=min(t.answer_time_s for t in used),
             aht_s=float(np.mean([t.aht_s for t in used])),
             asa_s=min((t.asa_s for t in used if t.asa_s), default=None),
+            patience_s=min((t.patience_s for t in used if t.patience_s), default=None),
         )
         figures = _staff(
             merged["volume"].to_numpy(),
@@ -145,6 +218,7 @@ def requirements(
             interval_s,
             shrinkage,
             max_occupancy,
+            model,
         )
         out = pd.DataFrame(
             {
@@ -155,7 +229,7 @@ def requirements(
                 **figures,
             }
         )
-        return out[COLUMNS]
+        return out[columns]
 
     parts = []
     for queue, part in table.groupby("queue", sort=False):
@@ -167,6 +241,7 @@ def requirements(
             interval_s,
             shrinkage,
             max_occupancy,
+            model,
         )
         parts.append(
             pd.DataFrame(
@@ -195,7 +270,7 @@ def requirements(
     ).round(1)
     total["queue"] = "total"
     weights = per_queue["calls"].groupby(per_queue["interval_start"]).sum()
-    for metric in ("service_level", "asa_s", "occupancy"):
+    for metric in columns[COLUMNS.index("service_level") :]:
         weighted = (
             (per_queue[metric].fillna(0) * per_queue["calls"])
             .groupby(per_queue["interval_start"])
@@ -205,4 +280,4 @@ def requirements(
             total["interval_start"].map(weighted)
             / total["interval_start"].map(weights).where(lambda w: w > 0)
         ).round(4)
-    return pd.concat([per_queue, total[COLUMNS]], ignore_index=True)[COLUMNS]
+    return pd.concat([per_queue, total[columns]], ignore_index=True)[columns]

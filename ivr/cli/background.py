@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ivr.cli.in_app import AppCommand
+from ivr.cli.output import echo_csv, echo_json, format_option
 from ivr.config.schema import JobName
 
 
@@ -58,12 +59,18 @@ def jobs_run(name: str) -> None:
 
 
 @jobs_group.command("list")
-def jobs_list() -> None:
-
+@format_option
+def jobs_list(fmt: str) -> None:
+    """The jobs, their schedule, their last run and outcome, and their next run."""
     from ivr import clock
     from ivr.jobs.scheduler import job_overview
 
     rows = job_overview(current_app._get_current_object(), clock.now())
+    if fmt != "table":
+        columns = ["job", "schedule", "last_started", "last_outcome", "last_detail", "next_run"]
+        picked = [{k: row.get(k) for k in columns} for row in rows]
+        echo_json({"jobs": picked}) if fmt == "json" else echo_csv(picked, columns)
+        return
     width = max((len(row["job"]) for row in rows), default=0)
     for row in rows:
         last = (

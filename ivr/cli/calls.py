@@ -7,6 +7,7 @@ import click
 from flask import current_app
 
 from ivr.cli.in_app import AppCommand, with_appcontext_group
+from ivr.cli.output import format_option
 from ivr.config import hotline_config
 
 
@@ -41,10 +42,10 @@ def _window(since: str | None, until: str | None, cfg, default, limits=None):
 )
 @click.option("--until", default=None, help="ISO date (inclusive) or date-time (exclusive)")
 @click.option("--freq", default=None, help="per interval, e.g. 30min (default: the whole window)")
-@click.option("--format", "fmt", default="table", type=click.Choice(["table", "csv", "json"]))
+@format_option
 def stats_command(queue, since, until, freq, fmt) -> None:
-    """Queue statistics (the README's definitions), for the window or per interval."""
-    import json
+    """Queue statistics (the README's definitions), for the window or per interval; --format
+    json is the body of GET /api/queues (with --freq, of GET /api/queues/<queue>/intervals)."""
     import sys
 
     import pandas as pd
@@ -72,15 +73,21 @@ def stats_command(queue, since, until, freq, fmt) -> None:
         if freq:
             table = stats.interval_stats(session, cfg, window, interval, queue)
             table["interval_start"] = [t.isoformat() for t in table["interval_start"]]
-        else:
-            table = pd.DataFrame(stats.queue_stats(session, cfg, window, now))
+        else:  # the API's body (GET /api/queues), one queue's when --queue is given
+            report = stats.queues_report(session, cfg, window, now)
             if queue:
-                table = table[table["queue"] == queue]
-    if fmt == "json":
-        records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
-        click.echo(
-            json.dumps({"window": window.as_json(cfg.line.timezone), "rows": records}, indent=2)
-        )
+                report["queues"] = [q for q in report["queues"] if q["queue"] == queue]
+            table = pd.DataFrame(report["queues"])
+    if fmt == "json":  # serialised as the API serialises it
+        if freq:  # as GET /api/queues/<queue>/intervals, with the queue column for all queues
+            records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+            report = {
+                "queue": queue,
+                "freq": freq,
+                "window": window.as_json(cfg.line.timezone),
+                "intervals": records,
+            }
+        click.echo(current_app.json.dumps(report, indent=2))
     elif fmt == "csv":
         table.to_csv(sys.stdout, index=False)
     else:

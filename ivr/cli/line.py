@@ -13,7 +13,9 @@ import click
 from flask import Flask
 
 from ivr import create_app, settings
+from ivr.cli.errors import config_refused
 from ivr.cli.in_app import with_appcontext_group
+from ivr.cli.output import echo_csv, echo_json, format_option
 from ivr.config import hotline_config
 from ivr.config.loader import ConfigError, load_config
 from ivr.store import db as dbmod
@@ -75,7 +77,8 @@ def agents_set_pin(agent_id: str, pin: str) -> None:
 
 
 @agents_group.command("list")
-def agents_list() -> None:
+@format_option
+def agents_list(fmt: str) -> None:
     """Agents, their skills and their state on the line."""
     from sqlalchemy import select
 
@@ -85,10 +88,25 @@ def agents_list() -> None:
     cfg = hotline_config()
     with session_scope() as session:
         accounts = {a.agent_id: a for a in session.scalars(select(AgentAccount))}
-        for agent in cfg.agents:
-            account = accounts.get(agent.id)
-            state = account.state if account else "no PIN"
-            click.echo(f"{agent.id:6} {agent.name:22} {state:8} {','.join(agent.skills)}")
+        rows = [
+            {
+                "id": agent.id,
+                "name": agent.name,
+                "state": accounts[agent.id].state if agent.id in accounts else "no PIN",
+                "skills": list(agent.skills),
+            }
+            for agent in cfg.agents
+        ]
+    if fmt == "json":
+        echo_json({"agents": rows})
+    elif fmt == "csv":
+        echo_csv(
+            ({**r, "skills": ",".join(r["skills"])} for r in rows),
+            list(rows[0]) if rows else ["id", "name", "state", "skills"],
+        )
+    else:
+        for r in rows:
+            click.echo(f"{r['id']:6} {r['name']:22} {r['state']:8} {','.join(r['skills'])}")
 
 
 @click.group("config", cls=click.Group)
@@ -114,10 +132,7 @@ def config_check(config_dir: str | None) -> None:
     try:
         cfg = load_config(config_dir)
     except ConfigError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue), err=True)
-        click.echo(f"{len(exc.issues)} error(s)", err=True)
-        sys.exit(1)
+        config_refused(exc)
     click.echo(
         f"ok ({cfg.source_dir}: {len(cfg.languages)} languages, {len(cfg.queues)} queues, {len(cfg.agents)} agents)"
     )
@@ -168,10 +183,7 @@ def pid_file(app: Flask) -> Path:
 
 
 def _refuse(exc: ConfigError) -> NoReturn:
-    for issue in exc.issues:
-        click.echo(str(issue), err=True)
-    click.echo(f"{len(exc.issues)} error(s): the configuration was refused", err=True)
-    sys.exit(1)
+    config_refused(exc, "error(s): the configuration was refused")
 
 
 @click.command("reload")

@@ -15,7 +15,9 @@ from forecasts.calendar import Calendar, EventsError, read_events
 from forecasts.forecast import daily_summary, forecast, parse_duration, write_csv
 from forecasts.history import History, HistoryError, read_history
 from forecasts.models import MODELS, make_model
+from ivr.cli.errors import config_refused
 from ivr.cli.in_app import AppCommand
+from ivr.cli.output import echo_csv, echo_json, format_option, note
 from ivr.config import hotline_config
 from ivr.config.loader import ConfigError, load_config
 from ivr.config.schema import HotlineConfig
@@ -29,7 +31,7 @@ def line_config(config_dir: str | None) -> HotlineConfig:
     try:
         return load_config(config_dir)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        config_refused(exc)
 
 
 def load_history(path: str, cfg: HotlineConfig, tz: str | None, freq: str | None) -> History:
@@ -216,15 +218,23 @@ def iso_local(table: pd.DataFrame, tz) -> pd.DataFrame:
     default=None,
     help="staff to the forecast's band instead of its mean",
 )
-def requirements_command(forecast_file, config_dir, output, pool, quantile):
-    """Agents required per queue and interval from a forecast (Erlang C, shrinkage, occupancy cap)."""
+@click.option(
+    "--model",
+    type=click.Choice(["erlang-c", "erlang-a"]),
+    default="erlang-c",
+    show_default=True,
+    help="erlang-a: callers hang up after their queue's patience_s (queues.yaml) on average",
+)
+def requirements_command(forecast_file, config_dir, output, pool, quantile, model):
+    """Agents required per queue and interval from a forecast (Erlang C, or Erlang A with
+    --model erlang-a; shrinkage, occupancy cap)."""
     from ivr.planning.pipeline import closed_calls, requirement_table
     from staffing.requirements import RequirementsError, interval_seconds
 
     cfg = line_config(config_dir)
     table = read_table(forecast_file, {"queue", "interval_start", "calls"})
     try:
-        result = requirement_table(cfg, table, pool=pool, quantile=quantile)
+        result = requirement_table(cfg, table, pool=pool, quantile=quantile, model=model)
         closed = closed_calls(cfg, table)
     except (RequirementsError, ValueError) as exc:
         raise click.ClickException(f"{forecast_file}: {exc}") from exc
@@ -263,8 +273,9 @@ def requirements_command(forecast_file, config_dir, output, pool, quantile):
     is_flag=True,
     help="plan for the requirement alone, beyond what agents.csv's team can work (what to hire for)",
 )
+@format_option
 def shifts_command(
-    requirements_file, config_dir, output, plot, time_limit, allow_uncovered, ignore_team
+    requirements_file, config_dir, output, plot, time_limit, allow_uncovered, ignore_team, fmt
 ):
     """Choose how many agents start each shift on each day, at least cost (OR-Tools CP-SAT).
 
@@ -292,36 +303,111 @@ def shifts_command(
     summary.rows.to_csv(output, index=False)
     from staffing.shift_plan import worst_intervals
 
-    click.echo(f"wrote {len(summary.rows)} shift rows to {output}")
+    say = note(fmt)
+    say(f"wrote {len(summary.rows)} shift rows to {output}")
     team = week.problem.team
+    binds = (
+        team is not None
+        and summary.shortage_hours > 0
+        and (summary.shifts >= team.shifts or summary.paid_hours >= team.paid_hours - 0.5)
+    )
     if team is not None:
-        click.echo(
+        say(
             f"team: {team.describe()}; the plan has {summary.shifts} shifts and"
             f" {summary.paid_hours:.0f} paid hours"
         )
-        if summary.shortage_hours > 0 and (
-            summary.shifts >= team.shifts or summary.paid_hours >= team.paid_hours - 0.5
-        ):
-            click.echo(
+        if binds:
+            say(
                 f"the team's limit binds: the {summary.shortage_hours:.1f} agent-hours short need"
                 " more agents (`hotline plan` counts the hires; --ignore-team plans without the"
                 " limit)"
             )
-    click.echo(
-        f"status {plan.status.lower()}, optimality gap {plan.gap:.1%}, {plan.distinct_shifts} distinct shifts"
-    )
-    click.echo(
-        f"paid hours {summary.paid_hours:.1f}, cost {summary.cost:.2f}, shortage {summary.shortage_hours:.1f} agent-hours, excess {summary.excess_hours:.1f} agent-hours"
-    )
     worst = worst_intervals(week, plan)
-    if worst:
-        click.echo(
-            "worst intervals: "
-            + "; ".join(f"{when} needs {need}, has {have}" for when, need, have in worst)
-        )
     if plot:
         plot_plan(week, plan, plot)
-        click.echo(f"wrote {plot}")
+    if fmt == "csv":
+        echo_csv(summary.rows.to_dict(orient="records"), list(summary.rows.columns))
+    elif fmt == "json":
+        echo_json(
+            {
+                "output": output,
+                "status": plan.status.lower(),
+                "gap": round(plan.gap, 4),
+                "distinct_shifts": plan.distinct_shifts,
+                "shifts": summary.shifts,
+                "paid_hours": round(summary.paid_hours, 2),
+                "cost": round(summary.cost, 2),
+                "shortage_hours": round(summary.shortage_hours, 2),
+                "excess_hours": round(summary.excess_hours, 2),
+                "team": {
+                    "describe": team.describe(),
+                    "shifts": team.shifts,
+                    "paid_hours": round(team.paid_hours, 2),
+                    "limit_binds": binds,
+                }
+                if team is not None
+                else None,
+                "worst_intervals": [
+                    {"interval": when, "required": need, "scheduled": have}
+                    for when, need, have in worst
+                ],
+                "rows": summary.rows.to_dict(orient="records"),
+            }
+        )
+    else:
+        click.echo(
+            f"status {plan.status.lower()}, optimality gap {plan.gap:.1%}, {plan.distinct_shifts} distinct shifts"
+        )
+        click.echo(
+            f"paid hours {summary.paid_hours:.1f}, cost {summary.cost:.2f}, shortage {summary.shortage_hours:.1f} agent-hours, excess {summary.excess_hours:.1f} agent-hours"
+        )
+        if worst:
+            click.echo(
+                "worst intervals: "
+                + "; ".join(f"{when} needs {need}, has {have}" for when, need, have in worst)
+            )
+    if plot:
+        say(f"wrote {plot}")
+
+
+HIRING_COLUMNS = [
+    "week_start",
+    "agent_hours",
+    "paid_hours",
+    "fte",
+    "cost",
+    "shortage_hours",
+    "peak",
+    "peak_agents",
+    "extra_hours",
+    "hires",
+    "shifts",
+    "team_shifts",
+    "team_shortage_hours",
+]
+
+
+def hiring_row(s, cfg: HotlineConfig) -> dict:
+    """One week of ``hotline plan``'s table, as the csv and json formats give it."""
+    from ivr.planning.pipeline import hires
+
+    return {
+        "week_start": s.week_start.isoformat(),
+        "agent_hours": round(s.agent_hours, 2),
+        "paid_hours": round(s.paid_hours, 2),
+        "fte": round(s.fte, 2),
+        "cost": round(s.cost, 2),
+        "shortage_hours": round(s.shortage_hours, 2),
+        "peak": s.peak,
+        "peak_agents": int(s.peak_agents),
+        "extra_hours": round(s.extra_hours, 2),
+        "hires": hires(s, cfg),
+        "shifts": s.shifts,
+        "team_shifts": s.team.shifts if s.team else None,
+        "team_shortage_hours": round(s.team_shortage_hours, 2)
+        if s.team_shortage_hours is not None
+        else None,
+    }
 
 
 @click.command("plan", cls=AppCommand)
@@ -341,7 +427,8 @@ def shifts_command(
     type=click.FloatRange(1, 600),
     help="solver seconds per week",
 )
-def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
+@format_option
+def plan_command(start, weeks, what_ifs, freq, time_limit, fmt) -> None:
     """Forecast -> requirements -> shifts week by week from the stored history: agent-hours, FTE,
     cost, peaks, and the gap to the current headcount (agents.csv). The shifts are planned for
     the requirement alone; a week that asks more shifts of the team than it can work is planned
@@ -400,6 +487,33 @@ def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
         raise click.ClickException(str(exc)) from exc
     capacity = base[0].capacity_hours
     team = base[0].team
+    if fmt != "table":
+        weeks_of = {"base": base, **({f"what-if: {variant.describe()}": other} if other else {})}
+        if fmt == "csv":
+            rows = [
+                {"scenario": name, **hiring_row(s, cfg)}
+                for name, summaries in weeks_of.items()
+                for s in summaries
+            ]
+            echo_csv(rows, ["scenario", *HIRING_COLUMNS])
+        else:
+            echo_json(
+                {
+                    "headcount": {
+                        "agents": len(cfg.agents),
+                        "contract_hours": round(capacity, 2),
+                        "team_shifts": team.shifts if team else None,
+                    },
+                    "weeks": [hiring_row(s, cfg) for s in base],
+                    "what_if": {
+                        "change": variant.describe(),
+                        "weeks": [hiring_row(s, cfg) for s in other],
+                    }
+                    if other
+                    else None,
+                }
+            )
+        return
     click.echo(
         f"current headcount: {len(cfg.agents)} agents, up to {capacity:.0f} contract hours a week"
         + (f" and {team.shifts} shifts (one a day, rest rules and contracts kept)" if team else "")
@@ -473,6 +587,7 @@ def plan_command(start, weeks, what_ifs, freq, time_limit) -> None:
     help="when the rules cannot all be kept, roster anyway and list what gives",
 )
 @click.option("--publish", is_flag=True, help="store it as the published roster (else as a draft)")
+@format_option
 def roster_command(
     plan_file,
     week,
@@ -485,6 +600,7 @@ def roster_command(
     time_limit,
     best_effort,
     publish,
+    fmt,
 ) -> None:
     """Assign named agents to the plan's shifts (OR-Tools CP-SAT), keeping the rules."""
     import datetime as dt
@@ -550,15 +666,17 @@ def roster_command(
             f"no roster keeps every rule; the least it takes to break:\n{lines}\n(--best-effort rosters anyway)"
         ) from exc
     write_csv(rows, output)
-    click.echo(
-        f"wrote {len(rows)} shifts to {output} ({result.status.lower()}, gap {result.gap:.1%}); stored as {'published' if publish else 'draft'}"
+    stored = "published" if publish else "draft"
+    say = note(fmt)
+    say(
+        f"wrote {len(rows)} shifts to {output} ({result.status.lower()}, gap {result.gap:.1%}); stored as {stored}"
     )
     missing = unfilled(plan, rows)
+    asked = asked_beyond(cfg, plan, agents)
     if missing:
-        click.echo(f"{missing} planned shift(s) have no agent")
-        asked = asked_beyond(cfg, plan, agents)
+        say(f"{missing} planned shift(s) have no agent")
         if asked:
-            click.echo(
+            say(
                 "the plan asks more than these agents can work: "
                 + "; ".join(asked)
                 + " (`hotline shifts` without --ignore-team plans within what they can work)"
@@ -566,11 +684,10 @@ def roster_command(
     from ivr.planning.rosters import summarise
 
     for violation in summarise(result.violations):
-        click.echo(f"rule not kept: {violation}")
+        say(f"rule not kept: {violation}")
+    calendars = write_ics(rows, agents, ics_dir, cfg.line.name) if ics_dir else []
     if ics_dir:
-        click.echo(
-            f"wrote {len(write_ics(rows, agents, ics_dir, cfg.line.name))} calendar files to {ics_dir}"
-        )
+        say(f"wrote {len(calendars)} calendar files to {ics_dir}")
     if html_file:
         week = roster_week(
             rows,
@@ -579,10 +696,45 @@ def roster_command(
             week_start,
             f"Roster, week of {week_start}",
             [str(v) for v in result.violations],
-            asked_beyond(cfg, plan, agents),
+            asked,
         )
         Path(html_file).write_text(roster_file(current_app, week))
-        click.echo(f"wrote {html_file}")
+        say(f"wrote {html_file}")
+    if fmt == "csv":
+        echo_csv(rows, ROSTER_COLUMNS)
+    elif fmt == "json":
+        echo_json(
+            {
+                "week": week_start.isoformat(),
+                "status": result.status.lower(),
+                "gap": round(result.gap, 4),
+                "stored_as": stored,
+                "output": output,
+                "assignments": [{k: r.get(k) for k in ROSTER_COLUMNS} for r in rows],
+                "unfilled_shifts": missing,
+                "asked_beyond_team": asked if missing else [],
+                "rules_broken": [broken_rule(v, week_start) for v in result.violations],
+            }
+        )
+
+
+ROSTER_COLUMNS = ["agent", "date", "shift_start", "shift_end", "break_start", "queue_skills"]
+
+
+def broken_rule(violation, week_start) -> dict:
+    """A rule the roster breaks (:class:`staffing.rostering.Violation`) as JSON: ``date`` is
+    the day of the week it falls on (None for the week as a whole)."""
+    import datetime as dt
+
+    day = violation.day
+    return {
+        "agent": violation.agent,
+        "date": (week_start + dt.timedelta(days=day)).isoformat() if day is not None else None,
+        "time": violation.time,
+        "rule": violation.rule,
+        "detail": violation.detail,
+        "text": str(violation),
+    }
 
 
 # the hotline command's own (no app needed)

@@ -267,6 +267,8 @@ class Queue(_Model):
     aht_s: PositiveSeconds
     max_wait_before_callback_s: PositiveSeconds
     opens_ticket: bool = False  # callers hear a ticket reference before queueing (complaints)
+    # callers' mean patience before hanging up: the Erlang A staffing model (requirements)
+    patience_s: PositiveSeconds | None = None
 
 
 class QueuesFile(_Model):

@@ -94,6 +94,7 @@ def queue_targets(cfg: HotlineConfig, what_if: WhatIf = WhatIf()) -> dict[str, Q
             answer_time_s=answer,
             aht_s=q.aht_s + what_if.aht_delta_s,
             asa_s=None if what_if.service_level else q.asa_target_s,
+            patience_s=q.patience_s,
         )
     return out
 
@@ -147,8 +148,10 @@ def requirement_table(
     what_if: WhatIf = WhatIf(),
     pool: bool = False,
     quantile: str | None = None,
+    model: str = "erlang-c",
 ) -> pd.DataFrame:
-    """Agents required per queue and interval, for the hours the line is open."""
+    """Agents required per queue and interval, for the hours the line is open (``model``:
+    erlang-c or erlang-a, :mod:`staffing.requirements`)."""
     return requirements(
         only_open_hours(cfg, apply_what_if(forecast_table, what_if)),
         queue_targets(cfg, what_if),
@@ -156,6 +159,7 @@ def requirement_table(
         max_occupancy=cfg.staffing.max_occupancy,
         pool=pool,
         quantile=quantile,
+        model=model,
     )
 
 

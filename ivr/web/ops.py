@@ -76,14 +76,7 @@ def api_queues():
         return refused(exc)
     cfg = config()
     now = clock.now()
-    queues = stats.queue_stats(get_session(), cfg, window, now)
-    return jsonify(
-        {
-            "as_of": now.astimezone(cfg.tz).isoformat(),
-            "window": window.as_json(cfg.line.timezone),
-            "queues": queues,
-        }
-    )
+    return jsonify(stats.queues_report(get_session(), cfg, window, now))
 
 
 @bp.get("/api/queues/<queue>/intervals")

@@ -50,7 +50,7 @@ def test_service_level_target_outside_zero_one(config_dir):
         "service_level: {target: 1.5, answer_time_s: 30}",
     )
     (issue,) = issues_of(config_dir)
-    assert issue.startswith("config/queues.yaml:12: queues[1].service_level.target:")
+    assert issue.startswith("config/queues.yaml:13: queues[1].service_level.target:")
     assert "less than 1" in issue and "1.5" in issue
 
 
@@ -59,7 +59,7 @@ def test_duplicate_menu_key_names_the_other_queue(config_dir):
     (config_dir / "queues.yaml").write_text(text.replace('key: "3"', 'key: "1"'))
     (issue,) = issues_of(config_dir)
     assert (
-        issue == "config/queues.yaml:17: queues[2].key: key '1' is already used by queue 'orders'"
+        issue == "config/queues.yaml:19: queues[2].key: key '1' is already used by queue 'orders'"
     )
 
 
@@ -68,7 +68,7 @@ def test_menu_key_colliding_with_operator_key(config_dir):
     (issue,) = issues_of(config_dir)
     assert (
         issue
-        == "config/queues.yaml:23: queues[3].key: key '0' is already line.yaml menu.operator_key"
+        == "config/queues.yaml:26: queues[3].key: key '0' is already line.yaml menu.operator_key"
     )
 
 
@@ -108,7 +108,7 @@ def test_unknown_holiday_country(config_dir):
 def test_broken_yaml_syntax_gives_line(config_dir):
     edit(config_dir / "queues.yaml", "  - id: technical", "  - id: technical: [")
     (issue,) = issues_of(config_dir)
-    assert re.match(r"config/queues\.yaml:1[56]: not valid YAML: ", issue), issue
+    assert re.match(r"config/queues\.yaml:1[78]: not valid YAML: ", issue), issue
 
 
 def test_agents_csv_errors_carry_line_numbers(config_dir):

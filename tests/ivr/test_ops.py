@@ -292,7 +292,7 @@ def test_stats_cli_formats(app, new_call):
     new_call().ring([Press("1"), Press("3")])
     runner = app.test_cli_runner()
     as_json = json.loads(runner.invoke(args=["stats", "--format", "json"]).output)
-    technical = next(r for r in as_json["rows"] if r["queue"] == "technical")
+    technical = next(r for r in as_json["queues"] if r["queue"] == "technical")
     assert technical["offered"] == 1 and technical["answered"] == 1
     csv_out = runner.invoke(
         args=["stats", "--queue", "technical", "--freq", "1h", "--format", "csv"]
@@ -311,6 +311,30 @@ def test_stats_cli_formats(app, new_call):
     assert backwards.exit_code == 2 and "until must be after since" in backwards.output
     bad = runner.invoke(args=["stats", "--queue", "billing"])
     assert bad.exit_code == 2 and "unknown queue 'billing'" in bad.output
+
+
+def test_stats_cli_json_is_the_api_body(app, client, new_call):
+    new_call(queue_outcome=QueueOutcome(result="hangup", queue_time_s=48)).ring(
+        [Press("1"), Press("1")]
+    )
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["stats", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert set(body) == {"as_of", "window", "queues"}
+    assert body == client.get("/api/queues", headers=bearer()).get_json()
+    one = json.loads(runner.invoke(args=["stats", "--queue", "orders", "--format", "json"]).output)
+    assert [q["queue"] for q in one["queues"]] == ["orders"]
+    intervals = json.loads(
+        runner.invoke(
+            args=["stats", "--queue", "orders", "--freq", "30min", "--format", "json"]
+        ).output
+    )
+    api = client.get("/api/queues/orders/intervals?freq=30min", headers=bearer()).get_json()
+    assert intervals["window"] == api["window"] and len(intervals["intervals"]) == 48
+    assert {k: v for k, v in intervals["intervals"][20].items() if k != "queue"} == api[
+        "intervals"
+    ][20]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -95,6 +96,18 @@ def test_forecast_requirements_shifts_round_trip(tmp_path):
         "saturday",
     }
     assert png.read_bytes()[:4] == b"\x89PNG"
+    as_json = runner.invoke(
+        cli, ["shifts", str(reqs), "-o", str(plan), "--time-limit", "8", "--format", "json"]
+    )
+    assert as_json.exit_code == 0, as_json.output
+    body = json.loads(as_json.stdout)
+    assert {"status", "paid_hours", "shortage_hours", "worst_intervals", "rows"} <= set(body)
+    assert len(body["rows"]) == len(pd.read_csv(plan))
+    as_csv = runner.invoke(
+        cli, ["shifts", str(reqs), "-o", str(plan), "--time-limit", "8", "--format", "csv"]
+    )
+    assert as_csv.exit_code == 0, as_csv.output
+    assert as_csv.stdout.splitlines()[0] == ",".join(rows.columns)
 
 
 def test_pooled_and_p90_requirements(tmp_path):
@@ -116,6 +129,42 @@ def test_pooled_and_p90_requirements(tmp_path):
     )
     total_mean = pd.read_csv(pooled)["agents"].sum()
     assert pd.read_csv(upper).query("queue == 'total'")["agents"].sum() > total_mean * 0.9
+
+
+def test_requirements_with_erlang_a(tmp_path, config_dir):
+    """--model erlang-a staffs with the callers' patience (queues.yaml's patience_s): never more
+    agents than Erlang C for the same targets in any row, fewer in some, and a queue without
+    patience_s is an error that names it."""
+    runner = CliRunner()
+    forecast, c_file, a_file = tmp_path / "f.csv", tmp_path / "c.csv", tmp_path / "a.csv"
+    runner.invoke(
+        cli, ["forecast", history_csv(tmp_path, weeks=3), "--horizon", "1d", "-o", str(forecast)]
+    )
+    erlang_c = runner.invoke(cli, ["requirements", str(forecast), "-o", str(c_file)])
+    assert erlang_c.exit_code == 0, erlang_c.output
+    erlang_a = runner.invoke(
+        cli, ["requirements", str(forecast), "-o", str(a_file), "--model", "erlang-a"]
+    )
+    assert erlang_a.exit_code == 0, erlang_a.output
+    c, a = pd.read_csv(c_file), pd.read_csv(a_file)
+    assert list(a.columns) == [*c.columns, "abandon_rate"]
+    assert (a[["queue", "interval_start"]] == c[["queue", "interval_start"]]).all().all()
+    assert (a["agents"] <= c["agents"]).all() and (a["agents"] < c["agents"]).any()
+    assert (a["agents_scheduled"] <= c["agents_scheduled"]).all()
+    busy = a[(a["queue"] != "total") & (a["calls"] > 5)]
+    assert (busy["service_level"] >= 0.8).all() and (busy["abandon_rate"] > 0).all()
+
+    queues = config_dir / "queues.yaml"
+    text = queues.read_text(encoding="utf-8")
+    queues.write_text(text.replace("    patience_s: 240\n", "", 1), encoding="utf-8")
+    missing = runner.invoke(
+        cli,
+        ["requirements", str(forecast), "-o", str(a_file), "--model", "erlang-a"]
+        + ["--config-dir", str(config_dir)],
+    )
+    assert missing.exit_code == 1
+    assert "queue complaints: the erlang-a model needs" in missing.output
+    assert "patience_s" in missing.output and "Traceback" not in missing.output
 
 
 def test_uncoverable_requirement_names_the_intervals(tmp_path):
@@ -233,6 +282,17 @@ def test_plan_command_from_stored_calls_with_a_what_if(make_app, tmp_path):
         if line.startswith("2026-11-23") and "paid h" in line
     )
     assert "(+" in change.split("paid h")[1].split(")")[0]  # more volume, more paid hours
+    as_json = app.test_cli_runner().invoke(
+        args=["plan", "--from", "2026-11-23", "--weeks", "1", "--time-limit", "4"]
+        + ["--what-if", "volume=+50%", "--format", "json"]
+    )
+    assert as_json.exit_code == 0, as_json.output
+    body = json.loads(as_json.stdout)
+    assert body["headcount"]["agents"] == agents
+    [base] = body["weeks"]
+    assert base["week_start"] == "2026-11-23" and {"paid_hours", "fte", "hires"} <= set(base)
+    assert body["what_if"]["change"] == "volume +50%"
+    assert body["what_if"]["weeks"][0]["paid_hours"] > base["paid_hours"]
     inside = app.test_cli_runner().invoke(args=["plan", "--from", "2026-11-01", "--weeks", "1"])
     assert inside.exit_code != 0 and "inside the history" in inside.output
 

@@ -521,3 +521,39 @@ def test_the_roster_staffs_a_thin_saturday_before_a_busy_monday(app):
 
     assert day_of_x(by_team_share=True) == str(WEEK + dt.timedelta(days=5))
     assert day_of_x(by_team_share=False) == str(WEEK)  # by paid hours alone: Monday's 8 h
+
+
+def test_roster_as_json_and_csv(app, tmp_path):
+    """--format json: the week, the assignments, the shifts without an agent and each rule
+    broken as an object; --format csv: the assignments, as -o writes them."""
+    import json
+
+    out = tmp_path / "r.csv"
+    result = run(
+        app,
+        plan_csv(tmp_path, per_day=1),
+        "--agents",
+        small_team_csv(tmp_path),
+        "-o",
+        str(out),
+        "--best-effort",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["week"] == WEEK.isoformat()
+    assert {"assignments", "unfilled_shifts", "rules_broken", "status"} <= set(body)
+    written = pd.read_csv(out, dtype=str, keep_default_na=False).to_dict(orient="records")
+    assert body["assignments"] == written
+    assert {"agent", "date", "shift_start", "shift_end"} <= set(body["assignments"][0])
+    assert body["rules_broken"]
+    for rule in body["rules_broken"]:
+        assert {"agent", "date", "rule", "detail"} <= set(rule)
+        assert rule["date"] is None or WEEK.isoformat() <= rule["date"]
+    assert any(r["agent"] is None and r["date"] and r["time"] for r in body["rules_broken"])
+    as_csv = run(
+        app, plan_csv(tmp_path), "--agents", team_csv(tmp_path), "-o", str(out), "--format", "csv"
+    )
+    assert as_csv.exit_code == 0, as_csv.output
+    assert as_csv.stdout == out.read_text()

@@ -130,3 +130,64 @@ def test_occupancy_cap_applies():
 def test_bad_forecasts_are_explained(frame, kwargs, message):
     with pytest.raises(RequirementsError, match=message):
         requirements(frame, TARGETS, shrinkage=0.1, max_occupancy=0.9, **kwargs)
+
+
+PATIENT = {
+    "orders": QueueTarget(0.8, 20, 180, patience_s=120),
+    "technical": QueueTarget(0.8, 60, 480, patience_s=240),
+}
+
+
+def test_erlang_a_needs_no_more_agents_when_callers_hang_up():
+    """Erlang A's count is the fewest agents meeting the target with callers who hang up; as
+    an abandoning caller's wait ends, Erlang C's count meets it too here, so Erlang A needs at
+    most as many: exactly when Erlang A's service level with Erlang C's count meets the target."""
+    from staffing import erlang
+
+    calls = {"orders": [100, 0, 3, 40, 250, 1.5], "technical": [12, 30, 0, 7, 60, 90]}
+    kw = {"shrinkage": 0.3, "max_occupancy": 0.85}
+    c = requirements(table(calls), PATIENT, **kw)
+    a = requirements(table(calls), PATIENT, model="erlang-a", **kw)
+    assert list(c.columns) == COLUMNS and list(a.columns) == [*COLUMNS, "abandon_rate"]
+    assert (a["agents"] <= c["agents"]).all()
+    assert (a["agents_scheduled"] <= c["agents_scheduled"]).all()
+    assert (a["agents"] < c["agents"]).any()
+    for queue, target in PATIENT.items():
+        ours, theirs = a[a["queue"] == queue], c[c["queue"] == queue]
+        volume = np.array(calls[queue], dtype=float)
+
+        def meets(n, target=target, volume=volume):
+            perf = erlang.erlang_a_performance(
+                volume,
+                np.asarray(n),
+                interval_s=1800,
+                aht_s=target.aht_s,
+                patience_s=target.patience_s,
+                answer_time_s=target.answer_time_s,
+                asa_nodes=0,
+            )
+            return (perf.service_level >= target.service_level) & (perf.occupancy <= 0.85 + 1e-12)
+
+        busy = volume > 0
+        n_a, n_c = ours["agents"].to_numpy(), theirs["agents"].to_numpy()
+        assert meets(n_a)[busy].all()
+        assert not meets(np.maximum(n_a - 1, 0))[busy & (n_a > 1)].any()  # the fewest
+        assert ((n_a <= n_c) == meets(n_c))[busy].all()
+        assert (ours["abandon_rate"][busy] > 0).all() and (ours["abandon_rate"][~busy] == 0).all()
+    assert a.loc[a["queue"] == "total", "agents"].tolist() == [
+        int(a.loc[(a["queue"] != "total") & (a["interval_start"] == t), "agents"].sum())
+        for t in a.loc[a["queue"] == "total", "interval_start"]
+    ]
+
+
+def test_erlang_a_names_a_queue_without_patience():
+    targets = {**PATIENT, "vip": QueueTarget(0.9, 10, 180)}
+    frame = table({"orders": [10, 10], "vip": [5, 5]})
+    with pytest.raises(RequirementsError, match="queue vip: the erlang-a model needs"):
+        requirements(frame, targets, shrinkage=0.3, max_occupancy=1.0, model="erlang-a")
+    assert len(requirements(frame, targets, shrinkage=0.3, max_occupancy=1.0))  # erlang-c: fine
+    asa = {"orders": QueueTarget(0.9, 10, 180, asa_s=5, patience_s=60)}
+    with pytest.raises(RequirementsError, match="queue orders: its target is an ASA"):
+        requirements(
+            table({"orders": [10, 10]}), asa, shrinkage=0.3, max_occupancy=1.0, model="erlang-a"
+        )
