@@ -386,6 +386,13 @@ class Agent(_Model):
         return value
 
 
+def agent_number(agent_id: str) -> int | None:
+    """The number an agent keys in on the agent line: the digits of the id (A007 is 7), or None
+    for an id without digits."""
+    digits = "".join(c for c in agent_id if c.isascii() and c.isdigit())
+    return int(digits) if digits else None
+
+
 class ImportSettings(_Model):
     """``import.yaml``: how foreign call records map onto our queues."""
 

@@ -16,7 +16,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ivr import clock
-from ivr.config.schema import Agent, HotlineConfig
+from ivr.config.schema import Agent, HotlineConfig, agent_number
 from ivr.store import calllog
 from ivr.store.db import get_session
 from ivr.store.models import AgentAccount, AgentSession, Callback
@@ -41,8 +41,7 @@ def agent_by_digits(cfg: HotlineConfig, digits: str) -> Agent | None:
     if wanted is None:
         return None
     for agent in cfg.agents:
-        own = "".join(c for c in agent.id if c.isdigit())
-        if own and int(own) == wanted:
+        if agent_number(agent.id) == wanted:
             return agent
     return None
 
