@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hmac
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
@@ -40,8 +41,9 @@ from flask_login import login_required as login_required
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.security import check_password_hash
 
-from ivr.web import logins
+from ivr.web import logins, throttle
 
+log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -147,14 +149,33 @@ def login() -> Any:
     if request.method == "POST":
         name = request.form.get("username", "")[:100]
         password = request.form.get("password", "")[:200]
+        address = request.remote_addr or "unknown"
         app = current_app._get_current_object()
+        why = throttle.refused(app, name, address)
+        if why is not None:
+            log.warning(
+                "login refused for %r from %s: %d failed logins for this %s within %d minutes",
+                name,
+                address,
+                throttle.MAX_FAILURES,
+                why,
+                throttle.WINDOW.total_seconds() // 60,
+            )
+            page = render_template(
+                "login.html", error="Too many failed logins. Try again in a quarter of an hour."
+            )
+            retry = str(int(throttle.WINDOW.total_seconds()))
+            return page, 429, {"Retry-After": retry}
         user = logins.enabled_user(app, name)
         if user is not None and check_password_hash(user.password_hash, password):
+            throttle.forget_user(app, name)
             end_this_login()
             session.clear()
             token = logins.open_login(app, user.username)
             login_user(WebUser(user.username, user.role, token))
             return redirect(safe_next(request.args.get("next")))
+        throttle.record_failure(app, name, address)
+        log.info("failed login for %r from %s", name, address)
         error = "Wrong username or password."
     return render_template("login.html", error=error), 401 if error else 200
 
