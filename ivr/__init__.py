@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
     from ivr.config.loader import default_config_dir
     from ivr.store import db
     from ivr.voice import agents, callbacks, menu, queue, survey
-    from ivr.web import auth, health, ops, supervisor
+    from ivr.web import api, auth, health, ops, supervisor
 
     env = settings.load()  # SettingsError names any bad environment variable
     instance = (test_config or {}).get("INSTANCE_PATH") or env.hotline_instance_path
@@ -93,7 +93,9 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
     db.init_app(app)
     register_commands(app)
     auth.init_app(app)
+    api.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
     for blueprint in (
         menu.bp,
         queue.bp,

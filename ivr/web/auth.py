@@ -1,11 +1,14 @@
 """Who may see ops and supervisor pages and the JSON API.
 
 - API: ``Authorization: Bearer <token>`` with tokens from ``HOTLINE_API_TOKENS`` (comma-separated),
-  or the session of a logged-in user (the dashboard's own requests).
+  or the session of a logged-in user (the dashboard's own requests). The supervisors' exports
+  (roster CSV, calendars) take the same tokens, or a supervisor's login (``export_auth``).
 - Pages: a login form for users from ``config/users.yaml`` (hashed passwords), with Flask-Login.
   Each login is recorded in the database (:mod:`ivr.web.logins`) and looked up on every request:
   logging out ends it (a copied cookie stops working), so do removing or disabling the user in
   users.yaml, and it expires ``HOTLINE_SESSION_HOURS`` after the login.
+- Password guessing is held back: 5 wrong passwords for a username or from an address within 15
+  minutes make the login page answer 429 (:mod:`ivr.web.throttle`).
 - Every form outside Twilio's webhooks (``/voice/``) needs a CSRF token (Flask-WTF).
 - Every non-Twilio response carries security headers.
 
@@ -103,14 +106,37 @@ def username() -> str:
     return current_user.username
 
 
+def unauthorized() -> Response:
+    response = jsonify({"error": "unauthorized"})
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
+    return response
+
+
 def api_auth(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not (bearer_ok() or current_user.is_authenticated):
-            response = jsonify({"error": "unauthorized"})
-            response.status_code = 401
-            response.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
-            return response
+            return unauthorized()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def export_auth(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A download another system fetches as well as a supervisor: a bearer token from
+    ``HOTLINE_API_TOKENS``, or a supervisor's login. A wrong token is a 401; no credential at all
+    is the login page, as for any page."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if bearer_ok():
+            return view(*args, **kwargs)
+        if "Authorization" in request.headers:
+            return unauthorized()
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        supervisors_only()
         return view(*args, **kwargs)
 
     return wrapper
@@ -209,7 +235,9 @@ def init_app(app) -> None:
 
     @app.before_request
     def check_forms() -> None:
-        if not request.path.startswith("/voice/"):
+        # a path with no route, or a method the route does not take, is answered 404/405
+        # before any form is read
+        if not request.path.startswith("/voice/") and request.routing_exception is None:
             csrf.protect()
 
     @app.after_request

@@ -1,5 +1,6 @@
-"""The pages against misuse: password guessing held back (across workers), cookies, the client's
-address behind a proxy."""
+"""The pages and the API against misuse: password guessing held back (across workers), cookies,
+the client's address behind a proxy, CSRF on every form, JSON errors and the OpenAPI document of
+the API, and the exports fetched with a bearer token."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ import datetime as dt
 import logging
 
 import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
 from sqlalchemy import select
 
+from ivr import stats
+from ivr.demo.twilio_sim import Press, QueueOutcome
 from ivr.store.db import session_scope
-from ivr.store.models import LoginFailure
+from ivr.store.models import LoginFailure, RosterAssignment
 from ivr.web import throttle
 
-from .conftest import csrf, login
+from .conftest import OPEN_TIME, csrf, login
 
 TOKEN = "export-token"
+WEEK = dt.date(2026, 11, 23)  # a Monday
 
 
 @pytest.fixture
@@ -116,3 +122,117 @@ def test_the_session_cookie_is_secure_over_https_only(make_app, public, secure):
     attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
     assert {"httponly", "samesite"} <= attributes and "SameSite=Lax" in cookie
     assert ("secure" in attributes) is secure
+
+
+# --------------------------------------------------------------------------- API errors
+
+
+def test_api_errors_are_json(app, client):
+    missing = client.get("/api/nope", headers=bearer())
+    assert missing.status_code == 404 and missing.get_json() == {"error": "not found"}
+    wrong_method = client.post("/api/queues", headers=bearer())
+    assert wrong_method.status_code == 405 and wrong_method.is_json
+    assert wrong_method.get_json() == {"error": "method not allowed"}
+    assert "GET" in wrong_method.headers["Allow"]
+    refused = client.get("/api/queues?since=tomorrow-ish", headers=bearer())
+    assert refused.status_code == 400 and refused.get_json()["parameter"] == "since"
+    no_token = client.get("/api/queues")
+    assert no_token.status_code == 401 and no_token.get_json() == {"error": "unauthorized"}
+    page = client.get("/nope")  # a page keeps its HTML error
+    assert page.status_code == 404 and not page.is_json
+
+
+def test_an_api_crash_is_a_json_500(make_app, clock, monkeypatch):
+    app = make_app(CLOCK=clock, API_TOKENS=[TOKEN], PROPAGATE_EXCEPTIONS=False)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(stats, "queue_stats", broken)
+    response = app.test_client().get("/api/queues", headers=bearer())
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "internal server error"}
+
+
+# --------------------------------------------------------------------------- OpenAPI
+
+
+def response_validator(document: dict, path: str, status: str) -> Draft202012Validator:
+    """A JSON Schema validator for one response of the document (its $refs resolved inside)."""
+    schema = document["paths"][path]["get"]["responses"][status]["content"]["application/json"]
+    return Draft202012Validator({**schema["schema"], "components": document["components"]})
+
+
+def test_the_openapi_document_is_valid_and_the_responses_match_it(app, client, new_call):
+    new_call(queue_outcome=QueueOutcome(result="hangup", queue_time_s=48)).ring(
+        [Press("1"), Press("1")]
+    )
+    new_call().ring([Press("1"), Press("1")])
+    document = client.get("/api/openapi.json").get_json()  # public: no token
+    validate(document)
+    api_rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/")}
+    documented = {p.replace("{", "<").replace("}", ">") for p in document["paths"]}
+    assert api_rules <= documented
+
+    checks = [
+        ("/api/queues", "/api/queues", "200"),
+        ("/api/queues?since=2026-11-24", "/api/queues", "200"),
+        ("/api/queues/orders/intervals?freq=1h", "/api/queues/{queue}/intervals", "200"),
+        ("/api/queues/general/intervals", "/api/queues/{queue}/intervals", "200"),
+        ("/api/queues?since=nonsense", "/api/queues", "400"),
+        ("/api/queues/nope/intervals", "/api/queues/{queue}/intervals", "404"),
+        ("/api/queues/orders/intervals?freq=7min", "/api/queues/{queue}/intervals", "400"),
+    ]
+    for url, path, status in checks:
+        response = client.get(url, headers=bearer())
+        assert str(response.status_code) == status, url
+        errors = list(response_validator(document, path, status).iter_errors(response.get_json()))
+        assert errors == [], (url, [e.message for e in errors])
+    unauthorized = client.get("/api/queues")
+    validator = response_validator(document, "/api/queues", "401")
+    assert list(validator.iter_errors(unauthorized.get_json())) == []
+
+    # the document is strict: a field it does not describe is refused
+    body = client.get("/api/queues", headers=bearer()).get_json()
+    body["queues"][0]["surprise"] = 1
+    assert not response_validator(document, "/api/queues", "200").is_valid(body)
+
+
+# --------------------------------------------------------------------------- exports
+
+
+@pytest.fixture
+def roster(app):
+    start = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+    with session_scope(app) as db:
+        db.add(
+            RosterAssignment(
+                week_start=WEEK,
+                agent_id="A001",
+                date=start.date(),
+                shift_start=start,
+                shift_end=start + dt.timedelta(hours=8),
+                status="published",
+            )
+        )
+
+
+@pytest.mark.parametrize("path", ["/supervisor/roster.csv", "/supervisor/roster-ics.zip"])
+def test_exports_take_a_bearer_token_or_a_supervisor_login(app, client, roster, path):
+    fetched = client.get(path, headers=bearer())
+    assert fetched.status_code == 200
+    assert fetched.data.startswith(b"agent,date," if path.endswith(".csv") else b"PK")
+    wrong = client.get(path, headers=bearer("wrong"))
+    assert wrong.status_code == 401 and wrong.get_json() == {"error": "unauthorized"}
+    anonymous = client.get(path)
+    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/login")
+    login(client)
+    assert client.get(path).status_code == 200
+
+
+def test_the_statistics_api_takes_a_bearer_token(client):
+    assert client.get("/api/queues", headers=bearer()).status_code == 200
+
+
+def test_clock_fixture_is_the_open_time(clock):
+    assert clock.at == OPEN_TIME
