@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -18,7 +19,7 @@ from ivr.store.db import session_scope
 from ivr.store.models import LoginFailure, RosterAssignment
 from ivr.web import throttle
 
-from .conftest import OPEN_TIME, csrf, login
+from .conftest import csrf, login
 
 TOKEN = "export-token"
 WEEK = dt.date(2026, 11, 23)  # a Monday
@@ -122,6 +123,29 @@ def test_the_session_cookie_is_secure_over_https_only(make_app, public, secure):
     attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
     assert {"httponly", "samesite"} <= attributes and "SameSite=Lax" in cookie
     assert ("secure" in attributes) is secure
+
+
+# --------------------------------------------------------------------------- CSRF
+
+
+def post_routes(app) -> list[str]:
+    """Every POST route of the app but Twilio's webhooks (signed by Twilio instead)."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if "POST" in rule.methods and not rule.rule.startswith("/voice"):
+            routes.append(rule.rule)
+    return sorted(routes)
+
+
+def test_every_post_route_refuses_a_post_without_a_csrf_token(app, client):
+    routes = post_routes(app)
+    assert {"/login", "/logout", "/supervisor/roster/publish"} <= set(routes)
+    login(client)  # logged in as a supervisor: only the missing token stands in the way
+    for rule in routes:
+        path = re.sub(r"<[^>]*>", "1", rule)  # any converter's value
+        assert client.post(path, data={"week": "2026-11-23"}).status_code == 400, rule
+        assert client.post(path, data={"csrf_token": "forged"}).status_code == 400, rule
+    assert client.get("/ops").status_code == 200  # /logout without a token logged nobody out
 
 
 # --------------------------------------------------------------------------- API errors
@@ -232,7 +256,3 @@ def test_exports_take_a_bearer_token_or_a_supervisor_login(app, client, roster, 
 
 def test_the_statistics_api_takes_a_bearer_token(client):
     assert client.get("/api/queues", headers=bearer()).status_code == 200
-
-
-def test_clock_fixture_is_the_open_time(clock):
-    assert clock.at == OPEN_TIME
