@@ -26,7 +26,7 @@ def json_error(status: int, message: str, headers: Any = None) -> Response:
     response = jsonify({"error": message})
     response.status_code = status
     for name, value in headers or []:
-        if name.lower() != "content-type":
+        if name.lower() not in ("content-type", "content-length"):
             response.headers[name] = value
     return response
 

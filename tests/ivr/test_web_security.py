@@ -86,9 +86,10 @@ def test_a_right_password_clears_the_username_s_failures(app, client):
         assert db.scalars(select(LoginFailure.username)).all() == []
 
 
-def test_every_worker_counts_the_same_failures(make_app, clock):
+def test_every_worker_counts_the_same_failures(make_app, clock, any_db_url):
     """Two apps on one database (two gunicorn workers): failures on one hold back the other."""
-    first, second = make_app(CLOCK=clock), make_app(CLOCK=clock)
+    first = make_app(CLOCK=clock, DATABASE_URL=any_db_url)
+    second = make_app(CLOCK=clock, DATABASE_URL=any_db_url)
     for _ in range(5):
         wrong_login(first.test_client())
     assert login(second.test_client()).status_code == 429
@@ -164,6 +165,14 @@ def test_api_errors_are_json(app, client):
     assert no_token.status_code == 401 and no_token.get_json() == {"error": "unauthorized"}
     page = client.get("/nope")  # a page keeps its HTML error
     assert page.status_code == 404 and not page.is_json
+
+
+def test_an_api_error_answered_in_text_elsewhere_is_json(app):
+    """A database restart's 503 (answered in text by the store's handler) is JSON under /api/."""
+    app.add_url_rule("/api/busy", "busy", lambda: ("try again", 503, {"Retry-After": "1"}))
+    response = app.test_client().get("/api/busy")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.get_json() == {"error": "service unavailable"}
 
 
 def test_an_api_crash_is_a_json_500(make_app, clock, monkeypatch):
