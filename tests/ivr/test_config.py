@@ -128,8 +128,9 @@ def test_agents_csv_errors_carry_line_numbers(config_dir):
     assert f"config/agents.csv:{last}: agent A001.id: duplicate id (first on line 2)" in found
 
 
-def test_agents_whose_agent_numbers_collide(config_dir):
+def test_agents_whose_agent_numbers_collide(config_dir, monkeypatch):
     """The agent line knows an agent by the digits of the id: B007 would be A007's number."""
+    monkeypatch.setenv("HOTLINE_CONFIG_DIR", str(config_dir))  # --config-dir sets it; restored
     path = config_dir / "agents.csv"
     text = path.read_text(encoding="utf-8")
     path.write_text(text + "B007,Someone Else,orders,en,10,20,\n", encoding="utf-8")
