@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import settings
 from ivr.config import use_config
@@ -34,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
     from ivr.config.loader import default_config_dir
     from ivr.store import db
     from ivr.voice import agents, callbacks, menu, queue, survey
-    from ivr.web import auth, health, ops, supervisor
+    from ivr.web import api, auth, health, ops, supervisor
 
     env = settings.load()  # SettingsError names any bad environment variable
     instance = (test_config or {}).get("INSTANCE_PATH") or env.hotline_instance_path
@@ -58,6 +59,9 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
         API_TOKENS=list(env.hotline_api_tokens),
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PROXY_HOPS=env.hotline_proxy_hops,
         # Only a test may switch signature checks off, and only together with TESTING.
         TWILIO_SIGNATURE_CHECK=True,
         ALWAYS_OPEN=env.hotline_always_open,
@@ -71,6 +75,14 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
     )
     if test_config:
         app.config.update(test_config)
+    # cookies only over https when the site is served over https
+    secure = str(app.config.get("HOTLINE_PUBLIC_URL") or "").lower().startswith("https://")
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if name not in (test_config or {}):
+            app.config[name] = secure
+    if app.config["PROXY_HOPS"]:
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path, env.hotline_secret_key)
@@ -81,7 +93,9 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
     db.init_app(app)
     register_commands(app)
     auth.init_app(app)
+    api.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
     for blueprint in (
         menu.bp,
         queue.bp,

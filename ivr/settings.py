@@ -37,6 +37,9 @@ class Settings(BaseModel):
     twilio_auth_token: str = ""  # checks every webhook's signature; empty refuses them all
     twilio_account_sid: str = ""  # with the token: the REST client (callbacks, lost calls)
     hotline_public_url: str = ""  # the URL Twilio calls (behind a proxy or tunnel)
+    # proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto are trusted for the
+    # client's address and scheme; 0 trusts none (the app is reached directly)
+    hotline_proxy_hops: int = Field(0, ge=0, le=5)
     # behaviour
     hotline_auto_migrate: bool = True  # migrate the database when the app starts
     hotline_api_tokens: list[str] = []  # comma-separated bearer tokens

@@ -35,6 +35,7 @@ from ivr.config.schema import (
     StaffingRules,
     User,
     UsersFile,
+    agent_number,
 )
 
 
@@ -194,6 +195,7 @@ def load_agents(path: Path, issues: list[ConfigIssue], rel: str | None = None) -
             issues.append(ConfigIssue(rel, "", f"missing column(s) {', '.join(missing)}", 1))
             return []
         seen: dict[str, int] = {}
+        numbers: dict[int, tuple[str, int]] = {}  # agent number -> (id, line) of its first agent
         for row in reader:
             line = reader.line_num
             record = {
@@ -225,6 +227,21 @@ def load_agents(path: Path, issues: list[ConfigIssue], rel: str | None = None) -
                     )
                 )
                 continue
+            number = agent_number(agent.id)
+            if number is not None and number in numbers:
+                first_id, first_line = numbers[number]
+                issues.append(
+                    ConfigIssue(
+                        rel,
+                        f"agent {agent.id}.id",
+                        f"agent number {number} is also {first_id}'s (line {first_line}): "
+                        "the agent line could not tell them apart",
+                        line,
+                    )
+                )
+                continue
+            if number is not None:
+                numbers[number] = (agent.id, line)
             seen[agent.id] = line
             agents.append(agent)
     return agents

@@ -77,8 +77,15 @@ class AgentLineSettings(_Model):
     call_ended: str = "Call ended."
     logged_out: str = "You are logged out. Goodbye."
     error: str = "Sorry, something went wrong. Please log in again."
+    locked: str = (
+        "This agent login is locked after too many wrong PINs. Try again in a quarter of an hour, "
+        "or ask your supervisor."
+    )
     wait_poll_s: int = Field(10, ge=2, le=60)
-    max_pin_attempts: int = Field(3, ge=1, le=10)
+    max_pin_attempts: int = Field(3, ge=1, le=10)  # on one call
+    # wrong PINs for one agent, over any number of calls, that lock the agent's login...
+    lock_after_wrong_pins: int = Field(5, ge=1, le=100)
+    lock_minutes: int = Field(15, ge=1, le=24 * 60)  # ...for this long
 
 
 class JobSchedule(_Model):
@@ -386,6 +393,13 @@ class Agent(_Model):
         if low is not None and value < low:
             raise ValueError(f"max_hours_week {value:g} is below min_hours_week {low:g}")
         return value
+
+
+def agent_number(agent_id: str) -> int | None:
+    """The number an agent keys in on the agent line: the digits of the id (A007 is 7), or None
+    for an id without digits."""
+    digits = "".join(c for c in agent_id if c.isascii() and c.isdigit())
+    return int(digits) if digits else None
 
 
 class ImportSettings(_Model):

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -185,6 +186,10 @@ class AgentAccount(Base):
     state: Mapped[str] = mapped_column(String(16), default="offline")
     state_since: Mapped[dt.datetime | None]
     current_call_sid: Mapped[str | None] = mapped_column(String(64))
+    # wrong PINs keyed in since the last right one (over any number of calls), and the lock
+    # they put on the agent's phone login
+    wrong_pins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    locked_until: Mapped[dt.datetime | None]
 
 
 class AgentSession(Base):
@@ -252,6 +257,17 @@ class RosterAssignment(Base):
     shift_end: Mapped[dt.datetime]
     break_start: Mapped[dt.datetime | None]
     status: Mapped[str] = mapped_column(String(16))
+
+
+class LoginFailure(Base):
+    """A wrong password on the login page, kept for the throttle (:mod:`ivr.web.throttle`):
+    every worker counts the same rows."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
 
 
 class WebSession(Base):

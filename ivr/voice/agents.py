@@ -5,9 +5,16 @@ connected to the next caller among the queues of their skills: the longest *orig
 callbacks included. A live caller is dequeued with ``<Dial><Queue>`` (Twilio takes the front of
 that queue, which is its longest waiting caller); a callback is dialled from the agent's own leg
 with ``<Dial><Number>``. ``*`` logs the agent out; hanging up does too.
+
+Wrong PINs count per agent over every call: ``lock_after_wrong_pins`` of them (line.yaml's
+``agent_line``, default 5) lock the agent's phone login for ``lock_minutes`` (default 15), right PIN
+or not; the lock is kept in the ``agents`` table, so every worker and every call sees it.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import logging
 
 from flask import Blueprint, request, url_for
 from sqlalchemy import select, update
@@ -16,7 +23,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ivr import clock
-from ivr.config.schema import Agent, HotlineConfig
+from ivr.config.schema import Agent, AgentLineSettings, HotlineConfig, agent_number
 from ivr.store import calllog
 from ivr.store.db import get_session
 from ivr.store.models import AgentAccount, AgentSession, Callback
@@ -32,6 +39,7 @@ from ivr.voice.state import (
 )
 from ivr.voice.webhook import agent_twiml, arg_id, arg_int, call_sid, config, event, small_number
 
+log = logging.getLogger(__name__)
 bp = Blueprint("agent_line", __name__, url_prefix="/voice/agent")
 
 
@@ -41,8 +49,7 @@ def agent_by_digits(cfg: HotlineConfig, digits: str) -> Agent | None:
     if wanted is None:
         return None
     for agent in cfg.agents:
-        own = "".join(c for c in agent.id if c.isdigit())
-        if own and int(own) == wanted:
+        if agent_number(agent.id) == wanted:
             return agent
     return None
 
@@ -122,6 +129,42 @@ def login() -> VoiceResponse:
     return ask(settings.pin, url_for("agent_line.pin", agent=agent.id, attempt=attempt))
 
 
+def locked(account: AgentAccount, now: dt.datetime) -> bool:
+    """The agent's phone login is locked (too many wrong PINs, not long ago)."""
+    return account.locked_until is not None and now < account.locked_until
+
+
+def count_wrong_pin(
+    session: Session, account: AgentAccount, settings: AgentLineSettings, now: dt.datetime
+) -> bool:
+    """Count a wrong PIN for the agent (over every call since the last right PIN); True if it
+    locks the agent's login. A lock that has run out starts the count afresh."""
+    if account.locked_until is not None:
+        session.execute(
+            update(AgentAccount)
+            .where(AgentAccount.id == account.id)
+            .values(wrong_pins=0, locked_until=None)
+        )
+    # one UPDATE: two calls keying wrong PINs at once both count
+    session.execute(
+        update(AgentAccount)
+        .where(AgentAccount.id == account.id)
+        .values(wrong_pins=AgentAccount.wrong_pins + 1)
+    )
+    session.refresh(account)
+    if account.wrong_pins < settings.lock_after_wrong_pins:
+        return False
+    account.locked_until = now + dt.timedelta(minutes=settings.lock_minutes)
+    account.wrong_pins = 0
+    log.warning(
+        "agent line: %s's login locked until %s after %d wrong PINs",
+        account.agent_id,
+        account.locked_until.isoformat(),
+        settings.lock_after_wrong_pins,
+    )
+    return True
+
+
 def _prefixed(words: str, response: VoiceResponse) -> VoiceResponse:
     out = VoiceResponse()
     speak(out, words)
@@ -141,6 +184,10 @@ def pin() -> VoiceResponse:
     session = get_session()
     account = session.scalar(select(AgentAccount).where(AgentAccount.agent_id == agent_id))
     entered = request.form.get("Digits", "").strip()
+    now = clock.now()
+    if account is not None and locked(account, now):
+        event("agent_login_locked", f"agent_login_locked:{attempt}", agent=agent_id)
+        return goodbye(settings.locked)
     if (
         account is None
         or not account.pin_hash
@@ -148,12 +195,16 @@ def pin() -> VoiceResponse:
         or not check_password_hash(account.pin_hash, entered)
     ):
         event("agent_login_failed", f"agent_login_failed:{attempt}", agent=agent_id)
+        if account is not None and count_wrong_pin(session, account, settings, now):
+            return goodbye(settings.locked)
         if attempt >= settings.max_pin_attempts:
             return goodbye(settings.wrong)
         return _prefixed(
             settings.wrong, ask(settings.welcome, url_for("agent_line.login", attempt=attempt + 1))
         )
-    now = clock.now()
+    if account.wrong_pins or account.locked_until is not None:
+        account.wrong_pins = 0
+        account.locked_until = None
     sid = call_sid()
     if calllog.insert_ignore(
         session, AgentSession, {"agent_id": agent_id, "call_sid": sid, "logged_in_at": now}

@@ -1,11 +1,14 @@
 """Who may see ops and supervisor pages and the JSON API.
 
 - API: ``Authorization: Bearer <token>`` with tokens from ``HOTLINE_API_TOKENS`` (comma-separated),
-  or the session of a logged-in user (the dashboard's own requests).
+  or the session of a logged-in user (the dashboard's own requests). The supervisors' exports
+  (roster CSV, calendars) take the same tokens, or a supervisor's login (``export_auth``).
 - Pages: a login form for users from ``config/users.yaml`` (hashed passwords), with Flask-Login.
   Each login is recorded in the database (:mod:`ivr.web.logins`) and looked up on every request:
   logging out ends it (a copied cookie stops working), so do removing or disabling the user in
   users.yaml, and it expires ``HOTLINE_SESSION_HOURS`` after the login.
+- Password guessing is held back: 5 wrong passwords for a username or from an address within 15
+  minutes make the login page answer 429 (:mod:`ivr.web.throttle`).
 - Every form outside Twilio's webhooks (``/voice/``) needs a CSRF token (Flask-WTF).
 - Every non-Twilio response carries security headers.
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hmac
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
@@ -40,8 +44,9 @@ from flask_login import login_required as login_required
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.security import check_password_hash
 
-from ivr.web import logins
+from ivr.web import logins, throttle
 
+log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -101,14 +106,37 @@ def username() -> str:
     return current_user.username
 
 
+def unauthorized() -> Response:
+    response = jsonify({"error": "unauthorized"})
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
+    return response
+
+
 def api_auth(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not (bearer_ok() or current_user.is_authenticated):
-            response = jsonify({"error": "unauthorized"})
-            response.status_code = 401
-            response.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
-            return response
+            return unauthorized()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def export_auth(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A download another system fetches as well as a supervisor: a bearer token from
+    ``HOTLINE_API_TOKENS``, or a supervisor's login. A wrong token is a 401; no credential at all
+    is the login page, as for any page."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if bearer_ok():
+            return view(*args, **kwargs)
+        if "Authorization" in request.headers:
+            return unauthorized()
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        supervisors_only()
         return view(*args, **kwargs)
 
     return wrapper
@@ -147,14 +175,33 @@ def login() -> Any:
     if request.method == "POST":
         name = request.form.get("username", "")[:100]
         password = request.form.get("password", "")[:200]
+        address = request.remote_addr or "unknown"
         app = current_app._get_current_object()
+        why = throttle.refused(app, name, address)
+        if why is not None:
+            log.warning(
+                "login refused for %r from %s: %d failed logins for this %s within %d minutes",
+                name,
+                address,
+                throttle.MAX_FAILURES,
+                why,
+                throttle.WINDOW.total_seconds() // 60,
+            )
+            page = render_template(
+                "login.html", error="Too many failed logins. Try again in a quarter of an hour."
+            )
+            retry = str(int(throttle.WINDOW.total_seconds()))
+            return page, 429, {"Retry-After": retry}
         user = logins.enabled_user(app, name)
         if user is not None and check_password_hash(user.password_hash, password):
+            throttle.forget_user(app, name)
             end_this_login()
             session.clear()
             token = logins.open_login(app, user.username)
             login_user(WebUser(user.username, user.role, token))
             return redirect(safe_next(request.args.get("next")))
+        throttle.record_failure(app, name, address)
+        log.info("failed login for %r from %s", name, address)
         error = "Wrong username or password."
     return render_template("login.html", error=error), 401 if error else 200
 
@@ -188,7 +235,9 @@ def init_app(app) -> None:
 
     @app.before_request
     def check_forms() -> None:
-        if not request.path.startswith("/voice/"):
+        # a path with no route, or a method the route does not take, is answered 404/405
+        # before any form is read
+        if not request.path.startswith("/voice/") and request.routing_exception is None:
             csrf.protect()
 
     @app.after_request

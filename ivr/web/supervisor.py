@@ -1,5 +1,6 @@
 """Supervisors' pages: the week's roster (draft or published) with downloads, publishing, and
-the audit log of changes made on the pages."""
+the audit log of changes made on the pages. The downloads (CSV, calendars) also take a bearer
+token from ``HOTLINE_API_TOKENS``, for a system that fetches them."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from ivr.planning.rosters import WeekPlan, asked_beyond, plan_from_csv, roster_w
 from ivr.store import audit
 from ivr.store.db import get_session
 from ivr.store.models import RosterAssignment
-from ivr.web.auth import check_csrf, login_required, supervisors_only, username
+from ivr.web.auth import check_csrf, export_auth, login_required, supervisors_only, username
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,8 @@ def roster():
 
 
 @bp.get("/roster.csv")
-@login_required
+@export_auth
 def roster_csv():
-    supervisors_only()
     week, status = chosen()
     if week is None:
         abort(404)
@@ -136,9 +136,8 @@ def roster_csv():
 
 
 @bp.get("/roster-ics.zip")
-@login_required
+@export_auth
 def roster_ics():
-    supervisors_only()
     week, status = chosen()
     if week is None:
         abort(404)

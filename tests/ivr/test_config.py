@@ -128,6 +128,22 @@ def test_agents_csv_errors_carry_line_numbers(config_dir):
     assert f"config/agents.csv:{last}: agent A001.id: duplicate id (first on line 2)" in found
 
 
+def test_agents_whose_agent_numbers_collide(config_dir, monkeypatch):
+    """The agent line knows an agent by the digits of the id: B007 would be A007's number."""
+    monkeypatch.setenv("HOTLINE_CONFIG_DIR", str(config_dir))  # --config-dir sets it; restored
+    path = config_dir / "agents.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "B007,Someone Else,orders,en,10,20,\n", encoding="utf-8")
+    last = len(text.splitlines()) + 1
+    found = issues_of(config_dir)
+    assert found == [
+        f"config/agents.csv:{last}: agent B007.id: agent number 7 is also A007's (line 8): "
+        "the agent line could not tell them apart"
+    ]
+    checked = CliRunner().invoke(cli, ["--config-dir", str(config_dir), "config", "check"])
+    assert checked.exit_code != 0 and f"agents.csv:{last}" in checked.output
+
+
 def test_agent_with_unknown_skill(config_dir):
     edit(
         config_dir / "agents.csv",

@@ -509,6 +509,64 @@ def test_wrong_pin_and_unknown_agent(app, new_call):
     assert not_in.find("Hangup") is not None  # no session: nothing is dequeued
 
 
+def test_five_wrong_pins_over_two_calls_lock_the_agent_for_a_quarter_of_an_hour(
+    app, new_call, clock, caplog
+):
+    """Wrong PINs count per agent, not per call: hanging up after two does not start afresh."""
+    with_pin(app, "A002", "1357")
+    locked = (
+        "This agent login is locked after too many wrong PINs. Try again in a quarter of an "
+        "hour, or ask your supervisor."
+    )
+    first = agent_call(app, new_call)
+    for attempt in (1, 2, 3):
+        answer = first.post(
+            f"{PUBLIC}/voice/agent/pin?agent=A002&attempt={attempt}", {"Digits": "0000"}
+        )
+        assert answer.find("Say").text == "That agent number or PIN is not right."
+    assert answer.find("Hangup") is not None  # three on one call end that call
+    second = agent_call(app, new_call)
+    answer = second.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt=1", {"Digits": "0000"})
+    assert answer.find("Say").text == "That agent number or PIN is not right."
+    with caplog.at_level(logging.WARNING, logger="ivr.voice.agents"):
+        answer = second.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt=2", {"Digits": "9999"})
+    assert answer.find("Say").text == locked and answer.find("Hangup") is not None
+    (warning,) = [r for r in caplog.records if "locked" in r.getMessage()]
+    assert warning.levelno == logging.WARNING and "A002" in warning.getMessage()
+    assert "9999" not in warning.getMessage() and "1357" not in warning.getMessage()
+
+    clock.at += dt.timedelta(minutes=14, seconds=59)
+    third = agent_call(app, new_call)
+    refused = third.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt=1", {"Digits": "1357"})
+    assert refused.find("Say").text == locked and refused.find("Hangup") is not None
+    assert third.post(f"{PUBLIC}/voice/agent/next?agent=A002").find("Hangup") is not None
+
+    clock.at += dt.timedelta(seconds=1)
+    fourth = agent_call(app, new_call)
+    logged = fourth.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt=1", {"Digits": "1357"})
+    assert logged.find("Say").text.startswith("You are logged in")
+    with session_scope(app) as session:
+        account = session.scalars(select(AgentAccount).where(AgentAccount.agent_id == "A002")).one()
+        assert (account.wrong_pins, account.locked_until) == (0, None)
+
+
+def test_a_right_pin_clears_the_count_of_wrong_ones(app, new_call):
+    with_pin(app, "A002", "1357")
+
+    def wrong_three_times() -> None:
+        call = agent_call(app, new_call)
+        for attempt in (1, 2, 3):
+            call.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt={attempt}", {"Digits": "0"})
+
+    wrong_three_times()
+    right = agent_call(app, new_call)
+    right.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt=1", {"Digits": "1357"})
+    wrong_three_times()  # 3 since the right one: 6 in all, and no lock
+    with session_scope(app) as session:
+        account = session.scalars(select(AgentAccount).where(AgentAccount.agent_id == "A002")).one()
+        assert account.wrong_pins == 3 and account.locked_until is None
+
+
 @pytest.mark.parametrize(
     "failure",
     [RuntimeError("a bug"), OperationalError("SELECT", {}, Exception("database is locked"))],
