@@ -81,7 +81,7 @@ def test_missing_prompt_in_one_language(config_dir):
     ]
     path.write_text("\n".join(lines) + "\n")
     (issue,) = issues_of(config_dir)
-    assert issue == "config/languages/pl.yaml:7: prompts.closed_options: Field required"
+    assert issue == "config/languages/pl.yaml:6: prompts.closed_options: Field required"
 
 
 def test_misspelt_field_is_refused(config_dir):
