@@ -569,7 +569,7 @@ def roster_command(
         click.echo(f"rule not kept: {violation}")
     if ics_dir:
         click.echo(
-            f"wrote {len(write_ics(rows, agents, ics_dir, cfg.line.name))} calendar files to {ics_dir}"
+            f"wrote {len(write_ics(rows, agents, ics_dir, cfg.line.name, cfg.tz))} calendar files to {ics_dir}"
         )
     if html_file:
         week = roster_week(
