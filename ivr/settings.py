@@ -52,7 +52,7 @@ class Settings(BaseModel):
     # the most one statistics request (JSON API, `hotline stats`) may ask for
     hotline_api_max_days: int = Field(400, ge=1, le=36_500)
     hotline_api_max_intervals: int = Field(20_000, ge=1, le=1_000_000)
-    # `hotline serve` (gunicorn.conf.py)
+    # `hotline serve` (ivr/gunicorn_conf.py)
     hotline_bind: str = "127.0.0.1:8000"
     hotline_workers: int | None = Field(None, ge=1, le=256)  # default 2 x cores + 1
     hotline_threads: int = Field(4, ge=1, le=256)

@@ -159,7 +159,7 @@ def users_hash_password(password: str) -> None:
 @click.option("--workers", default=None, type=int, help="worker processes (default 2 x cores + 1)")
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve(bind, workers, gunicorn_args):
-    """Serve the app in production with gunicorn (gunicorn.conf.py); `hotline run` is for development."""
+    """Serve the app in production with gunicorn (ivr/gunicorn_conf.py); `hotline run` is for development."""
 
     try:  # a cold start refuses an invalid configuration; the workers then keep the last good one
         app = create_app({"AUTO_MIGRATE": False})
@@ -167,8 +167,8 @@ def serve(bind, workers, gunicorn_args):
         _refuse(exc)
     dbmod.upgrade(app.extensions["hotline.engine"])  # once, here: workers must not race to migrate
     os.environ["HOTLINE_AUTO_MIGRATE"] = "0"
-    config = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
-    args = [sys.executable, "-m", "gunicorn", "-c", str(config), "--pid", str(pid_file(app))]
+    config = "python:ivr.gunicorn_conf"  # in the package: found in a non-editable install too
+    args = [sys.executable, "-m", "gunicorn", "-c", config, "--pid", str(pid_file(app))]
     if bind:
         args += ["--bind", bind]
     if workers:

@@ -685,7 +685,7 @@ def roster_command(
 
     for violation in summarise(result.violations):
         say(f"rule not kept: {violation}")
-    calendars = write_ics(rows, agents, ics_dir, cfg.line.name) if ics_dir else []
+    calendars = write_ics(rows, agents, ics_dir, cfg.line.name, cfg.tz) if ics_dir else []
     if ics_dir:
         say(f"wrote {len(calendars)} calendar files to {ics_dir}")
     if html_file:

@@ -40,9 +40,15 @@ from ivr.config.schema import (
 
 
 def default_config_dir() -> Path:
-    """The config folder: ``HOTLINE_CONFIG_DIR`` if set, else ``config/`` of this checkout."""
+    """The config folder: ``HOTLINE_CONFIG_DIR`` if set, else ``config/`` of the source checkout
+    Hotline runs from, else (an installed package) ``config/`` of the current directory."""
     configured = settings.load().hotline_config_dir
-    return configured or Path(__file__).resolve().parents[2] / "config"
+    if configured:
+        return configured
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "config").is_dir():
+        return checkout / "config"
+    return Path.cwd() / "config"
 
 
 # --------------------------------------------------------------------------- errors

@@ -4,11 +4,13 @@ settings from a :class:`HotlineConfig` (loaded by :mod:`ivr.config.loader`)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import babel
 import holidays as holidays_lib
 from pydantic import (
     BaseModel,
@@ -224,6 +226,7 @@ class Prompts(_Model):
     opens_today: str
     opens_tomorrow: str
     opens_on: str
+    opens_on_date: str | None = None  # a week or more ahead: {weekday}, {date}, {time}
     closed_options: str
     voicemail_prompt: str
     voicemail_thanks: str
@@ -255,9 +258,36 @@ class Language(_Model):
     key: DtmfKey
     say_language: str = Field(pattern=r"^[a-z]{2,3}-[A-Z]{2}$")
     voice: str = Field(min_length=1)
-    plural_rule: Literal["one_other", "pl", "ro"] = "one_other"
+    # Babel (CLDR) locale for plural categories and spoken times and dates; default: ``code``
+    locale: str | None = None
     prompts: Prompts
     keywords: dict[str, list[str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_plural_rule(cls, value: Any) -> Any:
+        """``plural_rule`` of earlier versions is accepted and ignored: the plural categories
+        now come from the CLDR rules of the language's locale."""
+        if isinstance(value, dict) and "plural_rule" in value:
+            return {k: v for k, v in value.items() if k != "plural_rule"}
+        return value
+
+    @model_validator(mode="after")
+    def _known_locale(self) -> Language:
+        try:
+            _babel_locale(self.locale or self.code)
+        except (ValueError, babel.UnknownLocaleError) as exc:
+            raise ValueError(f"locale {self.locale or self.code!r} is unknown to Babel") from exc
+        return self
+
+    @property
+    def babel_locale(self) -> babel.Locale:
+        return _babel_locale(self.locale or self.code)
+
+
+@functools.lru_cache(maxsize=64)
+def _babel_locale(identifier: str) -> babel.Locale:
+    return babel.Locale.parse(identifier.replace("-", "_"))
 
 
 class ServiceTarget(_Model):

@@ -401,11 +401,22 @@ def write_csv(rows: list[dict], path: str | Path) -> None:
 
 
 def write_ics(
-    rows: list[dict], agents: list[Agent], folder: str | Path, line_name: str
+    rows: list[dict],
+    agents: list[Agent],
+    folder: str | Path,
+    line_name: str,
+    tz: dt.tzinfo,
+    *,
+    stamp: dt.datetime | None = None,
+    sequence: int = 0,
 ) -> list[Path]:
-    """One iCalendar file per agent."""
+    """One iCalendar file (RFC 5545) per agent, named after the line and the agent. Each shift
+    is an event whose UID stays the same for the agent, date and shift times however often the
+    roster is exported, with its times in the line's zone (``tz``, a VTIMEZONE in the file).
+    ``stamp`` (DTSTAMP, default now) and ``sequence`` (SEQUENCE) are the same for every event."""
     from icalendar import Calendar, Event
 
+    stamp = (stamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -413,18 +424,26 @@ def write_ics(
         cal = Calendar()
         cal.add("prodid", f"-//{line_name}//roster//EN")
         cal.add("version", "2.0")
+        cal.add("calscale", "GREGORIAN")
+        cal.add("name", f"{line_name} – {agent.name}")
+        cal.add("x-wr-calname", f"{line_name} – {agent.name}")
+        cal.add("x-wr-timezone", str(tz))
         for row in rows:
             if row["agent"] != agent.id:
                 continue
+            start = dt.datetime.fromisoformat(row["shift_start"]).astimezone(tz)
+            end = dt.datetime.fromisoformat(row["shift_end"]).astimezone(tz)
             event = Event()
-            event.add("uid", f"{agent.id}-{row['date']}@hotline")
+            event.add("uid", f"{agent.id}-{row['date']}-{start:%H%M}-{end:%H%M}@hotline")
+            event.add("dtstamp", stamp)
+            event.add("sequence", sequence)
             event.add("summary", f"{line_name} shift ({row['queue_skills'].replace(';', ', ')})")
-            # UTC instants: a calendar app shows them in the reader's own zone
-            event.add("dtstart", dt.datetime.fromisoformat(row["shift_start"]).astimezone(dt.UTC))
-            event.add("dtend", dt.datetime.fromisoformat(row["shift_end"]).astimezone(dt.UTC))
+            event.add("dtstart", start)
+            event.add("dtend", end)
             if row["break_start"]:
                 event.add("description", f"Unpaid break from {row['break_start'][11:16]}")
             cal.add_component(event)
+        cal.add_missing_timezones()
         path = folder / f"{agent.id}.ics"
         path.write_bytes(cal.to_ical())
         written.append(path)
@@ -621,7 +640,7 @@ def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit
         )
         store(session, rows, week_start, "draft")
     write_csv(rows, out_dir / "roster.csv")
-    write_ics(rows, cfg.agents, out_dir / "ics", cfg.line.name)
+    write_ics(rows, cfg.agents, out_dir / "ics", cfg.line.name, cfg.tz)
     week = roster_week(
         rows,
         cfg.agents,

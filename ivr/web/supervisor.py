@@ -146,7 +146,7 @@ def roster_ics():
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as folder:
-        files = write_ics(rows_for(week, status), cfg.agents, folder, cfg.line.name)
+        files = write_ics(rows_for(week, status), cfg.agents, folder, cfg.line.name, cfg.tz)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             for path in files:

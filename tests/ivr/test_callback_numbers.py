@@ -78,7 +78,7 @@ def test_an_italian_mobile_is_offered_booked_and_dialled(app, new_call, clock, f
     call = new_call(from_number="+393471234567")
     call.ring([Press("1"), Press("2")])
     assert CLOSED_OPTIONS in call.texts() and REFUSED not in call.texts()
-    assert call.heard("We will call you back tomorrow at 08:00.")
+    assert call.heard("We will call you back tomorrow at 8:00 AM.")
     (callback,) = callbacks_of(app)
     assert (callback.phone, callback.status, callback.due_at) == (
         "+393471234567",

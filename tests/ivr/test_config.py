@@ -81,7 +81,7 @@ def test_missing_prompt_in_one_language(config_dir):
     ]
     path.write_text("\n".join(lines) + "\n")
     (issue,) = issues_of(config_dir)
-    assert issue == "config/languages/pl.yaml:7: prompts.closed_options: Field required"
+    assert issue == "config/languages/pl.yaml:6: prompts.closed_options: Field required"
 
 
 def test_misspelt_field_is_refused(config_dir):
@@ -225,3 +225,17 @@ def test_one_config_folder_option_for_every_command(config_dir, monkeypatch, tmp
     listed = CliRunner().invoke(cli, ["--config-dir", str(config_dir), "agents", "list"])
     assert listed.exit_code == 0, listed.output
     assert len([row for row in listed.output.splitlines() if row.startswith("A0")]) == 2
+
+
+def test_the_default_config_folder_of_a_checkout_and_of_an_installed_package(tmp_path, monkeypatch):
+    from ivr.config import loader
+
+    monkeypatch.delenv("HOTLINE_CONFIG_DIR", raising=False)
+    assert loader.default_config_dir() == Path(loader.__file__).resolve().parents[2] / "config"
+    # installed (not editable): no checkout around the package, so ./config of the current folder
+    installed = tmp_path / "site-packages" / "ivr" / "config" / "loader.py"
+    monkeypatch.setattr(loader, "__file__", str(installed))
+    monkeypatch.chdir(tmp_path)
+    assert loader.default_config_dir() == tmp_path / "config"
+    monkeypatch.setenv("HOTLINE_CONFIG_DIR", str(tmp_path / "elsewhere"))
+    assert loader.default_config_dir() == tmp_path / "elsewhere"

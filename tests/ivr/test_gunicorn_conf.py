@@ -1,4 +1,4 @@
-"""The production server's settings (``gunicorn.conf.py``)."""
+"""The production server's settings (``ivr/gunicorn_conf.py``)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from tests.conftest import REPO
 
 
 def test_settings_answer_within_twilios_15_seconds():
-    settings = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+    settings = runpy.run_path(str(REPO / "ivr" / "gunicorn_conf.py"))
     assert settings["timeout"] < 15 and settings["worker_class"] == "gthread"
 
 
 def test_a_worker_moves_what_loading_the_app_allocated_out_of_the_collectors_way():
-    settings = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+    settings = runpy.run_path(str(REPO / "ivr" / "gunicorn_conf.py"))
     gc.unfreeze()
     try:
         settings["post_worker_init"](None)
@@ -42,7 +42,7 @@ def test_starting_more_workers_than_postgresql_has_connections_for_is_warned_of(
 ):
     from ivr.store.db import CONNECTIONS_PER_WORKER, connection_budget
 
-    settings = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+    settings = runpy.run_path(str(REPO / "ivr" / "gunicorn_conf.py"))
     monkeypatch.setenv("DATABASE_URL", postgres_url)
     # the test server accepts 200 connections, 3 of them reserved for superusers
     fits = (200 - 3) // CONNECTIONS_PER_WORKER
@@ -63,7 +63,7 @@ def test_no_connection_budget_on_sqlite_nor_without_a_server(tmp_path, monkeypat
     assert connection_budget(f"sqlite:///{tmp_path / 'h.db'}", 1000) is None
     # a PostgreSQL nobody listens on: the check cannot ask, and says nothing rather than fail
     assert connection_budget("postgresql://hotline@127.0.0.1:9/none", 1000) is None
-    settings = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+    settings = runpy.run_path(str(REPO / "ivr" / "gunicorn_conf.py"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     server = _Server(1000)
     settings["when_ready"](server)

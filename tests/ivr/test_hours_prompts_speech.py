@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import babel
 import pandas as pd
 import pytest
+from babel.dates import format_skeleton, format_time
 
 from ivr.config.hours import OpeningHours
 from ivr.config.loader import load_config
-from ivr.voice.prompts import minutes_phrase, opening_phrase, plural_category
+from ivr.config.schema import Language
+from ivr.voice.prompts import minutes_phrase, opening_phrase, plural_category, spoken_time
 from ivr.voice.speech import match_queue
 
 CFG = load_config()
@@ -91,7 +94,7 @@ def test_open_during_counts_a_partly_open_interval_and_a_dst_day():
 
 
 @pytest.mark.parametrize(
-    "rule, numbers, expected",
+    "locale, numbers, expected",
     [
         (
             "pl",
@@ -101,13 +104,14 @@ def test_open_during_counts_a_partly_open_interval_and_a_dst_day():
         (
             "ro",
             [1, 2, 19, 20, 101, 102, 120],
-            ["one", "few", "few", "other", "other", "few", "other"],
+            ["one", "few", "few", "other", "few", "few", "other"],  # CLDR: 101 is "few"
         ),
-        ("one_other", [1, 2, 0], ["one", "other", "other"]),
+        ("en", [1, 2, 0], ["one", "other", "other"]),
+        ("nb", [1, 2, 0], ["one", "other", "other"]),
     ],
 )
-def test_plural_categories(rule, numbers, expected):
-    assert [plural_category(rule, n) for n in numbers] == expected
+def test_plural_categories(locale, numbers, expected):
+    assert [plural_category(locale, n) for n in numbers] == expected
 
 
 def test_minutes_phrases_read_naturally():
@@ -122,13 +126,69 @@ def test_minutes_phrases_read_naturally():
     assert [minutes_phrase(en, n) for n in (1, 4)] == ["1 minute", "4 minutes"]
 
 
+LANGUAGES = ("en", "it", "pl", "ro", "nb")
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+@pytest.mark.parametrize("n", [1, 2, 5, 22])
+def test_minutes_phrase_follows_the_cldr_plural_category(code, n):
+    lang = CFG.language(code)
+    category = babel.Locale.parse(code).plural_form(n)
+    template = getattr(lang.prompts.minutes, category) or lang.prompts.minutes.other
+    assert minutes_phrase(lang, n) == template.format(n=n)
+    if code == "pl":
+        assert category == {1: "one", 2: "few", 5: "many", 22: "few"}[n]
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_opening_time_is_spoken_in_the_language_convention(code):
+    lang = CFG.language(code)
+    opening, now = at(2026, 11, 27, 16, 0), at(2026, 11, 27, 9, 0)
+    babel_time = format_time(opening, format="short", tzinfo=ROME, locale=code)
+    time = babel_time.replace("\u202f", " ").replace("\u00a0", " ")
+    assert spoken_time(lang, opening) == time
+    assert opening_phrase(lang, opening, now) == lang.prompts.opens_today.format(time=time)
+
+
+def test_an_english_caller_hears_a_twelve_hour_clock():
+    en = CFG.language("en")
+    assert spoken_time(en, at(2026, 11, 27, 16, 0)) == "4:00 PM"
+    assert (
+        spoken_time(en, at(2026, 11, 27, 16, 0).astimezone(dt.UTC)) == "3:00 PM"
+    )  # the zone given
+    assert "16:00" not in opening_phrase(en, at(2026, 11, 27, 16, 0), at(2026, 11, 27, 9, 0))
+    assert spoken_time(CFG.language("it"), at(2026, 11, 27, 16, 0)) == "16:00"
+
+
 def test_opening_phrases():
     now = at(2026, 11, 27, 21, 0)  # Friday night
-    assert opening_phrase(CFG.language("en"), at(2026, 11, 28, 9, 0), now) == "tomorrow at 09:00"
+    assert opening_phrase(CFG.language("en"), at(2026, 11, 28, 9, 0), now) == "tomorrow at 9:00 AM"
     assert (
         opening_phrase(CFG.language("pl"), at(2026, 11, 30, 8, 0), now) == "w poniedziałek od 08:00"
     )
     assert opening_phrase(CFG.language("nb"), at(2026, 11, 27, 22, 0), now) == "i dag klokken 22:00"
+
+
+def test_an_opening_a_week_or_more_ahead_names_the_date():
+    now = at(2026, 12, 23, 21, 0)
+    opening = at(2027, 1, 4, 8, 0)  # a Monday
+    assert opening_phrase(CFG.language("en"), opening, now) == "on Monday, January 4, at 8:00 AM"
+    assert (
+        opening_phrase(CFG.language("pl"), opening, now) == "w poniedziałek, 4 stycznia, od 08:00"
+    )
+    assert opening_phrase(CFG.language("nb"), opening, now) == "mandag 4. januar klokken 08:00"
+    for code in LANGUAGES:
+        date = format_skeleton("MMMMd", opening, locale=code)
+        assert date in opening_phrase(CFG.language(code), opening, now)
+
+
+def test_a_language_file_of_an_earlier_version_with_plural_rule_still_loads():
+    raw = CFG.language("pl").model_dump()
+    raw["plural_rule"] = "pl"
+    del raw["locale"]
+    assert Language.model_validate(raw).babel_locale == babel.Locale.parse("pl")
+    with pytest.raises(ValueError, match="unknown to Babel"):
+        Language.model_validate({**raw, "locale": "xx_YY"})
 
 
 @pytest.mark.parametrize(

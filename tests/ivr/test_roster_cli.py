@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
+import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -13,6 +16,7 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from ivr.config import hotline_config, use_config
+from ivr.planning import rosters
 from ivr.store.db import session_scope
 from ivr.store.models import RosterAssignment
 
@@ -26,6 +30,28 @@ def run(app, *args: str):
     return app.test_cli_runner().invoke(
         args=["roster", *args[:1], "--week", WEEK.isoformat(), *args[1:], "--time-limit", "10"]
     )
+
+
+def check_calendar(data: bytes, tz, line_name: str) -> list:
+    """A valid iCalendar file of one agent: named, with PRODID and VERSION, and events with
+    DTSTAMP, a UID, SEQUENCE and times in the line's zone. Returns its events."""
+    cal = Calendar.from_ical(data)
+    assert cal["version"] == "2.0" and cal["prodid"]
+    assert str(cal["x-wr-calname"]).startswith(line_name) and cal["name"] == cal["x-wr-calname"]
+    events = cal.walk("VEVENT")
+    assert [str(z["tzid"]) for z in cal.walk("VTIMEZONE")] == ([str(tz)] if events else [])
+    for event in events:
+        assert event.decoded("dtstamp").tzinfo is not None
+        assert str(event["uid"]).endswith("@hotline")
+        assert int(event["sequence"]) == 0
+        for name in ("dtstart", "dtend"):
+            moment = event.decoded(name)
+            assert moment.tzinfo is not None and str(moment.tzinfo) == str(tz)
+            assert event[name].params["TZID"] == str(tz)
+        assert event.decoded("dtend") > event.decoded("dtstart")
+    uids = [str(e["uid"]) for e in events]
+    assert len(set(uids)) == len(uids)
+    return events
 
 
 def plan_csv(tmp_path, per_day: int = 2, days: int = 5) -> str:
@@ -93,12 +119,30 @@ def test_roster_round_trip_csv_ics_html(app, tmp_path):
         (rows["agent"] == "B000") & (rows["date"] == "2026-11-25")
     ).any()  # unavailable on Wednesdays
     assert rows.groupby(["agent", "date"]).size().max() == 1
-    for agent, part in rows.groupby("agent"):
-        cal = Calendar.from_ical((ics / f"{agent}.ics").read_bytes())
-        events = [c for c in cal.walk("VEVENT")]
+    cfg = hotline_config(app)
+    assert {p.stem for p in ics.glob("*.ics")} >= set(rows["agent"])
+    uids = {}
+    for path in sorted(ics.glob("*.ics")):
+        part = rows[rows["agent"] == path.stem]
+        events = check_calendar(path.read_bytes(), cfg.tz, cfg.line.name)
         assert sorted(e.decoded("dtstart") for e in events) == sorted(
             dt.datetime.fromisoformat(t) for t in part["shift_start"]
         )
+        uids.update({str(e["uid"]): path.stem for e in events})
+    assert len(uids) == len(rows)
+    # the same roster exported again: the same UIDs, one per agent, date and shift
+    team = [SimpleNamespace(id=a, name=a) for a in rows["agent"].unique()]
+    again = rosters.write_ics(
+        rows.fillna("").to_dict("records"), team, tmp_path / "again", "Line", cfg.tz
+    )
+    assert {
+        str(e["uid"])
+        for path in again
+        for e in Calendar.from_ical(path.read_bytes()).walk("VEVENT")
+    } == set(uids)
+    for row in rows.itertuples():
+        uid = f"{row.agent}-{row.date}-{row.shift_start[11:16]}-{row.shift_end[11:16]}@hotline"
+        assert uids[uid.replace(":", "")] == row.agent
     html = page.read_text()
     assert "Agent &lt;b&gt;1&lt;/b&gt;" in html and "<b>1</b>" not in html
     with session_scope(app) as session:
@@ -233,7 +277,10 @@ def test_supervisor_page_lists_downloads_and_publishes(app, tmp_path):
     )
     csv_text = client.get("/supervisor/roster.csv").get_data(as_text=True)
     assert csv_text.startswith("agent,date,shift_start,shift_end,break_start,queue_skills")
-    assert client.get("/supervisor/roster-ics.zip").data[:2] == b"PK"
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/supervisor/roster-ics.zip").data))
+    cfg = hotline_config(app)
+    for name in archive.namelist():
+        check_calendar(archive.read(name), cfg.tz, cfg.line.name)
     assert (
         client.post("/supervisor/roster/publish", data={"week": WEEK.isoformat()}).status_code
         == 400

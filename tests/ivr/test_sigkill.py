@@ -55,7 +55,7 @@ def test_sigkill_of_a_worker_loses_no_committed_event(tmp_path):
         "HOTLINE_SECRET_KEY": "k",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null", "ivr:create_app()"],
+        [sys.executable, "-m", "gunicorn", "-c", "python:ivr.gunicorn_conf", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null", "ivr:create_app()"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     answered: list[str] = []

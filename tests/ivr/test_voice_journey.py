@@ -351,7 +351,7 @@ def test_closed_outside_hours_with_next_opening_and_voicemail(new_call, clock, a
     clock.at = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)  # Sunday afternoon
     call = new_call()
     call.ring([Press("1"), Press("1"), Recording(duration_s=21)])
-    assert call.heard("Our lines are closed right now. We open again tomorrow at 08:00.")
+    assert call.heard("Our lines are closed right now. We open again tomorrow at 8:00 AM.")
     assert call.heard("Thank you, we have your message. Goodbye.")
     assert call.enqueued == []
     stored = dict(events(call.call_sid))
@@ -397,7 +397,7 @@ def test_closed_line_never_hangs_up_on_a_silent_caller(new_call, clock, events):
     clock.at = dt.datetime(2026, 11, 28, 20, 0, tzinfo=dt.UTC)  # Saturday evening
     call = new_call()
     call.ring([Press("1"), Silence(), Press("5"), Silence(), Recording()])
-    assert call.heard("We open again on Monday at 08:00.")
+    assert call.heard("We open again on Monday at 8:00 AM.")
     assert call.recorded
     assert names(events(call.call_sid)).count("invalid_input") == 3
 
