@@ -66,6 +66,8 @@ HEALTH_EVERY_S = 1.0
 HEALTH_TIMEOUT_S = 10.0
 FAULTS = ("worker SIGKILL", "database", "broken config + reload", "spool unwritable + database")
 REFUSED = ("connection", "timeout")  # and any HTTP 5xx
+# what an answer with the apology records (webhook.py's fallback: the caller put in general)
+FALLBACK_EVENTS = ("call_started", "fallback_to_queue", "enqueued")
 BROKEN_YAML = "\nbroken_by_faults_benchmark: [unclosed\n"
 
 
@@ -455,7 +457,15 @@ def summarise(
         return 2 * ended[-1] + 2 if ended else 0
 
     rows: list[dict[str, Any]] = [
-        {"sent": 0, "answered": 0, "refused": 0, "wrong_twiml": 0, "worst_s": 0.0, "over_limit": 0}
+        {
+            "sent": 0,
+            "answered": 0,
+            "apology": 0,
+            "refused": 0,
+            "wrong_twiml": 0,
+            "worst_s": 0.0,
+            "over_limit": 0,
+        }
         for _ in range(rest + 1)
     ]
     kinds: list[dict[str, int]] = [{} for _ in range(rest + 1)]
@@ -476,7 +486,12 @@ def summarise(
             continue
         row["worst_s"] = max(row["worst_s"], done - at)
         row["over_limit"] += done - at > ANSWER_LIMIT_S
-        if kind:
+        if kind == "apology":  # the fallback: the caller hears the apology and goes to general
+            row["apology"] += 1
+            for name in FALLBACK_EVENTS:
+                attempted.setdefault((sid, name), i)
+                accepted.setdefault((sid, name), i)
+        elif kind:
             row["wrong_twiml"] += 1
         else:
             row["answered"] += 1
@@ -664,12 +679,14 @@ def table(result: dict[str, Any]) -> str:
         f" ({result['callers_enqueued']} reached their queue), {result['new_calls_per_s']:g} new"
         f" calls/s, {result['load_seconds']:g} s of load; each fault {result['fault_seconds']:g} s,"
         f" {result['quiet_seconds']:g} s quiet between",
-        "a row counts the webhooks in flight (due to answered) during the fault; refused: connection"
-        " refused/reset, HTTP 5xx, no answer in 15 s",
+        "a row counts the webhooks in flight (due to answered) during the fault; answered: the"
+        " TwiML of the step; apology: the fallback (the apology, the caller put in general, its"
+        " events counted as accepted; the load generator then ends that call); refused:"
+        " connection refused/reset, HTTP 5xx, no answer in 15 s; wrong TwiML: any other answer",
         "",
-        "| fault | at s | s | sent | answered | worst s | > 10 s | refused | wrong TwiML"
+        "| fault | at s | s | sent | answered | apology | worst s | > 10 s | refused | wrong TwiML"
         " | events accepted | lost | invented | /healthz during | /healthz after |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     quiet = result["no_fault"]
     chronological = [quiet[0]]
@@ -694,6 +711,7 @@ def table(result: dict[str, Any]) -> str:
             said = said_after = at = seconds = "-"
         lines.append(
             f"| {row['fault']} | {at} | {seconds} | {row['sent']} | {row['answered']} |"
+            f" {row['apology']} |"
             f" {row['worst_s']:.2f} | {row['over_limit']} | {row['refused']} | {row['wrong_twiml']}"
             f" | {row['events_accepted']} | {row['events_lost']} | {row['events_invented']}"
             f" | {said} | {said_after} |"
