@@ -169,6 +169,7 @@ class Generator:
                 kind = "apology"
             elif expect not in payload:
                 kind = "unexpected twiml"
+        self.record(route, at, done, kind, form, events)
         phase = self.phase(at)
         self.sent[phase] += 1
         if phase == "window":
@@ -185,6 +186,17 @@ class Generator:
         self.accepted.extend((form["CallSid"], name) for name in events)
         self.progress[4 * self.slot + 2] += 1
         return payload
+
+    def record(
+        self,
+        route: str,
+        at: float,
+        done: float,
+        kind: str | None,
+        form: dict[str, str],
+        events: tuple[str, ...],
+    ) -> None:
+        """Every request's outcome (kind None: accepted), for a subclass that keeps them."""
 
     def form(self, call: Call, status: str) -> dict[str, str]:
         """The parameters Twilio sends with every voice webhook of an inbound call."""
@@ -331,7 +343,9 @@ class Generator:
         }
 
 
-async def _generate(plan: dict[str, Any], progress: Any, slot: int) -> dict[str, Any]:
+async def _generate(
+    plan: dict[str, Any], progress: Any, slot: int, kind: type[Generator] = Generator
+) -> dict[str, Any]:
     import aiohttp
 
     connector = aiohttp.TCPConnector(
@@ -343,7 +357,7 @@ async def _generate(plan: dict[str, Any], progress: Any, slot: int) -> dict[str,
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, skip_auto_headers=("User-Agent",)
     ) as session:
-        generator = Generator(plan, session, progress, slot)
+        generator = kind(plan, session, progress, slot)
         tasks = [generator.caller_on_hold(call) for call in plan["on_hold"]]
         tasks += [generator.new_call(call, at) for call, at in plan["new_calls"]]
         deadline = plan["window_end"] + EXTRA_S - asyncio.get_running_loop().time()
@@ -354,9 +368,12 @@ async def _generate(plan: dict[str, Any], progress: Any, slot: int) -> dict[str,
         return generator.report()
 
 
-def generator_process(plan: dict[str, Any], out: Any, progress: Any, slot: int) -> None:
-    """A load generator process: its calls, then its report through ``out``."""
-    out.send(asyncio.run(_generate(plan, progress, slot)))
+def generator_process(
+    plan: dict[str, Any], out: Any, progress: Any, slot: int, kind: type[Generator] = Generator
+) -> None:
+    """A load generator process (``kind`` of generator): its calls, then its report through
+    ``out``."""
+    out.send(asyncio.run(_generate(plan, progress, slot, kind)))
     out.close()
 
 
