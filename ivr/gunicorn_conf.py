@@ -42,5 +42,19 @@ def post_worker_init(worker):
     then only go through what requests allocate."""
     import gc
 
+    from ivr.web.health import worker_started
+
+    app = getattr(worker, "wsgi", None)  # the Flask app (unless it failed to load)
+    if hasattr(app, "instance_path"):
+        worker_started(app.instance_path)  # /healthz tells a worker killed from one that left
     gc.collect()
     gc.freeze()
+
+
+def worker_exit(server, worker):
+    """A worker leaving cleanly (recycled, reloaded, stopped) is not reported by /healthz."""
+    from ivr.web.health import worker_exited
+
+    app = getattr(worker, "wsgi", None)
+    if hasattr(app, "instance_path"):
+        worker_exited(app.instance_path)

@@ -10,6 +10,8 @@ import datetime as dt
 import logging
 import os
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -212,12 +214,60 @@ def database_file(engine: Engine) -> Path | None:
     return None if engine.url.database == ":memory:" else Path(engine.url.database)
 
 
+class Breaker:
+    """Whether the webhooks of this process try the database. After it failed (unreachable,
+    or locked past the wait), requests are answered without it for ``open_s`` seconds; then one
+    request tries it again while the others still go without, and its outcome closes or reopens
+    the breaker. So an outage costs at most one wait per thread, not one per request."""
+
+    def __init__(self, open_s: float = 2.0) -> None:
+        self.open_s = open_s
+        self._until = 0.0
+        self._probing = False
+        self._lock = threading.Lock()
+
+    def allows(self) -> bool:
+        if not self._until:  # the usual case: no lock taken
+            return True
+        with self._lock:
+            if self._probing or time.monotonic() < self._until:
+                return False
+            self._probing = True  # this request tries the database again
+            return True
+
+    def failed(self) -> None:
+        with self._lock:
+            if not self._until:
+                log.warning(
+                    "database unavailable: webhooks answered without it for %.0f s", self.open_s
+                )
+            self._until = time.monotonic() + self.open_s
+            self._probing = False
+
+    def succeeded(self) -> None:
+        if self._until:
+            with self._lock:
+                if self._until:
+                    log.warning("database available again: webhooks use it")
+                self._until, self._probing = 0.0, False
+
+    @property
+    def open(self) -> bool:
+        return bool(self._until)
+
+
+def database_breaker() -> Breaker:
+    """The current app's :class:`Breaker` (one per app and process)."""
+    return current_app.extensions["hotline.breaker"]
+
+
 def init_app(app: Flask) -> None:
     wait_s = (
         0.75 * app.config["WEBHOOK_DEADLINE_S"] if app.config.get("SERVER") else UNBOUNDED_WAIT_S
     )
     engine = make_engine(app.config["DATABASE_URL"], wait_s)
     app.extensions["hotline.engine"] = engine
+    app.extensions["hotline.breaker"] = Breaker()
     app.extensions["hotline.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     if app.config.get("AUTO_MIGRATE"):
         upgrade(engine)

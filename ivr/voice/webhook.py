@@ -20,7 +20,14 @@ from ivr.config import hotline_config
 from ivr.config.hours import OpeningHours
 from ivr.config.schema import AgentLineSettings, HotlineConfig, Language
 from ivr.store import calllog
-from ivr.store.db import close_session, get_session, opened_session, retrying_stale, unreachable
+from ivr.store.db import (
+    close_session,
+    database_breaker,
+    get_session,
+    opened_session,
+    retrying_stale,
+    unreachable,
+)
 from ivr.voice import spool as spool_store
 from ivr.voice.prompts import say, text
 
@@ -155,11 +162,34 @@ def _answered(
             session.commit()
         return result
 
+    def answer_without(exc: BaseException | None) -> Response:
+        """The fallback's answer: ``exc`` failed the view (None: the database is known to be
+        unavailable, so the view was not tried)."""
+        down = exc is None or (isinstance(exc, DBAPIError) and unreachable(exc))
+        answer = _offline_answer(offline) if down and offline is not None else None
+        response, decision = answer or fallback()
+        app = current_app._get_current_object()
+        at = clock.now()
+        if isinstance(exc, DBAPIError) and not down:
+            _keep(app, at, set_aside=True)  # refused for its data: for a person to look at
+        if decision is not None:
+            if down or not _record_now(decision):
+                _keep(app, at, decision=decision)
+        elif spool and down:
+            _keep(app, at)
+        return twiml(response)
+
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
+        breaker = database_breaker()
         try:
+            if not breaker.allows():  # the database failed moments ago: no thread waits on it
+                call_sid()  # a request Twilio could not have sent is still refused (400)
+                return answer_without(None)
             # a connection the database server dropped (it restarted): once more on a new one
-            return twiml(retrying_stale(lambda: attempt(*args, **kwargs), close_session))
+            answered = twiml(retrying_stale(lambda: attempt(*args, **kwargs), close_session))
+            breaker.succeeded()
+            return answered
         except HTTPException:
             raise
         except BadTwilioRequest as exc:
@@ -167,19 +197,9 @@ def _answered(
         except Exception as exc:
             log.exception("webhook %s failed; answered with the fallback", request.path)
             _roll_back()
-            down = isinstance(exc, DBAPIError) and unreachable(exc)
-            answer = _offline_answer(offline) if down and offline is not None else None
-            response, decision = answer or fallback()
-            app = current_app._get_current_object()
-            at = clock.now()
-            if isinstance(exc, DBAPIError) and not down:
-                _keep(app, at, set_aside=True)  # refused for its data: for a person to look at
-            if decision is not None:
-                if down or not _record_now(decision):
-                    _keep(app, at, decision=decision)
-            elif spool and down:
-                _keep(app, at)
-            return twiml(response)
+            if isinstance(exc, DBAPIError) and unreachable(exc):
+                breaker.failed()
+            return answer_without(exc)
 
     if spool:  # the spool runs the view itself again: past the signature check (it passed when
         # the request came) and past this fallback (a failed replay must surface)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -22,6 +24,59 @@ def hotline_version() -> str:
         return version("hotline")
     except PackageNotFoundError:
         return "unknown"
+
+
+WORKERS = "workers"  # instance/workers/: a file per serving worker, removed when it exits cleanly
+DEATH_SHOWN_S = 60.0  # /healthz reports a worker that died without a clean exit this long
+
+
+def worker_started(instance_path: str | Path) -> None:
+    """Called in each server worker once the app is loaded (gunicorn's ``post_worker_init``)."""
+    folder = Path(instance_path) / WORKERS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / str(os.getpid())).write_text("")
+
+
+def worker_exited(instance_path: str | Path) -> None:
+    """Called in a server worker leaving cleanly (gunicorn's ``worker_exit``)."""
+    (Path(instance_path) / WORKERS / str(os.getpid())).unlink(missing_ok=True)
+
+
+def worker_deaths(instance_path: str | Path, now: float | None = None) -> list[str]:
+    """Workers that died without a clean exit (killed, out of memory, crashed) in the last
+    ``DEATH_SHOWN_S`` seconds, as problems; older ones are forgotten."""
+    folder = Path(instance_path) / WORKERS
+    if not folder.exists():
+        return []
+    now = time.time() if now is None else now
+    deaths = []
+    for path in folder.iterdir():
+        try:
+            if path.suffix == ".died":
+                seen = float(path.read_text() or 0)
+                if now - seen > DEATH_SHOWN_S:
+                    path.unlink(missing_ok=True)
+                else:
+                    deaths.append(
+                        f"worker {path.stem} died without a clean exit {now - seen:.0f} s ago"
+                    )
+            elif path.name.isdigit() and not _alive(int(path.name)):
+                path.with_suffix(".died").write_text(str(now))
+                path.unlink(missing_ok=True)
+                deaths.append(f"worker {path.name} died without a clean exit")
+        except (OSError, ValueError):
+            continue  # another worker moved it meanwhile
+    return sorted(deaths)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def low_disks(folders: dict[str, Path | None], min_free_mb: float) -> dict[str, float]:
@@ -72,6 +127,7 @@ def healthz() -> ResponseReturnValue:
         )
         + [f"{name} disk: {mb} MB free" for name, mb in disks.items()]
         + ([f"configuration files invalid ({len(problems)} error(s))"] if problems else [])
+        + worker_deaths(app.instance_path)
     )
     healthy = not reasons
     body = {

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -68,6 +69,10 @@ def test_sigkill_of_a_worker_loses_no_committed_event(tmp_path):
                 break
             except OSError:
                 time.sleep(0.2)
+        booted = time.monotonic() + 30  # both workers have loaded the app
+        while len(list((tmp_path / "instance" / "workers").glob("[0-9]*"))) < 2:
+            assert time.monotonic() < booted, "the workers did not start"
+            time.sleep(0.2)
 
         def caller(offset: int) -> None:
             for i in range(150):
@@ -106,10 +111,18 @@ def test_sigkill_of_a_worker_loses_no_committed_event(tmp_path):
         os.kill(victims[0], signal.SIGKILL)  # mid-run
         for t in threads:
             t.join()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/healthz")
+        health = connection.getresponse()
+        problems = json.loads(health.read())["problems"]
+        connection.close()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
     assert len(answered) > 100
+    # the killed worker shows in /healthz (a recycled or reloaded one would not)
+    assert health.status == 503
+    assert problems == [f"worker {victims[0]} died without a clean exit"]
     with session_scope(app) as session:
         stored = set(
             session.scalars(select(CallEvent.call_sid).where(CallEvent.event == "menu_choice"))
