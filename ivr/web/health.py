@@ -27,7 +27,7 @@ def hotline_version() -> str:
 
 
 WORKERS = "workers"  # instance/workers/: a file per serving worker, removed when it exits cleanly
-DEATH_SHOWN_S = 60.0  # /healthz reports a worker that died without a clean exit this long
+DEATH_SHOWN_S = 20.0  # /healthz reports a worker that died without a clean exit this long
 
 
 def worker_started(instance_path: str | Path) -> None:
@@ -57,9 +57,7 @@ def worker_deaths(instance_path: str | Path, now: float | None = None) -> list[s
                 if now - seen > DEATH_SHOWN_S:
                     path.unlink(missing_ok=True)
                 else:
-                    deaths.append(
-                        f"worker {path.stem} died without a clean exit {now - seen:.0f} s ago"
-                    )
+                    deaths.append(f"worker {path.stem} died without a clean exit")
             elif path.name.isdigit() and not _alive(int(path.name)):
                 path.with_suffix(".died").write_text(str(now))
                 path.unlink(missing_ok=True)
