@@ -67,6 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
         ALWAYS_OPEN=env.hotline_always_open,
         HOLD_ESTIMATE_CACHE_S=env.hotline_hold_estimate_cache_s,
         WEBHOOK_DEADLINE_S=env.hotline_webhook_deadline_s,
+        DB_WAIT_S=env.hotline_db_wait_s,
         SPOOL_DIR=str(env.hotline_spool_dir) if env.hotline_spool_dir else None,
         DISK_MIN_FREE_MB=env.hotline_disk_min_free_mb,
         SESSION_HOURS=env.hotline_session_hours,

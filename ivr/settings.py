@@ -48,6 +48,9 @@ class Settings(BaseModel):
     # a webhook is answered within this many seconds (Twilio waits 15): the server's database
     # waits end at three quarters of it, and the caller is then served from the configuration
     hotline_webhook_deadline_s: float = Field(8.0, ge=1, le=14)
+    # the server waits at most this long for the database (a lock, a connection); then the
+    # caller is answered from the configuration and the database left alone for 2 s
+    hotline_db_wait_s: float = Field(2.0, gt=0, le=10)
     hotline_session_hours: float = Field(12, gt=0, le=24 * 31)  # a page login lasts this long
     # the most one statistics request (JSON API, `hotline stats`) may ask for
     hotline_api_max_days: int = Field(400, ge=1, le=36_500)

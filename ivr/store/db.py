@@ -73,13 +73,17 @@ POOL = {"pool_size": 5, "max_overflow": 5}
 CONNECTIONS_PER_WORKER = sum(POOL.values())
 
 
-def make_engine(url: str, wait_s: float = UNBOUNDED_WAIT_S) -> Engine:
+def make_engine(
+    url: str, wait_s: float = UNBOUNDED_WAIT_S, statement_s: float | None = None
+) -> Engine:
     """The one engine factory: SQLite gets WAL and a busy timeout, PostgreSQL a pool without pings.
 
-    ``wait_s`` bounds every wait on the database: SQLite's busy timeout (another writer holds the
-    lock), and on PostgreSQL the pool's wait for a connection, connecting, and each statement and
-    lock (``statement_timeout``, ``lock_timeout``). The server passes three quarters of the webhook
-    deadline, so a caller is answered (from the configuration) before Twilio gives up."""
+    ``wait_s`` bounds every wait for the database: SQLite's busy timeout (another writer holds
+    the lock), and on PostgreSQL the pool's wait for a connection, connecting, and each lock
+    (``lock_timeout``); ``statement_s`` bounds each PostgreSQL statement (``statement_timeout``).
+    The server passes short waits (``HOTLINE_DB_WAIT_S``) and three quarters of the webhook
+    deadline for statements, so a caller is answered (from the configuration) before Twilio
+    gives up, and a lock held elsewhere holds no thread for long."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -93,12 +97,13 @@ def make_engine(url: str, wait_s: float = UNBOUNDED_WAIT_S) -> Engine:
     # and the work is tried once more on a new connection (``retrying_stale``).
     bounds: dict[str, Any] = {}
     if wait_s < UNBOUNDED_WAIT_S:
-        ms = int(wait_s * 1000)
+        statement_ms = int((statement_s or wait_s) * 1000)
         bounds = {
             "pool_timeout": wait_s,
             "connect_args": {
-                "connect_timeout": max(1, int(wait_s / 2)),
-                "options": f"-c statement_timeout={ms} -c lock_timeout={ms}",
+                "connect_timeout": max(1, int(wait_s)),
+                "options": f"-c statement_timeout={statement_ms}"
+                f" -c lock_timeout={int(wait_s * 1000)}",
             },
         }
     return create_engine(url, pool_pre_ping=False, **POOL, **bounds)
@@ -262,10 +267,13 @@ def database_breaker() -> Breaker:
 
 
 def init_app(app: Flask) -> None:
-    wait_s = (
-        0.75 * app.config["WEBHOOK_DEADLINE_S"] if app.config.get("SERVER") else UNBOUNDED_WAIT_S
-    )
-    engine = make_engine(app.config["DATABASE_URL"], wait_s)
+    if app.config.get("SERVER"):
+        statement_s = 0.75 * app.config["WEBHOOK_DEADLINE_S"]
+        engine = make_engine(
+            app.config["DATABASE_URL"], min(app.config["DB_WAIT_S"], statement_s), statement_s
+        )
+    else:
+        engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["hotline.engine"] = engine
     app.extensions["hotline.breaker"] = Breaker()
     app.extensions["hotline.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
