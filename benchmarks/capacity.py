@@ -615,6 +615,21 @@ def count_stored(url: str, accepted: list[tuple[str, str]]) -> dict[str, int]:
     }
 
 
+def start_database(db: str, folder: Path, name: str) -> tuple[Any, str]:
+    """A fresh database for a run: SQLite in ``folder``, or a throwaway PostgreSQL cluster
+    (returned, to be stopped by the caller) with a database ``name``; and its URL."""
+    if db != "postgresql":
+        return None, f"sqlite:///{folder / 'hotline.db'}"
+    from tests.conftest import PostgresServer, _pg_bindir
+
+    bindir = _pg_bindir()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL binaries not found (make postgres-binaries)")
+    pg = PostgresServer(bindir)
+    pg.start()
+    return pg, pg.create_database(name)
+
+
 def spooled(folder: Path) -> tuple[int, int]:
     """Webhooks the server spooled during the run (the database did not take them in time)
     and those it set aside (the database refused them)."""
@@ -642,17 +657,7 @@ def run(args: argparse.Namespace, callers: int) -> dict[str, Any]:
     process = None
     workers: list[Any] = []
     try:
-        if args.db == "postgresql":
-            from tests.conftest import PostgresServer, _pg_bindir
-
-            bindir = _pg_bindir()
-            if bindir is None:
-                raise RuntimeError("PostgreSQL binaries not found (make postgres-binaries)")
-            pg = PostgresServer(bindir)
-            pg.start()
-            url = pg.create_database("capacity")
-        else:
-            url = f"sqlite:///{folder / 'hotline.db'}"
+        pg, url = start_database(args.db, folder, "capacity")
         port = free_port()
         process, log = start_server(args, folder, url, port)
         database_pid = int((pg.data / "postmaster.pid").read_text().split()[0]) if pg else None

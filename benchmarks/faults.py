@@ -310,17 +310,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         shutil.copytree(REPO / "config", folder / "config")
         (folder / "spool").mkdir()
-        if args.db == "postgresql":
-            from tests.conftest import PostgresServer, _pg_bindir
-
-            bindir = _pg_bindir()
-            if bindir is None:
-                raise RuntimeError("PostgreSQL binaries not found (make postgres-binaries)")
-            pg = PostgresServer(bindir)
-            pg.start()
-            url = pg.create_database("faults")
-        else:
-            url = f"sqlite:///{folder / 'hotline.db'}"
+        pg, url = capacity.start_database(args.db, folder, "faults")
         args.server_env = {
             "HOTLINE_CONFIG_DIR": str(folder / "config"),
             "HOTLINE_SPOOL_DIR": str(folder / "spool"),

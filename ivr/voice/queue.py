@@ -7,6 +7,7 @@ from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import clock
+from ivr.config.schema import Language
 from ivr.store import calllog
 from ivr.store.db import get_session
 from ivr.store.models import QueueEntry
@@ -147,12 +148,9 @@ def hold_key() -> VoiceResponse:
     return response
 
 
-def queue_result_without_database() -> Answer | None:
-    """How the wait ended, while the database is down (the spool records it later): the survey
-    after an agent, the callback confirmed, or goodbye; None for a failed queue."""
-    lang = caller_language()
-    result = request.form.get("QueueResult", "unknown")[:32]
-    queue_id = requested_queue()
+def after_the_wait(lang: Language, queue_id: str, result: str) -> VoiceResponse | None:
+    """What the caller hears when the wait ended: the survey after an agent, the callback
+    confirmed, or goodbye; None when the queue failed them (the caller is routed on)."""
     response = VoiceResponse()
     if result == "bridged":
         response.redirect(
@@ -164,6 +162,18 @@ def queue_result_without_database() -> Answer | None:
     elif result == "hangup":
         response.hangup()
     else:
+        return None
+    return response
+
+
+def queue_result_without_database() -> Answer | None:
+    """How the wait ended, while the database is down (the spool records it later): the survey
+    after an agent, the callback confirmed, or goodbye; None for a failed queue."""
+    lang = caller_language()
+    result = request.form.get("QueueResult", "unknown")[:32]
+    queue_id = requested_queue()
+    response = after_the_wait(lang, queue_id, result)
+    if response is None:
         return None
     waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
     decision = {"record": "queue_result", "queue": queue_id, "result": result, "wait_s": waited}
@@ -201,17 +211,8 @@ def queue_result() -> VoiceResponse:
     waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
     decision = {"record": "queue_result", "queue": queue_id, "result": result, "wait_s": waited}
     record_queue_result(decision)
-    response = VoiceResponse()
-    if result == "bridged":
-        response.redirect(
-            url_for("survey.question_view", lang=lang.code, queue=queue_id), method="POST"
-        )
-    elif result == "leave":
-        say(response, lang, text(lang, "callback_confirmed"))
-        response.hangup()
-    elif result == "hangup":
-        response.hangup()
-    else:
+    response = after_the_wait(lang, queue_id, result)
+    if response is None:
         # queue-full, error, system-error...: try the operator queue, else take a message.
         step = arg_int("step", 1) + 1
         return (
