@@ -188,9 +188,9 @@ def _refuse(exc: ConfigError) -> NoReturn:
 
 @click.command("reload")
 def reload_command() -> None:
-    """Check the configuration, then have the running server (hotline serve) take it: its
-    workers restart one by one with it. An invalid configuration is refused here, and the
-    server keeps the one it runs with."""
+    """Check the configuration, then have the running server (hotline serve) take it: a HUP to
+    its gunicorn master, which replaces every worker with one that loads it. An invalid
+    configuration is refused here, and the server keeps the one it runs with."""
     try:
         load_config()
     except ConfigError as exc:

@@ -256,10 +256,6 @@ class Breaker:
                     log.warning("database available again: webhooks use it")
                 self._until, self._probing = 0.0, False
 
-    @property
-    def open(self) -> bool:
-        return bool(self._until)
-
 
 def database_breaker() -> Breaker:
     """The current app's :class:`Breaker` (one per app and process)."""

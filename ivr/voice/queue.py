@@ -169,15 +169,19 @@ def after_the_wait(lang: Language, queue_id: str, result: str) -> VoiceResponse 
 def queue_result_without_database() -> Answer | None:
     """How the wait ended, while the database is down (the spool records it later): the survey
     after an agent, the callback confirmed, or goodbye; None for a failed queue."""
-    lang = caller_language()
-    result = request.form.get("QueueResult", "unknown")[:32]
-    queue_id = requested_queue()
-    response = after_the_wait(lang, queue_id, result)
-    if response is None:
-        return None
-    waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
-    decision = {"record": "queue_result", "queue": queue_id, "result": result, "wait_s": waited}
-    return response, decision
+    decision = queue_result_decision()
+    response = after_the_wait(caller_language(), decision["queue"], decision["result"])
+    return None if response is None else (response, decision)
+
+
+def queue_result_decision() -> dict:
+    """How Twilio says the caller's wait ended, as the decision the queue result records."""
+    return {
+        "record": "queue_result",
+        "queue": requested_queue(),
+        "result": request.form.get("QueueResult", "unknown")[:32],
+        "wait_s": form_number("QueueTime", 0.0, 0.0, SECONDS_MAX),
+    }
 
 
 @spool.recorder("queue_result")
@@ -206,10 +210,8 @@ def record_queue_result(decision: dict) -> None:
 def queue_result() -> VoiceResponse:
     """The Enqueue ``action``: how the wait ended, and what the caller hears next."""
     lang = caller_language()
-    queue_id = requested_queue()
-    result = request.form.get("QueueResult", "unknown")[:32]
-    waited = form_number("QueueTime", 0.0, 0.0, SECONDS_MAX)
-    decision = {"record": "queue_result", "queue": queue_id, "result": result, "wait_s": waited}
+    decision = queue_result_decision()
+    queue_id, result = decision["queue"], decision["result"]
     record_queue_result(decision)
     response = after_the_wait(lang, queue_id, result)
     if response is None:
