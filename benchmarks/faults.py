@@ -26,8 +26,12 @@ stored twice); and what ``/healthz`` (polled every second) said during the fault
 The target: 0 calls refused, 0 events lost or invented, every webhook answered within 10 s,
 ``/healthz`` degraded during each fault and healthy after it.
 
-    python benchmarks/faults.py [--db sqlite|postgresql] [--callers 1000] [--calls-per-s 5]
-        [--fault-seconds 20] [--quiet-seconds 30] [--json FILE]
+By default the load goes through nginx with the shipped site (``deploy/nginx/hotline.conf``), as
+the documented deployment runs: nginx sends a request once more when its connection was dropped
+(the killed worker's requests in flight); ``--proxy none`` sends it straight to gunicorn.
+
+    python benchmarks/faults.py [--db sqlite|postgresql] [--proxy nginx|none] [--callers 1000]
+        [--calls-per-s 5] [--fault-seconds 20] [--quiet-seconds 30] [--json FILE]
 
 Every request goes to 127.0.0.1; the run is bounded in requests and time (about
 ``--callers``/50 s of ramp, then 20 s + 4 x (fault + quiet) of load, then the last calls).
@@ -59,6 +63,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import benchmarks.capacity as capacity  # noqa: E402
+from benchmarks import proxy  # noqa: E402
 
 LEAD_S = 20.0  # load before the first fault
 ANSWER_LIMIT_S = 10.0  # the target: every webhook answered within this
@@ -304,6 +309,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="hotline-faults-"))
     pg = None
     process = None
+    nginx = None
     generators: list[Any] = []
     health: HealthWatch | None = None
     faults: list[dict[str, Any]] = []
@@ -317,14 +323,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "HOTLINE_SECRET_KEY": secrets.token_hex(16),
         }
         port = capacity.free_port()
+        public_port = port
+        if args.proxy == "nginx":
+            public_port = capacity.free_port()
+            args.server_env["HOTLINE_PUBLIC_URL"] = f"http://127.0.0.1:{public_port}"
         process, log = capacity.start_server(args, folder, url, port)
+        if args.proxy == "nginx":
+            nginx = proxy.start_nginx(args.nginx, folder / "proxy", port, public_port)
         server = Server(folder, url, port, process.pid, pg)
         server.env = {
             **os.environ,
             "PYTHONPATH": str(REPO),
             "DATABASE_URL": url,
             "TWILIO_AUTH_TOKEN": capacity.TOKEN,
-            "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
             "HOTLINE_ALWAYS_OPEN": "1",
             "HOTLINE_INSTANCE_PATH": str(folder / "instance"),
             **args.server_env,
@@ -335,7 +347,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         window_start = ramp_start + args.callers / args.ramp_per_s + capacity.SETTLE_S
         window_end = window_start + args.seconds
         plans = capacity.make_plans(
-            args, args.callers, f"http://127.0.0.1:{port}", ramp_start, window_start
+            args, args.callers, f"http://127.0.0.1:{public_port}", ramp_start, window_start
         )
         progress = ctx.Array("q", 4 * args.generators, lock=False)
         pipes = []
@@ -389,12 +401,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.server_log:
             shutil.copyfile(log, args.server_log)
         stored = stored_events(url)
+        proxy_log = folder / "proxy" / "nginx" / "error.log"
+        # a connection the server dropped (nginx logs it at error level, then sends it again)
+        retried = (
+            sum(
+                1
+                for line in proxy_log.read_text(errors="replace").splitlines()
+                if "upstream" in line and ("prematurely closed" in line or "reset by peer" in line)
+            )
+            if proxy_log.exists()
+            else None
+        )
     finally:
         if health is not None:
             health.stopping.set()
         for worker in generators:
             if worker.is_alive():
                 worker.terminate()
+        if nginx is not None:
+            proxy.stop_nginx(nginx)
         if process is not None:
             capacity.stop_server(process)
         if pg:
@@ -417,6 +442,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 1 for line in server_log.splitlines() if "Traceback" in line or "[ERROR]" in line
             ),
             "workers_booted": server_log.count("Booting worker"),
+            "proxy_retried": retried,
             "load_seconds": args.seconds,
             "window_start": window_start,
         },
@@ -567,6 +593,7 @@ def summarise(
     return {
         "measured": capacity.provenance(),
         "db": args.db,
+        "proxy": args.proxy,
         "callers_on_hold": args.callers,
         "new_calls_per_s": args.calls_per_s,
         "fault_seconds": args.fault_seconds,
@@ -663,8 +690,13 @@ def table(result: dict[str, Any]) -> str:
     database = "SQLite" if result["db"] == "sqlite" else "PostgreSQL (throwaway cluster, fsync=off)"
     lines = [
         f"measured {made['date']} at commit {made['commit']}, {made['cores']} cores ({made['cpu']})",
-        f"faults: {database}, hotline serve (gunicorn.conf.py's workers), {made['cores']} cores"
-        " shared with the load generator",
+        f"faults: {database}, hotline serve (gunicorn.conf.py's workers)"
+        + (
+            " behind nginx (deploy/nginx/hotline.conf)"
+            if result.get("proxy", "none") == "nginx"
+            else " with no proxy in front"
+        )
+        + f", {made['cores']} cores shared with the load generator",
         f"{result['callers_on_hold']} callers on hold polling every {capacity.POLL_EVERY_S:g} s"
         f" ({result['callers_enqueued']} reached their queue), {result['new_calls_per_s']:g} new"
         f" calls/s, {result['load_seconds']:g} s of load; each fault {result['fault_seconds']:g} s,"
@@ -727,7 +759,12 @@ def table(result: dict[str, Any]) -> str:
         f" {'yes' if result['server_stopped_gracefully'] else 'NO'}; {result['final_replay']};"
         f" left in the spool: {result['spool_left']}, set aside: {result['set_aside']};"
         f" errors in the server's log: {result['server_log_errors']}; workers booted:"
-        f" {result['workers_booted']}",
+        f" {result['workers_booted']}"
+        + (
+            f"; requests nginx sent again after the server dropped them: {result['proxy_retried']}"
+            if result.get("proxy_retried") is not None
+            else ""
+        ),
         "",
     ]
     lines += [
@@ -751,7 +788,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--server-log", type=Path, default=None, help="keep the server's log here")
+    parser.add_argument(
+        "--proxy",
+        choices=["nginx", "none"],
+        default="nginx",
+        help="nginx (default): the load goes through deploy/nginx/hotline.conf, as deployed;"
+        " none: straight to gunicorn",
+    )
     args = parser.parse_args(argv)
+    args.nginx = proxy.nginx_binary() if args.proxy == "nginx" else None
+    if args.proxy == "nginx" and args.nginx is None:
+        parser.error(
+            "--proxy nginx: nginx is not installed (scripts/install-nginx.sh; or --proxy none)"
+        )
     if args.callers < 0 or args.calls_per_s < 0 or args.fault_seconds <= 0:
         parser.error("--callers and --calls-per-s must be >= 0, --fault-seconds > 0")
     if args.quiet_seconds < 5 or args.ramp_per_s <= 0:

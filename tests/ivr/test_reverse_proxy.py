@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import proxy
 from ivr.demo.twilio_sim import twilio_signature
 from tests.conftest import CONFIG_DIR, REPO
 
@@ -32,9 +32,7 @@ def free_port() -> int:
 
 
 def nginx_binary() -> str:
-    found = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
+    found = proxy.nginx_binary()
     if found is None:
         if os.environ.get("CI") == "true":
             pytest.fail("nginx is missing (scripts/install-nginx.sh installs it)")
@@ -117,23 +115,6 @@ def test_slow_clients_hold_no_worker_behind_the_shipped_nginx(tmp_path):
         "HOTLINE_CONFIG_DIR": str(CONFIG_DIR),
         "HOTLINE_SECRET_KEY": "k",
     }
-    shipped = (REPO / "deploy" / "nginx" / "hotline.conf").read_text()
-    assert "listen 80;" in shipped and "server 127.0.0.1:8000;" in shipped
-    site = shipped.replace("listen 80;", f"listen 127.0.0.1:{proxy_port};").replace(
-        "server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"
-    )
-    (tmp_path / "hotline.conf").write_text(site)
-    temp = tmp_path / "nginx"
-    temp.mkdir()
-    (tmp_path / "nginx.conf").write_text(
-        ("user root;\n" if os.geteuid() == 0 else "")
-        + f"worker_processes 1;\npid {temp}/nginx.pid;\nerror_log {temp}/error.log;\n"
-        "daemon off;\nevents { worker_connections 512; }\n"
-        f"http {{\n  access_log off;\n  client_body_temp_path {temp}/body;\n"
-        f"  proxy_temp_path {temp}/proxy;\n  fastcgi_temp_path {temp}/fastcgi;\n"
-        f"  uwsgi_temp_path {temp}/uwsgi;\n  scgi_temp_path {temp}/scgi;\n"
-        f"  include {tmp_path / 'hotline.conf'};\n}}\n"
-    )
     hotline = str(Path(sys.executable).parent / "hotline")
     server = subprocess.Popen(
         [hotline, "serve", "--bind", f"127.0.0.1:{app_port}", "--workers", "2", "--threads", "4",
@@ -141,13 +122,10 @@ def test_slow_clients_hold_no_worker_behind_the_shipped_nginx(tmp_path):
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
-    proxy = subprocess.Popen(
-        [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(temp)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
+    nginx_process = None
     try:
+        nginx_process = proxy.start_nginx(nginx, tmp_path / "proxy", app_port, proxy_port)
         wait_for_port(app_port)
-        wait_for_port(proxy_port)
         deadline = time.monotonic() + 60  # until both workers have loaded the app
         while menu_latency(proxy_port, public, 1, 10) >= 0.5 and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -156,9 +134,82 @@ def test_slow_clients_hold_no_worker_behind_the_shipped_nginx(tmp_path):
         )
         alone = with_slow_sockets(app_port, lambda: menu_latency(app_port, public, 5, 3))
     finally:
-        os.killpg(proxy.pid, signal.SIGTERM)
+        if nginx_process is not None:
+            proxy.stop_nginx(nginx_process)
         os.killpg(server.pid, signal.SIGTERM)
-        proxy.wait(timeout=20)
         server.wait(timeout=20)
     assert behind_nginx < 1.0, f"behind nginx the menu took {behind_nginx:.2f} s"
     assert alone > 1.0, "gunicorn alone kept up: the slow sockets did not contest anything"
+
+
+class DroppingUpstream(threading.Thread):
+    """An upstream that reads each request and, in turn, drops the connection without an answer
+    (a worker killed mid-request) or answers with ``status``."""
+
+    def __init__(self, port: int, actions: list[str]) -> None:
+        super().__init__(daemon=True)
+        self.sock = socket.create_server(("127.0.0.1", port))
+        self.sock.settimeout(10)
+        self.actions = actions
+        self.requests: list[bytes] = []
+
+    def run(self) -> None:
+        for action in self.actions:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(5)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += connection.recv(4096)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(
+                    next(
+                        (line.split(b":")[1] for line in head.split(b"\r\n")
+                         if line.lower().startswith(b"content-length:")),
+                        b"0",
+                    )
+                )  # fmt: skip
+                while len(body) < length:
+                    body += connection.recv(4096)
+                self.requests.append(head.split(b"\r\n")[0] + b" " + body)
+                if action == "drop":
+                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+                    continue  # closed with a reset, nothing answered
+                connection.sendall(
+                    f"HTTP/1.1 {action} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                    .encode()
+                )  # fmt: skip
+        self.sock.close()
+
+
+@pytest.mark.parametrize(
+    ("actions", "status", "tries"),
+    [(["drop", "200"], 200, 2), (["500", "200"], 500, 1)],
+    ids=["dropped-is-retried", "error-answer-is-not"],
+)
+def test_the_shipped_nginx_retries_a_webhook_whose_connection_was_dropped(
+    tmp_path, actions, status, tries
+):
+    """A worker killed mid-request drops its connection: nginx sends the POST once more (the
+    writes are idempotent), so Twilio sees an answer; an answer, even an error, is not resent."""
+    nginx = nginx_binary()
+    app_port, proxy_port = free_port(), free_port()
+    upstream = DroppingUpstream(app_port, actions)
+    upstream.start()
+    nginx_process = proxy.start_nginx(nginx, tmp_path / "proxy", app_port, proxy_port)
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=20)
+        connection.request(
+            "POST", "/voice/menu?step=2", "CallSid=CA1&Digits=1",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )  # fmt: skip
+        answered = connection.getresponse().status
+        connection.close()
+    finally:
+        proxy.stop_nginx(nginx_process)
+        upstream.sock.close()
+    assert answered == status
+    assert upstream.requests == [b"POST /voice/menu?step=2 HTTP/1.1 CallSid=CA1&Digits=1"] * tries
