@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("instances", nargs="+", type=Path)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--out-dir", type=Path, default=None)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="CP-SAT threads (default: the CPUs available)"
+    )
     args = parser.parse_args(argv)
     if args.out_dir:
         args.out_dir.mkdir(parents=True, exist_ok=True)

@@ -608,16 +608,19 @@ def roster_command(
 
     import pandas as pd
 
+    from ivr import clock
     from ivr.config.loader import ConfigIssue, load_agents
     from ivr.planning.rosters import (
-        asked_beyond,
+        ROSTER_COLUMNS,
+        NoRoster,
         make_roster,
         read_plan,
         read_requests,
         roster_file,
+        roster_summary,
         roster_week,
-        store,
-        unfilled,
+        save_roster_draft,
+        summarise,
         week_plan,
         write_csv,
         write_ics,
@@ -657,13 +660,24 @@ def roster_command(
                 requirements=requirements,
                 best_effort=best_effort,
             )
-            store(session, rows, week_start, "published" if publish else "draft")
+            summary = roster_summary(plan, result, rows, cfg, agents)
+            save_roster_draft(
+                session, rows, summary, week_start, "published" if publish else "draft", clock.now()
+            )
     except Infeasible as exc:
-        from ivr.planning.rosters import summarise
-
         lines = "\n".join(f"  - {v}" for v in summarise(exc.violations))
         raise click.ClickException(
             f"no roster keeps every rule; the least it takes to break:\n{lines}\n(--best-effort rosters anyway)"
+        ) from exc
+    except (NoRoster, RuntimeError) as exc:
+        closest = getattr(exc, "roster", None)
+        hint = (
+            "\n(--best-effort stores the closest roster and lists the rules it breaks)"
+            if closest is not None
+            else ""
+        )
+        raise click.ClickException(
+            f"{exc}\nnothing stored: the week's previous roster stays{hint}"
         ) from exc
     write_csv(rows, output)
     stored = "published" if publish else "draft"
@@ -671,19 +685,19 @@ def roster_command(
     say(
         f"wrote {len(rows)} shifts to {output} ({result.status.lower()}, gap {result.gap:.1%}); stored as {stored}"
     )
-    missing = unfilled(plan, rows)
-    asked = asked_beyond(cfg, plan, agents)
+    missing = summary["unfilled"]
+    asked = summary["asked_beyond_team"]
     if missing:
         say(f"{missing} planned shift(s) have no agent")
+        for shift in summary["unfilled_shifts"]:
+            say(f"  {shift['text']}")
         if asked:
             say(
                 "the plan asks more than these agents can work: "
                 + "; ".join(asked)
                 + " (`hotline shifts` without --ignore-team plans within what they can work)"
             )
-    from ivr.planning.rosters import summarise
-
-    for violation in summarise(result.violations):
+    for violation in summary["rules_broken_text"]:
         say(f"rule not kept: {violation}")
     calendars = write_ics(rows, agents, ics_dir, cfg.line.name, cfg.tz) if ics_dir else []
     if ics_dir:
@@ -695,8 +709,9 @@ def roster_command(
             plan,
             week_start,
             f"Roster, week of {week_start}",
-            [str(v) for v in result.violations],
+            summary["rules_broken_text"],
             asked,
+            [u["text"] for u in summary["unfilled_shifts"]],
         )
         Path(html_file).write_text(roster_file(current_app, week))
         say(f"wrote {html_file}")
@@ -712,29 +727,11 @@ def roster_command(
                 "output": output,
                 "assignments": [{k: r.get(k) for k in ROSTER_COLUMNS} for r in rows],
                 "unfilled_shifts": missing,
+                "unfilled": summary["unfilled_shifts"],
                 "asked_beyond_team": asked if missing else [],
-                "rules_broken": [broken_rule(v, week_start) for v in result.violations],
+                "rules_broken": summary["rules_broken"],
             }
         )
-
-
-ROSTER_COLUMNS = ["agent", "date", "shift_start", "shift_end", "break_start", "queue_skills"]
-
-
-def broken_rule(violation, week_start) -> dict:
-    """A rule the roster breaks (:class:`staffing.rostering.Violation`) as JSON: ``date`` is
-    the day of the week it falls on (None for the week as a whole)."""
-    import datetime as dt
-
-    day = violation.day
-    return {
-        "agent": violation.agent,
-        "date": (week_start + dt.timedelta(days=day)).isoformat() if day is not None else None,
-        "time": violation.time,
-        "rule": violation.rule,
-        "detail": violation.detail,
-        "text": str(violation),
-    }
 
 
 # the hotline command's own (no app needed)

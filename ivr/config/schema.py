@@ -405,6 +405,15 @@ class StaffingRules(_Model):
     rest: RestRules = RestRules()
     weights: ObjectiveWeights = ObjectiveWeights()
     shift_templates: list[ShiftTemplate] = Field(min_length=1)
+    # A public holiday or closure on a day the line usually opens: the week's contract hours
+    # (each agent's minimum and maximum) are reduced by `paid_day` (the day is paid as
+    # holiday_paid_share of the weekly contract, the agent's max_hours_week; 1/6 as Italian law
+    # pays a public holiday, L. 260/1949 art. 5), or by `prorate` (times the days open this
+    # week over the days usually open), or not at all (`none`).
+    holiday_hours: Literal["paid_day", "prorate", "none"] = "paid_day"
+    holiday_paid_share: float = Field(1 / 6, gt=0, le=1)
+    # whether such a day counts as a day off for the two-days-off-in-a-row rule
+    holiday_counts_as_day_off: bool = True
 
 
 class Agent(_Model):

@@ -133,11 +133,12 @@ def setup(
         plan_csv = (out_dir / "plan.csv").read_text()
         save_draft(session, "shifts", week.days[0], plan_csv, figures, now)
     result = {"out_dir": out_dir, "week_start": week.days[0], "plan": summary, "requirements": reqs}
-    from ivr.planning.rosters import draft_roster
+    from ivr.planning.rosters import NoRoster, draft_roster
 
-    roster = draft_roster(app, out_dir, progress, time_limit_s)
-    if roster:
-        result["roster"] = roster
+    try:
+        result["roster"] = draft_roster(app, out_dir, progress, time_limit_s)
+    except NoRoster as exc:  # the rest of the demo still runs; the roster page stays empty
+        progress(f"roster draft: none stored: {exc}")
     return result
 
 

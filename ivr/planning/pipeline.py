@@ -20,6 +20,7 @@ from ivr.config.hours import OpeningHours
 from ivr.config.schema import HotlineConfig
 from ivr.planning.team import (
     beyond,
+    contract_minutes,
     team_limits,
     templates,
 )
@@ -231,7 +232,8 @@ def summarise(cfg: HotlineConfig, week: WeekProblem, plan: ShiftPlan) -> WeekSum
     paid = float((rows["agents"] * rows["paid_hours"]).sum()) if len(rows) else 0.0
     peak_slot = int(np.argmax(week.problem.requirement))
 
-    capacity = sum(a.max_hours_week for a in cfg.agents)
+    # the most the contracts allow this week (less in a week with a holiday)
+    capacity = sum(contract_minutes(cfg, a, week.days[0])[1] for a in cfg.agents) / 60
     return WeekSummary(
         week_start=week.days[0],
         agent_hours=plan.agent_hours(week.problem.requirement),

@@ -17,6 +17,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -24,17 +25,26 @@ from flask import Flask
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ivr import clock
 from ivr.config import hotline_config
 from ivr.config.hours import MIDNIGHT, OpeningHours
 from ivr.config.schema import Agent, HotlineConfig
-from ivr.planning.team import beyond, minutes, team_limits, unavailable_days
+from ivr.planning.drafts import save_draft
+from ivr.planning.team import (
+    beyond,
+    contract_minutes,
+    minutes,
+    not_rest_days,
+    team_limits,
+    unavailable_days,
+)
 from ivr.store.db import session_scope
 from ivr.store.models import RosterAssignment
 from staffing.rostering import (
-    TIME_LIMIT,
     AttributeCover,
     Cover,
     Infeasible,
+    NoRosterInTime,
     Request,
     RosterProblem,
     RosterResult,
@@ -231,10 +241,11 @@ def build_problem(
     rest = int(cfg.staffing.rest.min_rest_h * 60)
     checkpoints = open_checkpoints(cfg, plan.week_start)
     # nobody works a day the line is closed (no hours, a holiday or a closure), although such a
-    # day has no planned shift whose cover an extra agent would spoil
-    closed = {d for d in range(7) if not checkpoints.get(d)}
+    # day has no planned shift whose cover an extra agent would spoil: a rule nothing relaxes
+    closed = frozenset(d for d in range(7) if not checkpoints.get(d))
     staff = []
     for a in agents:
+        low, high = contract_minutes(cfg, a, plan.week_start)
         info = prior.get(a.id, AgentHistory())
         forbidden = frozenset()
         if info.last_end is not None:
@@ -248,14 +259,14 @@ def build_problem(
         staff.append(
             Staff(
                 id=a.id,
-                max_minutes=int(a.max_hours_week * 60),
-                min_minutes=int(a.min_hours_week * 60),
+                max_minutes=high,
+                min_minutes=low,
                 max_consecutive=cfg.staffing.rest.max_consecutive_days,
-                days_off=unavailable_days(a, plan.week_start) | closed,
+                days_off=unavailable_days(a, plan.week_start) - closed,
                 attributes=frozenset(
                     {f"skill:{s}" for s in a.skills} | {f"lang:{lang}" for lang in a.languages}
                 ),
-                target_minutes=int((a.min_hours_week + a.max_hours_week) / 2 * 60),
+                target_minutes=(low + high) // 2,
                 prior_streak=info.streak,
                 prior_forbidden=forbidden,
                 prior_weekends=len(info.weekends),
@@ -311,7 +322,8 @@ def build_problem(
     return RosterProblem(
         days=7, shifts=list(plan.shifts.values()), staff=staff, covers=plan.covers, requests=requests, attribute_covers=attribute_covers,
         weekends=weekends, two_days_off_in_a_row=cfg.staffing.rest.min_consecutive_days_off >= 2, stability_weight=20,
-        fairness_weight=10, contract_weight=1,
+        fairness_weight=10, contract_weight=1, closed_days=closed,
+        not_rest_days=frozenset(not_rest_days(cfg, plan.week_start)),
     )  # fmt: skip
 
 
@@ -390,12 +402,12 @@ def roster_rows(plan: WeekPlan, result: RosterResult, agents: list[Agent], tz) -
     return rows
 
 
+ROSTER_COLUMNS = ["agent", "date", "shift_start", "shift_end", "break_start", "queue_skills"]
+
+
 def write_csv(rows: list[dict], path: str | Path) -> None:
     with Path(path).open("w", newline="") as handle:
-        writer = csv.DictWriter(
-            handle,
-            fieldnames=["agent", "date", "shift_start", "shift_end", "break_start", "queue_skills"],
-        )
+        writer = csv.DictWriter(handle, fieldnames=ROSTER_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
 
@@ -461,6 +473,63 @@ def unfilled(plan: WeekPlan, rows: list[dict]) -> int:
     return sum(max(c.requirement - assigned.get((c.day, c.shift), 0), 0) for c in plan.covers)
 
 
+def unfilled_shifts(
+    plan: WeekPlan, rows: list[dict], cfg: HotlineConfig, agents: list[Agent]
+) -> list[dict]:
+    """Each planned shift with agents missing: ``date``, ``shift`` (``HH:MM-HH:MM``),
+    ``planned``, ``rostered``, ``missing`` and the ``reason`` in words: more shifts planned that
+    day than agents can work it (team limits, as the planner counts them), or none of those
+    who can was free to take it within their rules."""
+    assigned: dict[tuple[int, str], int] = {}
+    for r in rows:
+        day = (dt.date.fromisoformat(r["date"]) - plan.week_start).days
+        key = (day, f"{r['shift_start'][11:16]}-{r['shift_end'][11:16]}")
+        assigned[key] = assigned.get(key, 0) + 1
+    limits = team_limits(cfg.model_copy(update={"agents": agents}), plan.week_start)
+    planned_on = {d: sum(c.requirement for c in plan.covers if c.day == d) for d in range(7)}
+    out = []
+    for c in sorted(plan.covers, key=lambda c: (c.day, plan.shifts[c.shift].start_min, c.shift)):
+        missing = c.requirement - assigned.get((c.day, c.shift), 0)
+        if missing <= 0:
+            continue
+        date = plan.week_start + dt.timedelta(days=c.day)
+        can = limits.per_day[c.day] if limits else 0
+        if planned_on[c.day] > can:
+            reason = f"{planned_on[c.day]} shifts planned on {date:%A}, and {can} agents can work that day"
+        else:
+            reason = (
+                "every agent who could take it is at their contract hours, resting, on another"
+                " shift or off that day"
+            )
+        out.append(
+            {
+                "date": date.isoformat(),
+                "shift": c.shift,
+                "planned": c.requirement,
+                "rostered": assigned.get((c.day, c.shift), 0),
+                "missing": missing,
+                "reason": reason,
+                "text": f"{date:%A %Y-%m-%d} {c.shift}: {missing} of {c.requirement} without an"
+                f" agent ({reason})",
+            }
+        )
+    return out
+
+
+def violation_record(violation: Violation, week_start: dt.date) -> dict:
+    """A rule the roster breaks as JSON (the CLI's and the stored draft's ``rules_broken``):
+    ``date`` is the day of the week it falls on (None for the week as a whole)."""
+    day = violation.day
+    return {
+        "agent": violation.agent,
+        "date": (week_start + dt.timedelta(days=day)).isoformat() if day is not None else None,
+        "time": violation.time,
+        "rule": violation.rule,
+        "detail": violation.detail,
+        "text": str(violation),
+    }
+
+
 def plan_from_csv(content: str, week_start: dt.date, cfg: HotlineConfig) -> WeekPlan:
     """A stored shift plan (its CSV text) as the week's plan."""
     return week_plan(
@@ -507,6 +576,7 @@ class RosterWeek:
     missing: int  # planned shifts with no agent
     asked: list[str]  # what the plan asks beyond what the agents can work
     violations: list[str]
+    unfilled: list[str] = field(default_factory=list)  # each planned shift without an agent
 
     @property
     def peak(self) -> int:
@@ -521,9 +591,18 @@ def roster_week(
     title: str,
     violations: list[str] | None = None,
     asked: list[str] | None = None,
+    without_agent: list[str] | None = None,
 ) -> RosterWeek:
     """The roster week to show; ``asked``: what the plan asks beyond what the agents can work
-    (:func:`asked_beyond`)."""
+    (:func:`asked_beyond`); ``without_agent``: each planned shift without an agent
+    (:func:`unfilled_shifts`' ``text``). Agents in the rows but not in ``agents`` (no longer in
+    agents.csv) are shown too, by id."""
+    known = {a.id for a in agents}
+    gone = sorted({r["agent"] for r in rows} - known)
+    shown = [
+        *agents,
+        *(SimpleNamespace(id=agent_id, name="(not in agents.csv)") for agent_id in gone),
+    ]
     days = [week_start + dt.timedelta(days=d) for d in range(7)]
     cells = {
         (r["agent"], r["date"]): f"{r['shift_start'][11:16]}–{r['shift_end'][11:16]}" for r in rows
@@ -544,7 +623,7 @@ def roster_week(
                 [cells.get((a.id, d.isoformat()), "") for d in days],
                 hours.get(a.id, 0),
             )
-            for a in agents
+            for a in shown
         ],
         planned=[sum(c.requirement for c in plan.covers if c.day == d) for d in range(7)]
         if plan
@@ -553,6 +632,7 @@ def roster_week(
         missing=unfilled(plan, rows) if plan else 0,
         asked=list(asked or []),
         violations=list(violations or []),
+        unfilled=list(without_agent or []),
     )
 
 
@@ -584,6 +664,11 @@ def store(session: Session, rows: list[dict], week_start: dt.date, status: str) 
         )
 
 
+class NoRoster(RuntimeError):
+    """No roster was found in the time given: nothing is stored (the week's previous draft
+    stays) and the command or job fails."""
+
+
 def make_roster(
     cfg: HotlineConfig,
     session: Session,
@@ -610,19 +695,69 @@ def make_roster(
         try:
             result = solve(problem, time_limit_s)
         except Infeasible as exc:
-            result = exc.roster or RosterResult(
-                {}, "INFEASIBLE", 0.0, 0.0, time_limit_s, exc.violations
-            )
+            if exc.roster is None:
+                raise NoRoster(
+                    "no roster keeps every rule, and none breaking the fewest was found in"
+                    f" {time_limit_s:g} s: " + "; ".join(summarise(exc.violations))
+                ) from exc
+            result = exc.roster
+        except NoRosterInTime as exc:
+            if exc.roster is None:
+                raise NoRoster(f"{exc}; try a longer time limit") from exc
+            result = exc.roster  # the closest found, with the rules it breaks
         except RuntimeError as exc:
-            message = f"no roster found in time ({exc}); try a longer time limit"
-            result = RosterResult(
-                {}, "UNKNOWN", 0.0, 0.0, time_limit_s, [Violation(rule=TIME_LIMIT, detail=message)]
-            )
+            raise NoRoster(
+                f"no roster found in {time_limit_s:g} s ({exc}); try a longer time limit"
+            ) from exc
     return plan, result, roster_rows(plan, result, agents, cfg.tz)
 
 
+def roster_summary(
+    plan: WeekPlan,
+    result: RosterResult,
+    rows: list[dict],
+    cfg: HotlineConfig,
+    agents: list[Agent],
+) -> dict:
+    """What a roster draft is stored with and its list shows: status, shifts, the planned
+    shifts without an agent and the rules broken, each with agent, day and reason."""
+    return {
+        "status": result.status.lower(),
+        "gap": round(result.gap, 4),
+        "shifts": len(rows),
+        "agents": len(agents),
+        "unfilled": unfilled(plan, rows),
+        "unfilled_shifts": unfilled_shifts(plan, rows, cfg, agents),
+        "rules_broken": [violation_record(v, plan.week_start) for v in result.violations],
+        "rules_broken_text": summarise(result.violations),
+        "asked_beyond_team": asked_beyond(cfg, plan, agents),
+    }
+
+
+def save_roster_draft(
+    session: Session,
+    rows: list[dict],
+    summary: dict,
+    week_start: dt.date,
+    status: str,
+    at: dt.datetime,
+) -> None:
+    """Store a roster as the week's ``status`` (draft or published) with, as a ``roster`` plan
+    draft, its CSV and :func:`roster_summary`; the supervisor page shows them."""
+    if not rows and summary.get("unfilled"):
+        raise NoRoster("an empty roster is never stored")
+    store(session, rows, week_start, status)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=ROSTER_COLUMNS)
+    writer.writeheader()
+    writer.writerows({k: r.get(k, "") for k in ROSTER_COLUMNS} for r in rows)
+    save_draft(session, "roster", week_start, buffer.getvalue(), summary, at)
+
+
 def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit_s: float):
-    """The demo's and the weekly job's roster draft from the latest plan file."""
+    """The demo's and the weekly job's roster draft from the latest plan file. When no roster
+    is found in time (:class:`NoRoster`) nothing is stored or written: the week's previous
+    draft stays, and the error propagates (the job fails, the demo says so)."""
 
     cfg = hotline_config(app)
     plan_path = out_dir / "plan.csv"
@@ -638,7 +773,8 @@ def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit
             time_limit_s=time_limit_s,
             best_effort=True,
         )
-        store(session, rows, week_start, "draft")
+        summary = roster_summary(plan, result, rows, cfg, cfg.agents)
+        save_roster_draft(session, rows, summary, week_start, "draft", clock.now())
     write_csv(rows, out_dir / "roster.csv")
     write_ics(rows, cfg.agents, out_dir / "ics", cfg.line.name, cfg.tz)
     week = roster_week(
@@ -647,11 +783,16 @@ def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit
         plan,
         week_start,
         f"Roster draft, week of {week_start}",
-        summarise(result.violations),
-        asked_beyond(cfg, plan, cfg.agents),
+        summary["rules_broken_text"],
+        summary["asked_beyond_team"],
+        [u["text"] for u in summary["unfilled_shifts"]],
     )
     (out_dir / "roster.html").write_text(roster_file(app, week))
     progress(
-        f"roster draft: {len(rows)} shifts for {len(cfg.agents)} agents, {unfilled(plan, rows)} planned shift(s) with no agent ({len(result.violations)} rule(s) could not be kept) -> roster.csv, roster.html, ics/"
+        f"roster draft: {len(rows)} shifts for {len(cfg.agents)} agents,"
+        f" {summary['unfilled']} planned shift(s) with no agent,"
+        f" {len(result.violations)} rule(s) broken -> roster.csv, roster.html, ics/"
     )
+    for line in summary["rules_broken_text"]:
+        progress(f"  rule broken: {line}")
     return rows

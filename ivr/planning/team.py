@@ -56,16 +56,58 @@ def unavailable_days(agent: Agent, week_start: dt.date) -> set[int]:
     return out
 
 
-def _weeks_allowed(cfg: HotlineConfig) -> list[int]:
+def holidays(cfg: HotlineConfig, week_start: dt.date) -> dict[int, str]:
+    """The days of the week (0-6 from ``week_start``) the line usually opens but not this week:
+    public holidays and closures, with their names."""
+    hours = OpeningHours.from_config(cfg)
+    out = {}
+    for d in range(7):
+        day = week_start + dt.timedelta(days=d)
+        reason = hours.closure_reason(day)
+        if reason and hours.weekly.get(day.weekday()):
+            out[d] = reason
+    return out
+
+
+def contract_minutes(cfg: HotlineConfig, agent: Agent, week_start: dt.date) -> tuple[int, int]:
+    """An agent's fewest and most paid minutes in the week, their contract reduced for the
+    week's holidays as ``staffing.holiday_hours`` says: ``paid_day`` takes
+    ``holiday_paid_share`` of the weekly contract (``max_hours_week``) off both per holiday,
+    ``prorate`` multiplies both by the days open over the days usually open, ``none`` keeps
+    them."""
+    low, high = agent.min_hours_week * 60, agent.max_hours_week * 60
+    rule = cfg.staffing.holiday_hours
+    closed = len(holidays(cfg, week_start)) if rule != "none" else 0
+    if closed and rule == "paid_day":
+        paid = closed * cfg.staffing.holiday_paid_share * high
+        low, high = max(low - paid, 0.0), max(high - paid, 0.0)
+    elif closed:  # prorate
+        usual = sum(1 for ranges in OpeningHours.from_config(cfg).weekly.values() if ranges)
+        share = max(usual - closed, 0) / usual
+        low, high = low * share, high * share
+    return int(round(low)), int(round(high))
+
+
+def not_rest_days(cfg: HotlineConfig, week_start: dt.date) -> set[int]:
+    """The days that may not be one of the two days off in a row: the week's holidays, unless
+    ``staffing.holiday_counts_as_day_off``."""
+    if cfg.staffing.holiday_counts_as_day_off:
+        return set()
+    return set(holidays(cfg, week_start))
+
+
+def _weeks_allowed(cfg: HotlineConfig, week_start: dt.date) -> list[int]:
     """The working-day sets (bit d: day d of the week) the rest rules allow one agent: with
     ``min_consecutive_days_off`` of 2 or more, two days off in a row within the week (as the
-    roster requires), and no more than ``max_consecutive_days`` in a row."""
+    roster requires; a holiday counts as one only if ``holiday_counts_as_day_off``), and no
+    more than ``max_consecutive_days`` in a row."""
     rest = cfg.staffing.rest
+    excluded = not_rest_days(cfg, week_start)
     out = []
     for mask in range(1 << 7):
         worked = [bool(mask >> d & 1) for d in range(7)]
         if rest.min_consecutive_days_off >= 2 and not any(
-            not worked[d] and not worked[d + 1] for d in range(6)
+            not worked[d] and not worked[d + 1] for d in range(6) if not {d, d + 1} & excluded
         ):
             continue
         run = longest = 0
@@ -107,7 +149,8 @@ def team_limits(cfg: HotlineConfig, week_start: dt.date) -> TeamLimits | None:
     available and the line is open that keep the rest rules and can meet their contract (the
     shortest shifts within their maximum hours, the longest reaching their minimum). An agent
     counts on each day of some possible week, and for the most days any of them has (an agent
-    whose minimum no week can reach counts with the weeks that keep the other rules). Upper
+    whose minimum no week can reach counts with the weeks that keep the other rules). Contract
+    hours are the week's (:func:`contract_minutes`: reduced for holidays). Upper
     bounds: a plan within them may still leave a shift unfilled, a plan beyond them surely
     does. (With two days off in a row, an agent whose minimum hours three weekday shifts and a
     short Saturday cannot reach never works that Saturday.)"""
@@ -115,15 +158,18 @@ def team_limits(cfg: HotlineConfig, week_start: dt.date) -> TeamLimits | None:
         return None
     paid = _paid_minutes_per_day(cfg, week_start)
     workable = sum(1 << d for d, m in enumerate(paid) if m is not None)
-    weeks = [m for m in _weeks_allowed(cfg) if m & ~workable == 0]
+    weeks = [m for m in _weeks_allowed(cfg, week_start) if m & ~workable == 0]
     fewest = {m: sum(paid[d][0] for d in range(7) if m >> d & 1) for m in weeks}
     most = {m: sum(paid[d][1] for d in range(7) if m >> d & 1) for m in weeks}
     per_day = [0] * 7
     shifts = 0
+    paid_hours = 0.0
     for agent in cfg.agents:
+        low, high = contract_minutes(cfg, agent, week_start)
+        paid_hours += high / 60
         free = sum(1 << d for d in set(range(7)) - unavailable_days(agent, week_start))
-        possible = [m for m in weeks if m & ~free == 0 and fewest[m] <= agent.max_hours_week * 60]
-        meeting = [m for m in possible if most[m] >= agent.min_hours_week * 60]
+        possible = [m for m in weeks if m & ~free == 0 and fewest[m] <= high]
+        meeting = [m for m in possible if most[m] >= low]
         # no week reaches their minimum: the roster will break that rule (best effort) and
         # still give them shifts, so they count with the weeks they can work
         possible = meeting or possible
@@ -138,7 +184,7 @@ def team_limits(cfg: HotlineConfig, week_start: dt.date) -> TeamLimits | None:
     return TeamLimits(
         per_day=tuple(per_day),
         shifts=shifts,
-        paid_hours=float(sum(a.max_hours_week for a in cfg.agents)),
+        paid_hours=paid_hours,
         people=len(cfg.agents),
     )
 

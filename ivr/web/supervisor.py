@@ -25,7 +25,7 @@ from ivr.planning.drafts import latest_draft
 from ivr.planning.rosters import WeekPlan, asked_beyond, plan_from_csv, roster_week, write_ics
 from ivr.store import audit
 from ivr.store.db import get_session
-from ivr.store.models import RosterAssignment
+from ivr.store.models import PlanDraft, RosterAssignment
 from ivr.web.auth import check_csrf, export_auth, login_required, supervisors_only, username
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,18 @@ def chosen() -> tuple[dt.date | None, str]:
     week = request.args.get("week")
     if week:
         try:
-            return dt.date.fromisoformat(week), status or "published"
+            day = dt.date.fromisoformat(week)
         except ValueError:
             abort(400)
+        if status:
+            return day, status
+        # the published roster when there is one, else the draft
+        stored = set(
+            get_session().scalars(
+                select(RosterAssignment.status).where(RosterAssignment.week_start == day).distinct()
+            )
+        )
+        return day, "published" if "published" in stored or not stored else "draft"
     found, found_status = latest_week(status)
     return found, status or found_status or "draft"
 
@@ -92,6 +101,38 @@ def stored_plan(week: dt.date) -> WeekPlan | None:
         return None
 
 
+def shift_keys(rows) -> set[tuple[str, str, dt.datetime, dt.datetime]]:
+    """Roster rows as comparable (agent, date, start, end) keys, whatever zone they are in."""
+    return {
+        (
+            r["agent"],
+            r["date"],
+            dt.datetime.fromisoformat(r["shift_start"]),
+            dt.datetime.fromisoformat(r["shift_end"]),
+        )
+        for r in rows
+    }
+
+
+def stored_summary(week: dt.date, rows: list[dict]) -> dict:
+    """What the roster shown was stored with (rosters.roster_summary: the rules it breaks, the
+    planned shifts it leaves without an agent): the newest roster draft of the week with these
+    very shifts, or {} when none matches (a roster stored before summaries were kept)."""
+    import csv
+
+    wanted = shift_keys(rows)
+    drafts = get_session().scalars(
+        select(PlanDraft)
+        .where(PlanDraft.kind == "roster", PlanDraft.week_start == week)
+        .order_by(PlanDraft.created_at.desc(), PlanDraft.id.desc())
+        .limit(20)
+    )
+    for draft in drafts:
+        if shift_keys(csv.DictReader(io.StringIO(draft.content))) == wanted:
+            return draft.summary or {}
+    return {}
+
+
 @bp.get("/roster")
 @login_required
 def roster():
@@ -102,13 +143,16 @@ def roster():
         return render_template("roster.html", roster=None, week=None, status=None)
     rows = rows_for(week, status)
     plan = stored_plan(week)  # with the week's plan the page adds the coverage chart
+    summary = stored_summary(week, rows)
     shown = roster_week(
         rows,
         cfg.agents,
         plan,
         week,
         f"Roster ({status}), week of {week}",
+        summary.get("rules_broken_text", []),
         asked=asked_beyond(cfg, plan, cfg.agents),
+        without_agent=[u["text"] for u in summary.get("unfilled_shifts", [])],
     )
     return render_template("roster.html", roster=shown, week=week, status=status)
 

@@ -10,6 +10,7 @@ every hard rule without the solver.
 from .check import check
 from .problem import (
     ATTRIBUTE_COVER,
+    CLOSED_DAY,
     CONTRADICTION,
     DAY_OFF,
     MAX_CONSECUTIVE,
@@ -33,10 +34,11 @@ from .problem import (
     Staff,
     Violation,
 )
-from .solver import solve
+from .solver import NoRosterInTime, solve
 
 __all__ = [
     "ATTRIBUTE_COVER",
+    "CLOSED_DAY",
     "CONTRADICTION",
     "DAY_OFF",
     "MAX_CONSECUTIVE",
@@ -53,6 +55,7 @@ __all__ = [
     "AttributeCover",
     "Cover",
     "Infeasible",
+    "NoRosterInTime",
     "Request",
     "RosterProblem",
     "RosterResult",

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from .problem import (
     ATTRIBUTE_COVER,
+    CLOSED_DAY,
     DAY_OFF,
     MAX_CONSECUTIVE,
     MAX_HOURS,
@@ -29,6 +30,13 @@ def check(problem: RosterProblem, assignment: dict[tuple[str, int], str]) -> lis
         name = person.id
         days = [assignment.get((name, d)) for d in range(problem.days)]
         worked = [s is not None for s in days]
+        for d in sorted(problem.closed_days):
+            if d < problem.days and worked[d]:
+                broken.append(
+                    Violation(
+                        day=d, rule=CLOSED_DAY, agent=name, detail=f"works on day {d}, a closed day"
+                    )
+                )
         for d in person.days_off:
             if d < problem.days and worked[d]:
                 broken.append(
@@ -126,7 +134,9 @@ def check(problem: RosterProblem, assignment: dict[tuple[str, int], str]) -> lis
                     )
                 )
         if problem.two_days_off_in_a_row and not any(
-            not worked[d] and not worked[d + 1] for d in range(problem.days - 1)
+            not worked[d] and not worked[d + 1]
+            for d in range(problem.days - 1)
+            if not {d, d + 1} & problem.not_rest_days
         ):
             broken.append(
                 Violation(rule=TWO_DAYS_OFF, agent=name, detail="has no two days off in a row")

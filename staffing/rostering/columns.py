@@ -300,3 +300,42 @@ def roster_of(problem: RosterProblem, schedules: list[Schedule]) -> dict[tuple[s
         for person, schedule in zip(problem.staff, schedules, strict=True)
         for d, k in _cells(schedule)
     }
+
+
+def greedy_roster(
+    problem: RosterProblem, deadline: float, threads: int = 2
+) -> dict[tuple[str, int], str]:
+    """A quick start for a large week: person by person (``threads`` at a time), the schedule of
+    their own (their hard rules and own costs, by the same pricing solve as the dive) that earns
+    most from the cover still missing; the people not reached by the ``deadline`` work nothing.
+    Skills and languages on duty are left to the search that follows."""
+    from .model import person_model
+
+    columns = ColumnGeneration(problem, person_model, threads)
+    need: dict[tuple[int, int], int] = {}
+    weight: dict[tuple[int, int], float] = {}
+    for c in problem.covers:
+        k = columns.shift_index.get(c.shift)
+        if k is not None and 0 <= c.day < problem.days:
+            need[c.day, k] = need.get((c.day, k), 0) + c.requirement
+            weight[c.day, k] = max(weight.get((c.day, k), 0.0), float(c.under_weight))
+    chosen: list[Schedule | None] = [None] * len(problem.staff)
+    people = list(range(len(problem.staff)))
+    with ThreadPoolExecutor(columns.threads) as pool:
+        for first in range(0, len(people), columns.threads):
+            if time.perf_counter() >= deadline:
+                break
+            batch = people[first : first + columns.threads]
+            prices = {cell: weight[cell] for cell, left in need.items() if left > 0}
+            priced = pool.map(columns._price, batch, [prices] * len(batch), [deadline] * len(batch))
+            for e, found in zip(batch, priced, strict=True):
+                if found.columns:
+                    chosen[e] = found.columns[-1][0]
+                    for cell in _cells(chosen[e]):
+                        need[cell] = need.get(cell, 0) - 1
+    return {
+        (person.id, d): problem.shifts[k].id
+        for person, schedule in zip(problem.staff, chosen, strict=True)
+        if schedule is not None
+        for d, k in _cells(schedule)
+    }

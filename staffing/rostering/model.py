@@ -4,7 +4,8 @@ The model speaks the language of the Curtois & Qu employee-scheduling benchmark 
 with forbidden successions (minimum rest), per-person limits on shifts per type and on minutes,
 minimum/maximum consecutive working days, minimum consecutive days off, maximum weekends, days
 off, shift on/off requests, and soft cover per day and shift — plus what a call centre needs on
-top: coverage of skills and languages at checkpoints, at least two consecutive days off in the
+top: days the line is closed (never worked, never relaxed), coverage of skills and languages at
+checkpoints, at least two consecutive days off in the
 week, the same start time through the week, weekends and nights shared fairly, and hours close
 to each contract.
 
@@ -75,6 +76,7 @@ class Model:
         model's variable and constraint order, which the solver's search depends on."""
         self._variables()
         for e, person in enumerate(self.p.staff):
+            self._closed_days(e)
             self._days_off(e, person)
             self._shift_limits(e, person)
             self._contract_hours(e, person)
@@ -117,6 +119,13 @@ class Model:
                 w = m.new_bool_var(f"w_{e}_{d}")
                 m.add(sum(self.x[e, d, k] for k in range(len(p.shifts))) == w)
                 self.work[e, d] = w
+
+    def _closed_days(self, e: int) -> None:
+        """Nobody works a closed day, relaxed or not."""
+        work = self._work(e)
+        for d in sorted(self.p.closed_days):
+            if 0 <= d < self.p.days:
+                self.m.add(work[d] == 0)
 
     def _days_off(self, e: int, person: Staff) -> None:
         work = self._work(e)
@@ -265,6 +274,8 @@ class Model:
             work = self._work(e)
             pairs = []
             for d in range(p.days - 1):
+                if {d, d + 1} & p.not_rest_days:
+                    continue
                 both = m.new_bool_var(f"off2_{e}_{d}")
                 m.add_implication(both, work[d].Not())
                 m.add_implication(both, work[d + 1].Not())
@@ -296,10 +307,9 @@ class Model:
             used = []
             for t in starts:
                 u = m.new_bool_var(f"start_{e}_{t}")
-                for d in range(p.days):
-                    for k, s in enumerate(p.shifts):
-                        if s.start_min == t:
-                            m.add_implication(self.x[e, d, k], u)
+                at = [k for k, s in enumerate(p.shifts) if s.start_min == t]
+                for d in range(p.days):  # one shift a day: the day's shifts at t sum to u at most
+                    m.add(sum(self.x[e, d, k] for k in at) <= u)
                 used.append(u)
             extra = m.new_int_var(0, len(starts), f"extra_starts_{e}")
             m.add(extra >= sum(used) - 1)

@@ -13,10 +13,13 @@ from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
+from .check import check
 from .model import Model
+from .problem import ATTRIBUTE_COVER
 
 log = logging.getLogger(__name__)
 SUB_LIMIT_S = 3.0  # time limit of one neighbourhood's solve
+PEOPLE_ONLY_LIMIT_S = 1.0  # ... when only people are re-rostered (large weeks): more moves
 TARGETED = 0.25  # share of neighbourhoods chosen around a day short of cover
 
 
@@ -28,6 +31,7 @@ def search(
     deadline: float,
     workers: int,
     seed: int,
+    windows: bool = True,
 ) -> tuple[dict[int, int], float]:
     """Large neighbourhood search around the roster ``values`` (x variables of ``model``).
 
@@ -37,7 +41,8 @@ def search(
     everything outside the window fixed). Each kind's size grows while its sub-problems solve
     to optimality quickly and shrinks when they time out. Cover shortfalls weigh most, so a share
     (``TARGETED``) of the moves start from a day short of cover: a window holding it, or people
-    off that day among those re-rostered."""
+    off that day among those re-rostered. Without ``windows`` (large weeks, where a window of
+    days holds too many people to solve quickly) only people are re-rostered."""
     rng = random.Random(seed)
     p = model.p
     people, days = len(p.staff), p.days
@@ -45,15 +50,23 @@ def search(
     for (_e, d, _k), var in model.x.items():
         by_day.setdefault(d, []).append(var.index)
     size = {"people": min(3, people), "days": min(4, days)}
+    sub_limit_s = SUB_LIMIT_S if windows else PEOPLE_ONLY_LIMIT_S
+    # relaxed model: the people whose rules the roster breaks, re-read after each improvement
+    breaking = breaking_people(model, values) if model.relax else []
     while objective > bound and time.perf_counter() < deadline - 0.2:
-        kind = "people" if rng.random() < 0.6 else "days"
-        limit_s = min(SUB_LIMIT_S, deadline - time.perf_counter())
+        kind = "people" if not windows or rng.random() < 0.6 else "days"
+        limit_s = min(sub_limit_s, deadline - time.perf_counter())
         # cover shortfalls weigh most: a share of the moves start from a day short of cover
         short = short_days(model, values) if rng.random() < TARGETED else []
         day = rng.choice(short) if short else None
-        if kind == "people":
+        if kind == "people" and breaking and rng.random() < 0.5:
+            first = rng.sample(breaking, min(len(breaking), max(1, size["people"] // 2)))
+            rest = [e for e in range(people) if e not in first]
+            chosen = sorted(first + rng.sample(rest, min(len(rest), size["people"] - len(first))))
+            better, status, seconds = _repair_people(model, values, chosen, limit_s, rng, windows)
+        elif kind == "people":
             chosen = pick_people(model, values, size["people"], day, rng)
-            better, status, seconds = _repair_people(model, values, chosen, limit_s, rng)
+            better, status, seconds = _repair_people(model, values, chosen, limit_s, rng, windows)
         else:
             if day is None:
                 first = rng.randrange(0, max(days - size["days"], 0) + 1)
@@ -65,6 +78,8 @@ def search(
             )
         if better is not None and better[1] <= 0:
             values, objective = better[0], objective + better[1]
+            if model.relax and better[1] < 0:
+                breaking = breaking_people(model, values)
         log.debug(
             "lns %s size %d: %s in %.2f s, objective %g",
             kind,
@@ -74,11 +89,37 @@ def search(
             objective,
         )
         limit = people if kind == "people" else days
-        if status == "OPTIMAL" and seconds < SUB_LIMIT_S / 4:
+        if status == "OPTIMAL" and seconds < sub_limit_s / 4:
             size[kind] = min(size[kind] + 1, limit)
         elif status != "OPTIMAL":
             size[kind] = max(size[kind] - 1, 2)
     return values, objective
+
+
+def breaking_people(model: Model, values: dict[int, int]) -> list[int]:
+    """The people (indexes) the roster ``values`` breaks a hard rule of, and for a skill or
+    language missing on a day, those with it who are off that day (:func:`check`'s
+    violations, without the solver)."""
+    p = model.p
+    shifts = [s.id for s in p.shifts]
+    assignment = {
+        (p.staff[e].id, d): shifts[k] for (e, d, k), var in model.x.items() if values[var.index]
+    }
+    index = {person.id: e for e, person in enumerate(p.staff)}
+    out: set[int] = set()
+    for violation in check(p, assignment):
+        if violation.agent is not None:
+            out.add(index[violation.agent])
+        elif violation.rule == ATTRIBUTE_COVER and violation.day is not None:
+            wanted = {a.attribute for a in p.attribute_covers if a.day == violation.day}
+            out |= {
+                e
+                for e, person in enumerate(p.staff)
+                if (person.id, violation.day) not in assignment
+                and violation.day not in person.days_off
+                and person.attributes & wanted
+            }
+    return sorted(out)
 
 
 def short_days(model: Model, values: dict[int, int]) -> list[int]:
@@ -148,10 +189,16 @@ def _repair_window(
 
 
 def _repair_people(
-    model: Model, values: dict[int, int], chosen: list[int], limit_s: float, rng: random.Random
+    model: Model,
+    values: dict[int, int],
+    chosen: list[int],
+    limit_s: float,
+    rng: random.Random,
+    flows: bool = True,
 ) -> tuple[tuple[dict[int, int], float] | None, str, float]:
     """Re-roster the people ``chosen`` over the whole horizon, everyone else as they are:
-    a model of just them (with their run flows) against the cover the others leave over.
+    a model of just them (with their run flows, if ``flows``) against the cover the others
+    leave over.
     Returns (values, change of the objective), the sub-solve's status and seconds."""
     p = model.p
     shifts = [s.id for s in p.shifts]
@@ -175,15 +222,19 @@ def _repair_people(
         ],
         requests=[r for r in p.requests if r.staff in names],
         attribute_covers=[
-            replace(
-                a,
-                requirement=a.requirement
-                - sum(attributes.get((a.day, sid, a.attribute), 0) for sid in a.shifts),
-            )
+            reduced
             for a in p.attribute_covers
+            if (
+                reduced := replace(
+                    a,
+                    requirement=a.requirement
+                    - sum(attributes.get((a.day, sid, a.attribute), 0) for sid in a.shifts),
+                )
+            ).requirement
+            > 0  # the others already meet it: nothing for the chosen to keep
         ],
     )
-    sub = Model(small, model.relax, flow=True)
+    sub = Model(small, model.relax, flow=flows)
     sub.build()
     now = {
         (j, d, k): values[model.x[e, d, k].index]

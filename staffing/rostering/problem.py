@@ -17,6 +17,7 @@ MIN_CONSECUTIVE_OFF = "min consecutive days off"
 MAX_WEEKENDS = "max weekends"
 TWO_DAYS_OFF = "two days off in a row"
 ATTRIBUTE_COVER = "attribute cover"
+CLOSED_DAY = "closed day"  # never relaxed: the model forbids it outright; check() reports it
 CONTRADICTION = "contradiction"  # no single rule: the rules as a whole have no roster
 TIME_LIMIT = "time limit"  # no roster found in the time given (said by callers of solve)
 RULES = (
@@ -31,6 +32,7 @@ RULES = (
     MAX_WEEKENDS,
     TWO_DAYS_OFF,
     ATTRIBUTE_COVER,
+    CLOSED_DAY,
     CONTRADICTION,
     TIME_LIMIT,
 )
@@ -110,6 +112,10 @@ class RosterProblem:
     attribute_covers: list[AttributeCover] = field(default_factory=list)
     weekends: list[tuple[int, ...]] = field(default_factory=list)  # day indexes of each weekend
     two_days_off_in_a_row: bool = False
+    # days nobody works (the line closed): a rule no relaxation breaks, unlike a day off
+    closed_days: frozenset[int] = frozenset()
+    # days that do not count as one of the two days off in a row (holidays, when so configured)
+    not_rest_days: frozenset[int] = frozenset()
     boundary_min_rules: bool = (
         False  # apply min-consecutive rules to runs touching the horizon's ends
     )

@@ -3,12 +3,14 @@ a neighbourhood search; an infeasible week is explained by the relaxed model."""
 
 from __future__ import annotations
 
+import math
+import os
 import time
 
 from ortools.sat.python import cp_model
 
 from . import neighbourhood
-from .columns import ColumnGeneration, roster_of
+from .columns import ColumnGeneration, greedy_roster, roster_of
 from .model import Model, person_model
 from .problem import CONTRADICTION, Infeasible, RosterProblem, RosterResult, Violation
 
@@ -17,6 +19,8 @@ FIRST_PHASE = 0.3  # share of the time limit for the whole-model solve before ne
 FLOW_MAX_CELLS = 2_500
 DIVE_SHARE = 0.75  # share of the time limit the column-generation dive may take at most
 ROOT_SHARE = 0.3  # ... and its first relaxation: unsolved by then, the dive is given up
+GREEDY_SHARE = 0.3  # large weeks without a dive: at most this share of the time for a greedy start
+LARGE_FIRST = 0.4  # large weeks: share of the time after the dive for CP-SAT on the whole week
 _CONTRADICTION = Violation(rule=CONTRADICTION, detail="the rules contradict each other")
 _CONTRADICTION_UNEXPLAINED = Violation(
     rule=CONTRADICTION,
@@ -27,7 +31,7 @@ _CONTRADICTION_UNEXPLAINED = Violation(
 def solve(
     problem: RosterProblem,
     time_limit_s: float = 30.0,
-    workers: int = 8,
+    workers: int | None = None,
     relax: bool = False,
     hint: dict[tuple[str, int], str] | None = None,
     lns: bool = True,
@@ -37,8 +41,11 @@ def solve(
     """The best roster found within ``time_limit_s``: a column-generation dive first (``dive``;
     its roster is CP-SAT's starting point), CP-SAT on the whole week next, then, on small weeks
     (``lns``), a neighbourhood search around its best roster for the rest of the time; large
-    weeks give CP-SAT all the time after the dive."""
+    weeks give CP-SAT all the time after the dive. ``workers``: CP-SAT's threads, by default
+    the CPUs this process may use (more threads than cores found worse rosters in the same
+    time: the demo's week at 5 s found none with 8 threads on 2 cores, one with 2)."""
     started = time.perf_counter()
+    workers = workers or len(os.sched_getaffinity(0))
     if dive and not relax and hint is None:
         hint = _dive(
             problem,
@@ -47,6 +54,9 @@ def solve(
             workers,
         )
     left_s = max(started + time_limit_s - time.perf_counter(), 1.0)
+    cells = problem.days * len(problem.staff) * len(problem.shifts)
+    if not relax and lns and cells > FLOW_MAX_CELLS:
+        return _solve_large(problem, hint, started, started + time_limit_s, workers, seed)
     # the run flows tighten the bound a lot but add ~30 variables per x, and the neighbourhood
     # search's sub-problems solve in time: both pay on small weeks. On large ones CP-SAT's own
     # search over the whole time limit did better (benchmarks/curtois.py, instances 13-19).
@@ -114,6 +124,98 @@ def solve(
     )
 
 
+class NoRosterInTime(RuntimeError):
+    """No roster keeping every hard rule was found in the time given; ``roster`` (when there is
+    one) is the closest found, its ``violations`` the rules it breaks. Not a proof that none
+    exists (that is :class:`Infeasible`)."""
+
+    def __init__(self, message: str, roster: RosterResult | None = None):
+        super().__init__(message)
+        self.roster = roster
+
+
+def _solve_large(
+    problem: RosterProblem,
+    hint: dict[tuple[str, int], str] | None,
+    started: float,
+    deadline: float,
+    workers: int,
+    seed: int,
+) -> RosterResult:
+    """A large week. CP-SAT on the whole model (from the dive's roster, if any) for a share of
+    the time; with a roster found, a neighbourhood search that re-rosters a few people at a time,
+    each move exact, for the rest: people interact only through the cover, so a move is a small
+    model whatever the team's size. Without one, the same search on the relaxed model (every hard
+    rule a heavily penalised slack, so any roster is a start), half its moves among the people
+    whose rules the roster breaks. The start is the dive's roster, or without one a greedy roster
+    (each person's own best schedule for the cover still missing, :func:`greedy_roster`). A roster whose slacks are all
+    zero keeps every rule; otherwise :class:`NoRosterInTime` carries the closest roster and what
+    it breaks. A week CP-SAT proves impossible is explained as on small weeks."""
+    if not hint:  # no dive in the time: a greedy roster person by person as the start
+        hint = greedy_roster(
+            problem, time.perf_counter() + GREEDY_SHARE * (deadline - time.perf_counter()),
+            threads=min(workers, 2),
+        )  # fmt: skip
+    start = hint or {}
+    index = {s.id: k for k, s in enumerate(problem.shifts)}
+
+    def hinted(model: Model) -> dict[int, int]:
+        return {
+            var.index: int(index.get(start.get((problem.staff[e].id, d), "")) == k)
+            for (e, d, k), var in model.x.items()
+        }
+
+    model = Model(problem, relax=False, flow=False)
+    model.build()
+    if hint:
+        first = hinted(model)
+        for var in model.x.values():
+            model.m.add_hint(var, first[var.index])
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max((deadline - time.perf_counter()) * LARGE_FIRST, 1.0)
+    solver.parameters.num_workers = workers
+    status = solver.solve(model.m)
+    if status == cp_model.INFEASIBLE:
+        try:
+            explanation = solve(problem, deadline - started, workers, relax=True)
+        except RuntimeError:
+            raise Infeasible([_CONTRADICTION_UNEXPLAINED]) from None
+        raise Infeasible(explanation.violations or [_CONTRADICTION], explanation)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        values = {var.index: solver.value(var) for var in model.x.values()}
+        objective, bound = solver.objective_value, solver.best_objective_bound
+    else:  # no roster keeping every rule yet: search from the start on the relaxed model
+        model = Model(problem, relax=True, flow=False)
+        model.build()
+        values = hinted(model)
+        objective, bound = math.inf, 0.0  # every term of the objective is >= 0
+    if objective > bound:
+        values, objective = neighbourhood.search(
+            model, values, objective, bound, deadline, workers, seed, windows=False
+        )
+    assignment = {
+        (problem.staff[e].id, d): problem.shifts[k].id
+        for (e, d, k), var in model.x.items()
+        if values[var.index]
+    }
+    objective, violations = _evaluate(model, values)
+    result = RosterResult(
+        assignment,
+        "OPTIMAL" if objective <= bound else "FEASIBLE",
+        objective,
+        bound,
+        time.perf_counter() - started,
+        violations,
+    )
+    if violations:
+        raise NoRosterInTime(
+            f"no roster keeping every rule found in {deadline - started:.0f} s; the closest breaks"
+            f" {len(violations)} rule(s)",
+            result,
+        )
+    return result
+
+
 def _dive(
     problem: RosterProblem, root_deadline: float, deadline: float, workers: int
 ) -> dict[tuple[str, int], str] | None:
@@ -126,14 +228,21 @@ def _dive(
 
 def _broken_slacks(model: Model, values: dict[int, int]) -> list[Violation]:
     """The relaxed rules the roster ``values`` breaks (slacks re-solved with the roster fixed)."""
+    return _evaluate(model, values)[1]
+
+
+def _evaluate(model: Model, values: dict[int, int]) -> tuple[float, list[Violation]]:
+    """The objective of the roster ``values`` and the relaxed rules it breaks (the model solved
+    with every x fixed)."""
     fixed = model.m.clone()
+    fixed.clear_hints()
     for var in model.x.values():
         fixed.add(fixed.get_bool_var_from_proto_index(var.index) == values[var.index])
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = 10
     if solver.solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return [_CONTRADICTION]
-    return [
+        return math.inf, [_CONTRADICTION]
+    return solver.objective_value, [
         violation
         for slack, violation in model.slacks
         if solver.value(fixed.get_int_var_from_proto_index(slack.index))

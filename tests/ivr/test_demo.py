@@ -67,3 +67,20 @@ def test_demo_setup_path(make_app, tmp_path):
         "0 calls and 0 queue entries added" in again.output
     )  # running it twice adds nothing twice
     assert folder.exists()
+
+
+def test_the_demo_holiday_week_rosters_with_no_rule_broken(make_app, tmp_path):
+    """On Sunday 6 December 2026 the demo plans the week of 7 December, with the Immaculate
+    Conception on Tuesday 8: the contracts are reduced for it (staffing.holiday_hours: paid_day),
+    so the roster keeps every rule, and nobody works the holiday or Sunday."""
+    app = make_app(CLOCK=lambda: dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC))
+    result = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--time-limit", "20"])
+    assert result.exit_code == 0, result.output
+    assert "calls in the week from Mon 07 Dec" in result.output
+    assert ", 0 rule(s) broken" in result.output, result.output
+    roster = pd.read_csv(__import__("pathlib").Path(app.instance_path) / "demo" / "roster.csv")
+    assert len(roster) > 100
+    assert not {"2026-12-08", "2026-12-13"} & set(roster["date"])
+    with session_scope(app) as session:
+        draft = session.scalars(select(PlanDraft).where(PlanDraft.kind == "roster")).one()
+        assert draft.summary["rules_broken"] == [] and draft.summary["shifts"] == len(roster)

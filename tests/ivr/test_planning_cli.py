@@ -367,10 +367,17 @@ def test_what_the_team_can_work_and_the_hires_it_needs():
     # shifts at most; C: Monday, Tuesday, Thursday, Friday. Nobody on Sunday: the line is closed.
     assert week.per_day == (2, 3, 2, 3, 3, 1, 0)
     assert (week.shifts, week.paid_hours, week.people) == (5 + 4 + 4, 86.0, 3)
-    holiday = team_limits(team, dt.date(2026, 12, 7))  # Tuesday 8 December: a public holiday
-    # A: Monday and Wednesday to Friday (Monday to Saturday but Tuesday has no two days off
-    # in a row); B: Wednesday to Saturday; C: Monday, Wednesday to Friday
+    # Tuesday 8 December: a public holiday. With contracts left as they are (holiday_hours:
+    # none), A: Monday and Wednesday to Friday (Monday to Saturday but Tuesday has no two days
+    # off in a row); B: Wednesday to Saturday; C: Monday, Wednesday to Friday
+    unreduced = team.staffing.model_copy(update={"holiday_hours": "none"})
+    holiday = team_limits(team.model_copy(update={"staffing": unreduced}), dt.date(2026, 12, 7))
     assert holiday.per_day == (2, 0, 3, 3, 3, 1, 0) and holiday.shifts == 4 + 4 + 4
+    # paid_day (the default) takes 1/6 of each contract off: A's 23.3-33.3 h may include the
+    # Saturday (three weekdays and a Saturday); B's 13.3 h at most allow three 4-hour shifts
+    holiday = team_limits(team, dt.date(2026, 12, 7))
+    assert holiday.per_day == (2, 0, 3, 3, 3, 2, 0) and holiday.shifts == 4 + 3 + 4
+    assert holiday.paid_hours == pytest.approx(86 * 5 / 6)
     rest = team.staffing.rest.model_copy(update={"min_consecutive_days_off": 0})
     loose = team.model_copy(update={"staffing": team.staffing.model_copy(update={"rest": rest})})
     assert team_limits(loose, dt.date(2026, 11, 30)).shifts == 6 + 4 + 4  # six days in a row

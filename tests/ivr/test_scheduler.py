@@ -140,10 +140,14 @@ def test_reforecast_and_weekly_plan_draft_for_supervisors(app, clock):
     assert run.outcome == "ok", run.detail
     with session_scope(app) as session:
         drafts = {d.kind: d for d in session.scalars(select(PlanDraft))}
-    assert set(drafts) == {"forecast", "shifts"}
+    assert set(drafts) == {"forecast", "shifts", "roster"}
     assert (
         drafts["shifts"].week_start == dt.date(2026, 11, 30) and drafts["shifts"].status == "draft"
     )
+    # the roster draft is stored with what gives: the rules broken, the shifts without an agent
+    assert drafts["roster"].week_start == dt.date(2026, 11, 30)
+    assert {"rules_broken", "unfilled_shifts", "unfilled"} <= set(drafts["roster"].summary)
+    assert drafts["roster"].summary["shifts"] == len(drafts["roster"].content.splitlines()) - 1
     assert drafts["shifts"].content.startswith("date,weekday,template,shift_start")
     assert "roster draft with" in run.detail
     with session_scope(app) as session:

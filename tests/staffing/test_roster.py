@@ -318,3 +318,82 @@ def test_targeted_moves_start_from_a_day_short_of_cover():
         chosen = pick_people(model, values, 2, 3, rng)
         assert len(chosen) == 2 and 2 in chosen  # cid: off on Thursday, may work it (bob may not)
     assert len(pick_people(model, values, 3, None, rng)) == 3
+
+
+def test_a_closed_day_is_never_worked_even_when_rules_must_give():
+    """A closed day is not a day off the relaxation may break: with a minimum only a closed day
+    could reach, the explanation breaks the minimum, never the closed day."""
+    from staffing.rostering import CLOSED_DAY, MIN_HOURS
+
+    staff = [person("ann", min_minutes=7 * 480, max_minutes=7 * 480, max_consecutive=7)]
+    problem = RosterProblem(7, [DAY], staff, covers("D", 1), closed_days=frozenset({3}))
+    with pytest.raises(Infeasible) as caught:
+        solve(problem, time_limit_s=10, workers=2)
+    assert [v.rule for v in caught.value.violations] == [MIN_HOURS]
+    assert ("ann", 3) not in caught.value.roster.assignment
+    assert len(caught.value.roster.assignment) == 6
+    assert check(problem, {("ann", 3): "D"}) == [
+        Violation(day=3, rule=CLOSED_DAY, agent="ann", detail="works on day 3, a closed day"),
+        Violation(rule=MIN_HOURS, agent="ann", detail="works 480 minutes, outside [3360, 3360]"),
+    ]
+
+
+def test_days_that_are_not_rest_days_do_not_make_two_days_off():
+    """Off on Thursday (not a rest day: a holiday that does not count) and Friday is not two
+    days off in a row; the solver then finds another pair."""
+    from staffing.rostering import TWO_DAYS_OFF
+
+    staff = [person("ann", max_minutes=7 * 480, max_consecutive=7)]
+    problem = RosterProblem(
+        7, [DAY], staff, covers("D", 1), two_days_off_in_a_row=True,
+        not_rest_days=frozenset({3}), closed_days=frozenset({3}),
+    )  # fmt: skip
+    works = {("ann", d): "D" for d in (0, 1, 2, 5, 6)}
+    assert [v.rule for v in check(problem, works)] == [TWO_DAYS_OFF]
+    counted = RosterProblem(
+        7, [DAY], staff, covers("D", 1), two_days_off_in_a_row=True, closed_days=frozenset({3})
+    )
+    assert check(counted, works) == []
+    result = run(problem)
+    off = [d for d in range(7) if ("ann", d) not in result.assignment]
+    assert 3 in off and any(d + 1 in off and 3 not in (d, d + 1) for d in off)
+
+
+def large_week(people: int = 60) -> RosterProblem:
+    """More people x days x shift types than the small-week path takes: eight shift types, each
+    needing a few people every weekday, people on 32-40 h with two days off in a row."""
+    shifts = [
+        RosterShift(f"S{h:02d}", 480, h * 60, h * 60 + 480, frozenset()) for h in range(6, 14)
+    ]
+    covers = [Cover(d, s.id, 5, 100, 5) for d in range(5) for s in shifts]
+    staff = [person(f"p{i:03d}", min_minutes=4 * 480, max_minutes=5 * 480) for i in range(people)]
+    return RosterProblem(7, shifts, staff, covers, two_days_off_in_a_row=True)
+
+
+def test_a_large_week_is_rostered_by_moves_over_a_few_people():
+    from staffing.rostering.solver import FLOW_MAX_CELLS
+
+    problem = large_week()
+    assert problem.days * len(problem.staff) * len(problem.shifts) > FLOW_MAX_CELLS
+    result = solve(problem, time_limit_s=8, workers=2)
+    assert check(problem, result.assignment) == []
+    # 200 planned shifts, 60 people x 4-5 days: every cover can be met, and is
+    for c in problem.covers:
+        have = sum(1 for (_p, d), s in result.assignment.items() if d == c.day and s == c.shift)
+        assert have >= c.requirement, c
+
+
+def test_the_greedy_start_gives_each_person_a_schedule_for_the_missing_cover():
+    from staffing.rostering.columns import greedy_roster
+
+    problem = large_week(people=40)
+    start = greedy_roster(problem, time.perf_counter() + 20)
+    assert check(problem, start) == []  # each person's own rules (there is no hard cover here)
+    worked = {name for name, _d in start}
+    assert len(worked) == 40
+    # 40 people x 5 days reach the 200 planned shifts: the greedy start fills most of them
+    filled = sum(
+        min(sum(1 for (_p, d), s in start.items() if d == c.day and s == c.shift), c.requirement)
+        for c in problem.covers
+    )
+    assert filled >= 0.8 * 200, filled
