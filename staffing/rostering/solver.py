@@ -1,5 +1,7 @@
-"""Solving a roster: a column-generation dive, CP-SAT on the whole model, then (on small weeks)
-a neighbourhood search; an infeasible week is explained by the relaxed model."""
+"""Solving a roster: a column-generation dive, CP-SAT on the whole model, then a neighbourhood
+search (small weeks: over people and windows of days; large weeks: over a few people at a time,
+on the relaxed model when no roster keeping every rule was found); an infeasible week is explained
+by the relaxed model."""
 
 from __future__ import annotations
 
@@ -39,11 +41,13 @@ def solve(
     dive: bool = True,
 ) -> RosterResult:
     """The best roster found within ``time_limit_s``: a column-generation dive first (``dive``;
-    its roster is CP-SAT's starting point), CP-SAT on the whole week next, then, on small weeks
-    (``lns``), a neighbourhood search around its best roster for the rest of the time; large
-    weeks give CP-SAT all the time after the dive. ``workers``: CP-SAT's threads, by default
-    the CPUs this process may use (more threads than cores found worse rosters in the same
-    time: the demo's week at 5 s found none with 8 threads on 2 cores, one with 2)."""
+    its roster is CP-SAT's starting point), CP-SAT on the whole week next, then (``lns``) a
+    neighbourhood search around its best roster for the rest of the time; large weeks (more than
+    ``FLOW_MAX_CELLS`` people x days x shift types) are solved by :func:`_solve_large`, which may
+    raise :class:`NoRosterInTime` with the closest roster it found. ``workers``: CP-SAT's
+    threads, by default the CPUs this process may use (more threads than cores found worse
+    rosters in the same time: the demo's week at 5 s found none with 8 threads on 2 cores, one
+    with 2)."""
     started = time.perf_counter()
     workers = workers or len(os.sched_getaffinity(0))
     if dive and not relax and hint is None:
@@ -57,10 +61,10 @@ def solve(
     cells = problem.days * len(problem.staff) * len(problem.shifts)
     if not relax and lns and cells > FLOW_MAX_CELLS:
         return _solve_large(problem, hint, started, started + time_limit_s, workers, seed)
-    # the run flows tighten the bound a lot but add ~30 variables per x, and the neighbourhood
-    # search's sub-problems solve in time: both pay on small weeks. On large ones CP-SAT's own
-    # search over the whole time limit did better (benchmarks/curtois.py, instances 13-19).
-    small = problem.days * len(problem.staff) * len(problem.shifts) <= FLOW_MAX_CELLS
+    # the run flows tighten the bound a lot but add ~30 variables per x, and the windows'
+    # sub-problems solve in time: both pay on small weeks only. Here on: small weeks, the relaxed
+    # model (explanations) and ``lns=False`` (CP-SAT alone)
+    small = cells <= FLOW_MAX_CELLS
     lns = lns and small
     model = Model(problem, relax, flow=small)
     model.build()
@@ -142,15 +146,16 @@ def _solve_large(
     workers: int,
     seed: int,
 ) -> RosterResult:
-    """A large week. CP-SAT on the whole model (from the dive's roster, if any) for a share of
-    the time; with a roster found, a neighbourhood search that re-rosters a few people at a time,
-    each move exact, for the rest: people interact only through the cover, so a move is a small
-    model whatever the team's size. Without one, the same search on the relaxed model (every hard
-    rule a heavily penalised slack, so any roster is a start), half its moves among the people
-    whose rules the roster breaks. The start is the dive's roster, or without one a greedy roster
-    (each person's own best schedule for the cover still missing, :func:`greedy_roster`). A roster whose slacks are all
-    zero keeps every rule; otherwise :class:`NoRosterInTime` carries the closest roster and what
-    it breaks. A week CP-SAT proves impossible is explained as on small weeks."""
+    """A large week. The start is the dive's roster, or without one a greedy roster (each
+    person's own best schedule for the cover still missing, :func:`greedy_roster`). CP-SAT on
+    the whole model from it for a share of the time; with a roster found, a neighbourhood search
+    that re-rosters a few people at a time, each move exact, for the rest: people interact only
+    through the cover, so a move is a small model whatever the team's size. Without one, the same
+    search on the relaxed model (every hard rule a heavily penalised slack, so the start is a
+    roster too), half its moves among the people whose rules the roster breaks. A roster whose
+    slacks are all zero keeps every rule; otherwise :class:`NoRosterInTime` carries the closest
+    roster and what it breaks. A week CP-SAT proves impossible is explained as on small
+    weeks."""
     if not hint:  # no dive in the time: a greedy roster person by person as the start
         hint = greedy_roster(
             problem, time.perf_counter() + GREEDY_SHARE * (deadline - time.perf_counter()),
