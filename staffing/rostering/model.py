@@ -35,6 +35,12 @@ from .problem import (
     Violation,
 )
 
+
+def hours(minutes: int) -> str:
+    """Minutes as hours for people: 2400 -> "40", 400 -> "6.7"."""
+    return f"{round(minutes / 60, 1):g}"
+
+
 HARD = 1_000_000  # the penalty of breaking a hard rule in the relaxed model
 
 
@@ -162,7 +168,7 @@ class Model:
             Violation(
                 rule=MAX_HOURS,
                 agent=person.id,
-                detail=f"works more than {person.max_minutes / 60:g} h",
+                detail=f"works more than {hours(person.max_minutes)} h",
             ),
             self._total_max(),
         )
@@ -171,7 +177,7 @@ class Model:
             Violation(
                 rule=MIN_HOURS,
                 agent=person.id,
-                detail=f"works less than {person.min_minutes / 60:g} h",
+                detail=f"works less than {hours(person.min_minutes)} h",
             ),
             person.min_minutes,
         )

@@ -138,7 +138,9 @@ def test_the_supervisor_page_and_the_draft_say_which_rules_gave(make_app, clock,
     client = app.test_client()
     login(client)
     page = client.get(f"/supervisor/roster?week={WEEK}").get_data(as_text=True)
-    assert f"Rules broken: {len(draft.summary['rules_broken_text'])}" in page, page[page.find("<main"):]
+    assert f"Rules broken: {len(draft.summary['rules_broken_text'])}" in page, page[
+        page.find("<main") :
+    ]
     for line in draft.summary["rules_broken_text"]:
         assert line in page
     # agents rostered but no longer in agents.csv are shown, by id
@@ -223,3 +225,35 @@ def test_the_weekly_draft_keeps_the_previous_one_when_no_roster_is_found(
     assert not (folder / "roster.csv").exists()
     with session_scope(app) as session:
         assert len(session.scalars(select(RosterAssignment)).all()) == len(rows)
+
+
+def test_a_week_of_holidays_and_contracts_no_week_can_meet_are_explained(make_app, clock, tmp_path):
+    """Every weekday closed: the plan for it has nothing to roster, and the command says which
+    week; contracts whose minimum no week can reach are named, agent by agent, with the rule."""
+    closures = [WEEK + dt.timedelta(days=d) for d in range(5)]
+    app = make_app(CLOCK=clock, CONFIG_DIR=config_with(tmp_path / "closed", closures))
+    result, _ = roster(app, tmp_path)
+    # the plan's shifts all fall on closed days: the explanation names the contracts that
+    # cannot be met (every day but Saturday closed, paid_day leaves 6.7 h of 40)
+    assert result.exit_code == 1, result.output
+    assert "no roster keeps every rule" in result.output
+    # 36-40 h less 5 x 6.7 h of holidays leave 2.7-6.7 h: no 8-hour Saturday shift fits
+    assert "F000 works more than 6.7 h" in result.output, result.output
+    # contracts beyond any week: 70 h minimum with one 8.5 h shift a day and two days off
+    app = make_app(CLOCK=clock, CONFIG_DIR=config_with(tmp_path / "open"))
+    team = tmp_path / "greedy.csv"
+    team.write_text(
+        "id,name,skills,languages,min_hours_week,max_hours_week,unavailable_days\n"
+        "G001,Greedy,orders;complaints;technical;general,en;it;pl;ro;nb,70,80,\n"
+        "F002,Fine,orders;complaints;technical;general,en;it;pl;ro;nb,20,40,\n"
+    )
+    out = tmp_path / "g.csv"
+    result = app.test_cli_runner().invoke(
+        args=[
+            "roster", plan_csv(tmp_path, per_day=1), "--week", WEEK.isoformat(),
+            "--agents", str(team), "-o", str(out), "--time-limit", "10",
+        ]
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "G001 works less than 70 h" in result.output
+    assert "F002" not in result.output.split("least it takes to break")[1]
