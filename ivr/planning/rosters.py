@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -462,14 +463,22 @@ def write_ics(
     return written
 
 
+def rostered_on(plan: WeekPlan, rows: list[dict]) -> Counter[tuple[int, str]]:
+    """Roster rows counted per (day of the week, shift id ``HH:MM-HH:MM``), as the plan's covers
+    name them."""
+    return Counter(
+        (
+            (dt.date.fromisoformat(r["date"]) - plan.week_start).days,
+            f"{r['shift_start'][11:16]}-{r['shift_end'][11:16]}",
+        )
+        for r in rows
+    )
+
+
 def unfilled(plan: WeekPlan, rows: list[dict]) -> int:
     """Planned shifts with no agent: per day and shift, what the plan asks for beyond the agents
     rostered on that very shift."""
-    assigned: dict[tuple[int, str], int] = {}
-    for r in rows:
-        day = (dt.date.fromisoformat(r["date"]) - plan.week_start).days
-        key = (day, f"{r['shift_start'][11:16]}-{r['shift_end'][11:16]}")
-        assigned[key] = assigned.get(key, 0) + 1
+    assigned = rostered_on(plan, rows)
     return sum(max(c.requirement - assigned.get((c.day, c.shift), 0), 0) for c in plan.covers)
 
 
@@ -480,11 +489,7 @@ def unfilled_shifts(
     ``planned``, ``rostered``, ``missing`` and the ``reason`` in words: more shifts planned that
     day than agents can work it (team limits, as the planner counts them), or none of those
     who can was free to take it within their rules."""
-    assigned: dict[tuple[int, str], int] = {}
-    for r in rows:
-        day = (dt.date.fromisoformat(r["date"]) - plan.week_start).days
-        key = (day, f"{r['shift_start'][11:16]}-{r['shift_end'][11:16]}")
-        assigned[key] = assigned.get(key, 0) + 1
+    assigned = rostered_on(plan, rows)
     limits = team_limits(cfg.model_copy(update={"agents": agents}), plan.week_start)
     planned_on = {d: sum(c.requirement for c in plan.covers if c.day == d) for d in range(7)}
     out = []
@@ -721,13 +726,14 @@ def roster_summary(
 ) -> dict:
     """What a roster draft is stored with and its list shows: status, shifts, the planned
     shifts without an agent and the rules broken, each with agent, day and reason."""
+    without_agent = unfilled_shifts(plan, rows, cfg, agents)
     return {
         "status": result.status.lower(),
         "gap": round(result.gap, 4),
         "shifts": len(rows),
         "agents": len(agents),
-        "unfilled": unfilled(plan, rows),
-        "unfilled_shifts": unfilled_shifts(plan, rows, cfg, agents),
+        "unfilled": sum(shift["missing"] for shift in without_agent),
+        "unfilled_shifts": without_agent,
         "rules_broken": [violation_record(v, plan.week_start) for v in result.violations],
         "rules_broken_text": summarise(result.violations),
         "asked_beyond_team": asked_beyond(cfg, plan, agents),
