@@ -52,7 +52,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -66,6 +65,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from benchmarks.loopback import free_port  # noqa: E402
 
 TOKEN = "capacity-bench-token"
 TIMEOUT_S = 15.0  # Twilio's limit for a webhook's answer
@@ -468,12 +469,6 @@ def make_plans(
 
 
 # --------------------------------------------------------------------------- server and database
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def cpu_seconds(root: int | None) -> float | None:

@@ -64,6 +64,7 @@ if str(REPO) not in sys.path:
 
 import benchmarks.capacity as capacity  # noqa: E402
 from benchmarks import proxy  # noqa: E402
+from benchmarks.loopback import free_port  # noqa: E402
 
 LEAD_S = 20.0  # load before the first fault
 ANSWER_LIMIT_S = 10.0  # the target: every webhook answered within this
@@ -322,10 +323,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "HOTLINE_SPOOL_DIR": str(folder / "spool"),
             "HOTLINE_SECRET_KEY": secrets.token_hex(16),
         }
-        port = capacity.free_port()
+        port = free_port()
         public_port = port
         if args.proxy == "nginx":
-            public_port = capacity.free_port()
+            public_port = free_port()
             args.server_env["HOTLINE_PUBLIC_URL"] = f"http://127.0.0.1:{public_port}"
         process, log = capacity.start_server(args, folder, url, port)
         if args.proxy == "nginx":

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
+
+from benchmarks.loopback import listening
 
 REPO = Path(__file__).resolve().parent.parent
 SITE = REPO / "deploy" / "nginx" / "hotline.conf"
@@ -60,15 +60,10 @@ def start_nginx(nginx: str, folder: Path, app_port: int, proxy_port: int) -> sub
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited: {process.stderr.read().decode(errors='replace')}")
-        try:
-            socket.create_connection(("127.0.0.1", proxy_port), timeout=0.5).close()
-            return process
-        except OSError:
-            time.sleep(0.1)
+    if listening(proxy_port, 30, process):
+        return process
+    if process.poll() is not None:
+        raise RuntimeError(f"nginx exited: {process.stderr.read().decode(errors='replace')}")
     stop_nginx(process)
     raise RuntimeError(f"nginx did not listen on {proxy_port} in 30 s")
 

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from benchmarks.loopback import free_port
 from ivr import create_app
 from ivr.cli import cli
 from ivr.config import hotline_config, last_good
@@ -172,9 +172,7 @@ def wait_for(condition, seconds: float = 30.0) -> bool:
 def test_a_running_server_keeps_answering_through_a_broken_config_a_kill_and_reloads(
     tmp_path, config_dir
 ):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,

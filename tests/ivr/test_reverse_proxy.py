@@ -18,17 +18,12 @@ from pathlib import Path
 import pytest
 
 from benchmarks import proxy
+from benchmarks.loopback import free_port, listening
 from ivr.demo.twilio_sim import twilio_signature
 from tests.conftest import CONFIG_DIR, REPO
 
 TOKEN = "proxy-token"
 SLOW_SOCKETS = 50
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def nginx_binary() -> str:
@@ -38,17 +33,6 @@ def nginx_binary() -> str:
             pytest.fail("nginx is missing (scripts/install-nginx.sh installs it)")
         pytest.skip("nginx not installed (scripts/install-nginx.sh installs it)")
     return found
-
-
-def wait_for_port(port: int, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 def menu_latency(port: int, public: str, n: int, timeout: float) -> float:
@@ -125,7 +109,7 @@ def test_slow_clients_hold_no_worker_behind_the_shipped_nginx(tmp_path):
     nginx_process = None
     try:
         nginx_process = proxy.start_nginx(nginx, tmp_path / "proxy", app_port, proxy_port)
-        wait_for_port(app_port)
+        assert listening(app_port), f"nothing listens on {app_port}"
         deadline = time.monotonic() + 60  # until both workers have loaded the app
         while menu_latency(proxy_port, public, 1, 10) >= 0.5 and time.monotonic() < deadline:
             time.sleep(0.5)

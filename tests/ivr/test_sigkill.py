@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ import urllib.parse
 
 from sqlalchemy import func, select
 
+from benchmarks.loopback import free_port, listening
 from ivr import create_app
 from ivr.demo.twilio_sim import twilio_signature
 from ivr.store.db import session_scope
@@ -33,9 +33,7 @@ def children(pid: int) -> list[int]:
 
 
 def test_sigkill_of_a_worker_loses_no_committed_event(tmp_path):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     url = f"sqlite:///{tmp_path / 'kill.db'}"
     settings = {
@@ -62,13 +60,7 @@ def test_sigkill_of_a_worker_loses_no_committed_event(tmp_path):
     answered: list[str] = []
     failed: list[str] = []
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        assert listening(port, 30, server), "the server did not start"
         booted = time.monotonic() + 30  # both workers have loaded the app
         while len(list((tmp_path / "instance" / "workers").glob("[0-9]*"))) < 2:
             assert time.monotonic() < booted, "the workers did not start"
