@@ -33,12 +33,17 @@ log = logging.getLogger(__name__)
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 
 
-def latest_week(status: str | None = None) -> tuple[dt.date | None, str | None]:
+def latest_week(
+    status: str | None = None, week: dt.date | None = None
+) -> tuple[dt.date | None, str | None]:
+    """The newest week with a roster (of ``status``, in ``week``), the published one first."""
     query = select(RosterAssignment.week_start, RosterAssignment.status).order_by(
         RosterAssignment.week_start.desc(), RosterAssignment.status.desc()
     )
     if status:
         query = query.where(RosterAssignment.status == status)
+    if week:
+        query = query.where(RosterAssignment.week_start == week)
     row = get_session().execute(query.limit(1)).first()
     return (row[0], row[1]) if row else (None, None)
 
@@ -74,15 +79,8 @@ def chosen() -> tuple[dt.date | None, str]:
             day = dt.date.fromisoformat(week)
         except ValueError:
             abort(400)
-        if status:
-            return day, status
-        # the published roster when there is one, else the draft
-        stored = set(
-            get_session().scalars(
-                select(RosterAssignment.status).where(RosterAssignment.week_start == day).distinct()
-            )
-        )
-        return day, "published" if "published" in stored or not stored else "draft"
+        # without a status: the published roster when there is one, else the draft
+        return day, status or latest_week(week=day)[1] or "published"
     found, found_status = latest_week(status)
     return found, status or found_status or "draft"
 
@@ -128,8 +126,11 @@ def stored_summary(week: dt.date, rows: list[dict]) -> dict:
         .limit(20)
     )
     for draft in drafts:
+        summary = draft.summary or {}
+        if summary.get("shifts") != len(rows):  # cannot hold these shifts: not read
+            continue
         if shift_keys(csv.DictReader(io.StringIO(draft.content))) == wanted:
-            return draft.summary or {}
+            return summary
     return {}
 
 
