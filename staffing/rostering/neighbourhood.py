@@ -59,13 +59,10 @@ def search(
         # cover shortfalls weigh most: a share of the moves start from a day short of cover
         short = short_days(model, values) if rng.random() < TARGETED else []
         day = rng.choice(short) if short else None
-        if kind == "people" and breaking and rng.random() < 0.5:
-            first = rng.sample(breaking, min(len(breaking), max(1, size["people"] // 2)))
-            rest = [e for e in range(people) if e not in first]
-            chosen = sorted(first + rng.sample(rest, min(len(rest), size["people"] - len(first))))
-            better, status, seconds = _repair_people(model, values, chosen, limit_s, rng, windows)
-        elif kind == "people":
-            chosen = pick_people(model, values, size["people"], day, rng)
+        if kind == "people":
+            # half the time, half of them among the people whose rules the roster breaks
+            among = breaking if breaking and rng.random() < 0.5 else None
+            chosen = pick_people(model, values, size["people"], day, rng, among)
             better, status, seconds = _repair_people(model, values, chosen, limit_s, rng, windows)
         else:
             if day is None:
@@ -137,21 +134,28 @@ def short_days(model: Model, values: dict[int, int]) -> list[int]:
 
 
 def pick_people(
-    model: Model, values: dict[int, int], count: int, day: int | None, rng: random.Random
+    model: Model,
+    values: dict[int, int],
+    count: int,
+    day: int | None,
+    rng: random.Random,
+    among: list[int] | None = None,
 ) -> list[int]:
-    """``count`` people to re-roster: at random, or with ``day`` (a day short of cover) half of
-    them among those off that day who could work it, the rest at random."""
+    """``count`` people to re-roster: at random, or half of them from a pool and the rest at
+    random. The pool is ``among`` when given, else with ``day`` (a day short of cover) those
+    off that day who could work it."""
     p = model.p
     people = range(len(p.staff))
     chosen: set[int] = set()
-    if day is not None:
-        off = [
+    if among is None and day is not None:
+        among = [
             e
             for e in people
             if day not in p.staff[e].days_off
             and not any(values[model.x[e, day, k].index] for k in range(len(p.shifts)))
         ]
-        chosen = set(rng.sample(off, min(len(off), max(1, count // 2))))
+    if among is not None:
+        chosen = set(rng.sample(among, min(len(among), max(1, count // 2))))
     others = [e for e in people if e not in chosen]
     chosen |= set(rng.sample(others, min(len(others), count - len(chosen))))
     return sorted(chosen)
