@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ivr.demo.twilio_sim import FlaskTransport, QueueOutcome, SimulatedCall, twilio_signature
 from ivr.store.db import session_scope
-from ivr.store.models import Callback, CallEvent
+from ivr.store.models import Callback, CallEvent, RosterAssignment
 
 PUBLIC = "https://line.example.com"
 TOKEN = "test-auth-token"
@@ -107,3 +107,22 @@ def due_callback(
         attempts=0,
         dial_by=dial_by,
     )
+
+
+def store_roster(app, days: int, status: str, agent: str = "A001") -> None:
+    """``agent`` on an 08:00-16:00 UTC shift each of the first ``days`` days of the week of
+    Monday 23 November 2026, stored as a roster of ``status``."""
+    start = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+    with session_scope(app) as db:
+        for day in range(days):
+            at = start + dt.timedelta(days=day)
+            db.add(
+                RosterAssignment(
+                    week_start=start.date(),
+                    agent_id=agent,
+                    date=at.date(),
+                    shift_start=at,
+                    shift_end=at + dt.timedelta(hours=8),
+                    status=status,
+                )
+            )

@@ -13,9 +13,9 @@ from ivr import settings
 from ivr.config import hotline_config, use_config
 from ivr.config.schema import User
 from ivr.store.db import session_scope
-from ivr.store.models import AuditEntry, RosterAssignment, WebSession
+from ivr.store.models import AuditEntry, WebSession
 
-from .conftest import OPEN_TIME, csrf, login
+from .conftest import OPEN_TIME, csrf, login, store_roster
 
 WEEK = dt.date(2026, 11, 23)  # a Monday
 OPS_PASSWORD = "ops-password"
@@ -176,20 +176,7 @@ def test_a_login_cookie_from_before_logins_were_recorded_opens_nothing(app):
 
 
 def draft_week(app) -> None:
-    start = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
-    with session_scope(app) as db:
-        for day in range(3):
-            at = start + dt.timedelta(days=day)
-            db.add(
-                RosterAssignment(
-                    week_start=WEEK,
-                    agent_id="A001",
-                    date=at.date(),
-                    shift_start=at,
-                    shift_end=at + dt.timedelta(hours=8),
-                    status="draft",
-                )
-            )
+    store_roster(app, 3, "draft")
 
 
 def publish(client):

@@ -16,13 +16,12 @@ from sqlalchemy import select
 from ivr import stats
 from ivr.demo.twilio_sim import Press, QueueOutcome
 from ivr.store.db import session_scope
-from ivr.store.models import LoginFailure, RosterAssignment
+from ivr.store.models import LoginFailure
 from ivr.web import throttle
 
-from .conftest import csrf, login
+from .conftest import csrf, login, store_roster
 
 TOKEN = "export-token"
-WEEK = dt.date(2026, 11, 23)  # a Monday
 
 
 @pytest.fixture
@@ -236,18 +235,7 @@ def test_the_openapi_document_is_valid_and_the_responses_match_it(app, client, n
 
 @pytest.fixture
 def roster(app):
-    start = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
-    with session_scope(app) as db:
-        db.add(
-            RosterAssignment(
-                week_start=WEEK,
-                agent_id="A001",
-                date=start.date(),
-                shift_start=start,
-                shift_end=start + dt.timedelta(hours=8),
-                status="published",
-            )
-        )
+    store_roster(app, 1, "published")
 
 
 @pytest.mark.parametrize("path", ["/supervisor/roster.csv", "/supervisor/roster-ics.zip"])
