@@ -10,10 +10,10 @@ Per case, in a process of its own (for its peak memory): requirements (Erlang C)
 plan within what the team can work (``hotline shifts``' planner, ``--plan-seconds``), then the
 roster exactly as the weekly job makes it (``rosters.make_roster``, best effort, ``--seconds``).
 It prints the roster's seconds and peak memory, the planned shifts and those filled, the rules
-broken, the roster's shortage in agent-hours against the requirement (agents on duty outside
-breaks, after shrinkage, against the agents required on line), and the pooled Erlang C service level
-of the rostered agents (all queues' calls on all agents on duty, against the calls-weighted answer
-time; the plan's own level beside it).
+broken, and the roster's cover and service as ``benchmarks/plan_roster.py`` measures them
+(``roster_cover``): its shortage in agent-hours (agents on duty outside breaks against the agents
+scheduled) and the pooled Erlang C service level of the rostered agents after shrinkage (all
+queues' calls, the strictest answer time), the plan's own level beside it.
 
 Target: every size within 60 s of roster time on 2 cores, 0 rules broken, at least 98 % of the
 planned shifts filled (the plans keep within what the team can work).
@@ -84,11 +84,11 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
+    from benchmarks.plan_roster import roster_cover
     from ivr.config.loader import load_config
-    from ivr.planning.pipeline import plan_week, requirement_table, summarise, week_of
+    from ivr.planning.pipeline import plan_week, requirement_table, summarise, team_rows, week_of
     from ivr.planning.rosters import make_roster, read_plan, roster_summary
     from ivr.store.models import Base
-    from staffing.erlang import erlang_c_performance
 
     week = dt.date.fromisoformat(case["week"])
     agents = team(case["agents"])
@@ -128,74 +128,26 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
         rows, figures, result, error = [], None, None, str(exc)
     planned = int(sum(c.requirement for c in weekplan.covers)) if error is None else None
 
-    # agents on duty per interval (outside breaks), the roster's and the plan's
-    total = reqs[reqs["queue"] == "total"].copy()
-    starts = pd.to_datetime(total["interval_start"], utc=True)
-    step = pd.Timedelta(minutes=cfg.staffing.interval_min)
-
-    def on_duty(spans: list[tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp | None]]) -> np.ndarray:
-        count = np.zeros(len(starts))
-        values = naive(starts)
-        half_hour = np.timedelta64(30, "m")
-        for begin, end, brk in spans:
-            inside = (values >= begin) & (values < end)
-            if brk is not None:
-                inside &= ~((values >= brk) & (values < brk + half_hour))
-            count += inside
-        return count
-
-    def naive(moments: pd.Series) -> np.ndarray:
-        """UTC moments as numpy datetime64 (comparable with the spans')."""
-        return moments.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-
-    def spans_of(table: pd.DataFrame, repeat: str | None) -> list:
-        def utc(text: str) -> np.datetime64:
-            return pd.Timestamp(text).tz_convert("UTC").tz_localize(None).to_datetime64()
-
-        out = []
-        for row in table.itertuples():
-            brk = getattr(row, "break_start", None)
-            span = (
-                utc(row.shift_start),
-                utc(row.shift_end),
-                utc(brk) if isinstance(brk, str) and brk else None,
-            )
-            out += [span] * (int(getattr(row, repeat)) if repeat else 1)
-        return out
-
-    rostered = on_duty(spans_of(pd.DataFrame(rows), None)) if rows else np.zeros(len(starts))
-    planned_duty = on_duty(spans_of(summary.rows, "agents"))
-    on_line = rostered * (1 - cfg.staffing.shrinkage)
-    required = total["agents"].to_numpy(dtype=float)
-    shortage = float(np.clip(required - on_line, 0, None).sum() * step.total_seconds() / 3600)
-
+    # the roster's cover of the requirement and its service, as benchmarks/plan_roster.py
+    # measures them; the plan's service beside it (its shifts as if each had its agents)
+    requirement = team_rows(reqs)
+    service = {
+        "shrinkage": cfg.staffing.shrinkage,
+        "answer_time_s": min(q.service_level.answer_time_s for q in cfg.queues),
+        "aht_s": float(np.mean([q.aht_s for q in cfg.queues])),
+    }
+    planned_rows = [
+        {
+            "shift_start": r.shift_start,
+            "shift_end": r.shift_end,
+            "break_start": r.break_start if isinstance(r.break_start, str) else "",
+        }
+        for r in summary.rows.itertuples()
+        for _ in range(int(r.agents))
+    ]
+    cover = roster_cover(rows, summary.rows, requirement, service) if rows else None
+    plan_cover = roster_cover(planned_rows, summary.rows, requirement, service)
     calls = forecast[forecast["queue"].isin(cfg.queue_ids())]
-    pooled = calls.groupby("interval_start").agg(calls=("calls", "sum"))
-    weighted = calls.assign(work=calls["calls"] * calls["aht_s"])
-    pooled["aht_s"] = weighted.groupby("interval_start")["work"].sum() / pooled["calls"].where(
-        pooled["calls"] > 0
-    )
-    answer = {q.id: q.service_level.answer_time_s for q in cfg.queues}
-    weighted = calls.assign(t=calls["calls"] * calls["queue"].map(answer))
-    pooled["answer_s"] = weighted.groupby("interval_start")["t"].sum() / pooled["calls"].where(
-        pooled["calls"] > 0
-    )
-    pooled.index = pd.to_datetime(pooled.index, utc=True)
-    aligned = pooled.reindex(pd.DatetimeIndex(starts)).fillna({"calls": 0.0})
-    aht = aligned["aht_s"].fillna(300.0).to_numpy()
-    answer_s = aligned["answer_s"].fillna(20.0).to_numpy()
-
-    def level(duty: np.ndarray) -> float:
-        agents_on_line = np.floor(duty * (1 - cfg.staffing.shrinkage))
-        performance = erlang_c_performance(
-            aligned["calls"].to_numpy(),
-            agents_on_line,
-            interval_s=step.total_seconds(),
-            aht_s=aht,
-            answer_time_s=answer_s,
-        )
-        weights = aligned["calls"].to_numpy()
-        return float((performance.service_level * weights).sum() / max(weights.sum(), 1e-9))
 
     return {
         **{k: case[k] for k in ("name", "week", "agents", "scale")},
@@ -213,9 +165,9 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
         "rules_broken_text": figures["rules_broken_text"][:10] if figures else [],
         "status": result.status if result else "none",
         "gap": round(result.gap, 4) if result else None,
-        "shortage_agent_hours": round(shortage, 1),
-        "service_level_roster": round(level(rostered), 4),
-        "service_level_plan": round(level(planned_duty), 4),
+        "shortage_agent_hours": round(cover["short_h"] if cover else plan_cover["need_h"], 1),
+        "service_level_roster": round(cover["service"], 4) if cover else 0.0,
+        "service_level_plan": round(plan_cover["service"], 4),
         "contract_hours": round(sum(a.max_hours_week for a in agents)),
         "rostered_hours": round(
             sum(
