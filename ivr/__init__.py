@@ -34,8 +34,8 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
     from ivr.config import last_good
     from ivr.config.loader import default_config_dir
     from ivr.store import db
-    from ivr.voice import agents, callbacks, menu, queue, survey
-    from ivr.web import api, auth, health, ops, supervisor
+    from ivr.voice import agents, callbacks, connect, menu, queue, survey
+    from ivr.web import agents_api, api, auth, health, ops, supervisor
 
     env = settings.load()  # SettingsError names any bad environment variable
     instance = (test_config or {}).get("INSTANCE_PATH") or env.hotline_instance_path
@@ -53,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
         TWILIO_AUTH_TOKEN=env.twilio_auth_token,
         TWILIO_ACCOUNT_SID=env.twilio_account_sid,
         TWILIO_HTTP_CLIENT=None,
+        TWILIO_REST_BASE_URL=env.twilio_rest_base_url,
         HOTLINE_PUBLIC_URL=env.hotline_public_url,
         AUTO_MIGRATE=env.hotline_auto_migrate,
         MAX_CONTENT_LENGTH=64 * 1024,
@@ -103,8 +104,10 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
         survey.bp,
         agents.bp,
         callbacks.bp,
+        connect.bp,
         auth.bp,
         ops.bp,
+        agents_api.bp,
         supervisor.bp,
     ):
         app.register_blueprint(blueprint)

@@ -37,6 +37,9 @@ class Settings(BaseModel):
     twilio_auth_token: str = ""  # checks every webhook's signature; empty refuses them all
     twilio_account_sid: str = ""  # with the token: the REST client (callbacks, lost calls)
     hotline_public_url: str = ""  # the URL Twilio calls (behind a proxy or tunnel)
+    # where the REST client sends what it would send to https://api.twilio.com (the demo's and
+    # the tests' Twilio stand-in); empty: Twilio itself
+    twilio_rest_base_url: str = ""
     # proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto are trusted for the
     # client's address and scheme; 0 trusts none (the app is reached directly)
     hotline_proxy_hops: int = Field(0, ge=0, le=5)

@@ -172,6 +172,8 @@ def _entries(session: Session, window: Window) -> pd.DataFrame:
             QueueEntry.wait_s,
             QueueEntry.answered_at,
             QueueEntry.handle_s,
+            QueueEntry.language,
+            QueueEntry.answered_in_language,
         ).where(QueueEntry.entered_at >= window.since, QueueEntry.entered_at < window.until)
     ).all()
     frame = pd.DataFrame(
@@ -184,6 +186,8 @@ def _entries(session: Session, window: Window) -> pd.DataFrame:
             "wait_s",
             "answered_at",
             "handle_s",
+            "language",
+            "answered_in_language",
         ],
     )
     if frame.empty:
@@ -340,8 +344,12 @@ def queue_stats(
                 "callbacks_requested": int(len(mine)),
                 "callbacks_completed": int((mine["status"] == "completed").sum()),
                 "callbacks_pending": int(pending.get(queue.id, 0)),
-                "agents_logged_in": sum(states.get(a) in ("idle", "on_call") for a in skilled),
+                "agents_logged_in": sum(states.get(a, "offline") != "offline" for a in skilled),
                 "agents_busy": sum(states.get(a) == "on_call" for a in skilled),
+                "agents_available": sum(states.get(a) == "available" for a in skilled),
+                "agents_ringing": sum(states.get(a) == "ringing" for a in skilled),
+                "agents_wrap_up": sum(states.get(a) == "wrap_up" for a in skilled),
+                "agents_not_ready": sum(states.get(a) == "not_ready" for a in skilled),
                 "tickets_opened": int(tickets) if queue.opens_ticket else 0,
             }
         )
@@ -357,7 +365,38 @@ def queues_report(
         "as_of": now.astimezone(cfg.tz).isoformat(),
         "window": window.as_json(cfg.line.timezone),
         "queues": queue_stats(session, cfg, window, now),
+        "languages": language_stats(session, cfg, window),
     }
+
+
+def language_stats(session: Session, cfg: HotlineConfig, window: Window) -> list[dict]:
+    """One dict per language of the line, over every queue: ``offered``, ``answered``,
+    ``answered_in_language`` (by an agent who speaks it), its share of the answered, and the
+    service level and ASA as :func:`queue_stats` computes them."""
+    classified = _classify(_entries(session, window), cfg)
+    if "language" not in classified:
+        classified = classified.assign(language=None, answered_in_language=None)
+    language = classified["language"].fillna(cfg.line.default_language)
+    out = []
+    for code in cfg.line.languages:
+        group = classified[language == code]
+        in_language = int((group["answered"] & group["answered_in_language"].eq(True)).sum())
+        figures = _rates(group, cfg.line.service_level_formula)
+        out.append(
+            {
+                "language": code,
+                "offered": figures["offered"],
+                "answered": figures["answered"],
+                "answered_in_language": in_language,
+                "in_language_share": round(in_language / figures["answered"], 4)
+                if figures["answered"]
+                else None,
+                "service_level": figures["service_level"],
+                "asa_s": figures["asa_s"],
+                "abandoned": figures["abandoned"],
+            }
+        )
+    return out
 
 
 def _empty() -> pd.DataFrame:

@@ -400,6 +400,16 @@ def _cross_checks(line, languages, queues_file, agents, root, rel, line_maps, la
                 )
             )
         seen_keys[queue.key] = queue.id
+        for skill in queue.overflow_skills:
+            if skill not in queue_ids or skill == queue.id:
+                issues.append(
+                    ConfigIssue(
+                        qfile,
+                        f"queues[{index}].overflow_skills",
+                        f"{skill!r} is not another queue (known: {', '.join(queue_ids)})",
+                        _line_for(qlines, where + ("overflow_skills",)),
+                    )
+                )
         for code in codes:
             if not queue.names.get(code):
                 issues.append(

@@ -88,6 +88,15 @@ class AgentLineSettings(_Model):
     # wrong PINs for one agent, over any number of calls, that lock the agent's login...
     lock_after_wrong_pins: int = Field(5, ge=1, le=100)
     lock_minutes: int = Field(15, ge=1, le=24 * 60)  # ...for this long
+    # an offered call not answered within this goes to the next agent; the agent is not ready
+    ring_timeout_s: int = Field(15, ge=5, le=120)
+    # why an agent may be not ready (``missed``, a call offered and not answered, is always one)
+    not_ready_reasons: list[str] = Field(
+        ["break", "lunch", "training", "meeting", "coaching", "other"], min_length=1
+    )
+    next_caller_language: str = "Next caller, from {queue}, speaks {language}."
+    wrap_up: str = "Wrap-up. Press hash when you are ready for the next call."
+    not_ready: str = "You are not ready: {reason}. Press 1 when you are ready."
 
 
 class JobSchedule(_Model):
@@ -112,6 +121,7 @@ class JobSchedule(_Model):
 
 JobName = Literal[
     "dial_callbacks",
+    "dispatch_calls",
     "check_lost_calls",
     "close_orphan_waits",
     "replay_spool",
@@ -122,6 +132,7 @@ JobName = Literal[
 RETIRED_JOBS = frozenset({"rollup_stats"})  # a line.yaml may still name them
 DEFAULT_JOBS: dict[str, JobSchedule] = {
     "dial_callbacks": JobSchedule(every_s=30),
+    "dispatch_calls": JobSchedule(every_s=5),
     "check_lost_calls": JobSchedule(every_s=300),
     "close_orphan_waits": JobSchedule(every_s=60),
     "replay_spool": JobSchedule(every_s=30),
@@ -238,6 +249,7 @@ class Prompts(_Model):
     hold_position: str
     hold_wait: str
     hold_wait_short: str
+    hold_no_language_agent: str  # no agent on line speaks the caller's language
     minutes: PluralForms
     callback_offer: str
     callback_confirmed: str
@@ -306,6 +318,12 @@ class Queue(_Model):
     opens_ticket: bool = False  # callers hear a ticket reference before queueing (complaints)
     # callers' mean patience before hanging up: the Erlang A staffing model (requirements)
     patience_s: PositiveSeconds | None = None
+    # after this wait, agents with the skill who do not speak the caller's language may take
+    # the caller too (None: never; 0: language-blind routing)
+    overflow_after_s: float | None = Field(60.0, ge=0)
+    # agents of these other queues may take this queue's callers after the same wait
+    overflow_skills: list[str] = []
+    wrap_up_s: int = Field(30, ge=0, le=3600)  # the agent's after-call work, then available
 
 
 class QueuesFile(_Model):

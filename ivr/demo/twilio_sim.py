@@ -92,7 +92,9 @@ class FlaskTransport:
             raise TwilioCallError(f"TwiML sent Twilio to a foreign URL {url!r}")
         path = url[len(self.public_base) :] or "/"
         response = self.client.post(path, data=dict(params), headers=dict(headers))
-        return response.status_code, response.content_type or "", response.get_data(as_text=True)
+        body = response.get_data(as_text=True)
+        response.close()  # as a server does once the answer is sent: its close hooks run
+        return response.status_code, response.content_type or "", body
 
 
 # --------------------------------------------------------------------------- caller inputs

@@ -20,7 +20,7 @@ from ivr.planning.pipeline import history_from_log, line_calendar, line_forecast
 from ivr.planning.rosters import draft_roster
 from ivr.store.db import session_scope
 from ivr.store.models import Call, CallEvent, Survey
-from ivr.voice import state
+from ivr.voice import dispatch, state
 from ivr.voice.callbacks import dial_due_callbacks, release_stale_dials
 from ivr.voice.spool import replay
 from ivr.voice.webhook import LONGEST_CALL
@@ -142,6 +142,15 @@ def close_orphan_waits(app: Flask, now: dt.datetime) -> str:
     )
 
 
+def dispatch_calls(app: Flask, now: dt.datetime) -> str:
+    """The dispatcher's sweep: offers not taken in time withdrawn, waiting callers paired with
+    available agents (the webhooks run it too; this catches what they left)."""
+
+    withdrawn = dispatch.withdraw_stale(app, now)
+    offered = dispatch.run(app, now)
+    return f"{len(offered)} call(s) offered, {withdrawn} offer(s) withdrawn"
+
+
 def check_lost_calls(app: Flask, now: dt.datetime) -> str:
 
     return lost_calls.check_lost_calls(app, now)
@@ -149,6 +158,7 @@ def check_lost_calls(app: Flask, now: dt.datetime) -> str:
 
 JOBS = {
     "dial_callbacks": dial_callbacks,
+    "dispatch_calls": dispatch_calls,
     "check_lost_calls": check_lost_calls,
     "close_orphan_waits": close_orphan_waits,
     "replay_spool": replay_spool,

@@ -127,6 +127,11 @@ class QueueEntry(Base):
     last_announced_at: Mapped[dt.datetime | None]
     last_estimate_s: Mapped[float | None] = mapped_column(Float)
     last_position: Mapped[int | None] = mapped_column(Integer)
+    # the dispatcher's pairing: the agent this caller is offered to, and since when
+    offered_to: Mapped[str | None] = mapped_column(String(32))
+    offered_at: Mapped[dt.datetime | None]
+    # the agent who answered speaks the caller's language (None: not answered)
+    answered_in_language: Mapped[bool | None]
 
 
 class Callback(Base):
@@ -176,7 +181,7 @@ class ComplaintTicket(Base):
 
 
 class AgentAccount(Base):
-    """An agent on the phone line: PIN hash and live state."""
+    """An agent: PIN hash and live state (``ivr.voice.agent_states`` says which states)."""
 
     __tablename__ = "agents"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -186,6 +191,9 @@ class AgentAccount(Base):
     state: Mapped[str] = mapped_column(String(16), default="offline")
     state_since: Mapped[dt.datetime | None]
     current_call_sid: Mapped[str | None] = mapped_column(String(64))
+    state_reason: Mapped[str | None] = mapped_column(String(32))  # why not ready
+    # what the dispatcher offers the agent now: "entry:<id>" or "callback:<id>"
+    offer: Mapped[str | None] = mapped_column(String(40))
     # wrong PINs keyed in since the last right one (over any number of calls), and the lock
     # they put on the agent's phone login
     wrong_pins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
@@ -201,6 +209,21 @@ class AgentSession(Base):
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     logged_in_at: Mapped[dt.datetime]
     logged_out_at: Mapped[dt.datetime | None]
+    # "phone": the agent line's call (``call_sid``); "browser": the agent desktop's softphone
+    channel: Mapped[str] = mapped_column(String(8), default="phone", server_default="phone")
+
+
+class AgentStateChange(Base):
+    """Every change of an agent's state, with its time: occupancy, not-ready and adherence."""
+
+    __tablename__ = "agent_state_changes"
+    __table_args__ = (Index("ix_agent_state_changes_agent_at", "agent_id", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[dt.datetime]
+    call_sid: Mapped[str | None] = mapped_column(String(64))
 
 
 class JobRun(Base):

@@ -1,10 +1,12 @@
 """Agents take calls by phone: a second Twilio number whose webhook is ``/voice/agent``.
 
 The agent keys in their agent number (the digits of their id: A007 is 7) and PIN, and is then
-connected to the next caller among the queues of their skills: the longest *original* wait first,
-callbacks included. A live caller is dequeued with ``<Dial><Queue>`` (Twilio takes the front of
-that queue, which is its longest waiting caller); a callback is dialled from the agent's own leg
-with ``<Dial><Number>``. ``*`` logs the agent out; hanging up does too.
+available. Which caller they take is the dispatcher's choice (``ivr.voice.dispatch``: skill and
+language, longest original wait first, callbacks included), never whoever polls first: the
+dispatcher moves the caller into a Twilio queue of the agent's own and the agent's call to
+``<Dial><Queue>`` it; a callback is dialled from the agent's own leg with ``<Dial><Number>``.
+After each call the agent is in wrap-up for the queue's ``wrap_up_s`` (a key ends it). ``0`` is
+not ready, ``1`` ready again; ``*`` logs the agent out; hanging up does too.
 
 Wrong PINs count per agent over every call: ``lock_after_wrong_pins`` of them (line.yaml's
 ``agent_line``, default 5) lock the agent's phone login for ``lock_minutes`` (default 15), right PIN
@@ -25,18 +27,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ivr import clock
 from ivr.config.schema import Agent, AgentLineSettings, HotlineConfig, agent_number
 from ivr.store import calllog
+from ivr.store.agent_states import set_state
 from ivr.store.db import get_session
-from ivr.store.models import AgentAccount, AgentSession, Callback
-from ivr.voice.callbacks import claim, record_attempt, refuse_uncallable
+from ivr.store.models import AgentAccount, AgentSession, Callback, QueueEntry
+from ivr.voice import dispatch
+from ivr.voice.callbacks import record_attempt
+from ivr.voice.connect import agent_queue
 from ivr.voice.prompts import say, text
 from ivr.voice.signatures import twilio_signed
-from ivr.voice.state import (
-    current_entry,
-    due_agent_callbacks,
-    end_sessions_for_call,
-    set_state,
-    waiting_front,
-)
+from ivr.voice.state import current_entry, end_sessions_for_call
 from ivr.voice.webhook import agent_twiml, arg_id, arg_int, call_sid, config, event, small_number
 
 log = logging.getLogger(__name__)
@@ -209,7 +208,7 @@ def pin() -> VoiceResponse:
     if calllog.insert_ignore(
         session, AgentSession, {"agent_id": agent_id, "call_sid": sid, "logged_in_at": now}
     ):
-        set_state(session, agent_id, "idle", now)
+        set_state(session, agent_id, "available", now)
         event("agent_logged_in", agent=agent_id)
     response = VoiceResponse()
     speak(response, settings.logged_in.format(name=account.name or agent_id))
@@ -217,11 +216,33 @@ def pin() -> VoiceResponse:
     return response
 
 
+def agent_call_ended(session: Session, agent_id: str, sid: str, now: dt.datetime) -> None:
+    end_sessions_for_call(session, sid, now)
+    event("agent_logged_out", f"agent_logged_out:{agent_id}", agent=agent_id)
+
+
+def waiting_loop(agent_id: str, words: str, timeout_s: int) -> VoiceResponse:
+    """Wait on the line (the dispatcher moves the call on when it offers one): a key, or the
+    timeout, comes back to :func:`next_call`."""
+    response = VoiceResponse()
+    action = url_for("agent_line.next_call", agent=agent_id)
+    gather = response.gather(
+        input="dtmf", num_digits=1, timeout=timeout_s, action=action, method="POST"
+    )
+    speak(gather, words)
+    response.redirect(action, method="POST")
+    return response
+
+
 @bp.post("/next")
 @twilio_signed
 @agent_twiml
 def next_call() -> VoiceResponse:
-    """Connect the agent to the longest original wait among their queues, or wait for one."""
+    """The agent line between calls: take the call the dispatcher offered, or wait for one.
+
+    Keys: ``*`` logs out, ``0`` is not ready (the first configured reason), ``1`` ready again.
+    The pairing is the dispatcher's: an agent who comes here first takes nobody it did not
+    offer them."""
     cfg = config()
     settings = cfg.line.agent_line
     agent_id = request.args.get("agent", "")
@@ -230,67 +251,104 @@ def next_call() -> VoiceResponse:
     now = clock.now()
     if open_session(session, agent_id, sid) is None:
         return goodbye(settings.logged_out)
-    if request.form.get("Digits", "").strip() == "*":
-        end_sessions_for_call(session, sid, now)
-        event("agent_logged_out", f"agent_logged_out:{agent_id}", agent=agent_id)
-        return goodbye(settings.logged_out)
+    digits = request.form.get("Digits", "").strip()
     agent = next((a for a in cfg.agents if a.id == agent_id), None)
-    if agent is None:  # removed from agents.csv while logged in
-        end_sessions_for_call(session, sid, now)
-        event("agent_logged_out", f"agent_logged_out:{agent_id}", agent=agent_id)
+    if digits == "*" or agent is None:  # logged out, or removed from agents.csv while logged in
+        agent_call_ended(session, agent_id, sid, now)
         return goodbye(settings.logged_out)
-    skills = set(agent.skills)
-    waiting = waiting_front(session, skills)
-    callbacks = [
-        cb
-        for cb in due_agent_callbacks(session, skills, now)
-        if not refuse_uncallable(session, cfg, cb)
-    ]
+    account = session.scalar(select(AgentAccount).where(AgentAccount.agent_id == agent_id))
+    state = account.state
+    if state == "ringing" and account.offer:
+        kind, _, ident = account.offer.partition(":")
+        if kind == "entry" and request.args.get("offer") == ident:
+            return take_caller(session, cfg, agent, int(ident), now)
+        if kind == "callback":
+            return dial_callback(session, cfg, agent, int(ident), sid, now)
+        return waiting_loop(agent_id, "", 2)  # the caller is on the way
+    if digits == "0" and state in ("available", "wrap_up"):
+        reason = settings.not_ready_reasons[0]
+        set_state(session, agent_id, "not_ready", now, reason=reason)
+        state = "not_ready"
+    elif state == "not_ready" and digits == "1":
+        state = "available"
+    elif state in ("wrap_up", "on_call", "offline"):
+        state = "available"  # wrap-up over (a key or its time), or a call that never ended
+    if state == "not_ready":
+        reason = account.state_reason or settings.not_ready_reasons[0]
+        return waiting_loop(
+            agent_id, settings.not_ready.format(reason=reason), settings.wait_poll_s
+        )
+    set_state(session, agent_id, "available", now)
+    dispatch.run_after_response()  # an agent is free: is a caller waiting for them?
+    return waiting_loop(agent_id, settings.waiting, settings.wait_poll_s)
+
+
+def take_caller(
+    session: Session, cfg: HotlineConfig, agent: Agent, entry_id: int, now: dt.datetime
+) -> VoiceResponse:
+    """Dial the caller the dispatcher offered, from the queue of the agent's own they wait in."""
+    settings = cfg.line.agent_line
+    entry = session.get(QueueEntry, entry_id)
+    if entry is None or entry.offered_to != agent.id or entry.answered_at is not None:
+        set_state(session, agent.id, "available", now, only_from=("ringing",))
+        return waiting_loop(agent.id, settings.waiting, settings.wait_poll_s)
     default = cfg.default_language.code
-    candidates = [(entry.original_entered_at, 0, "queue", entry) for entry in waiting[:1]]
-    candidates += [(cb.original_entered_at, 1, "callback", cb) for cb in callbacks[:1]]
-    for _when, _order, kind, item in sorted(candidates, key=lambda c: (c[0], c[1])):
-        if kind == "queue":
-            set_state(session, agent_id, "on_call", now)
-            response = VoiceResponse()
-            speak(response, settings.next_caller.format(queue=cfg.queue(item.queue).names[default]))
-            dial = Dial(
-                action=url_for("agent_line.after", agent=agent_id, kind="queue", queue=item.queue),
-                method="POST",
-            )
-            dial.queue(
-                item.queue,
-                url=url_for("agent_line.bridge", agent=agent_id, queue=item.queue),
-                method="POST",
-            )
-            response.append(dial)
-            return response
-        if claim(session, item, agent_id, now):
-            set_state(session, agent_id, "on_call", now)
-            event(
-                "callback_dialled",
-                f"callback_dialled:{item.id}:{item.attempts + 1}",
-                callback=item.id,
-                agent=agent_id,
-            )
-            response = VoiceResponse()
-            speak(response, settings.callback.format(queue=cfg.queue(item.queue).names[default]))
-            dial = Dial(
-                action=url_for("agent_line.after", agent=agent_id, kind="callback", cb=item.id),
-                method="POST",
-                caller_id=cfg.line.phone_number,
-            )
-            dial.number(item.phone)
-            response.append(dial)
-            return response
-    set_state(session, agent_id, "idle", now)
+    queue_name = cfg.queue(entry.queue).names[default]
+    language = entry.language or default
     response = VoiceResponse()
-    action = url_for("agent_line.next_call", agent=agent_id)
-    gather = response.gather(
-        input="dtmf", num_digits=1, timeout=settings.wait_poll_s, action=action, method="POST"
+    if language in agent.languages:
+        speak(response, settings.next_caller.format(queue=queue_name))
+    else:  # an overflow: the agent is told the caller's language
+        speak(
+            response,
+            settings.next_caller_language.format(
+                queue=queue_name, language=cfg.language(language).name
+            ),
+        )
+    dial = Dial(
+        action=url_for("agent_line.after", agent=agent.id, kind="queue", queue=entry.queue),
+        method="POST",
     )
-    speak(gather, settings.waiting)
-    response.redirect(action, method="POST")
+    dial.queue(
+        agent_queue(agent.id),
+        url=url_for("agent_line.bridge", agent=agent.id, queue=entry.queue),
+        method="POST",
+    )
+    response.append(dial)
+    return response
+
+
+def dial_callback(
+    session: Session,
+    cfg: HotlineConfig,
+    agent: Agent,
+    callback_id: int,
+    sid: str,
+    now: dt.datetime,
+) -> VoiceResponse:
+    """Dial the customer of the callback the dispatcher gave the agent."""
+    settings = cfg.line.agent_line
+    item = session.get(Callback, callback_id)
+    if item is None or item.status != "dialing" or item.agent_id != agent.id:
+        set_state(session, agent.id, "available", now, only_from=("ringing",))
+        return waiting_loop(agent.id, settings.waiting, settings.wait_poll_s)
+    set_state(session, agent.id, "on_call", now)
+    event(
+        "callback_dialled",
+        f"callback_dialled:{item.id}:{item.attempts}",
+        callback=item.id,
+        agent=agent.id,
+    )
+    response = VoiceResponse()
+    default = cfg.default_language.code
+    speak(response, settings.callback.format(queue=cfg.queue(item.queue).names[default]))
+    dial = Dial(
+        action=url_for("agent_line.after", agent=agent.id, kind="callback", cb=item.id),
+        method="POST",
+        caller_id=cfg.line.phone_number,
+    )
+    dial.number(item.phone)
+    response.append(dial)
     return response
 
 
@@ -308,13 +366,12 @@ def bridge() -> VoiceResponse:
     response = VoiceResponse()
     lang = cfg.language(entry.language if entry else None)
     if entry is not None and entry.answered_at is None:
-        entry.answered_at = clock.now()
+        now = clock.now()
+        entry.answered_at = now
         entry.agent_id = agent_id
-        session.execute(
-            update(AgentAccount)
-            .where(AgentAccount.agent_id == agent_id)
-            .values(current_call_sid=sid)
-        )
+        agent = next((a for a in cfg.agents if a.id == agent_id), None)
+        entry.answered_in_language = agent is not None and lang.code in agent.languages
+        set_state(session, agent_id, "on_call", now, sid)
         event("answered", f"answered:{entry.id}", queue=queue_id, agent=agent_id)
     say(response, lang, text(lang, "agent_connecting"))
     return response
@@ -329,6 +386,7 @@ def after() -> VoiceResponse:
     session = get_session()
     agent_id = request.args.get("agent", "")
     now = clock.now()
+    callback = None
     if request.args.get("kind") == "callback":
         callback_id = arg_id("cb")
         callback = None if callback_id is None else session.get(Callback, callback_id)
@@ -341,9 +399,14 @@ def after() -> VoiceResponse:
                 callback=callback.id,
                 status=status,
             )
-    if open_session(session, agent_id, call_sid()) is not None:
-        set_state(session, agent_id, "idle", now)
-    response = VoiceResponse()
-    speak(response, cfg.line.agent_line.call_ended)
-    response.redirect(url_for("agent_line.next_call", agent=agent_id), method="POST")
-    return response
+    queue_id = request.args.get("queue") or (callback.queue if callback is not None else None)
+    wrap_up_s = cfg.queue(queue_id).wrap_up_s if queue_id in cfg.queue_ids() else 0
+    settings = cfg.line.agent_line
+    if open_session(session, agent_id, call_sid()) is None:
+        return goodbye(settings.logged_out)
+    if wrap_up_s <= 0:
+        set_state(session, agent_id, "available", now)
+        dispatch.run_after_response()
+        return waiting_loop(agent_id, settings.call_ended, settings.wait_poll_s)
+    set_state(session, agent_id, "wrap_up", now)
+    return waiting_loop(agent_id, f"{settings.call_ended} {settings.wrap_up}", wrap_up_s)

@@ -4,14 +4,15 @@ callback offer; the callback key; and how the wait ended (the Enqueue ``action``
 from __future__ import annotations
 
 from flask import Blueprint, request, url_for
+from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import clock
 from ivr.config.schema import Language
 from ivr.store import calllog
 from ivr.store.db import get_session
-from ivr.store.models import QueueEntry
-from ivr.voice import callbacks, spool
+from ivr.store.models import AgentAccount, AgentSession, QueueEntry
+from ivr.voice import callbacks, dispatch, spool
 from ivr.voice.prompts import minutes_phrase, say, text
 from ivr.voice.routing import to_operator, voicemail_prompt
 from ivr.voice.signatures import twilio_signed
@@ -21,6 +22,7 @@ from ivr.voice.state import (
     entry_state,
     estimate_wait_s,
     rounded_minutes,
+    speakers_on_line,
 )
 from ivr.voice.webhook import (
     FALLBACK_QUEUE,
@@ -56,6 +58,8 @@ def wait() -> VoiceResponse:
     cfg = config()
     lang = caller_language()
     queue_id = requested_queue()
+    if request.args.get("agent"):
+        return wait_for_agent(request.args["agent"][:32], queue_id)
     session = get_session()
     now = clock.now()
     response = VoiceResponse()
@@ -66,7 +70,9 @@ def wait() -> VoiceResponse:
         or entry.last_announced_at is None
         or (now - entry.last_announced_at).total_seconds() >= cfg.line.hold.announce_every_s
     )
-    estimate = estimate_wait_s(session, cfg, queue_id, position, now)
+    waited = (now - entry.original_entered_at).total_seconds() if entry is not None else 0.0
+    estimate = estimate_wait_s(session, cfg, queue_id, position, now, lang.code, waited)
+    dispatch.run_after_response()  # a caller waits: is an agent free for them?
     if estimate is None:
         # nobody logged in with the skill: Twilio's own average is better than nothing
         average = form_number("AvgQueueTime", 0.0, 0.0, SECONDS_MAX)
@@ -76,6 +82,8 @@ def wait() -> VoiceResponse:
         if not grew:
             estimate = min(estimate, entry.last_estimate_s)
     if due:
+        if not speakers_on_line(session, cfg, queue_id, lang.code):
+            say(response, lang, text(lang, "hold_no_language_agent"))
         say(response, lang, text(lang, "hold_position", position=position))
         if estimate is not None:
             minutes = rounded_minutes(estimate)
@@ -112,6 +120,29 @@ def wait() -> VoiceResponse:
         gather.play(cfg.line.hold.music_url)
     else:
         response.play(cfg.line.hold.music_url)
+    return response
+
+
+def wait_for_agent(agent_id: str, queue_id: str) -> VoiceResponse:
+    """The hold loop of a caller the dispatcher moved to a phone agent's own queue: music, and
+    (once) the agent line moved on to dial this very caller."""
+    cfg = config()
+    session = get_session()
+    entry = entry_state(session, call_sid(), queue_id)
+    if entry is not None and entry.answered_at is None and entry.offered_to == agent_id:
+        offer = session.execute(
+            select(AgentAccount.state, AgentAccount.offer, AgentSession.call_sid)
+            .join(AgentSession, AgentSession.agent_id == AgentAccount.agent_id)
+            .where(
+                AgentAccount.agent_id == agent_id,
+                AgentSession.logged_out_at.is_(None),
+                AgentSession.channel == "phone",
+            )
+        ).first()
+        if offer is not None and offer.state == "ringing" and offer.offer == f"entry:{entry.id}":
+            dispatch.call_agent_after_response(offer.call_sid, agent_id, entry.id)
+    response = VoiceResponse()
+    response.play(cfg.line.hold.music_url)
     return response
 
 
@@ -152,6 +183,8 @@ def after_the_wait(lang: Language, queue_id: str, result: str) -> VoiceResponse 
     """What the caller hears when the wait ended: the survey after an agent, the callback
     confirmed, or goodbye; None when the queue failed them (the caller is routed on)."""
     response = VoiceResponse()
+    if result == "redirected":
+        return response  # the dispatcher moved the caller on: Twilio runs that TwiML instead
     if result == "bridged":
         response.redirect(
             url_for("survey.question_view", lang=lang.code, queue=queue_id), method="POST"
@@ -193,8 +226,10 @@ def record_queue_result(decision: dict) -> None:
     now = clock.now()
     entry = entry_state(session, call_sid(), queue_id)
     key = f"queue_result:{queue_id}:{entry.id if entry else 0}"
+    if result == "redirected":  # one wait may be moved on more than once, then end for good
+        key += f":redirected:{now.isoformat()}"
     new = event("queue_result", key, queue=queue_id, result=result, wait_s=waited)
-    if entry is not None:
+    if entry is not None and result != "redirected":  # moved on by the dispatcher: still open
         if result == "bridged" and entry.answered_at is not None:
             times = bridged_times(entry, now)
         else:

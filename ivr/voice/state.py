@@ -17,52 +17,89 @@ import math
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row, Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.config.schema import HotlineConfig
 from ivr.store import calllog
-from ivr.store.models import AgentAccount, AgentSession, Callback, CallEvent, QueueEntry
+from ivr.store.agent_states import WORKING, set_state
+from ivr.store.models import AgentAccount, AgentSession, CallEvent, QueueEntry
+from ivr.voice.dispatch import rank
 from ivr.voice.webhook import LONGEST_CALL
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 RATE_WINDOW = dt.timedelta(minutes=30)
-LOGGED_IN = ("idle", "on_call")
 
 
-def agents_with_skill(cfg: HotlineConfig, queue_id: str) -> set[str]:
-    return {agent.id for agent in cfg.agents if queue_id in agent.skills}
+def eligible_agents(
+    cfg: HotlineConfig, queue_id: str, language: str | None = None, waited_s: float = 0.0
+) -> frozenset[str]:
+    """The agents who may take a caller of this queue in ``language`` (None: any language) after
+    ``waited_s`` of wait, as the dispatcher ranks them."""
+    queue = cfg.queue(queue_id)
+    if language is None:
+        return frozenset(agent.id for agent in cfg.agents if queue_id in agent.skills)
+    return frozenset(
+        agent.id for agent in cfg.agents if rank(agent, queue, language, waited_s) is not None
+    )
 
 
 def estimate_wait_s(
-    session: Session, cfg: HotlineConfig, queue_id: str, position: int, now: dt.datetime
+    session: Session,
+    cfg: HotlineConfig,
+    queue_id: str,
+    position: int,
+    now: dt.datetime,
+    language: str | None = None,
+    waited_s: float = 0.0,
 ) -> float | None:
-    """Expected seconds until a caller at ``position`` is answered, or None if nobody can answer.
+    """Expected seconds until a caller at ``position`` is answered, or None if no agent who may
+    take them (:func:`eligible_agents`) is on line.
 
-    The queue's answer rate is the same for every caller in it, and a thousand callers on hold
-    poll this: each worker reuses it for ``HOLD_ESTIMATE_CACHE_S`` seconds of the line's clock
-    (0: never)."""
+    The answer rate is the same for every caller of a queue, language and overflow, and a
+    thousand callers on hold poll this: each worker reuses it for ``HOLD_ESTIMATE_CACHE_S``
+    seconds of the line's clock (0: never)."""
+    eligible = eligible_agents(cfg, queue_id, language, waited_s)
     ttl = dt.timedelta(seconds=current_app.config.get("HOLD_ESTIMATE_CACHE_S", 0))
     cache = current_app.extensions.setdefault("hotline.answer_rates", {})
-    hit = cache.get(queue_id)
+    key = (queue_id, eligible)
+    hit = cache.get(key)
     if hit is not None and dt.timedelta(0) <= now - hit[0] < ttl:
         rate = hit[1]
     else:
-        rate = answer_rate(session, cfg, queue_id, now)
-        cache[queue_id] = (now, rate)
+        rate = answer_rate(session, cfg, queue_id, now, eligible)
+        cache[key] = (now, rate)
     return None if rate is None else position / rate
 
 
+def speakers_on_line(session: Session, cfg: HotlineConfig, queue_id: str, language: str) -> bool:
+    """Some agent of this queue who speaks ``language`` is logged in and working."""
+    speakers = eligible_agents(cfg, queue_id, language, 0.0)
+    return bool(
+        speakers
+        and session.scalar(
+            select(func.count())
+            .select_from(AgentAccount)
+            .where(AgentAccount.agent_id.in_(speakers), AgentAccount.state.in_(WORKING))
+        )
+    )
+
+
 def answer_rate(
-    session: Session, cfg: HotlineConfig, queue_id: str, now: dt.datetime
+    session: Session,
+    cfg: HotlineConfig,
+    queue_id: str,
+    now: dt.datetime,
+    eligible: frozenset[str] | None = None,
 ) -> float | None:
-    """Calls per second the queue's logged-in agents answer now, or None if nobody is on."""
-    skilled = agents_with_skill(cfg, queue_id)
+    """Calls per second the ``eligible`` agents (default: the queue's skill) on line answer now,
+    or None if none of them is on."""
+    skilled = eligible if eligible is not None else eligible_agents(cfg, queue_id)
     on_line = session.scalar(
         select(func.count())
         .select_from(AgentAccount)
-        .where(AgentAccount.agent_id.in_(skilled), AgentAccount.state.in_(LOGGED_IN))
+        .where(AgentAccount.agent_id.in_(skilled), AgentAccount.state.in_(WORKING))
     )
     if not on_line:
         return None
@@ -131,6 +168,8 @@ def _entry_state_statement() -> Select:
         entries.c.last_announced_at,
         entries.c.last_estimate_s,
         entries.c.last_position,
+        entries.c.original_entered_at,
+        entries.c.offered_to,
     )
 
 
@@ -214,39 +253,6 @@ def close_orphan_waits(session: Session, now: dt.datetime) -> dict[str, int]:
     return closed
 
 
-def waiting_front(session: Session, queues: set[str]) -> list[QueueEntry]:
-    """Callers waiting now in these queues (oldest original entry first)."""
-    return list(
-        session.scalars(
-            select(QueueEntry)
-            .where(
-                QueueEntry.queue.in_(queues),
-                QueueEntry.result.is_(None),
-                QueueEntry.answered_at.is_(None),
-                QueueEntry.ended_at.is_(None),
-            )
-            .order_by(QueueEntry.original_entered_at, QueueEntry.id)
-        )
-    )
-
-
-def due_agent_callbacks(session: Session, queues: set[str], now: dt.datetime) -> list[Callback]:
-    return list(
-        session.scalars(
-            select(Callback)
-            .where(
-                and_(
-                    Callback.queue.in_(queues),
-                    Callback.status == "pending",
-                    Callback.dial_by == "agent",
-                    Callback.due_at <= now,
-                )
-            )
-            .order_by(Callback.original_entered_at, Callback.id)
-        )
-    )
-
-
 def end_sessions_for_call(session: Session, sid: str, now: dt.datetime) -> None:
     """The agent's own call ended: log them out."""
     for open_ in session.scalars(
@@ -256,13 +262,3 @@ def end_sessions_for_call(session: Session, sid: str, now: dt.datetime) -> None:
     ):
         open_.logged_out_at = now
         set_state(session, open_.agent_id, "offline", now)
-
-
-def set_state(
-    session: Session, agent_id: str, state: str, now: dt.datetime, current: str | None = None
-) -> None:
-    session.execute(
-        update(AgentAccount)
-        .where(AgentAccount.agent_id == agent_id)
-        .values(state=state, state_since=now, current_call_sid=current)
-    )

@@ -23,13 +23,44 @@ def masked(phone: str) -> str:
     return phone[:3] + "*" * max(len(phone) - 6, 0) + phone[-3:] if len(phone) > 6 else "***"
 
 
+TWILIO_API = "https://api.twilio.com"
+
+
+class RebasedHttpClient(TwilioHttpClient):
+    """Sends the REST requests meant for ``api.twilio.com`` to another base URL (the Twilio
+    stand-in of the demo and the tests: ``TWILIO_REST_BASE_URL``)."""
+
+    def __init__(self, base: str, timeout: float = REST_TIMEOUT_S):
+        super().__init__(timeout=timeout)
+        self.base = base.rstrip("/")
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        if url.startswith(TWILIO_API):
+            url = self.base + url[len(TWILIO_API) :]
+        return super().request(method, url, *args, **kwargs)
+
+
 def rest_client(app: Flask) -> Client | None:
     sid = app.config.get("TWILIO_ACCOUNT_SID")
     token = app.config.get("TWILIO_AUTH_TOKEN")
     if not sid or not token:
         return None
-    http = app.config.get("TWILIO_HTTP_CLIENT") or TwilioHttpClient(timeout=REST_TIMEOUT_S)
+    http = app.config.get("TWILIO_HTTP_CLIENT")
+    if http is None:
+        base = app.config.get("TWILIO_REST_BASE_URL")
+        http = RebasedHttpClient(base) if base else TwilioHttpClient(timeout=REST_TIMEOUT_S)
     return Client(sid, token, http_client=http)
+
+
+def redirect_call(app: Flask, call_sid: str | None, url: str) -> None:
+    """Move a call in progress to the TwiML at ``url`` (Twilio's call update)."""
+    if not call_sid:
+        raise ValueError("no call to redirect")
+    client = rest_client(app)
+    if client is None:
+        log.info("no Twilio credentials: would move call %s to %s", call_sid, url)
+        return
+    client.calls(call_sid).update(url=url, method="POST")
 
 
 def place_call(app: Flask, to: str, from_: str | None, url: str, status_callback: str) -> str:

@@ -114,13 +114,45 @@ _QUEUE = {
     "waiting": _COUNT,
     "longest_wait_s": {"type": "number"},
     "agents_logged_in": _COUNT,
-    "agents_busy": _COUNT,
+    "agents_busy": {**_COUNT, "description": "Agents of the queue's skill on a call."},
+    "agents_available": _COUNT,
+    "agents_ringing": _COUNT,
+    "agents_wrap_up": _COUNT,
+    "agents_not_ready": _COUNT,
     "answer_time_s": {"type": "number", "description": "The service level's answer time."},
     "service_level_target": {"type": "number"},
     "callbacks_pending": _COUNT,
     "callbacks_completed": _COUNT,
     "tickets_opened": _COUNT,
     **_FIGURES,
+}
+_LANGUAGE = {
+    "language": {"type": "string", "description": "The language's code."},
+    "offered": _COUNT,
+    "answered": _COUNT,
+    "answered_in_language": {
+        **_COUNT,
+        "description": "Answered by an agent who speaks the caller's language.",
+    },
+    "in_language_share": _NUMBER_OR_NULL,
+    "service_level": _NUMBER_OR_NULL,
+    "asa_s": _NUMBER_OR_NULL,
+    "abandoned": _COUNT,
+}
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_AGENT = {
+    "id": {"type": "string"},
+    "name": {"type": "string"},
+    "state": {
+        "type": "string",
+        "enum": ["offline", "available", "ringing", "on_call", "wrap_up", "not_ready"],
+    },
+    "reason": {**_NULLABLE_STRING, "description": "Why not ready (missed: a call rang out)."},
+    "since": {**_NULLABLE_STRING, "description": "The last change, line's time zone."},
+    "queue": {**_NULLABLE_STRING, "description": "The queue of the call offered or taken."},
+    "call_sid": _NULLABLE_STRING,
+    "languages": {"type": "array", "items": {"type": "string"}},
+    "skills": {"type": "array", "items": {"type": "string"}},
 }
 _INTERVAL = {"interval_start": {"type": "string", "format": "date-time"}, **_FIGURES}
 
@@ -175,7 +207,7 @@ def document(version: str) -> dict:
         "info": {
             "title": "Hotline API",
             "version": version,
-            "description": "Queue statistics of the line and the roster exports. Every route "
+            "description": "Queue statistics of the line, agents' states and the roster exports. Every route "
             "but this document needs a bearer token from HOTLINE_API_TOKENS or a logged-in "
             'session; every error is {"error": "..."}.',
         },
@@ -231,6 +263,62 @@ def document(version: str) -> dict:
                     },
                 }
             },
+            "/api/agents": {
+                "get": {
+                    "summary": "Every agent's state now, with the call offered or taken.",
+                    "tags": ["agents"],
+                    "security": _SECURITY,
+                    "responses": {
+                        "200": {
+                            "description": "The agents of agents.csv.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "array", "items": _ref("Agent")}
+                                }
+                            },
+                        },
+                        "401": _ERRORS["401"],
+                    },
+                }
+            },
+            "/api/agents/{agent}/state": {
+                "post": {
+                    "summary": "Set an agent available or not ready (with a configured reason).",
+                    "tags": ["agents"],
+                    "security": _SECURITY,
+                    "parameters": [
+                        {
+                            "name": "agent",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": _object(
+                                    {
+                                        "state": {
+                                            "type": "string",
+                                            "enum": ["available", "not_ready"],
+                                        },
+                                        "reason": {"type": "string"},
+                                    },
+                                    required=["state"],
+                                )
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json("The agent, as GET /api/agents shows them.", "Agent"),
+                        **_ERRORS,
+                        "404": _json("No such agent.", "Error"),
+                        "409": _json("Offline or on a call: not now.", "Error"),
+                    },
+                }
+            },
             "/supervisor/roster.csv": _export(
                 "A week's roster as CSV.",
                 "text/csv",
@@ -264,11 +352,14 @@ def document(version: str) -> dict:
                 ),
                 "QueueFigures": _object(_QUEUE),
                 "IntervalFigures": _object(_INTERVAL),
+                "LanguageFigures": _object(_LANGUAGE),
+                "Agent": _object(_AGENT),
                 "QueuesReport": _object(
                     {
                         "as_of": {"type": "string", "format": "date-time"},
                         "window": _ref("Window"),
                         "queues": {"type": "array", "items": _ref("QueueFigures")},
+                        "languages": {"type": "array", "items": _ref("LanguageFigures")},
                     }
                 ),
                 "IntervalsReport": _object(

@@ -236,8 +236,13 @@ def init_app(app) -> None:
     @app.before_request
     def check_forms() -> None:
         # a path with no route, or a method the route does not take, is answered 404/405
-        # before any form is read
-        if not request.path.startswith("/voice/") and request.routing_exception is None:
+        # before any form is read; a request with a valid bearer token carries no cookie a
+        # forged page could borrow, so it needs no form token
+        if (
+            not request.path.startswith("/voice/")
+            and request.routing_exception is None
+            and not bearer_ok()
+        ):
             csrf.protect()
 
     @app.after_request

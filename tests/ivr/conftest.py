@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import re
+import xml.etree.ElementTree as ET
 
 import pytest
 from sqlalchemy import select
+from twilio.http import HttpClient
+from twilio.http.response import Response
 
 from ivr.demo.twilio_sim import FlaskTransport, QueueOutcome, SimulatedCall, twilio_signature
 from ivr.store.db import session_scope
@@ -16,6 +21,69 @@ PUBLIC = "https://line.example.com"
 TOKEN = "test-auth-token"
 # Wednesday 25 November 2026, 10:00 in Rome: the line is open.
 OPEN_TIME = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+
+
+class RecordingHttpClient(HttpClient):
+    """Stands in for Twilio's REST API: records each request, answers like Twilio."""
+
+    def __init__(self):
+        super().__init__(logging.getLogger("fake-twilio"), is_async=False)
+        self.requests: list[tuple[str, str, dict]] = []
+        self.calls: dict[str, dict] = {}  # what a GET of each call answers
+        self.unreachable = False
+
+    def request(
+        self,
+        method,
+        uri,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        self.requests.append((method, uri, dict(data or {})))
+        if self.unreachable:
+            raise ConnectionError("connection refused")
+        if method == "GET" and "/Calls/" in uri:  # a call's state, as set in ``calls``
+            sid = uri.rsplit("/", 1)[1].removesuffix(".json")
+            if sid not in self.calls:
+                return Response(404, json.dumps({"code": 20404, "message": "not found"}))
+            return Response(200, json.dumps({"sid": sid, **self.calls[sid]}))
+        body = {
+            "sid": f"CA{len(self.requests):032x}",
+            "status": "queued",
+            "to": (data or {}).get("To"),
+            "from": (data or {}).get("From"),
+        }
+        return Response(201, json.dumps(body))
+
+    def redirects(self) -> list[tuple[str, str]]:
+        """The calls moved by the REST API since the last look: (CallSid, URL) in order."""
+        seen = getattr(self, "_seen", 0)
+        self._seen = len(self.requests)
+        return [
+            (uri.rsplit("/", 1)[1].removesuffix(".json"), data["Url"])
+            for method, uri, data in self.requests[seen:]
+            if method == "POST" and "/Calls/" in uri and "Url" in data
+        ]
+
+
+@pytest.fixture
+def fake_twilio():
+    return RecordingHttpClient()
+
+
+def follow_redirects(fake: RecordingHttpClient, *calls: SimulatedCall) -> dict[str, ET.Element]:
+    """Act out the REST redirects since the last look, as Twilio does: each moved call requests
+    its new URL. Returns what each call was answered, by CallSid (unknown calls are skipped)."""
+    by_sid = {call.call_sid: call for call in calls}
+    out = {}
+    for sid, url in fake.redirects():
+        if sid in by_sid:
+            out[sid] = by_sid[sid].post(url)
+    return out
 
 
 def signed_post(client, path: str, form: dict):

@@ -16,8 +16,8 @@ from ivr.store.db import session_scope
 from ivr.store.models import Callback
 from ivr.voice.callbacks import dial_due_callbacks
 
-from .conftest import OPEN_TIME, PUBLIC, due_callback
-from .test_queue_agents import RecordingHttpClient, agent_call, log_in, with_pin
+from .conftest import OPEN_TIME, PUBLIC, RecordingHttpClient, due_callback, follow_redirects
+from .test_queue_agents import agent_call, log_in, with_pin
 
 SUNDAY = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)  # the line is closed
 MONDAY_OPENING = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)
@@ -157,14 +157,17 @@ def test_the_dialler_fails_a_stored_callback_to_a_number_it_may_not_call(app, fa
     assert len(fake_twilio.requests) == 1
 
 
-def test_an_agent_is_not_given_a_stored_callback_to_a_number_it_may_not_call(app, new_call):
+def test_an_agent_is_not_given_a_stored_callback_to_a_number_it_may_not_call(
+    app, new_call, fake_twilio
+):
     with session_scope(app) as session:
         session.add(due_callback("CAold", "+48601000111", dial_by="agent"))
         session.add(due_callback("CAgood", "+393470000056", dial_by="agent"))
     with_pin(app, "A002")
     agent = agent_call(app, new_call)
     agent.post(f"{PUBLIC}/voice/agent/pin?agent=A002&attempt=1", {"Digits": "2468"})
-    root = agent.post(f"{PUBLIC}/voice/agent/next?agent=A002")
+    agent.post(f"{PUBLIC}/voice/agent/next?agent=A002")
+    root = follow_redirects(fake_twilio, agent)[agent.call_sid]
     numbers = [n.text for n in root.iter("Number")]
     assert numbers == ["+393470000056"]
     old, good = callbacks_of(app)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -12,8 +11,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from twilio.http import HttpClient
-from twilio.http.response import Response
 from werkzeug.security import check_password_hash
 
 from ivr.config import EXTENSION, hotline_config
@@ -28,58 +25,29 @@ from ivr.demo.twilio_sim import (
 )
 from ivr.jobs.bodies import JOBS
 from ivr.store.db import session_scope
-from ivr.store.models import AgentAccount, AgentSession, Callback, QueueEntry, Survey
-from ivr.voice import agents, spool
+from ivr.store.models import (
+    AgentAccount,
+    AgentSession,
+    AgentStateChange,
+    Callback,
+    QueueEntry,
+    Survey,
+)
+from ivr.voice import agents, dispatch, spool
 from ivr.voice.agents import set_pin
 from ivr.voice.callbacks import dial_due_callbacks
-from ivr.voice.state import rounded_minutes, waiting_front
+from ivr.voice.state import rounded_minutes
 
-from .conftest import OPEN_TIME, PUBLIC, TOKEN, due_callback
+from .conftest import (
+    OPEN_TIME,
+    PUBLIC,
+    TOKEN,
+    due_callback,
+    follow_redirects,
+)
 
 CFG = load_config()
 AGENT_NUMBER = "+18005550199"
-
-
-class RecordingHttpClient(HttpClient):
-    """Stands in for Twilio's REST API: records each request, answers like Twilio."""
-
-    def __init__(self):
-        super().__init__(logging.getLogger("fake-twilio"), is_async=False)
-        self.requests: list[tuple[str, str, dict]] = []
-        self.calls: dict[str, dict] = {}  # what a GET of each call answers
-        self.unreachable = False
-
-    def request(
-        self,
-        method,
-        uri,
-        params=None,
-        data=None,
-        headers=None,
-        auth=None,
-        timeout=None,
-        allow_redirects=False,
-    ):
-        self.requests.append((method, uri, dict(data or {})))
-        if self.unreachable:
-            raise ConnectionError("connection refused")
-        if method == "GET" and "/Calls/" in uri:  # a call's state, as set in ``calls``
-            sid = uri.rsplit("/", 1)[1].removesuffix(".json")
-            if sid not in self.calls:
-                return Response(404, json.dumps({"code": 20404, "message": "not found"}))
-            return Response(200, json.dumps({"sid": sid, **self.calls[sid]}))
-        body = {
-            "sid": f"CA{len(self.requests):032x}",
-            "status": "queued",
-            "to": (data or {}).get("To"),
-            "from": (data or {}).get("From"),
-        }
-        return Response(201, json.dumps(body))
-
-
-@pytest.fixture
-def fake_twilio():
-    return RecordingHttpClient()
 
 
 @pytest.fixture
@@ -105,7 +73,7 @@ def log_in(app, agent_id: str) -> None:
             )
         )
         account = session.scalar(select(AgentAccount).where(AgentAccount.agent_id == agent_id))
-        account.state = "idle"
+        account.state = "available"
 
 
 def enqueue(new_call, lang_key: str, queue_key: str, phone: str) -> SimulatedCall:
@@ -241,17 +209,32 @@ def test_each_worker_reuses_the_queue_answer_rate_for_a_few_seconds(make_app, cl
     assert "Your expected wait is about 4 minutes." in says  # 2 x 240 s / 2 agents
 
 
-def test_short_waits_and_languages(app, new_call):
-    for agent in ("A001", "A003", "A004", "A005", "A007", "A009", "A010"):
+def test_the_estimate_counts_only_the_agents_who_may_take_the_caller(app, new_call):
+    """Seven orders agents on line, two of them speak Polish: a Polish caller first in line waits
+    for one of those two (240 s / 2: about 2 minutes), an English caller for any of the seven
+    (about 34 s: very shortly); a Norwegian caller, with no Norwegian speaker on line, is told."""
+    for agent in ("A001", "A003", "A004", "A005", "A009", "A010", "A012"):
         log_in(app, agent)
-    call = enqueue(new_call, "3", "1", "+48600000003")
-    root = call.post(f"{PUBLIC}/voice/wait?lang=pl&queue=orders&step=2", {"QueuePosition": "1"})
+    polish = enqueue(new_call, "3", "1", "+48600000003")
+    root = polish.post(f"{PUBLIC}/voice/wait?lang=pl&queue=orders&step=2", {"QueuePosition": "1"})
     assert [s.text for s in root.iter("Say")] == [
         "Twoje miejsce w kolejce: 1.",
-        "Konsultant odbierze za chwilę.",
+        "Przewidywany czas oczekiwania to mniej więcej 2 minuty.",
+    ]
+    assert {s.get("voice") for s in root.iter("Say")} == {"Polly.Ewa"}
+    english = enqueue(new_call, "1", "1", "+393470000004")
+    root = english.post(f"{PUBLIC}/voice/wait?lang=en&queue=orders&step=2", {"QueuePosition": "1"})
+    assert [s.text for s in root.iter("Say")] == [
+        "You are number 1 in the queue.",
+        "You will be answered very shortly.",
     ]
     assert root.find("Gather") is None  # no callback offer for a short wait
-    assert {s.get("voice") for s in root.iter("Say")} == {"Polly.Ewa"}
+    norwegian = enqueue(new_call, "5", "1", "+4790000005")
+    root = norwegian.post(
+        f"{PUBLIC}/voice/wait?lang=nb&queue=orders&step=2", {"QueuePosition": "1"}
+    )
+    texts = [s.text for s in root.iter("Say")]
+    assert texts[0] == "Ingen medarbeider som snakker ditt språk er ledig akkurat nå."
 
 
 @pytest.mark.parametrize("seconds, minutes", [(30, 0), (61, 2), (600, 10), (601, 15), (1499, 25)])
@@ -289,7 +272,7 @@ def test_a_wait_whose_queue_result_never_came_is_closed_once_the_call_is_over(
     entry = entry_of(app, call)
     assert (entry.result, entry.wait_s, entry.ended_at) == ("hangup", 90.0, ended)
     with session_scope(app) as session:
-        assert waiting_front(session, {"orders"}) == []
+        assert dispatch.waiting_callers(session, hotline_config(app), ended) == []
     assert [d for n, d in events(call.call_sid) if n == "queue_closed_without_result"] == [
         {"queue": "orders", "result": "hangup"}
     ]
@@ -383,8 +366,10 @@ def test_orphan_waits_are_closed_on_postgresql_too(make_app, postgres_url):
 
 
 def test_agent_logs_in_and_takes_the_longest_waiting_caller_across_two_queues(
-    app, new_call, clock, events
+    app, new_call, clock, events, fake_twilio
 ):
+    """The dispatcher offers the free agent the longest wait among their queues: it moves that
+    caller into the agent's own queue, whose first wait moves the agent line on to dial it."""
     with_pin(app, "A009", "2468")  # Sarah: all four queues
     early = enqueue(new_call, "1", "3", "+393470000010")  # technical
     clock.at += dt.timedelta(minutes=1)
@@ -398,10 +383,22 @@ def test_agent_logs_in_and_takes_the_longest_waiting_caller_across_two_queues(
     assert asks_pin.find("Gather").get("action") == "/voice/agent/pin?agent=A009&attempt=1"
     logged = agent.post(f"{PUBLIC}/voice/agent/pin?agent=A009&attempt=1", {"Digits": "2468"})
     assert logged.find("Say").text == "You are logged in, Sarah Mitchell."
-    first = agent.post(f"{PUBLIC}/" + logged.find("Redirect").text.lstrip("/"))
+    waiting = agent.post(f"{PUBLIC}/" + logged.find("Redirect").text.lstrip("/"))
+    assert waiting.find("Gather/Say").text.startswith("No callers are waiting.")
+    # the dispatcher ran once that answer was sent: the early caller is moved to the agent
+    moved = follow_redirects(fake_twilio, early, late, agent)
+    assert list(moved) == [early.call_sid]
+    enqueue_ = moved[early.call_sid].find("Enqueue")
+    assert enqueue_.text == "agent-A009"
+    assert enqueue_.get("action") == "/voice/queue-result?lang=en&queue=technical&step=8"
+    # Twilio plays the wait URL of that queue: music, and the agent's line is moved on
+    music = early.post(f"{PUBLIC}" + enqueue_.get("waitUrl"), {"QueuePosition": "1"})
+    assert music.find("Play") is not None and music.find("Say") is None
+    first = follow_redirects(fake_twilio, early, late, agent)[agent.call_sid]
     queue = first.find("Dial/Queue")
-    assert queue.text == "technical"
+    assert queue.text == "agent-A009"
     assert queue.get("url") == "/voice/agent/bridge?agent=A009&queue=technical"
+    assert first.find("Say").text == "Next caller, from technical support."
     # Twilio plays the bridge URL to the dequeued caller
     bridged = early.post(
         f"{PUBLIC}/voice/agent/bridge?agent=A009&queue=technical", {"QueueResult": "bridged"}
@@ -414,24 +411,36 @@ def test_agent_logs_in_and_takes_the_longest_waiting_caller_across_two_queues(
         )
     clock.at += dt.timedelta(minutes=4)
     result = early.post(
-        f"{PUBLIC}/voice/queue-result?lang=en&queue=technical&step=2",
+        f"{PUBLIC}/voice/queue-result?lang=en&queue=technical&step=8",
         {"QueueResult": "bridged", "QueueTime": "120"},
     )
     assert result.find("Redirect").text == "/voice/survey?lang=en&queue=technical"
     entry = entry_of(app, early)
-    assert entry.agent_id == "A009" and entry.wait_s == 120.0 and entry.handle_s == 240.0
+    assert entry.agent_id == "A009" and entry.handle_s == 240.0
+    assert entry.answered_in_language is True
     after = agent.post(
         f"{PUBLIC}/voice/agent/after?agent=A009&kind=queue&queue=technical",
         {"DialCallStatus": "completed"},
     )
-    second = agent.post(f"{PUBLIC}" + after.find("Redirect").text)
-    assert second.find("Dial/Queue").text == "orders"
+    assert after.find("Gather").get("timeout") == "30"  # technical's wrap-up
+    assert "Wrap-up." in after.find("Gather/Say").text
+    assert follow_redirects(fake_twilio, early, late, agent) == {}  # nobody offered in wrap-up
+    agent.post(f"{PUBLIC}" + after.find("Gather").get("action"), {"Digits": "#"})
+    moved = follow_redirects(fake_twilio, early, late, agent)
+    assert moved[late.call_sid].find("Enqueue").text == "agent-A009"
     assert entry_of(app, late).answered_at is None
     assert "agent_logged_in" in [n for n, _ in events(agent.call_sid)]
+    with session_scope(app) as session:
+        states = session.scalars(
+            select(AgentStateChange.state)
+            .where(AgentStateChange.agent_id == "A009")
+            .order_by(AgentStateChange.id)
+        ).all()
+    assert states == ["available", "ringing", "on_call", "wrap_up", "available", "ringing"]
 
 
 def test_a_callback_with_an_older_place_goes_first_and_is_retried_when_unanswered(
-    app, new_call, clock
+    app, new_call, clock, fake_twilio
 ):
     with_pin(app, "A010")
     with session_scope(app) as session:
@@ -446,22 +455,25 @@ def test_a_callback_with_an_older_place_goes_first_and_is_retried_when_unanswere
                 due=OPEN_TIME - dt.timedelta(minutes=20),
             )
         )
-    enqueue(new_call, "2", "1", "+393470000012")
+    caller = enqueue(new_call, "2", "1", "+393470000012")
     agent = agent_call(app, new_call)
     agent.post(f"{PUBLIC}/voice/agent/pin?agent=A010&attempt=1", {"Digits": "2468"})
-    first = agent.post(f"{PUBLIC}/voice/agent/next?agent=A010")
+    agent.post(f"{PUBLIC}/voice/agent/next?agent=A010")
+    # the dispatcher gave the agent the callback: their line is moved on to dial it
+    first = follow_redirects(fake_twilio, caller, agent)[agent.call_sid]
     dial = first.find("Dial")
     assert dial.find("Number").text == "+393470000099"
     assert dial.get("callerId") == "+18005550100"
-    agent.post(
+    after = agent.post(
         f"{PUBLIC}/voice/agent/after?agent=A010&kind=callback&cb=1", {"DialCallStatus": "no-answer"}
     )
     with session_scope(app) as session:
         callback = session.get(Callback, 1)
         assert (callback.status, callback.attempts, callback.outcome) == ("pending", 1, "no-answer")
         assert callback.due_at == OPEN_TIME + dt.timedelta(seconds=600)
-    second = agent.post(f"{PUBLIC}/voice/agent/next?agent=A010")
-    assert second.find("Dial/Queue").text == "orders"  # the callback is not due again yet
+    agent.post(f"{PUBLIC}" + after.find("Gather").get("action"), {"Digits": "#"})
+    moved = follow_redirects(fake_twilio, caller, agent)  # the callback is not due again yet
+    assert moved[caller.call_sid].find("Enqueue").text == "agent-A010"
 
 
 def test_agent_with_nothing_to_do_waits_and_logs_out_with_star(app, new_call):
@@ -584,7 +596,7 @@ def test_an_agent_line_failure_apologises_and_never_enqueues_the_agent(
     def broken(*_args, **_kwargs):
         raise failure
 
-    monkeypatch.setattr(agents, "waiting_front", broken)
+    monkeypatch.setattr(agents, "set_state", broken)
     root = agent.post(f"{PUBLIC}/voice/agent/next?agent=A002")
     assert root.find("Say").text == "Sorry, something went wrong. Please log in again."
     assert root.find("Redirect").text == "/voice/agent"

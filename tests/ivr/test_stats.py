@@ -97,7 +97,7 @@ def day(app):
         session.add_all(
             [
                 AgentAccount(agent_id="A001", state="on_call"),
-                AgentAccount(agent_id="A010", state="idle"),
+                AgentAccount(agent_id="A010", state="available"),
                 AgentAccount(agent_id="A004", state="offline"),
             ]
         )
@@ -132,7 +132,7 @@ def test_window_figures_by_hand(app, day):
     assert (orders["agents_logged_in"], orders["agents_busy"]) == (
         2,
         1,
-    )  # A001 on call, A010 idle (both take orders)
+    )  # A001 on call, A010 available (both take orders)
     assert orders["tickets_opened"] == 0
     assert figures(app, day)["complaints"]["tickets_opened"] == 1
     technical = figures(app, day)["technical"]
