@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint venv postgres-binaries browser nginx clean bench-capacity bench-erlang bench-forecasts
+.PHONY: demo test lint venv assets postgres-binaries browser nginx clean bench-capacity bench-erlang bench-forecasts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,18 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Front-end libraries from the npm registry (package-lock.json pins them), served by the pages
+# as static files: the agent desktop's softphone is the Twilio Voice JS SDK.
+VENDOR := ivr/web/static/vendor
+$(VENDOR)/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make assets: npm (Node.js) is needed to install the pages' libraries"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/@twilio/voice-sdk/dist/twilio.min.js $(VENDOR)/twilio.min.js
+	touch $@
+
+assets: $(VENDOR)/.installed
 
 # PostgreSQL server binaries for the database tests, Chromium for the browser test and nginx for
 # the reverse-proxy test (installed from Debian's packages when missing).
@@ -29,7 +41,7 @@ browser:
 nginx:
 	@bash scripts/install-nginx.sh
 
-test: venv postgres-binaries browser nginx
+test: venv assets postgres-binaries browser nginx
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
@@ -42,7 +54,7 @@ lint: venv
 # The line is kept open round the clock in the demo, so simulated callers reach the queues.
 DEMO_ENV := TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-demo-auth-token} HOTLINE_PUBLIC_URL=$${HOTLINE_PUBLIC_URL:-http://127.0.0.1:5000} HOTLINE_ALWAYS_OPEN=1
 
-demo: venv
+demo: venv assets
 	$(BIN)/hotline config check
 	$(DEMO_ENV) $(BIN)/hotline db upgrade
 	$(DEMO_ENV) $(BIN)/hotline demo

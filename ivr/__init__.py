@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
     from ivr.config.loader import default_config_dir
     from ivr.store import db
     from ivr.voice import agents, callbacks, connect, menu, queue, survey
-    from ivr.web import agents_api, api, auth, health, ops, supervisor
+    from ivr.web import agents_api, api, auth, desktop, health, ops, supervisor
 
     env = settings.load()  # SettingsError names any bad environment variable
     instance = (test_config or {}).get("INSTANCE_PATH") or env.hotline_instance_path
@@ -54,6 +54,10 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
         TWILIO_ACCOUNT_SID=env.twilio_account_sid,
         TWILIO_HTTP_CLIENT=None,
         TWILIO_REST_BASE_URL=env.twilio_rest_base_url,
+        TWILIO_API_KEY_SID=env.twilio_api_key_sid,
+        TWILIO_API_KEY_SECRET=env.twilio_api_key_secret,
+        TWILIO_TWIML_APP_SID=env.twilio_twiml_app_sid,
+        AGENT_TOKEN_TTL_S=env.hotline_agent_token_ttl_s,
         HOTLINE_PUBLIC_URL=env.hotline_public_url,
         AUTO_MIGRATE=env.hotline_auto_migrate,
         MAX_CONTENT_LENGTH=64 * 1024,
@@ -67,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
         TWILIO_SIGNATURE_CHECK=True,
         ALWAYS_OPEN=env.hotline_always_open,
         HOLD_ESTIMATE_CACHE_S=env.hotline_hold_estimate_cache_s,
+        DISPATCH_HOLD_GAP_S=env.hotline_dispatch_hold_gap_s,
         WEBHOOK_DEADLINE_S=env.hotline_webhook_deadline_s,
         DB_WAIT_S=env.hotline_db_wait_s,
         SPOOL_DIR=str(env.hotline_spool_dir) if env.hotline_spool_dir else None,
@@ -108,6 +113,7 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
         auth.bp,
         ops.bp,
         agents_api.bp,
+        desktop.bp,
         supervisor.bp,
     ):
         app.register_blueprint(blueprint)

@@ -40,6 +40,12 @@ class Settings(BaseModel):
     # where the REST client sends what it would send to https://api.twilio.com (the demo's and
     # the tests' Twilio stand-in); empty: Twilio itself
     twilio_rest_base_url: str = ""
+    # the agent desktop's softphone (Twilio Voice JS SDK): an API key for its access tokens and
+    # the TwiML App whose voice URL is this line's /voice/agent/outgoing; tokens last this long
+    twilio_api_key_sid: str = ""
+    twilio_api_key_secret: str = ""
+    twilio_twiml_app_sid: str = ""
+    hotline_agent_token_ttl_s: int = Field(900, ge=300, le=86_400)
     # proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto are trusted for the
     # client's address and scheme; 0 trusts none (the app is reached directly)
     hotline_proxy_hops: int = Field(0, ge=0, le=5)
@@ -48,6 +54,8 @@ class Settings(BaseModel):
     hotline_api_tokens: list[str] = []  # comma-separated bearer tokens
     hotline_always_open: bool = False  # the demo: the line open round the clock
     hotline_hold_estimate_cache_s: float = Field(2.0, ge=0, le=300)
+    # hold polls start the dispatcher at most this often per worker (agents' events always do)
+    hotline_dispatch_hold_gap_s: float = Field(0.5, ge=0, le=5)
     # a webhook is answered within this many seconds (Twilio waits 15): the server's database
     # waits end at three quarters of it, and the caller is then served from the configuration
     hotline_webhook_deadline_s: float = Field(8.0, ge=1, le=14)

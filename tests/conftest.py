@@ -55,6 +55,9 @@ def make_app(sqlite_url: str, tmp_path: Path):
             "SECRET_KEY": "test-secret",
             "AUTO_MIGRATE": True,
             "INSTANCE_PATH": str(tmp_path / "instance"),  # plans, spool, demo files: per test
+            # tests post hold polls milliseconds apart: each may start the dispatcher (the
+            # throttle of production has a test of its own)
+            "DISPATCH_HOLD_GAP_S": 0.0,
         }
         settings.update(overrides)
         return create_app(settings)

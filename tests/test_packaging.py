@@ -114,12 +114,15 @@ def test_the_wheel_carries_what_the_app_reads_at_run_time(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
 
     def shipped(folder: str, pattern: str) -> set[str]:
-        return {p.relative_to(REPO).as_posix() for p in (REPO / folder).glob(pattern)}
+        return {
+            p.relative_to(REPO).as_posix() for p in (REPO / folder).glob(pattern) if p.is_file()
+        }
 
     expected = (
         {"ivr/gunicorn_conf.py", "ivr/store/migrations/env.py"}
         | shipped("ivr/web/templates", "*.html")
         | shipped("ivr/web/static", "*")
+        | shipped("ivr/web/static/vendor", "*.js")  # `make assets`: the pages' npm libraries
         | shipped("ivr/store/migrations", "*.mako")
         | shipped("ivr/store/migrations/versions", "*.py")
     )

@@ -89,13 +89,23 @@ def demo_command(serve, host, port, simulate, rate, time_limit) -> None:
     default="",
     help="the auth token the server checks (TWILIO_AUTH_TOKEN)",
 )
+@click.option(
+    "--rest-port",
+    default=5099,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="serve a stand-in of Twilio's REST API on this loopback port; start the server with "
+    "TWILIO_REST_BASE_URL=http://127.0.0.1:PORT and any TWILIO_ACCOUNT_SID so that its "
+    "dispatcher's calls reach it (0: none)",
+)
 @click.option("--config-dir", default=None, type=click.Path(file_okay=False))
 def simulate_calls(
-    url, rate, duration, seed, agents, agent_pin, handle, patience, token, config_dir
+    url, rate, duration, seed, agents, agent_pin, handle, patience, token, rest_port, config_dir
 ):
     """Act like Twilio against a running server: callers, queues, agents, callbacks, surveys."""
     from ivr.cli.planner import line_config
     from ivr.demo.simulator import Simulator, parse_rate, parse_seconds
+    from ivr.demo.twilio_sim import RestStandIn
 
     if not token:
         raise click.ClickException(
@@ -108,7 +118,12 @@ def simulate_calls(
             agents=agents.split(",") if agents else None, agent_pin=agent_pin,
             handle_s=parse_seconds(handle), patience_s=parse_seconds(patience),
             say=lambda m: click.echo(f"  .. {m}", err=True),
+            rest=RestStandIn(rest_port) if rest_port else None,
         )  # fmt: skip
+    except OSError as exc:
+        raise click.ClickException(
+            f"--rest-port {rest_port}: cannot listen there ({exc.strerror or exc})"
+        ) from exc
     except (ValueError, KeyError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"simulating {rate} for {duration} against {url}", err=True)

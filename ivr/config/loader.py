@@ -304,6 +304,7 @@ def load_config(config_dir: str | Path | None = None) -> HotlineConfig:
         data, lines = _read_yaml(root / "users.yaml", root, issues)
         users_file = _parse(UsersFile, data, rel(root / "users.yaml"), lines, issues)
         users = list(users_file.users) if users_file else []
+        line_maps["users.yaml"] = lines
 
     imports = ImportSettings()
     if (root / "import.yaml").exists():
@@ -329,7 +330,7 @@ def load_config(config_dir: str | Path | None = None) -> HotlineConfig:
     if line is not None and queues_file is not None:
         issues.extend(
             _cross_checks(
-                line, languages, queues_file, agents, root, rel, line_maps, language_lines
+                line, languages, queues_file, agents, root, rel, line_maps, language_lines, users
             )
         )
     if issues:
@@ -347,7 +348,9 @@ def load_config(config_dir: str | Path | None = None) -> HotlineConfig:
     )
 
 
-def _cross_checks(line, languages, queues_file, agents, root, rel, line_maps, language_lines):
+def _cross_checks(
+    line, languages, queues_file, agents, root, rel, line_maps, language_lines, users=()
+):
     issues: list[ConfigIssue] = []
     qfile = rel(root / "queues.yaml")
     qlines = line_maps["queues.yaml"]
@@ -455,6 +458,17 @@ def _cross_checks(line, languages, queues_file, agents, root, rel, line_maps, la
                         )
                     )
     afile = rel(root / "agents.csv")
+    agent_ids = {agent.id for agent in agents}
+    for index, user in enumerate(users):
+        if user.agent is not None and user.agent not in agent_ids:
+            issues.append(
+                ConfigIssue(
+                    rel(root / "users.yaml"),
+                    f"users[{index}].agent",
+                    f"unknown agent {user.agent!r} (not in agents.csv)",
+                    _line_for(line_maps.get("users.yaml", {}), ("users", index, "agent")),
+                )
+            )
     for agent in agents:
         for skill in agent.skills:
             if skill not in queue_ids:

@@ -94,8 +94,16 @@ class AgentLineSettings(_Model):
     not_ready_reasons: list[str] = Field(
         ["break", "lunch", "training", "meeting", "coaching", "other"], min_length=1
     )
+    # what an agent records about a call on the desktop
+    dispositions: list[str] = Field(
+        ["resolved", "follow_up", "escalated", "complaint_logged", "wrong_number", "other"],
+        min_length=1,
+    )
+    # the caller's number on the agent desktop: masked (country code and last three digits)
+    show_caller_number: Literal["masked", "full"] = "masked"
     next_caller_language: str = "Next caller, from {queue}, speaks {language}."
     wrap_up: str = "Wrap-up. Press hash when you are ready for the next call."
+    busy_elsewhere: str = "You are on a call on another device. Finish it, then log in again."
     not_ready: str = "You are not ready: {reason}. Press 1 when you are ready."
 
 
@@ -469,8 +477,15 @@ class ImportSettings(_Model):
 class User(_Model):
     username: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     password_hash: str = Field(min_length=20)
-    role: Literal["ops", "supervisor"] = "ops"
+    role: Literal["ops", "supervisor", "agent"] = "ops"
     disabled: bool = False  # may not log in; their open logins end at their next request
+    agent: str | None = None  # role agent: their id in agents.csv (the agent desktop, /agent)
+
+    @model_validator(mode="after")
+    def _agent_login(self) -> User:
+        if (self.role == "agent") != (self.agent is not None):
+            raise ValueError("an agent's login (role: agent) names its agent, and only it does")
+        return self
 
 
 class UsersFile(_Model):

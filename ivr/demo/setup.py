@@ -150,20 +150,29 @@ def serve(
 
     from werkzeug.serving import make_server
 
-    from ivr.demo.simulator import Simulator, parse_rate
+    from ivr.demo.simulator import Simulator, covering_agents, parse_rate
+    from ivr.demo.twilio_sim import RestStandIn
     from ivr.jobs.scheduler import build
 
     logging.getLogger("werkzeug").setLevel(
         logging.WARNING
     )  # one line a request would bury the URLs below
+    cfg = hotline_config(app)
+    token = app.config["TWILIO_AUTH_TOKEN"]
+    simulating = simulate_s > 0 and bool(token)
+    rest = None
+    if simulating and not app.config.get("TWILIO_REST_BASE_URL"):
+        # no Twilio here: the dispatcher's REST calls go to the simulator's stand-in
+        rest = RestStandIn()
+        app.config["TWILIO_REST_BASE_URL"] = rest.base_url
+        app.config["TWILIO_ACCOUNT_SID"] = app.config.get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32
+    agents = covering_agents(cfg, 6)
     server = make_server(host, port, app, threaded=True)
     web = threading.Thread(target=server.serve_forever, daemon=True, name="web")
     web.start()
     scheduler = build(app, blocking=False)
     scheduler.start()
     base = f"http://{host}:{port}"
-    cfg = hotline_config(app)
-    token = app.config["TWILIO_AUTH_TOKEN"]
 
     def simulate() -> None:
         sim = Simulator(
@@ -173,14 +182,16 @@ def serve(
             rate_per_s=parse_rate(rate),
             duration_s=simulate_s,
             seed=1,
+            agents=agents,
             agent_pin=DEMO_PIN,
             handle_s=45,
             patience_s=90,
+            rest=rest,
         )
         report = sim.run()
         say("caller simulator finished: " + report.lines()[0])
 
-    if simulate_s > 0 and token:
+    if simulating:
         threading.Thread(target=simulate, daemon=True, name="simulator").start()
     say("")
     say(f"Hotline is running on {base}")
@@ -190,7 +201,11 @@ def serve(
     say(
         f"  Twilio webhooks {base}/voice/incoming  {base}/voice/status   agent line {base}/voice/agent"
     )
-    say(f"  caller simulator: {rate} for {simulate_s:.0f} s, 4 agents with PIN {DEMO_PIN}")
+    say(
+        f"  caller simulator: {rate} for {simulate_s:.0f} s, agents {', '.join(agents)} "
+        f"(PIN {DEMO_PIN}) on the agent line"
+    )
+    say(f"  agents' states  {base}/api/agents")
     say("Ctrl-C stops everything.")
     try:
         while web.is_alive():

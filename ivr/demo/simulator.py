@@ -5,6 +5,11 @@ input; they wait in queues that the simulator keeps as Twilio would (hold music 
 callback requests), and simulated agents on the agent line take them with random handling times,
 then callers rate the call. Every request is signed; any non-200 or invalid TwiML is counted and
 reported. Only loopback addresses are accepted, and the run is bounded in time and requests.
+
+The app's dispatcher moves calls with Twilio's REST API: with ``rest_port`` the simulator serves
+a stand-in of that API there (:class:`~ivr.demo.twilio_sim.RestStandIn`; the server's
+``TWILIO_REST_BASE_URL`` points at it) and acts each move out as Twilio would: the moved call
+fetches its new TwiML at once. Agents wrap up after each call and now and then take a break.
 """
 
 from __future__ import annotations
@@ -14,12 +19,21 @@ import itertools
 import random
 import time
 import urllib.parse
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ivr.config.schema import HotlineConfig
-from ivr.demo.twilio_sim import HttpTransport, Press, Silence, SimulatedCall, Speak, TwilioCallError
+from ivr.demo.twilio_sim import (
+    WAIT_VERBS,
+    HttpTransport,
+    Press,
+    RestStandIn,
+    Silence,
+    SimulatedCall,
+    Speak,
+    TwilioCallError,
+)
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -33,6 +47,7 @@ class Caller:
     entered: float
     patience_until: float
     gone: bool = False
+    epoch: int = 0  # a move by the REST API cancels the hold polls scheduled before it
 
 
 @dataclass
@@ -40,6 +55,8 @@ class Agent:
     agent_id: str
     call: SimulatedCall
     next_url: str = ""
+    epoch: int = 0  # a move by the REST API cancels the steps scheduled before it
+    keys: deque = field(default_factory=deque)  # (digits, not before) to press at the next Gather
 
 
 @dataclass
@@ -50,6 +67,9 @@ class Report:
     abandoned: int = 0
     callbacks_requested: int = 0
     callbacks_dialled: int = 0
+    moves: int = 0  # calls moved by the dispatcher through the REST API
+    waiting_at_end: int = 0  # callers still in a queue when the run ended
+    breaks: int = 0
     surveys: int = 0
     closed: int = 0
     requests: int = 0
@@ -61,10 +81,33 @@ class Report:
         out = [
             f"calls {self.calls}: {self.enqueued} queued ({queues}), {self.answered} answered, {self.abandoned} abandoned, "
             f"{self.callbacks_requested} callbacks requested ({self.callbacks_dialled} dialled by agents), {self.surveys} surveys, {self.closed} met the closed line",
+            f"{self.moves} calls moved by the dispatcher, {self.breaks} agent breaks, "
+            f"{self.waiting_at_end} callers still waiting at the end",
             f"requests {self.requests}, errors {len(self.errors)}",
         ]
         out += [f"  error: {e}" for e in self.errors[:20]]
         return out
+
+
+def covering_agents(cfg: HotlineConfig, count: int) -> list[str]:
+    """``count`` agents of the configuration that between them speak every language of the line
+    and cover every queue where they can (greedy: the agent adding most first, in file order)."""
+    needed = {("language", code) for code in cfg.line.languages} | {
+        ("queue", q) for q in cfg.queue_ids()
+    }
+    chosen: list[str] = []
+    pool = list(cfg.agents)
+
+    def covers(agent) -> set[tuple[str, str]]:
+        return {("language", c) for c in agent.languages} | {("queue", q) for q in agent.skills}
+
+    while pool and len(chosen) < count:
+        left = needed
+        best = max(pool, key=lambda agent: len(covers(agent) & left))  # first of the best
+        pool.remove(best)
+        chosen.append(best.id)
+        needed = needed - covers(best)
+    return chosen
 
 
 def parse_rate(text: str) -> float:
@@ -100,6 +143,11 @@ class Simulator:
         patience_s: float = 60.0,
         max_requests: int = 50_000,
         say: Callable[[str], None] | None = None,
+        rest_port: int | None = None,
+        rest: RestStandIn | None = None,
+        wrap_up_s: float | None = None,
+        break_chance: float = 0.05,
+        break_s: float | None = None,
     ):
         host = urllib.parse.urlparse(url).hostname
         if host not in LOOPBACK:
@@ -113,7 +161,14 @@ class Simulator:
         self.agent_pin, self.handle_s, self.patience_s = agent_pin, handle_s, patience_s
         self.transport = HttpTransport(timeout_s=10)
         self.report = Report()
-        self.queues: dict[str, deque[Caller]] = {q: deque() for q in cfg.queue_ids()}
+        # Twilio's queues: the line's, and each agent's own (``agent-A001``)
+        self.queues: dict[str, deque[Caller]] = defaultdict(deque)
+        self.rest_port = rest_port
+        self.rest = rest  # a stand-in already listening (its port told to the server)
+        self.wrap_up_s = wrap_up_s if wrap_up_s is not None else handle_s / 4
+        self.break_chance = break_chance
+        self.break_s = break_s if break_s is not None else 3 * handle_s
+        self.by_sid: dict[str, Caller | Agent] = {}
         self.events: list[tuple[float, int, Callable[[], None]]] = []
         self.counter = itertools.count()
         self.max_requests = max_requests
@@ -197,9 +252,10 @@ class Simulator:
                 now + self.rng.expovariate(1 / self.patience_s),
             )
             self.queues[name].append(caller)
+            self.by_sid[call.call_sid] = caller
             self.report.enqueued += 1
             self.report.by_queue[name] += 1
-            self.at(now, lambda: self.guarded("hold", lambda: self.hold(caller)))
+            self.at(now, lambda: self.guarded("hold", lambda: self.hold(caller, caller.epoch)))
             self.at(
                 caller.patience_until, lambda: self.guarded("abandon", lambda: self.abandon(caller))
             )
@@ -213,8 +269,8 @@ class Simulator:
             else 1
         )
 
-    def hold(self, caller: Caller) -> None:
-        if caller.gone:
+    def hold(self, caller: Caller, epoch: int) -> None:
+        if caller.gone or caller.epoch != epoch:
             return
         now = time.monotonic()
         params = {
@@ -224,8 +280,6 @@ class Simulator:
             "CurrentQueueSize": str(len(self.queues[caller.queue])),
             "QueueSid": "QU" + "3" * 32,
         }
-        from ivr.demo.twilio_sim import WAIT_VERBS
-
         root = self.post(caller.call, caller.wait_url, params, WAIT_VERBS)
         gather = root.find("Gather")
         if gather is not None and self.rng.random() < 0.3:
@@ -240,7 +294,7 @@ class Simulator:
                 self.leave(caller, "leave")
                 self.report.callbacks_requested += 1
                 return
-        self.at(now + 15, lambda: self.guarded("hold", lambda: self.hold(caller)))
+        self.at(now + 15, lambda: self.guarded("hold", lambda: self.hold(caller, epoch)))
 
     def leave(self, caller: Caller, result: str) -> None:
         caller.gone = True
@@ -260,6 +314,34 @@ class Simulator:
         self.report.abandoned += 1
         self.leave(caller, "hangup")
 
+    # -- calls moved by the REST API
+
+    def move(self, sid: str, url: str) -> None:
+        """Twilio moved a call to new TwiML (the dispatcher's REST call): act it out now."""
+        self.report.moves += 1
+        target = self.by_sid.get(sid)
+        if isinstance(target, Agent):
+            target.epoch += 1
+            self.agent_post(target, target.epoch, url, None)
+        elif isinstance(target, Caller) and not target.gone:
+            self.move_caller(target, url)
+
+    def move_caller(self, caller: Caller, url: str) -> None:
+        caller.epoch += 1
+        if caller in self.queues[caller.queue]:
+            self.queues[caller.queue].remove(caller)
+        root = self.post(caller.call, url)
+        enqueue = root.find("Enqueue")
+        if enqueue is None:  # anything else ends the wait here: the call is over
+            caller.gone = True
+            caller.call.status_callback("completed")
+            return
+        caller.queue = (enqueue.text or "").strip()
+        caller.wait_url = urllib.parse.urljoin(url, enqueue.get("waitUrl"))
+        caller.action_url = urllib.parse.urljoin(url, enqueue.get("action"))
+        self.queues[caller.queue].append(caller)
+        self.hold(caller, caller.epoch)
+
     # -- agents
 
     def start_agent(self, agent_id: str) -> Agent | None:
@@ -274,24 +356,57 @@ class Simulator:
                 f"agent {agent_id} could not log in (set the PIN with `hotline agents set-pin`)"
             )
             return None
-        agent.next_url = redirect.text
+        self.by_sid[call.call_sid] = agent
+        agent.next_url = f"{self.base}/voice/agent/next?agent={agent_id}"
         self.at(
             time.monotonic(),
-            lambda: self.guarded(f"agent {agent_id}", lambda: self.agent_next(agent)),
+            lambda: self.guarded(
+                f"agent {agent_id}", lambda: self.agent_post(agent, agent.epoch, agent.next_url)
+            ),
         )
         return agent
 
-    def agent_next(self, agent: Agent) -> None:
-        root = self.post(agent.call, agent.next_url)
+    def agent_post(self, agent: Agent, epoch: int, url: str, extra: dict | None = None) -> None:
+        """One step of the agent line, unless a move came since it was scheduled."""
+        if epoch != agent.epoch:
+            return
+        url = urllib.parse.urljoin(self.base + "/", url)
+        self.agent_answer(agent, self.post(agent.call, url, extra), url)
+
+    def agent_answer(self, agent: Agent, root, url: str) -> None:
+        """What the agent line answered: a ``<Dial>`` is a call; a ``<Gather>`` loop waits for a
+        key (a wrap-up ended, a break begun or over) or its timeout, or for a move."""
         dial = root.find("Dial")
+        if dial is not None:
+            self.agent_dial(agent, dial, url)
+            return
+        agent.epoch += 1
+        epoch = agent.epoch
         now = time.monotonic()
-        if dial is None:
+        gather = root.find("Gather")
+        timeout = float(gather.get("timeout") or 5) if gather is not None else 0.0
+        name = f"agent {agent.agent_id}"
+        if gather is not None and agent.keys and agent.keys[0][1] < now + timeout:
+            digits, when = agent.keys.popleft()
+            action = urllib.parse.urljoin(url, gather.get("action") or url)
             self.at(
-                now + 2,
-                lambda: self.guarded(f"agent {agent.agent_id}", lambda: self.agent_next(agent)),
+                max(now, when),
+                lambda: self.guarded(
+                    name, lambda: self.agent_post(agent, epoch, action, {"Digits": digits})
+                ),
             )
             return
-        after = dial.get("action")
+        redirect = root.find("Redirect")
+        if redirect is not None:
+            target = urllib.parse.urljoin(url, redirect.text)
+            self.at(
+                now + timeout,
+                lambda: self.guarded(name, lambda: self.agent_post(agent, epoch, target)),
+            )
+
+    def agent_dial(self, agent: Agent, dial, url: str) -> None:
+        now = time.monotonic()
+        after = urllib.parse.urljoin(url, dial.get("action"))
         queue = dial.find("Queue")
         if queue is not None:
             waiting = self.queues[queue.text.strip()]
@@ -301,7 +416,9 @@ class Simulator:
                 self.after(agent, after, "completed")
                 return
             caller.gone = True
-            self.post(caller.call, queue.get("url"), {"QueueResult": "bridged"})
+            self.post(
+                caller.call, urllib.parse.urljoin(url, queue.get("url")), {"QueueResult": "bridged"}
+            )
             self.report.answered += 1
             self.active += 1
             handle = self.rng.expovariate(1 / self.handle_s)
@@ -333,18 +450,34 @@ class Simulator:
         self.after(agent, after, "completed")
 
     def after(self, agent: Agent, after: str, status: str) -> None:
+        """The agent's call ended: wrap-up, then ready again (# ends it), or now and then a
+        break first (0, then 1 when it is over)."""
         self.active -= 1
-        root = self.post(agent.call, after, {"DialCallStatus": status})
-        redirect = root.find("Redirect")
-        agent.next_url = redirect.text if redirect is not None else agent.next_url
-        self.at(
-            time.monotonic() + 0.5,
-            lambda: self.guarded(f"agent {agent.agent_id}", lambda: self.agent_next(agent)),
-        )
+        now = time.monotonic()
+        wrap = self.rng.expovariate(1 / self.wrap_up_s) if self.wrap_up_s > 0 else 0.0
+        if self.rng.random() < self.break_chance:
+            self.report.breaks += 1
+            agent.keys = deque([("0", now + wrap), ("1", now + wrap + self.break_s)])
+        else:
+            agent.keys = deque([("#", now + wrap)])
+        agent.epoch += 1
+        self.agent_post(agent, agent.epoch, after, {"DialCallStatus": status})
 
     # -- the run
 
     def run(self) -> Report:
+        rest = self.rest
+        if rest is None and self.rest_port is not None:
+            rest = RestStandIn(self.rest_port)
+        if rest is not None and not rest.thread.is_alive():
+            rest.start()
+        try:
+            return self._run(rest)
+        finally:
+            if rest is not None:
+                rest.stop()
+
+    def _run(self, rest: RestStandIn | None) -> Report:
         start = time.monotonic()
         end = start + self.duration
         deadline = end + min(3 * self.handle_s + self.patience_s, 120.0)  # drain, but not forever
@@ -362,9 +495,11 @@ class Simulator:
             now = time.monotonic()
             if now >= deadline or (now >= end and self.idle()):
                 break
+            for sid, url in rest.take_moves() if rest is not None else ():
+                self.guarded("move", lambda s=sid, u=url: self.move(s, u))
             when, _, action = self.events[0]
             if when > now:
-                time.sleep(min(when - now, 0.2))
+                time.sleep(min(when - now, 0.05))
                 continue
             heapq.heappop(self.events)
             try:
@@ -377,10 +512,16 @@ class Simulator:
                 self.say(
                     f"{int(now - start)} s: {self.report.calls} calls, {sum(len(q) for q in self.queues.values())} waiting, {self.report.answered} answered"
                 )
+        self.report.waiting_at_end = sum(
+            1 for q in self.queues.values() for caller in q if not caller.gone
+        )
         for agent in agents:
             if agent is not None:
                 self.guarded(
-                    "log out", lambda a=agent: self.post(a.call, a.next_url, {"Digits": "*"})
+                    "log out",
+                    lambda a=agent: self.post(
+                        a.call, f"{self.base}/voice/agent/next?agent={a.agent_id}", {"Digits": "*"}
+                    ),
                 )
         return self.report
 

@@ -388,3 +388,82 @@ def check_verbs(root: ET.Element, allowed: set[str], url: str) -> None:
             for child in verb:
                 if child.tag not in DIAL_CHILDREN:
                     raise TwilioCallError(f"{url}: <{child.tag}> inside <Dial>")
+
+
+# --------------------------------------------------------------------------- the REST API
+
+
+class RestStandIn:
+    """Twilio's REST API as far as Hotline uses it, on a loopback port (the app's
+    ``TWILIO_REST_BASE_URL``): a call update (``POST .../Calls/<sid>.json`` with ``Url``) is
+    queued for the simulator to act out, as Twilio would fetch the new TwiML; a new call
+    (``POST .../Calls.json``) gets a fresh CallSid; a call's state (``GET``) is ``in-progress``
+    for a call the stand-in knows, else 404."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1"):
+        import http.server
+        import json
+        import queue
+        import threading
+
+        self.moves: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.created: list[dict[str, str]] = []
+        self.known: set[str] = set()
+        stand_in = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *_args) -> None:  # quiet
+                return
+
+            def _answer(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                path = urllib.parse.urlparse(self.path).path
+                if path.endswith("/Calls.json"):
+                    sid = f"CA{_SID_PREFIX}{next(_sids):016x}"
+                    stand_in.created.append({"sid": sid, **form})
+                    self._answer(201, {"sid": sid, "status": "queued", "to": form.get("To")})
+                    return
+                if "/Calls/" in path and "Url" in form:
+                    sid = path.rsplit("/", 1)[1].removesuffix(".json")
+                    stand_in.moves.put((sid, form["Url"]))
+                    self._answer(200, {"sid": sid, "status": "in-progress"})
+                    return
+                self._answer(404, {"code": 20404, "message": "not found"})
+
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                sid = urllib.parse.urlparse(self.path).path.rsplit("/", 1)[1].removesuffix(".json")
+                if sid in stand_in.known:
+                    self._answer(200, {"sid": sid, "status": "in-progress"})
+                else:
+                    self._answer(404, {"code": 20404, "message": "not found"})
+
+        self.server = http.server.ThreadingHTTPServer((host, port), Handler)
+        self.port = self.server.server_address[1]
+        self.base_url = f"http://{host}:{self.port}"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, daemon=True, name="twilio-rest"
+        )
+
+    def start(self) -> RestStandIn:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def take_moves(self) -> list[tuple[str, str]]:
+        """The call updates received since the last look, in order."""
+        out = []
+        while not self.moves.empty():
+            out.append(self.moves.get_nowait())
+        return out

@@ -85,6 +85,10 @@ class Call(Base):
     duration_s: Mapped[int | None] = mapped_column(Integer)
     voicemail_url: Mapped[str | None] = mapped_column(Text)
     voicemail_duration_s: Mapped[int | None] = mapped_column(Integer)
+    # what the agent recorded about the call (the agent desktop)
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    agent_note: Mapped[str | None] = mapped_column(Text)
+    disposition_by: Mapped[str | None] = mapped_column(String(32))
 
 
 class CallEvent(Base):

@@ -35,7 +35,7 @@ from ivr.voice.callbacks import record_attempt
 from ivr.voice.connect import agent_queue
 from ivr.voice.prompts import say, text
 from ivr.voice.signatures import twilio_signed
-from ivr.voice.state import current_entry, end_sessions_for_call
+from ivr.voice.state import current_entry, end_sessions_for_call, mark_answered
 from ivr.voice.webhook import agent_twiml, arg_id, arg_int, call_sid, config, event, small_number
 
 log = logging.getLogger(__name__)
@@ -205,9 +205,21 @@ def pin() -> VoiceResponse:
         account.wrong_pins = 0
         account.locked_until = None
     sid = call_sid()
+    if account.state in ("ringing", "on_call") and open_session(session, agent_id, sid) is None:
+        return goodbye(settings.busy_elsewhere)  # on a call on another device: not now
     if calllog.insert_ignore(
         session, AgentSession, {"agent_id": agent_id, "call_sid": sid, "logged_in_at": now}
     ):
+        # the newest login wins: a session in the browser (or an earlier call) is ended
+        session.execute(
+            update(AgentSession)
+            .where(
+                AgentSession.agent_id == agent_id,
+                AgentSession.logged_out_at.is_(None),
+                AgentSession.call_sid != sid,
+            )
+            .values(logged_out_at=now)
+        )
         set_state(session, agent_id, "available", now)
         event("agent_logged_in", agent=agent_id)
     response = VoiceResponse()
@@ -366,12 +378,7 @@ def bridge() -> VoiceResponse:
     response = VoiceResponse()
     lang = cfg.language(entry.language if entry else None)
     if entry is not None and entry.answered_at is None:
-        now = clock.now()
-        entry.answered_at = now
-        entry.agent_id = agent_id
-        agent = next((a for a in cfg.agents if a.id == agent_id), None)
-        entry.answered_in_language = agent is not None and lang.code in agent.languages
-        set_state(session, agent_id, "on_call", now, sid)
+        mark_answered(session, cfg, entry, agent_id, sid, clock.now())
         event("answered", f"answered:{entry.id}", queue=queue_id, agent=agent_id)
     say(response, lang, text(lang, "agent_connecting"))
     return response
@@ -408,5 +415,8 @@ def after() -> VoiceResponse:
         set_state(session, agent_id, "available", now)
         dispatch.run_after_response()
         return waiting_loop(agent_id, settings.call_ended, settings.wait_poll_s)
-    set_state(session, agent_id, "wrap_up", now)
+    talked_to = session.scalar(
+        select(AgentAccount.current_call_sid).where(AgentAccount.agent_id == agent_id)
+    )
+    set_state(session, agent_id, "wrap_up", now, talked_to)  # the call stays on the desk
     return waiting_loop(agent_id, f"{settings.call_ended} {settings.wrap_up}", wrap_up_s)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,6 +53,7 @@ from ivr.voice.twilio_rest import redirect_call
 log = logging.getLogger(__name__)
 
 LANGUAGE, OVERFLOW, OTHER_QUEUE_LANGUAGE, OTHER_QUEUE = 0, 1, 2, 3
+WRAP_UP_GRACE_S = 10
 ROUNDS = 3  # connect attempts per dispatch: a failed REST call moves on to the next agent
 
 
@@ -374,6 +377,21 @@ def withdraw_stale(app: Flask, now: dt.datetime | None = None) -> int:
                 offer,
                 cfg.line.agent_line.ring_timeout_s,
             )
+        # a browser agent's wrap-up the page did not end (closed, asleep): over after the
+        # longest wrap-up of any queue (the phone line ends its own)
+        longest = max(q.wrap_up_s for q in cfg.queues) + WRAP_UP_GRACE_S
+        over = session.scalars(
+            select(AgentAccount.agent_id)
+            .join(AgentSession, AgentSession.agent_id == AgentAccount.agent_id)
+            .where(
+                AgentAccount.state == "wrap_up",
+                AgentAccount.state_since <= now - dt.timedelta(seconds=longest),
+                AgentSession.logged_out_at.is_(None),
+                AgentSession.channel == "browser",
+            )
+        ).all()
+        for agent_id in over:
+            set_state(session, agent_id, "available", now, only_from=("wrap_up",))
     base = public_base(app)
     for entry_id, sid in back:
         try:
@@ -383,10 +401,21 @@ def withdraw_stale(app: Flask, now: dt.datetime | None = None) -> int:
     return len(stale)
 
 
-def run_after_response() -> None:
+_running = threading.Lock()  # one dispatch at a time in this process
+
+
+def run_after_response(throttled: bool = False) -> None:
     """Run the dispatcher once this request's answer has been sent (the caller does not wait
-    for Twilio's REST API)."""
+    for Twilio's REST API). ``throttled`` (the hold loop, which a thousand callers on hold poll):
+    not if this app started one less than ``DISPATCH_HOLD_GAP_S`` ago; the next poll, an agent
+    becoming free or the scheduler's sweep catches up."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if throttled:
+        now = time.monotonic()
+        last = app.extensions.get("hotline.dispatch_started", 0.0)
+        if now - last < app.config.get("DISPATCH_HOLD_GAP_S", 0.0):
+            return
+        app.extensions["hotline.dispatch_started"] = now
 
     @after_this_request
     def _later(response):
@@ -413,7 +442,8 @@ def call_agent_after_response(agent_call_sid: str | None, agent_id: str, entry_i
 
 
 def _safely(app: Flask) -> None:
-    try:
-        run(app)
-    except Exception:  # noqa: BLE001 - the scheduler's dispatch job runs it again
-        log.exception("dispatch after a request failed")
+    with _running:  # one at a time in this process: the next reads what the first changed
+        try:
+            run(app)
+        except Exception:  # noqa: BLE001 - the scheduler's dispatch job runs it again
+            log.exception("dispatch after a request failed")

@@ -72,7 +72,7 @@ def wait() -> VoiceResponse:
     )
     waited = (now - entry.original_entered_at).total_seconds() if entry is not None else 0.0
     estimate = estimate_wait_s(session, cfg, queue_id, position, now, lang.code, waited)
-    dispatch.run_after_response()  # a caller waits: is an agent free for them?
+    dispatch.run_after_response(throttled=True)  # a caller waits: is an agent free for them?
     if estimate is None:
         # nobody logged in with the skill: Twilio's own average is better than nothing
         average = form_number("AvgQueueTime", 0.0, 0.0, SECONDS_MAX)

@@ -179,6 +179,24 @@ def entry_state(session: Session, sid: str, queue_id: str) -> Row | None:
     return session.execute(_entry_state_statement(), {"sid": sid, "queue": queue_id}).first()
 
 
+def mark_answered(
+    session: Session,
+    cfg: HotlineConfig,
+    entry: QueueEntry,
+    agent_id: str,
+    sid: str,
+    now: dt.datetime,
+) -> None:
+    """An agent took this caller now: the entry's answer (and whether in the caller's
+    language), the agent on the call."""
+    entry.answered_at = now
+    entry.agent_id = agent_id
+    agent = next((a for a in cfg.agents if a.id == agent_id), None)
+    language = entry.language or cfg.default_language.code
+    entry.answered_in_language = agent is not None and language in agent.languages
+    set_state(session, agent_id, "on_call", now, sid)
+
+
 def bridged_times(entry: Any, end: dt.datetime) -> dict[str, float]:
     """An answered entry's wait (until an agent took it) and handle time (until ``end``), in
     seconds, never negative."""

@@ -63,10 +63,11 @@ class WebUser(UserMixin):
     """A logged-in user of the pages. Flask-Login's id is the login's token, not the username:
     the session cookie names one login, which can be ended on its own."""
 
-    def __init__(self, username: str, role: str, token: str):
+    def __init__(self, username: str, role: str, token: str, agent_id: str | None = None):
         self.username = username
         self.role = role
         self.token = token
+        self.agent_id = agent_id  # an agent's login: their id in agents.csv
 
     def get_id(self) -> str:
         return self.token
@@ -75,18 +76,31 @@ class WebUser(UserMixin):
     def is_supervisor(self) -> bool:
         return self.role == "supervisor"
 
+    @property
+    def is_agent(self) -> bool:
+        return self.role == "agent"
+
 
 @login_manager.user_loader
 def load_user(token: str) -> WebUser | None:
     app = current_app._get_current_object()
     max_age = dt.timedelta(hours=app.config["SESSION_HOURS"])
     user = logins.live_user(app, token, max_age)
-    return None if user is None else WebUser(user.username, user.role, token)
+    return None if user is None else WebUser(user.username, user.role, token, user.agent)
 
 
 @login_manager.unauthorized_handler
 def to_login() -> Response:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+AGENT_AREAS = {"desktop", "auth", "static", "health"}  # what an agent's login may open
+
+
+def json_forbidden() -> Response:
+    response = jsonify({"error": "an agent's login may not use this"})
+    response.status_code = 403
+    return response
 
 
 def api_tokens() -> list[str]:
@@ -198,7 +212,9 @@ def login() -> Any:
             end_this_login()
             session.clear()
             token = logins.open_login(app, user.username)
-            login_user(WebUser(user.username, user.role, token))
+            login_user(WebUser(user.username, user.role, token, user.agent))
+            if user.role == "agent":
+                return redirect(url_for("desktop.desk"))
             return redirect(safe_next(request.args.get("next")))
         throttle.record_failure(app, name, address)
         log.info("failed login for %r from %s", name, address)
@@ -244,6 +260,21 @@ def init_app(app) -> None:
             and not bearer_ok()
         ):
             csrf.protect()
+
+    @app.before_request
+    def agents_at_their_desk() -> Response | None:
+        """An agent's login opens the agent desktop, not the ops and supervisor pages nor the
+        API (whose state changes reach every agent)."""
+        if request.path.startswith("/voice/"):
+            return None  # Twilio's webhooks: no login at all
+        endpoint = request.endpoint or ""
+        if endpoint.split(".")[0] in AGENT_AREAS or not current_user.is_authenticated:
+            return None
+        if getattr(current_user, "is_agent", False):
+            if request.path.startswith("/api/"):
+                return json_forbidden()
+            return redirect(url_for("desktop.desk"))
+        return None
 
     @app.after_request
     def headers(response: Response) -> Response:

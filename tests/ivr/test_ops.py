@@ -321,7 +321,7 @@ def test_stats_cli_json_is_the_api_body(app, client, new_call):
     result = runner.invoke(args=["stats", "--format", "json"])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert set(body) == {"as_of", "window", "queues"}
+    assert set(body) == {"as_of", "window", "queues", "languages"}
     assert body == client.get("/api/queues", headers=bearer()).get_json()
     one = json.loads(runner.invoke(args=["stats", "--queue", "orders", "--format", "json"]).output)
     assert [q["queue"] for q in one["queues"]] == ["orders"]

@@ -449,7 +449,7 @@ def test_shifts_keep_within_the_team_unless_told_to_ignore_it(tmp_path):
     shutil.copytree(default_config_dir(), config)
     (config / "agents.csv").write_text(
         "id,name,skills,languages,min_hours_week,max_hours_week,unavailable_days\n"
-        + "".join(f"A{i},Agent {i},orders;general,it;en,30,40,\n" for i in range(3))
+        + "".join(f"A00{i},Agent {i},orders;general,it;en,30,40,\n" for i in (1, 2, 3))
     )
     starts = pd.date_range(
         pd.Timestamp("2026-11-30", tz="Europe/Rome"), periods=7 * 48, freq="30min"

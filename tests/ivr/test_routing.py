@@ -286,3 +286,35 @@ def test_two_workers_never_offer_one_caller_to_two_agents(db_app, clock):
         rows = session.execute(select(QueueEntry.call_sid, QueueEntry.offered_to)).all()
     assert sorted(ringing) == sorted(agent for _, agent in claimed)
     assert dict(rows) == dict(claimed)
+
+
+def test_hold_polls_start_the_dispatcher_at_most_once_per_gap(
+    make_app, clock, fake_twilio, new_call
+):
+    """A thousand callers on hold poll: within ``DISPATCH_HOLD_GAP_S`` of one hold poll's
+    dispatch, the next poll starts none (an agent's own events always do)."""
+    import time
+
+    app = make_app(
+        CLOCK=clock,
+        TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+        TWILIO_HTTP_CLIENT=fake_twilio,
+        DISPATCH_HOLD_GAP_S=0.3,
+    )
+    from ivr.demo.twilio_sim import FlaskTransport, SimulatedCall
+
+    from .conftest import TOKEN
+
+    def call(phone):
+        made = SimulatedCall(FlaskTransport(app.test_client(), PUBLIC), PUBLIC, TOKEN,
+                             from_number=phone)  # fmt: skip
+        return caller(lambda **kw: made, "2", "1", phone)
+
+    first = call("+393470000301")
+    hold(first, "it")  # dispatches: nobody free
+    on_line(app, "A010", OPEN_TIME - dt.timedelta(minutes=1))  # free, without an event of its own
+    hold(first, "it")  # within the gap: no dispatch
+    assert offered(app) == {first.call_sid: None}
+    time.sleep(0.35)
+    hold(first, "it")
+    assert offered(app) == {first.call_sid: "A010"}

@@ -124,8 +124,8 @@ def test_users_yaml_accepts_disabled(config_dir):
 
     text = (config_dir / "users.yaml").read_text()
     (config_dir / "users.yaml").write_text(text + "    disabled: true\n")
-    (demo,) = load_config(config_dir).users
-    assert demo.disabled is True
+    demo, giulia = load_config(config_dir).users  # the line added belongs to the last user
+    assert (demo.disabled, giulia.disabled) == (False, True)
 
 
 def test_a_role_changed_in_users_yaml_counts_at_the_next_request(app, client):

@@ -1,0 +1,354 @@
+"""Routing by language, and offering calls instead of waiting for agents to poll, on the demo's
+week: a discrete-event simulation of the calls the demo forecasts with the agents its roster puts
+on shift, routed by Hotline's own dispatcher (``ivr.voice.dispatch.pairings``).
+
+Three designs, same calls, same agents, same random handling times and patience:
+
+- ``poll, language-blind`` (the agent line before the dispatcher): a free agent takes the
+  longest wait among their skills at their next poll of the agent line (every ``wait_poll_s``
+  plus the spoken prompt), whatever language the caller chose;
+- ``push, language-blind``: the dispatcher offers at once, still ignoring languages;
+- ``push, by language``: the dispatcher as configured (``queues.yaml``: skill and language
+  first, other languages after ``overflow_after_s``).
+
+Printed per design: calls, share answered in the caller's language, ASA, service level (answered
+within the queue's answer time over answered + abandoned), abandonment, and the delay from "an
+eligible agent is free and the caller waits" to "the call is offered" (mean and 90th percentile).
+
+Run: ``python benchmarks/routing.py [--mix en:0.4,it:0.3,pl:0.12,ro:0.1,nb:0.08] [--seed 1]``.
+The demo's set-up (import, forecast, plan, roster; about two minutes on 2 cores) runs first in a
+temporary folder; ``--roster DIR`` reuses a demo folder that has forecast.csv and roster.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import heapq
+import itertools
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ivr.config.loader import load_config  # noqa: E402
+from ivr.config.schema import HotlineConfig  # noqa: E402
+from ivr.voice.dispatch import Free, Waiting, pairings, rank  # noqa: E402
+
+PROMPT_S = 4.5  # "No callers are waiting. Stay on the line..." as spoken, before each poll wait
+PUSH_DELAY_S = 1.0  # dispatcher + Twilio's call update + the TwiML fetch (assumed, not measured)
+
+
+@dataclass
+class Caller:
+    id: int
+    queue: str
+    language: str
+    arrive: float
+    handle: float
+    patience: float
+    answered: float | None = None
+    agent: str | None = None
+    gone: bool = False
+    offered: bool = False
+
+
+@dataclass
+class AgentState:
+    id: str
+    shifts: list[tuple[float, float, float | None, float | None]]  # start, end, break from/to
+    free_since: float | None = None  # free and on shift since; None when busy or off
+    busy: bool = False
+    delays: list[float] = field(default_factory=list)
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    mix = {}
+    for part in text.split(","):
+        code, _, share = part.partition(":")
+        mix[code.strip()] = float(share)
+    total = sum(mix.values())
+    return {code: share / total for code, share in mix.items()}
+
+
+def demo_week(folder: Path | None, seconds: float) -> Path:
+    """A folder with the demo's forecast.csv and roster.csv (made now unless given)."""
+    if folder is not None:
+        return folder
+    from ivr import create_app
+    from ivr.demo.setup import setup
+
+    work = Path(tempfile.mkdtemp(prefix="hotline-routing-"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{work / 'demo.db'}",
+            "INSTANCE_PATH": str(work / "instance"),
+            "SECRET_KEY": "bench",
+        }
+    )
+    setup(app, work / "demo", lambda m: print(f"  .. {m}", file=sys.stderr), seconds)
+    return work / "demo"
+
+
+def load_week(cfg: HotlineConfig, folder: Path):
+    roster = pd.read_csv(folder / "roster.csv")
+    week_start = pd.Timestamp(roster["date"].min()).tz_localize(cfg.tz)
+    t0 = week_start.tz_convert("UTC")
+    forecast = pd.read_csv(folder / "forecast.csv")
+    forecast["interval_start"] = pd.to_datetime(forecast["interval_start"], utc=True)
+    week = forecast[
+        (forecast["interval_start"] >= t0)
+        & (forecast["interval_start"] < t0 + pd.Timedelta(days=7))
+        & (forecast["queue"].isin(cfg.queue_ids()))
+    ]
+    breaks = [t.unpaid_break.length_min for t in cfg.staffing.shift_templates if t.unpaid_break]
+    break_min = max(breaks, default=30)
+    shifts: dict[str, list] = {}
+    for row in roster.itertuples():
+        start = (pd.Timestamp(row.shift_start).tz_convert("UTC") - t0).total_seconds()
+        end = (pd.Timestamp(row.shift_end).tz_convert("UTC") - t0).total_seconds()
+        brk = None
+        if isinstance(row.break_start, str) and row.break_start:
+            brk = (pd.Timestamp(row.break_start).tz_convert("UTC") - t0).total_seconds()
+        shifts.setdefault(row.agent, []).append(
+            (start, end, brk, brk + 60 * break_min if brk is not None else None)
+        )
+    return week, shifts, t0
+
+
+def make_calls(cfg: HotlineConfig, week: pd.DataFrame, t0, mix, rng) -> list[Caller]:
+    codes = list(mix)
+    shares = np.array([mix[c] for c in codes])
+    out = []
+    ids = itertools.count()
+    width = 1800.0
+    for row in week.itertuples():
+        n = rng.poisson(max(float(row.calls), 0.0))
+        if not n:
+            continue
+        queue = cfg.queue(row.queue)
+        start = (row.interval_start - t0).total_seconds()
+        for at in np.sort(rng.uniform(start, start + width, n)):
+            out.append(
+                Caller(
+                    next(ids), row.queue, codes[rng.choice(len(codes), p=shares)], float(at),
+                    float(rng.exponential(queue.aht_s)),
+                    float(rng.exponential(queue.patience_s or 180.0)),
+                )
+            )  # fmt: skip
+    return sorted(out, key=lambda c: c.arrive)
+
+
+def simulate(cfg, calls, shifts, mode: str, blind: bool, poll_every: float, seed: int) -> dict:
+    """One design over the week; returns its figures."""
+    rng = np.random.default_rng(seed + 17)
+    agents_cfg = {a.id: a for a in cfg.agents}
+    routing_cfg = cfg
+    if blind:  # every agent "speaks" every language: the old, language-blind choice
+        every = list(cfg.line.languages)
+        routing_cfg = cfg.model_copy(
+            update={"agents": [a.model_copy(update={"languages": every}) for a in cfg.agents]}
+        )
+    routing_agents = {a.id: a for a in routing_cfg.agents}
+    agents = {aid: AgentState(aid, sorted(s)) for aid, s in shifts.items() if aid in agents_cfg}
+    events: list = []
+    seq = itertools.count()
+
+    def at(when: float, kind: str, *payload) -> None:
+        heapq.heappush(events, (when, next(seq), kind, payload))
+
+    def on_shift(agent: AgentState, now: float) -> bool:
+        return any(
+            s <= now < e and not (b is not None and b <= now < be) for s, e, b, be in agent.shifts
+        )
+
+    for agent in agents.values():
+        for s, _e, b, be in agent.shifts:
+            at(s, "free", agent.id)
+            if b is not None:
+                at(be, "free", agent.id)
+    for call in calls:
+        at(call.arrive, "arrive", call.id)
+        at(call.arrive + call.patience, "abandon", call.id)
+    by_id = {c.id: c for c in calls}
+    waiting: dict[int, Caller] = {}
+    answered_in_language = 0
+    since_eligible: dict[int, float] = {}  # caller -> when an eligible agent was first free
+
+    def free_now(now: float) -> list[AgentState]:
+        return [
+            a for a in agents.values()
+            if not a.busy and a.free_since is not None and on_shift(a, now)
+        ]  # fmt: skip
+
+    def offer(call: Caller, agent: AgentState, now: float, connect_at: float) -> None:
+        nonlocal answered_in_language
+        call.offered = True
+        waiting.pop(call.id, None)
+        agent.busy, agent.free_since = True, None
+        became = max(call.arrive, since_eligible.get(call.id, call.arrive))
+        agent.delays.append(connect_at - became)
+        at(connect_at, "connect", call.id, agent.id)
+
+    def dispatch(now: float) -> None:
+        free = free_now(now)
+        if not free or not waiting:
+            return
+        items = [
+            Waiting("entry", c.id, c.queue, c.language, _ts(c.arrive), str(c.id))
+            for c in waiting.values()
+        ]
+        frees = [Free(routing_agents[a.id], _ts(a.free_since), "phone", a.id) for a in free]
+        for item, chosen, _rank in pairings(items, frees, routing_cfg, _ts(now)):
+            offer(by_id[item.id], agents[chosen.agent.id], now, now + PUSH_DELAY_S)
+
+    def note_eligible(now: float) -> None:
+        """Each waiting caller: the first moment an agent who may take them was free."""
+        free = free_now(now)
+        for call in waiting.values():
+            if call.id in since_eligible:
+                continue
+            queue = cfg.queue(call.queue)
+            waited = now - call.arrive
+            if any(
+                rank(routing_agents[a.id], queue, call.language, waited) is not None for a in free
+            ):
+                since_eligible[call.id] = now
+
+    while events:
+        now, _, kind, payload = heapq.heappop(events)
+        if kind == "arrive":
+            call = by_id[payload[0]]
+            waiting[call.id] = call
+        elif kind == "abandon":
+            call = by_id[payload[0]]
+            if call.answered is None and not call.offered:
+                call.gone = True
+                waiting.pop(call.id, None)
+        elif kind == "free":
+            agent = agents[payload[0]]
+            if not agent.busy and on_shift(agent, now) and agent.free_since is None:
+                agent.free_since = now
+                if mode == "poll":
+                    at(now + rng.uniform(0, poll_every), "poll", agent.id)
+        elif kind == "connect":
+            call, agent = by_id[payload[0]], agents[payload[1]]
+            call.answered, call.agent = now, agent.id
+            if call.language in agents_cfg[agent.id].languages:
+                answered_in_language += 1
+            wrap = cfg.queue(call.queue).wrap_up_s
+            at(now + call.handle + wrap, "done", agent.id)
+        elif kind == "done":
+            agent = agents[payload[0]]
+            agent.busy = False
+            if on_shift(agent, now):
+                agent.free_since = now
+                if mode == "poll":
+                    at(now + rng.uniform(0, poll_every), "poll", agent.id)
+        elif kind == "poll":
+            agent = agents[payload[0]]
+            if agent.busy or agent.free_since is None:
+                continue
+            if not on_shift(agent, now):
+                agent.free_since = None
+                continue
+            skills = set(agents_cfg[agent.id].skills)
+            mine = [c for c in waiting.values() if c.queue in skills]
+            if mine:
+                offer(min(mine, key=lambda c: (c.arrive, c.id)), agent, now, now)
+            else:
+                at(now + poll_every, "poll", agent.id)
+        note_eligible(now)
+        if mode == "push":
+            dispatch(now)
+    return figures(cfg, calls, agents, answered_in_language)
+
+
+_EPOCH = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+
+
+def _ts(seconds: float) -> dt.datetime:
+    return _EPOCH + dt.timedelta(seconds=seconds)
+
+
+def figures(cfg, calls, agents, in_language) -> dict:
+    answered = [c for c in calls if c.answered is not None]
+    abandoned = [c for c in calls if c.gone]
+    within = sum(
+        c.answered - c.arrive <= cfg.queue(c.queue).service_level.answer_time_s for c in answered
+    )
+    delays = np.array([d for a in agents.values() for d in a.delays])
+    return {
+        "calls": len(calls),
+        "answered": len(answered),
+        "in_language": round(in_language / len(answered), 4) if answered else None,
+        "asa_s": round(float(np.mean([c.answered - c.arrive for c in answered])), 1),
+        "service_level": round(within / (len(answered) + len(abandoned)), 4),
+        "abandoned": round(len(abandoned) / len(calls), 4),
+        "offer_delay_mean_s": round(float(delays.mean()), 2) if len(delays) else None,
+        "offer_delay_p90_s": round(float(np.quantile(delays, 0.9)), 2) if len(delays) else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mix", default="en:0.4,it:0.3,pl:0.12,ro:0.1,nb:0.08")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--roster", type=Path, default=None, help="a demo folder to reuse")
+    parser.add_argument("--plan-seconds", type=float, default=20.0)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    cfg = load_config()
+    mix = parse_mix(args.mix)
+    unknown = set(mix) - set(cfg.line.languages)
+    if unknown:
+        parser.error(f"--mix: unknown language(s) {', '.join(sorted(unknown))}")
+    folder = demo_week(args.roster, args.plan_seconds)
+    week, shifts, t0 = load_week(cfg, folder)
+    rng = np.random.default_rng(args.seed)
+    calls = make_calls(cfg, week, t0, mix, rng)
+    poll_every = cfg.line.agent_line.wait_poll_s + PROMPT_S
+    designs = [
+        ("poll, language-blind", "poll", True),
+        ("push, language-blind", "push", True),
+        ("push, by language", "push", False),
+    ]
+    rows = []
+    for name, mode, blind in designs:
+        started = time.perf_counter()
+        fresh = [Caller(c.id, c.queue, c.language, c.arrive, c.handle, c.patience) for c in calls]
+        result = simulate(cfg, fresh, shifts, mode, blind, poll_every, args.seed)
+        rows.append({"design": name, **result, "run_s": round(time.perf_counter() - started, 1)})
+    week_label = t0.tz_convert(cfg.tz).date().isoformat()
+    print(
+        f"Routing on the demo's week of {week_label}: {len(calls)} calls, "
+        f"{len(shifts)} rostered agents, languages {args.mix}; poll every "
+        f"{poll_every:g} s, push delay {PUSH_DELAY_S:g} s (assumed); {os.cpu_count()} cores"
+    )
+    header = (
+        "| design | calls | answered | in caller's language | ASA s | service level | "
+        "abandoned | offer delay mean s | offer delay p90 s |"
+    )
+    print(header)
+    print("|---|" + "---:|" * 8)
+    for r in rows:
+        print(
+            f"| {r['design']} | {r['calls']} | {r['answered']} | {r['in_language']:.1%} | "
+            f"{r['asa_s']} | {r['service_level']:.1%} | {r['abandoned']:.1%} | "
+            f"{r['offer_delay_mean_s']} | {r['offer_delay_p90_s']} |"
+        )
+    if args.json:
+        args.json.write_text(json.dumps({"week": week_label, "mix": mix, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
