@@ -8,14 +8,17 @@ Three designs, same calls, same agents, same random handling times and patience:
   longest wait among their skills at their next poll of the agent line (every ``wait_poll_s``
   plus the spoken prompt), whatever language the caller chose;
 - ``push, language-blind``: the dispatcher offers at once, still ignoring languages;
-- ``push, by language``: the dispatcher as configured (``queues.yaml``: skill and language
-  first, other languages after ``overflow_after_s``).
+- ``push, by language, overflow N s``: the dispatcher as configured (skill and language first,
+  other languages after ``overflow_after_s``), with N from ``--overflow`` (60 s as shipped, and a
+  shorter wait to show the trade-off).
 
 Printed per design: calls, share answered in the caller's language, ASA, service level (answered
-within the queue's answer time over answered + abandoned), abandonment, and the delay from "an
-eligible agent is free and the caller waits" to "the call is offered" (mean and 90th percentile).
+within the queue's answer time over answered + abandoned), abandonment, and the delay the design
+adds between "this agent is free and this caller waits" and "the call is offered to them" (mean and
+90th percentile). Calls forecast while the line is closed are left out (they hear the closed message).
 
-Run: ``python benchmarks/routing.py [--mix en:0.4,it:0.3,pl:0.12,ro:0.1,nb:0.08] [--seed 1]``.
+Run: ``python benchmarks/routing.py [--mix en:0.4,it:0.3,pl:0.12,ro:0.1,nb:0.08] [--seed 1]
+[--overflow 60,20]``.
 The demo's set-up (import, forecast, plan, roster; about two minutes on 2 cores) runs first in a
 temporary folder; ``--roster DIR`` reuses a demo folder that has forecast.csv and roster.csv.
 """
@@ -39,9 +42,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ivr.config.hours import OpeningHours  # noqa: E402
 from ivr.config.loader import load_config  # noqa: E402
 from ivr.config.schema import HotlineConfig  # noqa: E402
-from ivr.voice.dispatch import Free, Waiting, pairings, rank  # noqa: E402
+from ivr.voice.dispatch import Free, Waiting, pairings  # noqa: E402
 
 PROMPT_S = 4.5  # "No callers are waiting. Stay on the line..." as spoken, before each poll wait
 PUSH_DELAY_S = 1.0  # dispatcher + Twilio's call update + the TwiML fetch (assumed, not measured)
@@ -131,7 +135,10 @@ def make_calls(cfg: HotlineConfig, week: pd.DataFrame, t0, mix, rng) -> list[Cal
     out = []
     ids = itertools.count()
     width = 1800.0
+    hours = OpeningHours.from_config(cfg)
     for row in week.itertuples():
+        if not hours.is_open(row.interval_start.to_pydatetime()):
+            continue  # the caller hears the closed message: never offered to an agent
         n = rng.poisson(max(float(row.calls), 0.0))
         if not n:
             continue
@@ -182,7 +189,6 @@ def simulate(cfg, calls, shifts, mode: str, blind: bool, poll_every: float, seed
     by_id = {c.id: c for c in calls}
     waiting: dict[int, Caller] = {}
     answered_in_language = 0
-    since_eligible: dict[int, float] = {}  # caller -> when an eligible agent was first free
 
     def free_now(now: float) -> list[AgentState]:
         return [
@@ -194,8 +200,9 @@ def simulate(cfg, calls, shifts, mode: str, blind: bool, poll_every: float, seed
         nonlocal answered_in_language
         call.offered = True
         waiting.pop(call.id, None)
+        # the delay the design adds: from this agent free with this caller waiting to the offer
+        became = max(call.arrive, agent.free_since)
         agent.busy, agent.free_since = True, None
-        became = max(call.arrive, since_eligible.get(call.id, call.arrive))
         agent.delays.append(connect_at - became)
         at(connect_at, "connect", call.id, agent.id)
 
@@ -210,19 +217,6 @@ def simulate(cfg, calls, shifts, mode: str, blind: bool, poll_every: float, seed
         frees = [Free(routing_agents[a.id], _ts(a.free_since), "phone", a.id) for a in free]
         for item, chosen, _rank in pairings(items, frees, routing_cfg, _ts(now)):
             offer(by_id[item.id], agents[chosen.agent.id], now, now + PUSH_DELAY_S)
-
-    def note_eligible(now: float) -> None:
-        """Each waiting caller: the first moment an agent who may take them was free."""
-        free = free_now(now)
-        for call in waiting.values():
-            if call.id in since_eligible:
-                continue
-            queue = cfg.queue(call.queue)
-            waited = now - call.arrive
-            if any(
-                rank(routing_agents[a.id], queue, call.language, waited) is not None for a in free
-            ):
-                since_eligible[call.id] = now
 
     while events:
         now, _, kind, payload = heapq.heappop(events)
@@ -267,7 +261,6 @@ def simulate(cfg, calls, shifts, mode: str, blind: bool, poll_every: float, seed
                 offer(min(mine, key=lambda c: (c.arrive, c.id)), agent, now, now)
             else:
                 at(now + poll_every, "poll", agent.id)
-        note_eligible(now)
         if mode == "push":
             dispatch(now)
     return figures(cfg, calls, agents, answered_in_language)
@@ -306,6 +299,12 @@ def main() -> None:
     parser.add_argument("--roster", type=Path, default=None, help="a demo folder to reuse")
     parser.add_argument("--plan-seconds", type=float, default=20.0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--overflow",
+        type=lambda text: [float(x) for x in text.split(",")],
+        default=[60.0, 20.0],
+        help="overflow_after_s of the language-aware designs (default 60,20: the shipped 60 s)",
+    )
     args = parser.parse_args()
     cfg = load_config()
     mix = parse_mix(args.mix)
@@ -318,15 +317,20 @@ def main() -> None:
     calls = make_calls(cfg, week, t0, mix, rng)
     poll_every = cfg.line.agent_line.wait_poll_s + PROMPT_S
     designs = [
-        ("poll, language-blind", "poll", True),
-        ("push, language-blind", "push", True),
-        ("push, by language", "push", False),
+        ("poll, language-blind", "poll", True, cfg),
+        ("push, language-blind", "push", True, cfg),
     ]
+    for seconds in args.overflow:
+        queues = [q.model_copy(update={"overflow_after_s": seconds}) for q in cfg.queues]
+        designs.append(
+            (f"push, by language, overflow {seconds:g} s", "push", False,
+             cfg.model_copy(update={"queues": queues}))
+        )  # fmt: skip
     rows = []
-    for name, mode, blind in designs:
+    for name, mode, blind, design_cfg in designs:
         started = time.perf_counter()
         fresh = [Caller(c.id, c.queue, c.language, c.arrive, c.handle, c.patience) for c in calls]
-        result = simulate(cfg, fresh, shifts, mode, blind, poll_every, args.seed)
+        result = simulate(design_cfg, fresh, shifts, mode, blind, poll_every, args.seed)
         rows.append({"design": name, **result, "run_s": round(time.perf_counter() - started, 1)})
     week_label = t0.tz_convert(cfg.tz).date().isoformat()
     print(
