@@ -2,11 +2,12 @@
 week: a discrete-event simulation of the calls the demo forecasts with the agents its roster puts
 on shift, routed by Hotline's own dispatcher (``ivr.voice.dispatch.pairings``).
 
-Three designs, same calls, same agents, same random handling times and patience:
+The designs share the calls, the agents, the random handling times and patience, and the
+queue's wrap-up after every call:
 
 - ``poll, language-blind`` (the agent line before the dispatcher): a free agent takes the
-  longest wait among their skills at their next poll of the agent line (every ``wait_poll_s``
-  plus the spoken prompt), whatever language the caller chose;
+  longest wait among their skills at their next poll of the agent line (right after a call, then
+  every ``wait_poll_s`` plus the spoken prompt), whatever language the caller chose;
 - ``push, language-blind``: the dispatcher offers at once, still ignoring languages;
 - ``push, by language, overflow N s``: the dispatcher as configured (skill and language first,
   other languages after ``overflow_after_s``), with N from ``--overflow`` (60 s as shipped, and a
@@ -48,6 +49,7 @@ from ivr.config.schema import HotlineConfig  # noqa: E402
 from ivr.voice.dispatch import Free, Waiting, pairings  # noqa: E402
 
 PROMPT_S = 4.5  # "No callers are waiting. Stay on the line..." as spoken, before each poll wait
+CALL_ENDED_S = 1.5  # "Call ended." before the old agent line asked for the next caller
 PUSH_DELAY_S = 1.0  # dispatcher + Twilio's call update + the TwiML fetch (assumed, not measured)
 
 
@@ -246,8 +248,8 @@ def simulate(cfg, calls, shifts, mode: str, blind: bool, poll_every: float, seed
             agent.busy = False
             if on_shift(agent, now):
                 agent.free_since = now
-                if mode == "poll":
-                    at(now + rng.uniform(0, poll_every), "poll", agent.id)
+                if mode == "poll":  # the old agent line asked for the next caller at once
+                    at(now + CALL_ENDED_S, "poll", agent.id)
         elif kind == "poll":
             agent = agents[payload[0]]
             if agent.busy or agent.free_since is None:
