@@ -18,6 +18,10 @@ within the queue's answer time over answered + abandoned), abandonment, and the 
 adds between "this agent is free and this caller waits" and "the call is offered to them" (mean and
 90th percentile). Calls forecast while the line is closed are left out (they hear the closed message).
 
+Then the push path itself is timed on this machine (``--latency-trials``): a real app on loopback
+and the caller simulator's stand-in of Twilio's REST API, from the request that frees a pairing to
+the call update reaching the stand-in.
+
 Run: ``python benchmarks/routing.py [--mix en:0.4,it:0.3,pl:0.12,ro:0.1,nb:0.08] [--seed 1]
 [--overflow 60,20]``.
 The demo's set-up (import, forecast, plan, roster; about two minutes on 2 cores) runs first in a
@@ -294,6 +298,115 @@ def figures(cfg, calls, agents, in_language) -> dict:
     }
 
 
+def measure_dispatch(trials: int) -> dict[str, list[float]]:
+    """The push path on this machine, end to end: a real app served on loopback, the REST
+    stand-in of the simulator; seconds from the request that frees the pairing (an agent set
+    available through the API; a caller's hold poll with an agent already free) to the call update
+    reaching Twilio's stand-in."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from benchmarks.loopback import free_port
+    from ivr import create_app
+    from ivr.demo.twilio_sim import RestStandIn, twilio_signature
+    from ivr.store.agent_states import set_state
+    from ivr.store.db import session_scope
+    from ivr.store.models import AgentAccount, AgentSession, QueueEntry
+
+    work = Path(tempfile.mkdtemp(prefix="hotline-dispatch-"))
+    rest = RestStandIn().start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    token, api = "bench-token", "bench-api"
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{work / 'line.db'}",
+            "INSTANCE_PATH": str(work / "instance"),
+            "SECRET_KEY": "bench",
+            "TWILIO_AUTH_TOKEN": token,
+            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+            "TWILIO_REST_BASE_URL": rest.base_url,
+            "HOTLINE_PUBLIC_URL": base,
+            "API_TOKENS": [api],
+            "ALWAYS_OPEN": True,
+        }
+    )
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cfg = load_config()
+    agent_ids = [a.id for a in cfg.agents if "orders" in a.skills and "en" in a.languages]
+    out: dict[str, list[float]] = {"agent freed (API)": [], "caller on hold (hold poll)": []}
+    import urllib.request
+
+    def post(path: str, data: bytes, headers: dict) -> None:
+        request = urllib.request.Request(base + path, data=data, headers=headers, method="POST")
+        urllib.request.urlopen(request, timeout=10).read()
+
+    def wait_move(t0: float) -> float:
+        while time.perf_counter() - t0 < 10:
+            if rest.take_moves():
+                return time.perf_counter() - t0
+            time.sleep(0.001)
+        raise RuntimeError("no call update reached the stand-in within 10 s")
+
+    now = dt.datetime.now(dt.UTC)
+    for trial in range(trials):
+        for how in out:
+            agent = agent_ids[(2 * trial + (how != "agent freed (API)")) % len(agent_ids)]
+            sid = f"CA{trial:016x}{len(out[how]):08x}{'a' if how[0] == 'a' else 'c'}" + "0" * 7
+            with session_scope(app) as session:
+                session.execute(QueueEntry.__table__.update().values(result="bench", ended_at=now))
+                session.execute(AgentSession.__table__.update().values(logged_out_at=now))
+                session.execute(AgentAccount.__table__.update().values(state="offline"))
+                if session.scalar(select_account(agent)) is None:
+                    session.add(AgentAccount(agent_id=agent, state="offline"))
+                    session.flush()
+                session.add(
+                    AgentSession(agent_id=agent, call_sid=f"CAagent{sid}", logged_in_at=now)
+                )
+                session.add(
+                    QueueEntry(call_sid=sid, queue="orders", language="en", entered_at=now,
+                               original_entered_at=now)
+                )  # fmt: skip
+                first = "not_ready" if how == "agent freed (API)" else "available"
+                set_state(session, agent, first, now, reason="break")
+            rest.take_moves()
+            t0 = time.perf_counter()
+            if how == "agent freed (API)":
+                post(
+                    f"/api/agents/{agent}/state",
+                    json.dumps({"state": "available"}).encode(),
+                    {"Authorization": f"Bearer {api}", "Content-Type": "application/json"},
+                )
+            else:
+                url = f"{base}/voice/wait?lang=en&queue=orders&step=2"
+                form = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "QueuePosition": "1"}
+                body = "&".join(f"{k}={v}" for k, v in form.items()).encode()
+                time.sleep(app.config["DISPATCH_HOLD_GAP_S"])  # the hold loop's throttle
+                t0 = time.perf_counter()
+                post(
+                    url.removeprefix(base),
+                    body,
+                    {
+                        "X-Twilio-Signature": twilio_signature(token, url, form),
+                        "Content-Type": "application/x-www-form-urlencoded",
+                    },
+                )
+            out[how].append(wait_move(t0))
+    server.shutdown()
+    rest.stop()
+    return out
+
+
+def select_account(agent_id: str):
+    from sqlalchemy import select
+
+    from ivr.store.models import AgentAccount
+
+    return select(AgentAccount.id).where(AgentAccount.agent_id == agent_id)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mix", default="en:0.4,it:0.3,pl:0.12,ro:0.1,nb:0.08")
@@ -301,6 +414,12 @@ def main() -> None:
     parser.add_argument("--roster", type=Path, default=None, help="a demo folder to reuse")
     parser.add_argument("--plan-seconds", type=float, default=20.0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--latency-trials",
+        type=int,
+        default=20,
+        help="trials of the measured push path per trigger (0: none)",
+    )
     parser.add_argument(
         "--overflow",
         type=lambda text: [float(x) for x in text.split(",")],
@@ -352,8 +471,27 @@ def main() -> None:
             f"{r['asa_s']} | {r['service_level']:.1%} | {r['abandoned']:.1%} | "
             f"{r['offer_delay_mean_s']} | {r['offer_delay_p90_s']} |"
         )
+    latency = measure_dispatch(args.latency_trials) if args.latency_trials else {}
+    if latency:
+        print()
+        print(
+            "Push path measured on this machine (a real app on loopback, SQLite, Twilio's REST API"
+            f" stood in by the simulator's stand-in), {args.latency_trials} trials each:"
+        )
+        print("| trigger | median s | p90 s | max s |")
+        print("|---|---:|---:|---:|")
+        for how, seconds in latency.items():
+            arr = np.array(seconds)
+            print(
+                f"| {how} | {np.median(arr):.3f} | {np.quantile(arr, 0.9):.3f} | {arr.max():.3f} |"
+            )
     if args.json:
-        args.json.write_text(json.dumps({"week": week_label, "mix": mix, "rows": rows}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {"week": week_label, "mix": mix, "rows": rows, "push_latency_s": latency},
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -99,12 +99,12 @@ def book(
     )
 
 
-def claim(session: Session, callback: Callback, agent_id: str, now: dt.datetime) -> bool:
+def claim(session: Session, callback_id: int, agent_id: str, now: dt.datetime) -> bool:
     """The agent takes this pending callback to dial it now; False if someone else did first."""
     return bool(
         session.execute(
             update(Callback)
-            .where(Callback.id == callback.id, Callback.status == "pending")
+            .where(Callback.id == callback_id, Callback.status == "pending")
             .values(
                 status="dialing",
                 agent_id=agent_id,
@@ -112,6 +112,20 @@ def claim(session: Session, callback: Callback, agent_id: str, now: dt.datetime)
                 last_attempt_at=now,
             )
         ).rowcount
+    )
+
+
+def unclaim(session: Session, callback_id: int, agent_id: str) -> None:
+    """Give back a callback the agent claimed and never dialled (the offer was withdrawn): pending
+    again, the attempt not counted."""
+    session.execute(
+        update(Callback)
+        .where(
+            Callback.id == callback_id,
+            Callback.status == "dialing",
+            Callback.agent_id == agent_id,
+        )
+        .values(status="pending", agent_id=None, attempts=Callback.attempts - 1)
     )
 
 

@@ -47,6 +47,7 @@ from ivr.store.models import (
     Callback,
     QueueEntry,
 )
+from ivr.voice import callbacks
 from ivr.voice.callbacks import public_base, refuse_uncallable
 from ivr.voice.twilio_rest import redirect_call
 
@@ -231,16 +232,7 @@ def claim(session: Session, item: Waiting, free: Free, rank_: int, now: dt.datet
             .values(offered_to=agent_id, offered_at=now)
         ).rowcount
     else:
-        took_item = session.execute(
-            update(Callback)
-            .where(Callback.id == item.id, Callback.status == "pending")
-            .values(
-                status="dialing",
-                agent_id=agent_id,
-                attempts=Callback.attempts + 1,
-                last_attempt_at=now,
-            )
-        ).rowcount
+        took_item = callbacks.claim(session, item.id, agent_id, now)
     if not took_item:  # someone else has the caller: the agent stays available, as they were
         session.execute(
             update(AgentAccount)
@@ -295,15 +287,7 @@ def release(
             .values(offered_to=None, offered_at=None)
         )
     else:
-        session.execute(
-            update(Callback)
-            .where(
-                Callback.id == offer.waiting.id,
-                Callback.status == "dialing",
-                Callback.agent_id == offer.agent_id,
-            )
-            .values(status="pending", agent_id=None, attempts=Callback.attempts - 1)
-        )
+        callbacks.unclaim(session, offer.waiting.id, offer.agent_id)
     set_state(session, offer.agent_id, agent_state, now, reason=reason, only_from=("ringing",))
 
 
@@ -361,15 +345,7 @@ def withdraw_stale(app: Flask, now: dt.datetime | None = None) -> int:
                     entry.offered_to, entry.offered_at = None, None
                     back.append((entry.id, entry.call_sid))
             elif kind == "callback" and ident.isdigit():
-                session.execute(
-                    update(Callback)
-                    .where(
-                        Callback.id == int(ident),
-                        Callback.status == "dialing",
-                        Callback.agent_id == agent_id,
-                    )
-                    .values(status="pending", agent_id=None, attempts=Callback.attempts - 1)
-                )
+                callbacks.unclaim(session, int(ident), agent_id)
             set_state(session, agent_id, "not_ready", now, reason=MISSED, only_from=("ringing",))
             log.warning(
                 "dispatch: %s did not take %s within %s s; not ready (missed)",
