@@ -13,11 +13,13 @@ change, with its time: occupancy, not-ready and adherence reports read it).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ivr.store.models import AgentAccount, AgentStateChange
+from ivr.store.models import AgentAccount, AgentStateChange, QueueEntry
 
 STATES = ("offline", "available", "ringing", "on_call", "wrap_up", "not_ready")
 LOGGED_IN = ("available", "ringing", "on_call", "wrap_up", "not_ready")
@@ -70,3 +72,29 @@ def set_state(
         )
         session.flush()
     return True
+
+
+def described(account: AgentAccount | None, tz: ZoneInfo) -> dict[str, Any]:
+    """``state``, ``reason`` and ``since`` (ISO, in ``tz``) of an agent's account (offline if
+    they have none), as the API and the agent desktop show them."""
+    if account is None:
+        return {"state": "offline", "reason": None, "since": None}
+    since = account.state_since.astimezone(tz).isoformat() if account.state_since else None
+    return {"state": account.state, "reason": account.state_reason, "since": since}
+
+
+def current_entry(session: Session, account: AgentAccount | None) -> QueueEntry | None:
+    """The queue entry of the call the agent is offered, on, or wrapping up, if any."""
+    if account is None or account.state not in ("ringing", "on_call", "wrap_up"):
+        return None
+    kind, _, ident = (account.offer or "").partition(":")
+    if kind == "entry" and ident.isdigit():
+        return session.get(QueueEntry, int(ident))
+    if account.current_call_sid:
+        return session.scalar(
+            select(QueueEntry)
+            .where(QueueEntry.call_sid == account.current_call_sid)
+            .order_by(QueueEntry.entered_at.desc())
+            .limit(1)
+        )
+    return None

@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from ivr import clock
 from ivr.config import hotline_config
-from ivr.store.agent_states import set_state
+from ivr.store.agent_states import current_entry, described, set_state
 from ivr.store.audit import commit_with_audit
 from ivr.store.db import get_session
-from ivr.store.models import AgentAccount, Callback, QueueEntry
+from ivr.store.models import AgentAccount, Callback
 from ivr.voice import dispatch
 from ivr.web.auth import api_auth
 
@@ -30,20 +30,13 @@ SETTABLE = ("available", "not_ready")  # what a person may set; the line sets th
 FROM = ("available", "wrap_up", "not_ready")  # ...from these (not offline, not on a call)
 
 
-def _offer_queue(session, offer: str | None, call_sid: str | None) -> str | None:
-    kind, _, ident = (offer or "").partition(":")
+def _call_queue(session, account: AgentAccount) -> str | None:
+    """The queue of the call the agent is offered or on: a callback's, or its queue entry's."""
+    kind, _, ident = (account.offer or "").partition(":")
     if kind == "callback" and ident.isdigit():
         return session.scalar(select(Callback.queue).where(Callback.id == int(ident)))
-    if kind == "entry" and ident.isdigit():
-        return session.scalar(select(QueueEntry.queue).where(QueueEntry.id == int(ident)))
-    if call_sid:
-        return session.scalar(
-            select(QueueEntry.queue)
-            .where(QueueEntry.call_sid == call_sid)
-            .order_by(QueueEntry.entered_at.desc())
-            .limit(1)
-        )
-    return None
+    entry = current_entry(session, account)
+    return entry.queue if entry is not None else None
 
 
 def agents_report() -> list[dict[str, Any]]:
@@ -53,21 +46,15 @@ def agents_report() -> list[dict[str, Any]]:
     out = []
     for agent in cfg.agents:
         account = accounts.get(agent.id)
-        state = account.state if account else "offline"
-        busy = state in ("ringing", "on_call", "wrap_up")
+        shown = described(account, cfg.tz)
+        busy = shown["state"] in ("ringing", "on_call", "wrap_up")
         out.append(
             {
                 "id": agent.id,
                 "name": agent.name,
-                "state": state,
-                "reason": account.state_reason if account else None,
-                "since": account.state_since.astimezone(cfg.tz).isoformat()
-                if account and account.state_since
-                else None,
-                "queue": _offer_queue(session, account.offer, account.current_call_sid)
-                if account and busy
-                else None,
-                "call_sid": account.current_call_sid if account and busy else None,
+                **shown,
+                "queue": _call_queue(session, account) if busy else None,
+                "call_sid": account.current_call_sid if busy else None,
                 "languages": list(agent.languages),
                 "skills": list(agent.skills),
             }

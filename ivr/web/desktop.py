@@ -26,7 +26,7 @@ from twilio.jwt.access_token.grants import VoiceGrant
 from ivr import clock
 from ivr.config import hotline_config
 from ivr.config.schema import Agent, HotlineConfig
-from ivr.store.agent_states import set_state
+from ivr.store.agent_states import current_entry, described, set_state
 from ivr.store.db import get_session
 from ivr.store.models import (
     AgentAccount,
@@ -293,22 +293,6 @@ def caller_card(session, cfg: HotlineConfig, entry: QueueEntry, now: dt.datetime
     }
 
 
-def current_entry(session, account: AgentAccount | None) -> QueueEntry | None:
-    if account is None:
-        return None
-    kind, _, ident = (account.offer or "").partition(":")
-    if kind == "entry" and ident.isdigit():
-        return session.get(QueueEntry, int(ident))
-    if account.current_call_sid:
-        return session.scalar(
-            select(QueueEntry)
-            .where(QueueEntry.call_sid == account.current_call_sid)
-            .order_by(QueueEntry.entered_at.desc())
-            .limit(1)
-        )
-    return None
-
-
 def today_figures(session, cfg: HotlineConfig, agent_id: str, now: dt.datetime) -> dict:
     """The agent's day so far: calls answered, mean handle time, seconds in each state."""
     local = now.astimezone(cfg.tz)
@@ -371,8 +355,9 @@ def roster_week(session, cfg: HotlineConfig, agent_id: str, now: dt.datetime) ->
 
 def desk_state(session, cfg: HotlineConfig, agent: Agent, now: dt.datetime) -> dict[str, Any]:
     account = session.scalar(select(AgentAccount).where(AgentAccount.agent_id == agent.id))
-    state = account.state if account else "offline"
-    entry = current_entry(session, account) if state in ("ringing", "on_call", "wrap_up") else None
+    shown = described(account, cfg.tz)
+    state = shown["state"]
+    entry = current_entry(session, account)
     channel = session.scalar(
         select(AgentSession.channel)
         .where(AgentSession.agent_id == agent.id, AgentSession.logged_out_at.is_(None))
@@ -390,11 +375,7 @@ def desk_state(session, cfg: HotlineConfig, agent: Agent, now: dt.datetime) -> d
             "languages": agent.languages,
             "skills": agent.skills,
         },
-        "state": state,
-        "reason": account.state_reason if account else None,
-        "since": account.state_since.astimezone(cfg.tz).isoformat()
-        if account and account.state_since
-        else None,
+        **shown,
         "channel": channel,
         "call": caller_card(session, cfg, entry, now) if entry is not None else None,
         "wrap_up_s": wrap_up_s,
