@@ -344,7 +344,7 @@ def dial_callback(
     if item is None or item.status != "dialing" or item.agent_id != agent.id:
         set_state(session, agent.id, "available", now, only_from=("ringing",))
         return waiting_loop(agent.id, settings.waiting, settings.wait_poll_s)
-    set_state(session, agent.id, "on_call", now)
+    set_state(session, agent.id, "on_call", now, item.call_sid)  # the customer's first call
     event(
         "callback_dialled",
         f"callback_dialled:{item.id}:{item.attempts}",

@@ -464,6 +464,9 @@ def test_a_callback_with_an_older_place_goes_first_and_is_retried_when_unanswere
     dial = first.find("Dial")
     assert dial.find("Number").text == "+393470000099"
     assert dial.get("callerId") == "+18005550100"
+    with session_scope(app) as session:  # on the customer's call: its queue shows on /api/agents
+        account = session.scalar(select(AgentAccount).where(AgentAccount.agent_id == "A010"))
+        assert (account.state, account.current_call_sid) == ("on_call", "CAcb1")
     after = agent.post(
         f"{PUBLIC}/voice/agent/after?agent=A010&kind=callback&cb=1", {"DialCallStatus": "no-answer"}
     )
