@@ -1,5 +1,6 @@
 """The calls the line took: statistics, the history export a forecast learns from, importing
-another system's call log, and dialling due callbacks now."""
+another system's call log, dialling due callbacks now, and the agents' adherence to their
+shifts."""
 
 from __future__ import annotations
 
@@ -153,7 +154,50 @@ def import_calls_command(path, tz) -> None:
     )
 
 
+@click.command("adherence", cls=AppCommand)
+@click.option(
+    "--date", "day", default=None, help="YYYY-MM-DD (default: today, the line's time zone)"
+)
+@format_option
+def adherence_command(day, fmt) -> None:
+    """Each agent's day against their published shifts: adherence, conformance, late starts,
+    early ends, absences and breaks taken outside their window (docs/statistics.md)."""
+    import datetime as dt
+
+    from ivr import clock
+    from ivr.cli.output import echo_csv, echo_json
+    from ivr.planning.adherence import COLUMNS, day_adherence
+    from ivr.store.db import session_scope
+
+    cfg = hotline_config()
+    now = clock.now()
+    try:
+        date = dt.date.fromisoformat(day) if day else now.astimezone(cfg.tz).date()
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--date"
+        ) from exc
+    with session_scope() as session:
+        table = day_adherence(session, cfg, date, now)
+    rows = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+    if fmt == "json":
+        echo_json({"date": date.isoformat(), "shifts": rows})
+    elif fmt == "csv":
+        echo_csv(rows, COLUMNS)
+    elif table.empty:
+        click.echo(f"{date}: no published shift")
+    else:
+        click.echo(f"{date}: {len(table)} published shift(s)")
+        click.echo(table.drop(columns="date").to_string(index=False, na_rep="–"))
+
+
 # the hotline command's own (no app needed)
 COMMANDS = []
 # registered on the app's CLI (they need its database or configuration)
-APP_COMMANDS = [callbacks_group, stats_command, history_command, import_calls_command]
+APP_COMMANDS = [
+    callbacks_group,
+    stats_command,
+    history_command,
+    import_calls_command,
+    adherence_command,
+]

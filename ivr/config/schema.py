@@ -175,6 +175,15 @@ class SchedulerSettings(_Model):
         return {name: schedule for name, schedule in merged.items() if schedule is not None}
 
 
+class AdherenceSettings(_Model):
+    """How an agent's day is held against their published shifts (``/ops/adherence``)."""
+
+    # inside a scheduled break, not ready for one of these counts as keeping to the schedule
+    break_reasons: list[str] = ["break", "lunch"]
+    # a start this late, or an end this early, is not yet late / early (minutes)
+    grace_min: float = Field(2, ge=0, le=60)
+
+
 class LineSettings(_Model):
     name: str = Field(min_length=1)
     phone_number: str | None = Field(None, pattern=r"^\+[1-9]\d{6,14}$")
@@ -185,6 +194,7 @@ class LineSettings(_Model):
     hold: HoldSettings = HoldSettings()
     callbacks: CallbackSettings = CallbackSettings()
     agent_line: AgentLineSettings = AgentLineSettings()
+    adherence: AdherenceSettings = AdherenceSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     voicemail_max_s: int = Field(120, ge=10, le=600)
     short_abandon_s: float = Field(5, ge=0)

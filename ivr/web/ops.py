@@ -7,16 +7,27 @@ refresh themselves and today's intervals as a chart), ``/ops/abandoned`` and ``/
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 
 from ivr import clock, stats
 from ivr.config import hotline_config, last_good
 from ivr.config.schema import HotlineConfig
 from ivr.jobs.scheduler import job_overview
+from ivr.planning.adherence import day_adherence, out_of_adherence_now
 from ivr.store.db import get_session
 from ivr.store.models import ComplaintTicket, QueueEntry
 from ivr.web.auth import api_auth, login_required
@@ -120,6 +131,7 @@ def dashboard():
         lang=cfg.line.default_language,
         line=cfg.line,
         config_problems=last_good.problems_on_disk(current_app.config["CONFIG_DIR"]),
+        out_of_adherence=out_of_adherence_now(get_session(), cfg, clock.now()),
     )
 
 
@@ -180,3 +192,48 @@ def tickets():
         .all()
     )
     return render_template("tickets.html", tickets=rows, tz=cfg.tz)
+
+
+def requested_day(cfg: HotlineConfig) -> dt.date:
+    text = request.args.get("date")
+    if not text:
+        return clock.now().astimezone(cfg.tz).date()
+    return dt.date.fromisoformat(text)
+
+
+@bp.get("/ops/adherence")
+@login_required
+def adherence():
+    """Each agent's day against their published shifts, and who is out of adherence now."""
+    cfg = config()
+    try:
+        day = requested_day(cfg)
+    except ValueError:
+        return render_template("message.html", message="date must be YYYY-MM-DD"), 400
+    now = clock.now()
+    session = get_session()
+    table = day_adherence(session, cfg, day, now)
+    today = now.astimezone(cfg.tz).date()
+    return render_template(
+        "adherence.html",
+        day=day,
+        rows=table.to_dict(orient="records"),
+        now_out=out_of_adherence_now(session, cfg, now) if day == today else [],
+        is_today=day == today,
+    )
+
+
+@bp.get("/ops/adherence.csv")
+@login_required
+def adherence_csv():
+    cfg = config()
+    try:
+        day = requested_day(cfg)
+    except ValueError:
+        return error("date must be YYYY-MM-DD", parameter="date")
+    table = day_adherence(get_session(), cfg, day, clock.now())
+    return Response(
+        table.to_csv(index=False),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=adherence-{day}.csv"},
+    )
