@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ivr.store.models import PlanDraft
 
-DraftKind = Literal["forecast", "shifts", "roster"]
+DraftKind = Literal["forecast", "intraday", "shifts", "roster"]
 
 
 def save_draft(

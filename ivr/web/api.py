@@ -263,6 +263,18 @@ def document(version: str) -> dict:
                     },
                 }
             },
+            "/api/intraday": {
+                "get": {
+                    "summary": "The rest of today: agents needed against agents on line and "
+                    "rostered, per queue and interval, and the shortages in words.",
+                    "tags": ["statistics"],
+                    "security": _SECURITY,
+                    "responses": {
+                        "200": _json("Today's outlook.", "IntradayReport"),
+                        "401": _ERRORS["401"],
+                    },
+                }
+            },
             "/api/agents": {
                 "get": {
                     "summary": "Every agent's state now, with the call offered or taken.",
@@ -354,6 +366,33 @@ def document(version: str) -> dict:
                 "IntervalFigures": _object(_INTERVAL),
                 "LanguageFigures": _object(_LANGUAGE),
                 "Agent": _object(_AGENT),
+                "IntradayInterval": _object(
+                    {
+                        "queue": {"type": "string", "description": "A queue, or total."},
+                        "interval_start": {"type": "string", "format": "date-time"},
+                        "calls": {"type": "number"},
+                        "required": {**_COUNT, "description": "Agents on the phones (Erlang C)."},
+                        "on_line": {**_COUNT, "description": "Agents logged in and working now."},
+                        "short_on_line": _COUNT,
+                        "scheduled": {**_COUNT, "description": "Required, after shrinkage."},
+                        "rostered": {**_COUNT, "description": "On shift in the published roster."},
+                        "short_rostered": _COUNT,
+                    }
+                ),
+                "IntradayReport": _object(
+                    {
+                        "as_of": {"type": "string", "format": "date-time"},
+                        "forecast": {
+                            "type": ["string", "null"],
+                            "enum": ["intraday", "forecast", None],
+                            "description": "The stored forecast used: today's reforecast or "
+                            "the day-ahead forecast (null: none covers today).",
+                        },
+                        "intervals": {"type": "array", "items": _ref("IntradayInterval")},
+                        "shortages": {"type": "array", "items": {"type": "string"}},
+                        "shortages_rostered": {"type": "array", "items": {"type": "string"}},
+                    }
+                ),
                 "QueuesReport": _object(
                     {
                         "as_of": {"type": "string", "format": "date-time"},

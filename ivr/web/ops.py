@@ -27,6 +27,7 @@ from ivr import clock, stats
 from ivr.config import hotline_config, last_good
 from ivr.config.schema import HotlineConfig
 from ivr.jobs.scheduler import job_overview
+from ivr.planning import intraday
 from ivr.planning.adherence import day_adherence, out_of_adherence_now
 from ivr.store.db import get_session
 from ivr.store.models import ComplaintTicket, QueueEntry
@@ -236,4 +237,25 @@ def adherence_csv():
         table.to_csv(index=False),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename=adherence-{day}.csv"},
+    )
+
+
+@bp.get("/api/intraday")
+@api_auth
+def api_intraday():
+    """The rest of today: agents needed against agents on line and rostered, per queue and
+    interval, and the shortages in words."""
+    cfg = config()
+    now = clock.now()
+    session = get_session()
+    found = intraday.todays_forecast(session, cfg, now)
+    table = intraday.outlook(session, cfg, now)
+    return jsonify(
+        {
+            "as_of": now.astimezone(cfg.tz).isoformat(),
+            "forecast": found[1] if found else None,
+            "intervals": jsonable(table),
+            "shortages": intraday.shortages(cfg, table),
+            "shortages_rostered": intraday.shortages(cfg, table, "short_rostered"),
+        }
     )

@@ -215,6 +215,7 @@ def test_the_openapi_document_is_valid_and_the_responses_match_it(app, client, n
         ("/api/queues/nope/intervals", "/api/queues/{queue}/intervals", "404"),
         ("/api/queues/orders/intervals?freq=7min", "/api/queues/{queue}/intervals", "400"),
         ("/api/agents", "/api/agents", "200"),
+        ("/api/intraday", "/api/intraday", "200"),
     ]
     for url, path, status in checks:
         response = client.get(url, headers=bearer())

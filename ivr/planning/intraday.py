@@ -1,0 +1,177 @@
+"""The rest of today: agents the forecast calls need against the agents on line and the agents
+the published roster puts on shift, per queue and interval, and the shortages an ops lead acts on
+("short by 3 agents from 14:00 to 15:30 in orders").
+
+Today's calls are the newest stored forecast that covers today: an intraday reforecast (draft
+kind ``intraday``) when one was made today, else the day-ahead forecast (``forecast``). Agents
+required come from :func:`ivr.planning.pipeline.requirement_table`, exactly as
+``hotline requirements`` computes them: ``required`` (on the phones, Erlang C with each queue's
+AHT and target) is held against the agents on line now (logged in, in a working state, with the
+queue's skill); ``scheduled`` (required after shrinkage) against the agents the published roster
+has on shift then (not on their break, with the skill). An agent counts in every queue of their
+skills; the ``total`` rows count each agent once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.config.schema import HotlineConfig
+from ivr.planning.adherence import break_minutes
+from ivr.planning.pipeline import requirement_table
+from ivr.store.agent_states import WORKING
+from ivr.store.models import AgentAccount, PlanDraft, RosterAssignment
+
+COLUMNS = [
+    "queue", "interval_start", "calls", "required", "on_line", "short_on_line",
+    "scheduled", "rostered", "short_rostered",
+]  # fmt: skip
+DRAFTS_READ = 30  # newest forecast drafts looked at for one covering today
+
+
+def today_bounds(cfg: HotlineConfig, now: dt.datetime) -> tuple[pd.Timestamp, pd.Timestamp]:
+    day = now.astimezone(cfg.tz).date()
+    start = pd.Timestamp(dt.datetime.combine(day, dt.time(0)), tz=cfg.tz)
+    end = pd.Timestamp(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0)), tz=cfg.tz)
+    return start, end
+
+
+def todays_forecast(
+    session: Session, cfg: HotlineConfig, now: dt.datetime
+) -> tuple[pd.DataFrame, str] | None:
+    """Today's rows of the newest stored forecast covering today, and its kind; None if none."""
+    start, end = today_bounds(cfg, now)
+    drafts = session.scalars(
+        select(PlanDraft)
+        .where(PlanDraft.kind.in_(("intraday", "forecast")))
+        .order_by(PlanDraft.created_at.desc(), PlanDraft.id.desc())
+        .limit(DRAFTS_READ)
+    ).all()
+    for kind in ("intraday", "forecast"):
+        for draft in drafts:
+            if draft.kind != kind:
+                continue
+            table = pd.read_csv(io.StringIO(draft.content))
+            if not {"queue", "interval_start", "calls"} <= set(table.columns):
+                continue
+            table["interval_start"] = pd.to_datetime(table["interval_start"], utc=True)
+            rows = table[
+                (table["interval_start"] >= start.tz_convert("UTC"))
+                & (table["interval_start"] < end.tz_convert("UTC"))
+                & table["queue"].isin(cfg.queue_ids())
+            ]
+            if len(rows):
+                return rows.reset_index(drop=True), kind
+    return None
+
+
+def rostered_per_interval(
+    session: Session, cfg: HotlineConfig, starts: pd.DatetimeIndex, day: dt.date
+) -> pd.DataFrame:
+    """Agents of the published roster on shift (not on break) at each interval start: a column
+    per queue (agents with the skill) and ``total``."""
+    skills = {a.id: set(a.skills) for a in cfg.agents}
+    shifts = session.scalars(
+        select(RosterAssignment).where(
+            RosterAssignment.date == day, RosterAssignment.status == "published"
+        )
+    ).all()
+    at = starts.tz_convert("UTC").tz_localize(None).to_numpy()
+    out = pd.DataFrame(0, index=starts, columns=[*cfg.queue_ids(), "total"])
+    for shift in shifts:
+        begin = np.datetime64(shift.shift_start.astimezone(dt.UTC).replace(tzinfo=None))
+        end = np.datetime64(shift.shift_end.astimezone(dt.UTC).replace(tzinfo=None))
+        on = (at >= begin) & (at < end)
+        if shift.break_start is not None:
+            length = (shift.shift_end - shift.shift_start).total_seconds() / 60
+            b0 = np.datetime64(shift.break_start.astimezone(dt.UTC).replace(tzinfo=None))
+            b1 = b0 + np.timedelta64(break_minutes(cfg, length), "m")
+            on &= ~((at >= b0) & (at < b1))
+        out["total"] += on
+        for queue in skills.get(shift.agent_id, ()):
+            if queue in out:
+                out[queue] += on
+    return out
+
+
+def on_line_now(session: Session, cfg: HotlineConfig) -> dict[str, int]:
+    """Agents logged in and working now, per queue of their skills, and in ``total``."""
+    working = set(
+        session.scalars(select(AgentAccount.agent_id).where(AgentAccount.state.in_(WORKING)))
+    )
+    counts = {q: 0 for q in cfg.queue_ids()}
+    for agent in cfg.agents:
+        if agent.id in working:
+            for queue in agent.skills:
+                if queue in counts:
+                    counts[queue] += 1
+    counts["total"] = len(working & {a.id for a in cfg.agents})
+    return counts
+
+
+def outlook(session: Session, cfg: HotlineConfig, now: dt.datetime) -> pd.DataFrame:
+    """Today's intervals from the one under way to the end of the day (:data:`COLUMNS`); empty
+    when no stored forecast covers today."""
+    found = todays_forecast(session, cfg, now)
+    if found is None:
+        return pd.DataFrame(columns=COLUMNS)
+    table, _kind = found
+    current = pd.Timestamp(now).tz_convert("UTC")
+    freq = pd.Timedelta(table["interval_start"].sort_values().diff().min() or "30min")
+    table = table[table["interval_start"] + freq > current]
+    if table.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    needs = requirement_table(cfg, table)
+    needs = needs[needs["queue"].isin([*cfg.queue_ids(), "total"])]
+    needs["interval_start"] = pd.to_datetime(needs["interval_start"], utc=True)
+    starts = pd.DatetimeIndex(sorted(needs["interval_start"].unique())).tz_convert(cfg.tz)
+    day = now.astimezone(cfg.tz).date()
+    rostered = rostered_per_interval(session, cfg, starts, day)
+    rostered.index = rostered.index.tz_convert("UTC")
+    live = on_line_now(session, cfg)
+    out = needs.rename(columns={"agents": "required", "agents_scheduled": "scheduled"})
+    out["on_line"] = out["queue"].map(live).fillna(0).astype(int)
+    out["rostered"] = [
+        int(rostered.at[t, q]) if t in rostered.index else 0
+        for t, q in zip(out["interval_start"], out["queue"], strict=True)
+    ]
+    out["short_on_line"] = (out["required"] - out["on_line"]).clip(lower=0).astype(int)
+    out["short_rostered"] = (out["scheduled"] - out["rostered"]).clip(lower=0).astype(int)
+    out["required"] = out["required"].astype(int)
+    out["scheduled"] = out["scheduled"].astype(int)
+    out["calls"] = out["calls"].astype(float).round(1)
+    return out[COLUMNS].sort_values(["queue", "interval_start"]).reset_index(drop=True)
+
+
+def shortages(cfg: HotlineConfig, table: pd.DataFrame, column: str = "short_on_line") -> list[str]:
+    """Runs of consecutive intervals short of agents, per queue, as sentences: "short by 3
+    agents from 14:00 to 15:30 in orders" (the largest shortage of the run)."""
+    out: list[str] = []
+    if table.empty:
+        return out
+    freq = pd.Timedelta(
+        table["interval_start"].drop_duplicates().sort_values().diff().min() or "30min"
+    )
+    default = cfg.line.default_language
+    names = {q.id: q.names[default] for q in cfg.queues} | {"total": "all queues"}
+    for queue, rows in table.sort_values("interval_start").groupby("queue", sort=False):
+        short = rows[rows[column] > 0]
+        if short.empty:
+            continue
+        run_id = (short["interval_start"].diff() != freq).cumsum()
+        for _, run in short.groupby(run_id):
+            first = run["interval_start"].iloc[0].tz_convert(cfg.tz)
+            last = run["interval_start"].iloc[-1].tz_convert(cfg.tz) + freq
+            most = int(run[column].max())
+            agents = "agent" if most == 1 else "agents"
+            out.append(
+                f"short by {most} {agents} from {first:%H:%M} to {last:%H:%M} in "
+                f"{names.get(queue, queue)}"
+            )
+    return out
