@@ -18,13 +18,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 venv: $(STAMP)
 
 # Front-end libraries from the npm registry (package-lock.json pins them), served by the pages
-# as static files: the agent desktop's softphone is the Twilio Voice JS SDK.
+# as static files: the agent desktop's softphone is the Twilio Voice JS SDK, the dashboard's charts
+# Chart.js.
 VENDOR := ivr/web/static/vendor
 $(VENDOR)/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "make assets: npm (Node.js) is needed to install the pages' libraries"; exit 1; }
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	mkdir -p $(VENDOR)
 	cp node_modules/@twilio/voice-sdk/dist/twilio.min.js $(VENDOR)/twilio.min.js
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.umd.min.js
 	touch $@
 
 assets: $(VENDOR)/.installed

@@ -175,3 +175,83 @@ def shortages(cfg: HotlineConfig, table: pd.DataFrame, column: str = "short_on_l
                 f"{names.get(queue, queue)}"
             )
     return out
+
+
+def stored_forecast(
+    session: Session, cfg: HotlineConfig, now: dt.datetime, kind: str
+) -> pd.DataFrame | None:
+    """Today's rows of the newest stored draft of ``kind`` covering today (``forecast``: the
+    day-ahead forecast; ``intraday``: today's reforecast)."""
+    start, end = today_bounds(cfg, now)
+    for draft in session.scalars(
+        select(PlanDraft)
+        .where(PlanDraft.kind == kind)
+        .order_by(PlanDraft.created_at.desc(), PlanDraft.id.desc())
+        .limit(DRAFTS_READ)
+    ):
+        table = pd.read_csv(io.StringIO(draft.content))
+        if not {"queue", "interval_start", "calls"} <= set(table.columns):
+            continue
+        table["interval_start"] = pd.to_datetime(table["interval_start"], utc=True)
+        rows = table[
+            (table["interval_start"] >= start.tz_convert("UTC"))
+            & (table["interval_start"] < end.tz_convert("UTC"))
+        ]
+        if len(rows):
+            return rows
+    return None
+
+
+SERIES = [
+    "queue", "interval_start", "actual", "service_level", "day_ahead", "day_ahead_p10",
+    "day_ahead_p90", "reforecast", "reforecast_p10", "reforecast_p90",
+]  # fmt: skip
+
+
+def today_series(session: Session, cfg: HotlineConfig, now: dt.datetime) -> pd.DataFrame:
+    """Every interval of today, per queue and in ``total``: calls offered so far (``actual``,
+    none after now), the service level, and the day-ahead forecast and today's reforecast with
+    their bands (:data:`SERIES`)."""
+    from ivr import stats
+
+    freq = pd.Timedelta("30min")
+    figures = stats.interval_stats(session, cfg, stats.local_day(cfg, now), freq)
+    figures["interval_start"] = pd.to_datetime(figures["interval_start"], utc=True)
+    actual = figures[["queue", "interval_start", "offered", "answered", "abandoned"]].copy()
+    plus_abandoned = cfg.line.service_level_formula == "answered_plus_abandoned"
+
+    def base(frame: pd.DataFrame) -> pd.Series:
+        return frame["answered"] + frame["abandoned"] if plus_abandoned else frame["answered"]
+
+    # answered within the target, back from each queue's service level, to pool the total's
+    actual["within"] = (figures["service_level"].astype(float) * base(figures)).fillna(0.0)
+    total = actual.groupby("interval_start", as_index=False)[
+        ["offered", "answered", "abandoned", "within"]
+    ].sum()
+    total.insert(0, "queue", "total")
+    actual = pd.concat([actual, total], ignore_index=True)
+    counted = base(actual)
+    actual["service_level"] = (actual["within"] / counted.where(counted > 0)).round(4)
+    future = actual["interval_start"] >= pd.Timestamp(now).tz_convert("UTC")
+    actual["actual"] = actual["offered"].astype(float).where(~future)
+    out = actual[["queue", "interval_start", "actual", "service_level"]]
+    for kind, name in (("forecast", "day_ahead"), ("intraday", "reforecast")):
+        rows = stored_forecast(session, cfg, now, kind)
+        columns = [name, f"{name}_p10", f"{name}_p90"]
+        if rows is None:
+            for column in columns:
+                out = out.assign(**{column: np.nan})
+            continue
+        picked = rows[rows["queue"].isin(cfg.queue_ids())].copy()
+        for band in ("calls_p10", "calls_p90"):
+            if band not in picked:
+                picked[band] = picked["calls"]
+        picked = picked[["queue", "interval_start", "calls", "calls_p10", "calls_p90"]]
+        summed = picked.groupby("interval_start", as_index=False)[
+            ["calls", "calls_p10", "calls_p90"]
+        ].sum()  # the band of the total is wider than this; an ops view, not a planning input
+        summed.insert(0, "queue", "total")
+        picked = pd.concat([picked, summed], ignore_index=True)
+        picked.columns = ["queue", "interval_start", *columns]
+        out = out.merge(picked, on=["queue", "interval_start"], how="left")
+    return out[SERIES].sort_values(["queue", "interval_start"]).reset_index(drop=True)

@@ -391,6 +391,41 @@ def document(version: str) -> dict:
                         "intervals": {"type": "array", "items": _ref("IntradayInterval")},
                         "shortages": {"type": "array", "items": {"type": "string"}},
                         "shortages_rostered": {"type": "array", "items": {"type": "string"}},
+                        "today": {"type": "array", "items": _ref("TodayInterval")},
+                        "waiting": {"type": "array", "items": _ref("Waiting")},
+                        "callbacks_pending": {"type": "array", "items": _ref("PendingCallback")},
+                    }
+                ),
+                "TodayInterval": _object(
+                    {
+                        "queue": {"type": "string"},
+                        "interval_start": {"type": "string", "format": "date-time"},
+                        "actual": {**_NUMBER_OR_NULL, "description": "Calls offered so far."},
+                        "service_level": _NUMBER_OR_NULL,
+                        "day_ahead": _NUMBER_OR_NULL,
+                        "day_ahead_p10": _NUMBER_OR_NULL,
+                        "day_ahead_p90": _NUMBER_OR_NULL,
+                        "reforecast": _NUMBER_OR_NULL,
+                        "reforecast_p10": _NUMBER_OR_NULL,
+                        "reforecast_p90": _NUMBER_OR_NULL,
+                    }
+                ),
+                "Waiting": _object(
+                    {
+                        "queue": {"type": "string"},
+                        "language": {"type": "string"},
+                        "waited_s": _COUNT,
+                        "callback": {"type": "boolean"},
+                        "offered_to": _NULLABLE_STRING,
+                    }
+                ),
+                "PendingCallback": _object(
+                    {
+                        "queue": {"type": "string"},
+                        "language": {"type": "string"},
+                        "due_at": {"type": "string", "format": "date-time"},
+                        "attempts": _COUNT,
+                        "status": {"type": "string", "enum": ["pending", "dialing"]},
                     }
                 ),
                 "QueuesReport": _object(

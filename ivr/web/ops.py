@@ -30,7 +30,7 @@ from ivr.jobs.scheduler import job_overview
 from ivr.planning import intraday
 from ivr.planning.adherence import day_adherence, out_of_adherence_now
 from ivr.store.db import get_session
-from ivr.store.models import ComplaintTicket, QueueEntry
+from ivr.store.models import Callback, ComplaintTicket, QueueEntry
 from ivr.web.auth import api_auth, login_required
 
 bp = Blueprint("ops", __name__)
@@ -133,6 +133,7 @@ def dashboard():
         line=cfg.line,
         config_problems=last_good.problems_on_disk(current_app.config["CONFIG_DIR"]),
         out_of_adherence=out_of_adherence_now(get_session(), cfg, clock.now()),
+        line_target=min(q.service_level.target for q in cfg.queues),
     )
 
 
@@ -249,7 +250,7 @@ def api_intraday():
     now = clock.now()
     session = get_session()
     found = intraday.todays_forecast(session, cfg, now)
-    table = intraday.outlook(session, cfg, now)
+    table = local_times(intraday.outlook(session, cfg, now), cfg)
     return jsonify(
         {
             "as_of": now.astimezone(cfg.tz).isoformat(),
@@ -257,5 +258,68 @@ def api_intraday():
             "intervals": jsonable(table),
             "shortages": intraday.shortages(cfg, table),
             "shortages_rostered": intraday.shortages(cfg, table, "short_rostered"),
+            "today": jsonable(local_times(intraday.today_series(session, cfg, now), cfg)),
+            "waiting": waiting_now(session, cfg, now),
+            "callbacks_pending": pending_callbacks(session, cfg),
         }
     )
+
+
+def local_times(table: pd.DataFrame, cfg: HotlineConfig) -> pd.DataFrame:
+    """``interval_start`` in the line's time zone (what the page shows as time of day)."""
+    if len(table):
+        table = table.assign(interval_start=table["interval_start"].dt.tz_convert(cfg.tz))
+    return table
+
+
+def waiting_now(session, cfg: HotlineConfig, now) -> list[dict[str, Any]]:
+    """Callers waiting now, longest first: queue, language, seconds waited (from their original
+    entry), whether a callback brought them back, and the agent offered them if any."""
+    rows = session.execute(
+        select(
+            QueueEntry.queue,
+            QueueEntry.language,
+            QueueEntry.entered_at,
+            QueueEntry.original_entered_at,
+            QueueEntry.offered_to,
+        )
+        .where(
+            QueueEntry.result.is_(None),
+            QueueEntry.answered_at.is_(None),
+            QueueEntry.ended_at.is_(None),
+        )
+        .order_by(QueueEntry.original_entered_at)
+        .limit(200)
+    ).all()
+    default = cfg.line.default_language
+    return [
+        {
+            "queue": queue,
+            "language": language or default,
+            "waited_s": round((now - original).total_seconds()),
+            "callback": original < entered - dt.timedelta(seconds=1),
+            "offered_to": offered_to,
+        }
+        for queue, language, entered, original, offered_to in rows
+    ]
+
+
+def pending_callbacks(session, cfg: HotlineConfig) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(
+            Callback.queue, Callback.language, Callback.due_at, Callback.attempts, Callback.status
+        )
+        .where(Callback.status.in_(("pending", "dialing")))
+        .order_by(Callback.original_entered_at)
+        .limit(200)
+    ).all()
+    return [
+        {
+            "queue": queue,
+            "language": language,
+            "due_at": due.astimezone(cfg.tz).isoformat(),
+            "attempts": attempts,
+            "status": status,
+        }
+        for queue, language, due, attempts, status in rows
+    ]
