@@ -130,6 +130,7 @@ class JobSchedule(_Model):
 JobName = Literal[
     "dial_callbacks",
     "dispatch_calls",
+    "check_alerts",
     "check_lost_calls",
     "close_orphan_waits",
     "replay_spool",
@@ -141,6 +142,7 @@ RETIRED_JOBS = frozenset({"rollup_stats"})  # a line.yaml may still name them
 DEFAULT_JOBS: dict[str, JobSchedule] = {
     "dial_callbacks": JobSchedule(every_s=30),
     "dispatch_calls": JobSchedule(every_s=5),
+    "check_alerts": JobSchedule(every_s=60),
     "check_lost_calls": JobSchedule(every_s=300),
     "close_orphan_waits": JobSchedule(every_s=60),
     "replay_spool": JobSchedule(every_s=30),
@@ -184,6 +186,24 @@ class AdherenceSettings(_Model):
     grace_min: float = Field(2, ge=0, le=60)
 
 
+class AlertSettings(_Model):
+    """Conditions the ops team hears of: shown on the dashboard, posted as JSON to ``webhooks``."""
+
+    webhooks: list[str] = []  # URLs that receive each alert as a JSON POST
+    every_min: float = Field(30, ge=1, le=24 * 60)  # one condition is posted at most this often
+    service_level_window_min: float = Field(30, ge=5, le=240)  # service level over the last...
+    min_calls: int = Field(5, ge=1)  # ...when at least this many calls count in it
+    post_timeout_s: float = Field(5, gt=0, le=30)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("https://", "http://")):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return urls
+
+
 class LineSettings(_Model):
     name: str = Field(min_length=1)
     phone_number: str | None = Field(None, pattern=r"^\+[1-9]\d{6,14}$")
@@ -195,6 +215,7 @@ class LineSettings(_Model):
     callbacks: CallbackSettings = CallbackSettings()
     agent_line: AgentLineSettings = AgentLineSettings()
     adherence: AdherenceSettings = AdherenceSettings()
+    alerts: AlertSettings = AlertSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     voicemail_max_s: int = Field(120, ge=10, le=600)
     short_abandon_s: float = Field(5, ge=0)
@@ -342,6 +363,8 @@ class Queue(_Model):
     # agents of these other queues may take this queue's callers after the same wait
     overflow_skills: list[str] = []
     wrap_up_s: int = Field(30, ge=0, le=3600)  # the agent's after-call work, then available
+    # a caller waiting longer raises an alert (default: max_wait_before_callback_s)
+    alert_wait_s: PositiveSeconds | None = None
 
 
 class QueuesFile(_Model):

@@ -14,7 +14,7 @@ from sqlalchemy import delete, update
 from forecasts.forecast import write_csv
 from forecasts.plot import plot_forecast
 from ivr.config import hotline_config
-from ivr.jobs import lost_calls
+from ivr.jobs import alerts, lost_calls
 from ivr.planning.drafts import save_draft
 from ivr.planning.pipeline import history_from_log, line_calendar, line_forecast, plan_horizon
 from ivr.planning.rosters import draft_roster
@@ -151,6 +151,12 @@ def dispatch_calls(app: Flask, now: dt.datetime) -> str:
     return f"{len(offered)} call(s) offered, {withdrawn} offer(s) withdrawn"
 
 
+def check_alerts(app: Flask, now: dt.datetime) -> str:
+    """Alerts raised, repeated, cleared and posted to the configured webhooks."""
+
+    return alerts.check(app, now)
+
+
 def check_lost_calls(app: Flask, now: dt.datetime) -> str:
 
     return lost_calls.check_lost_calls(app, now)
@@ -159,6 +165,7 @@ def check_lost_calls(app: Flask, now: dt.datetime) -> str:
 JOBS = {
     "dial_callbacks": dial_callbacks,
     "dispatch_calls": dispatch_calls,
+    "check_alerts": check_alerts,
     "check_lost_calls": check_lost_calls,
     "close_orphan_waits": close_orphan_waits,
     "replay_spool": replay_spool,

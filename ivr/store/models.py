@@ -332,3 +332,20 @@ class HealthProbe(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     checked_at: Mapped[dt.datetime]
     checked_by: Mapped[str] = mapped_column(String(64))
+
+
+class Alert(Base):
+    """A condition the ops team hears of (``ivr.jobs.alerts``): one row per stretch of time it
+    holds, with when it was last posted to the webhooks."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_key_cleared", "key", "cleared_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))  # condition:queue, e.g. service_level:orders
+    message: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    raised_at: Mapped[dt.datetime]
+    seen_at: Mapped[dt.datetime]  # the last check that found it
+    posted_at: Mapped[dt.datetime | None]  # the last post every webhook took
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    cleared_at: Mapped[dt.datetime | None]

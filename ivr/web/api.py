@@ -392,6 +392,7 @@ def document(version: str) -> dict:
                         "shortages": {"type": "array", "items": {"type": "string"}},
                         "shortages_rostered": {"type": "array", "items": {"type": "string"}},
                         "today": {"type": "array", "items": _ref("TodayInterval")},
+                        "alerts": {"type": "array", "items": _ref("Alert")},
                         "waiting": {"type": "array", "items": _ref("Waiting")},
                         "callbacks_pending": {"type": "array", "items": _ref("PendingCallback")},
                     }
@@ -408,6 +409,13 @@ def document(version: str) -> dict:
                         "reforecast": _NUMBER_OR_NULL,
                         "reforecast_p10": _NUMBER_OR_NULL,
                         "reforecast_p90": _NUMBER_OR_NULL,
+                    }
+                ),
+                "Alert": _object(
+                    {
+                        "alert": {"type": "string", "description": "condition:queue"},
+                        "message": {"type": "string"},
+                        "raised_at": {"type": "string", "format": "date-time"},
                     }
                 ),
                 "Waiting": _object(

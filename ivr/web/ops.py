@@ -26,6 +26,7 @@ from sqlalchemy import select
 from ivr import clock, stats
 from ivr.config import hotline_config, last_good
 from ivr.config.schema import HotlineConfig
+from ivr.jobs import alerts
 from ivr.jobs.scheduler import job_overview
 from ivr.planning import intraday
 from ivr.planning.adherence import day_adherence, out_of_adherence_now
@@ -259,6 +260,14 @@ def api_intraday():
             "shortages": intraday.shortages(cfg, table),
             "shortages_rostered": intraday.shortages(cfg, table, "short_rostered"),
             "today": jsonable(local_times(intraday.today_series(session, cfg, now), cfg)),
+            "alerts": [
+                {
+                    "alert": a.key,
+                    "message": a.message,
+                    "raised_at": a.raised_at.astimezone(cfg.tz).isoformat(),
+                }
+                for a in alerts.active(session)
+            ],
             "waiting": waiting_now(session, cfg, now),
             "callbacks_pending": pending_callbacks(session, cfg),
         }

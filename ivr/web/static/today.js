@@ -90,6 +90,18 @@
     );
   }
 
+  function alerts() {
+    const box = document.getElementById("alerts");
+    box.hidden = body.alerts.length === 0;
+    box.querySelector("ul").replaceChildren(
+      ...body.alerts.map((a) => {
+        const li = document.createElement("li");
+        li.textContent = `${hhmm(a.raised_at)} ${a.message}`;
+        return li;
+      }),
+    );
+  }
+
   async function refresh() {
     try {
       const response = await fetch(section.dataset.api, { credentials: "same-origin" });
@@ -97,6 +109,7 @@
       body = await response.json();
       draw();
       strip();
+      alerts();
     } catch (err) { /* next time */ }
   }
 
