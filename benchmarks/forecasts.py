@@ -12,7 +12,12 @@ last ``--origins`` weekly origins, one week ahead, refitting every model at ever
 
 WAPE = sum|error| / sum(actual) over observed intervals. Two extra checks guard against
 tuning to the test weeks: the same backtest on the 8 origins *before* the last 8 (``earlier``),
-and every weekly origin whose week holds a public holiday (``holiday weeks``).
+and every weekly origin whose week holds a public holiday (``holiday weeks``). ``festival weeks``
+are the weekly origins whose week holds a day inside a festival period (Pesach, Sukkot,
+Christmas to New Year) or of the week after one (``forecasts/calendar.py``); there ``profile`` is
+also scored without its period factors (``profile (no periods)``), and each origin is listed.
+
+The first line printed says when, at which commit and on how many cores the run was made.
 
     python benchmarks/forecasts.py [--origins 8] [--no-mstl]
 """
@@ -31,7 +36,11 @@ import pandas as pd
 # Run as a script, this file's folder comes first on sys.path and its name would hide the
 # `forecasts` package.
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))
 
+from benchmarks.capacity import provenance  # noqa: E402
 from forecasts import backtest  # noqa: E402
 from forecasts.calendar import Calendar  # noqa: E402
 from forecasts.history import History, read_history  # noqa: E402
@@ -95,16 +104,39 @@ def series() -> list[tuple[str, History, Calendar]]:
     ]
 
 
-def holiday_week_results(history: History, calendar: Calendar, factories) -> list:
+def profile_without_periods() -> ProfileModel:
+    model = ProfileModel(periods=False)
+    model.name = "profile (no periods)"
+    return model
+
+
+def every_week_results(history: History, calendar: Calendar, factories) -> list:
+    """Every weekly origin with at least 5 weeks of history before it."""
     weeks = int((history.end - history.calls.index[0]).days // 7) - 5
-    results = backtest.run(
+    return backtest.run(
         history, factories, count=weeks, horizon=pd.Timedelta(days=7), calendar=calendar
     )
 
-    def has_holiday(origin: pd.Timestamp) -> bool:
-        return any(calendar.holiday((origin + pd.Timedelta(days=k)).date()) for k in range(7))
 
-    return [r for r in results if has_holiday(r.origin)]
+def week_days(origin: pd.Timestamp) -> list:
+    return [(origin + pd.Timedelta(days=k)).date() for k in range(7)]
+
+
+def holiday_week_results(results: list, calendar: Calendar) -> list:
+    return [r for r in results if any(calendar.holiday(d) for d in week_days(r.origin))]
+
+
+def festival_labels(origin: pd.Timestamp, calendar: Calendar) -> set[str]:
+    """``"<label> period"`` and ``"after <label>"`` for the festivals whose period, or the week
+    after it, has a day in the week from ``origin``."""
+    days = week_days(origin)
+    inside = {calendar.period(d) for d in days} - {None}
+    after = {calendar.after_period(d) for d in days} - {None}
+    return {f"{label} period" for label in inside} | {f"after {label}" for label in after}
+
+
+def festival_week_results(results: list, calendar: Calendar) -> list:
+    return [r for r in results if festival_labels(r.origin, calendar)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         factories.append(MSTLModel)
 
     rows = []
+    notes = []
+    per_origin = []
     horizon = pd.Timedelta(days=7)
     for name, history, calendar in series():
         started = time.perf_counter()
@@ -147,13 +181,32 @@ def main(argv: list[str] | None = None) -> int:
                 calendar=calendar,
             )
         )
-        holidays = backtest.score(holiday_week_results(history, calendar, factories[:2]))
+        every = every_week_results(history, calendar, [*factories[:2], profile_without_periods])
+        holidays = backtest.score(
+            [r for r in holiday_week_results(every, calendar) if r.model != "profile (no periods)"]
+        )
+        festival = festival_week_results(every, calendar)
         print(f"  done in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        for window, table in (
+        windows = [
             (f"last {args.origins} weeks", last),
             (f"earlier {args.origins} weeks", earlier),
             ("holiday weeks", holidays),
-        ):
+        ]
+        first, end = history.calls.index[0], history.calls.index[-1]
+        if festival:
+            windows.append(("festival weeks", backtest.score(festival)))
+            by_origin = backtest.score(festival, by=("origin", "model"))
+            for origin, part in by_origin.groupby("origin", sort=True):
+                wape = dict(zip(part["model"], part["wape"], strict=True))
+                per_origin.append(
+                    (name, origin, ", ".join(sorted(festival_labels(origin, calendar))), wape)
+                )
+        else:
+            notes.append(
+                f"{name}: no festival week (the series runs {first:%Y-%m-%d} to {end:%Y-%m-%d}:"
+                " no day inside a festival period nor in the week after one)"
+            )
+        for window, table in windows:
             base = float(table.loc[table["model"] == "seasonal_avg4", "wape"].iloc[0])
             for _, r in table.iterrows():
                 rows.append(
@@ -169,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
 
+    made = provenance()
+    print(
+        f"measured {made['date']} at commit {made['commit']}, {made['cores']} cores ({made['cpu']})"
+        + ("; MSTL not run (--no-mstl)" if args.no_mstl else "")
+    )
     print(
         "| series | window | model | WAPE | vs 4-week avg | WAPE hourly | p10-p90 coverage | fit+forecast s/origin |"
     )
@@ -177,6 +235,17 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {s} | {w} | {m} | {wape:.4f} | {rel:+.1f}% | {hourly:.4f} | {cover:.2f} | {secs:.3f} |"
         )
+    if per_origin:
+        print("\nfestival weeks, WAPE per origin (the week from the origin):")
+        print("| series | origin | festival | profile | profile (no periods) | seasonal_avg4 |")
+        print("|---|---|---|---:|---:|---:|")
+        for s, origin, labels, wape in per_origin:
+            print(
+                f"| {s} | {origin:%Y-%m-%d %a} | {labels} | {wape['profile']:.4f} |"
+                f" {wape['profile (no periods)']:.4f} | {wape['seasonal_avg4']:.4f} |"
+            )
+    for note in notes:
+        print(f"\n{note}")
     ours = [r for r in rows if r[2] == "profile" and r[1].startswith("last")]
     met = all(r[4] <= -15 for r in ours) and all(r[7] < 2 for r in ours)
     print(

@@ -6,8 +6,9 @@ a frame indexed like ``index`` with ``calls``, ``calls_p10`` and ``calls_p90`` (
 - :class:`SeasonalAverage`: mean of the same interval over the last k weeks (the baseline).
 - :class:`SeasonalNaive`: the same interval last week.
 - :class:`ProfileModel`: our model: daily volume = level x weekday factor x special-day factor
-  (x yearly ratio when a year of history exists), spread over the day by an intraday profile
-  estimated per weekday over several weeks and smoothed across neighbouring intervals.
+  (x festival-period factor) (x yearly ratio when a year of history exists), spread over the day
+  by an intraday profile estimated per weekday over several weeks and smoothed across
+  neighbouring intervals.
 
 Bands: call counts are over-dispersed Poisson; we use the negative binomial with variance
 mu + alpha mu^2, alpha estimated from errors on held-out data.
@@ -122,7 +123,12 @@ class SeasonalNaive(SeasonalAverage):
 
 
 class ProfileModel(Model):
-    """Level x weekday x special day, spread by a smoothed per-weekday intraday profile."""
+    """Level x weekday x special day, spread by a smoothed per-weekday intraday profile.
+
+    With ``periods`` (the default), a day inside a festival period or in the week after one (the
+    calendar's ``period`` and ``after_period``) that is no holiday, eve or day after a holiday is
+    also scaled by the ratio such days showed in the history, per festival, shrunk toward 1 by
+    ``period_shrink_days``; with none in the history it is forecast as a usual day."""
 
     name = "profile"
 
@@ -138,6 +144,8 @@ class ProfileModel(Model):
         level_clip: float = 0.1,
         level_clip_spread: float = 1.0,
         trend_shrink: float = 100.0,
+        periods: bool = True,
+        period_shrink_days: float = 2.0,
         calibrate: bool = True,
     ):
         self.profile_weeks = profile_weeks
@@ -150,6 +158,8 @@ class ProfileModel(Model):
         self.level_clip = level_clip
         self.level_clip_spread = level_clip_spread
         self.trend_shrink = trend_shrink
+        self.periods = periods
+        self.period_shrink_days = period_shrink_days
         self.calibrate = calibrate
 
     # -- fitting
@@ -227,7 +237,17 @@ class ProfileModel(Model):
         prior_level = np.concatenate([[np.nan], level_path[:-1]])  # what was known the day before
         expected = prior_level * self.weekday_factor[weekday] * self.month_factor[dom]
         self.special = self._special_days(kinds, totals, expected, matrix, usable)
-        self.yearly = self._yearly(deseason, normal)
+        self.period_factors = (
+            self._period_factors(kinds, totals, expected, usable) if self.periods else {}
+        )
+        # a festival period and its week after are left out of the yearly level, or a year on, the
+        # period factor and the yearly ratio would both count them
+        periodic = (
+            kinds["period"].notna().to_numpy() | kinds["after_period"].notna().to_numpy()
+            if self.periods
+            else np.zeros(days.size, dtype=bool)
+        )
+        self.yearly = self._yearly(deseason, normal & ~periodic)
         self.origin_day = self.days[-1] + pd.Timedelta(days=1)
         self.alpha = self._calibrate(y, calendar) if self.calibrate else 0.05
         return self
@@ -386,6 +406,36 @@ class ProfileModel(Model):
             out[kind] = (ratio, profile, int(rows.sum()))
         return out
 
+    def _period_factors(self, kinds, totals, expected, usable) -> dict:
+        """Per column (``period``, ``after_period``): the ratio of observed to expected volume on
+        its days that are no other kind of special day, as ``{label: factor}`` plus the factor of
+        all labels together under ``None``. The pooled ratio is shrunk toward 1 and each label's
+        toward the pooled one, by n / (n + ``period_shrink_days``); a column whose days never
+        occur in the history is left out (no change)."""
+        other = (
+            kinds["holiday"].notna().to_numpy()
+            | kinds["eve"].to_numpy()
+            | kinds["after"].to_numpy()
+            | kinds["event"].notna().to_numpy()
+        )
+        known = usable & ~other & np.isfinite(expected) & (expected > 0) & np.isfinite(totals)
+        out = {}
+        for column in ("period", "after_period"):
+            labels = kinds[column].to_numpy(dtype=object)
+            rows = known & kinds[column].notna().to_numpy()
+            if not rows.any():
+                continue
+            ratio = totals[rows] / expected[rows]
+            n = ratio.size
+            pooled = 1.0 + n / (n + self.period_shrink_days) * (float(np.median(ratio)) - 1.0)
+            factors: dict[str | None, float] = {None: pooled}
+            for label in set(labels[rows]):
+                mine = ratio[labels[rows] == label]
+                weight = mine.size / (mine.size + self.period_shrink_days)
+                factors[label] = pooled + weight * (float(np.median(mine)) - pooled)
+            out[column] = (factors, n)
+        return out
+
     def _yearly(self, deseason, normal) -> pd.Series | None:
         """Smoothed deseasonalised level by date, when more than a year of history exists."""
         if (self.days[-1] - self.days[0]).days < 400:
@@ -442,6 +492,16 @@ class ProfileModel(Model):
                 profiles[mask] = profile
             elif kind == "holiday":
                 daily[mask] *= self.default_holiday_factor
+        plain = ~(
+            kinds["holiday"].notna().to_numpy()
+            | kinds["eve"].to_numpy()
+            | kinds["after"].to_numpy()
+        )
+        for column, (factors, _n) in self.period_factors.items():
+            labels = kinds[column]
+            mask = plain & labels.notna().to_numpy()
+            if mask.any():
+                daily[mask] *= labels[mask].map(factors).fillna(factors[None]).to_numpy(float)
         for d, label in enumerate(kinds["event"]):
             if label is not None and f"event:{label}" in self.special:
                 daily[d] *= self.special[f"event:{label}"][0]

@@ -200,3 +200,89 @@ def test_negative_binomial_band():
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="unknown model 'prophet'"):
         make_model("prophet")
+
+
+JERUSALEM = "Asia/Jerusalem"
+
+
+def festival_effects(
+    calendar: Calendar, start: str, end: str, period: float = 0.6, after: float = 1.2
+) -> dict[dt.date, float]:
+    """Day factors: holidays at 30 %, festival period days at ``period``, the week after at
+    ``after``."""
+    kinds = calendar.day_kinds(pd.date_range(start, end).to_numpy())
+    effects = {}
+    for day, row in kinds.iterrows():
+        if pd.notna(row["holiday"]):
+            effects[day.date()] = 0.3
+        elif pd.notna(row["period"]):
+            effects[day.date()] = period
+        elif pd.notna(row["after_period"]):
+            effects[day.date()] = after
+    return effects
+
+
+def daily_totals(frame: pd.DataFrame, index: pd.DatetimeIndex) -> pd.Series:
+    return frame["calls"].groupby(local_dates(index)).sum()
+
+
+def test_festival_periods_and_the_week_after_are_learned_and_applied_a_year_on():
+    # Pesach and Sukkot 2025 in the history, Pesach 2026 in the two weeks forecast
+    calendar = Calendar("IL")
+    effects = festival_effects(calendar, "2025-03-01", "2026-04-30")
+    train = grid("2025-03-10", 385, tz=JERUSALEM)
+    target = grid("2026-03-30", 14, tz=JERUSALEM)
+    y = history_frame(train, seed=12, holidays=effects)
+    ours = ProfileModel().fit(y, calendar)
+    plain = ProfileModel(periods=False).fit(y, calendar)
+    factors = {column: f[0] for column, f in ours.period_factors.items()}
+    assert factors["period"]["pesach"] == pytest.approx(0.6, rel=0.12)
+    assert factors["after_period"]["pesach"] == pytest.approx(1.2, rel=0.06)
+
+    kinds = calendar.day_kinds(pd.date_range("2026-03-30", periods=14).to_numpy())
+    other = (kinds["eve"] | kinds["after"]).to_numpy()
+    usual = kinds[["holiday", "event", "period", "after_period"]].isna().all(axis=1).to_numpy()
+    usual = usual & ~other
+    in_period = kinds["period"].notna().to_numpy() & ~other
+    after = kinds["after_period"].notna().to_numpy() & ~other
+    assert in_period.sum() >= 2 and after.sum() >= 2 and usual.sum() >= 2
+
+    ours_daily = daily_totals(ours.predict(target), target).to_numpy()
+    plain_daily = daily_totals(plain.predict(target), target).to_numpy()
+    truth_daily = (
+        pd.Series(expected_calls(target, holidays=effects))
+        .groupby(local_dates(target))
+        .sum()
+        .to_numpy()
+    )
+    assert ours_daily[in_period] / truth_daily[in_period] == pytest.approx(1.0, rel=0.15)
+    assert ours_daily[after] / truth_daily[after] == pytest.approx(1.0, rel=0.1)
+    assert ours_daily[in_period] / plain_daily[in_period] == pytest.approx(0.6, rel=0.12)
+    assert ours_daily[after] / plain_daily[after] == pytest.approx(1.2, rel=0.06)
+    assert ours_daily[usual] == pytest.approx(plain_daily[usual], rel=1e-9)
+    assert wape(truth_daily, ours_daily) < wape(truth_daily, plain_daily)
+
+
+def test_no_festival_period_in_the_history_changes_nothing():
+    calendar = Calendar("IL")
+    effects = festival_effects(calendar, "2026-01-01", "2026-04-30")
+    y = history_frame(grid("2026-01-05", 12 * 7, tz=JERUSALEM), seed=13, holidays=effects)
+    target = grid("2026-03-30", 14, tz=JERUSALEM)  # Pesach 2026 and the week after
+    ours = ProfileModel().fit(y, calendar)
+    assert ours.period_factors == {}
+    expected = ProfileModel(periods=False).fit(y, calendar).predict(target)
+    pd.testing.assert_frame_equal(ours.predict(target), expected)
+
+
+def test_a_period_seen_on_few_days_is_shrunk_toward_no_change():
+    # the history ends two intermediate days into Pesach 2025
+    calendar = Calendar("IL")
+    effects = festival_effects(calendar, "2025-01-01", "2025-04-30", period=0.5)
+    y = history_frame(grid("2025-01-06", 101, tz=JERUSALEM), seed=14, holidays=effects)
+    kinds = calendar.day_kinds(pd.date_range("2025-01-06", periods=101).to_numpy())
+    seen = kinds["period"].notna() & ~kinds["eve"] & ~kinds["after"]
+    assert 1 <= seen.sum() <= 3
+    shrunk = ProfileModel().fit(y, calendar).period_factors["period"][0]["pesach"]
+    raw = ProfileModel(period_shrink_days=0.0).fit(y, calendar).period_factors["period"][0]
+    assert raw["pesach"] == pytest.approx(0.5, rel=0.15)
+    assert raw["pesach"] < shrunk < 1.0
