@@ -14,7 +14,9 @@ from sqlalchemy import delete, update
 from forecasts.forecast import write_csv
 from forecasts.plot import plot_forecast
 from ivr.config import hotline_config
+from ivr.config.hours import OpeningHours
 from ivr.jobs import alerts, lost_calls
+from ivr.planning import intraday
 from ivr.planning.drafts import save_draft
 from ivr.planning.pipeline import history_from_log, line_calendar, line_forecast, plan_horizon
 from ivr.planning.rosters import draft_roster
@@ -151,6 +153,25 @@ def dispatch_calls(app: Flask, now: dt.datetime) -> str:
     return f"{len(offered)} call(s) offered, {withdrawn} offer(s) withdrawn"
 
 
+def intraday_reforecast(app: Flask, now: dt.datetime) -> str:
+    """While the line is open: the rest of today reforecast from the calls so far, stored as a
+    draft (kind ``intraday``) that the dashboard's Today and the staffing alerts read."""
+
+    cfg = hotline_config(app)
+    if not OpeningHours.from_config(cfg).is_open(now):
+        return "the line is closed: no reforecast"
+    with session_scope(app) as session:
+        table = intraday.reforecast_today(session, cfg, now)
+        if table is None:
+            return "no day-ahead forecast covers today, or no call yet: no reforecast"
+        buffer = io.StringIO()
+        write_csv(table, buffer)
+        day = now.astimezone(cfg.tz).date()
+        calls = round(float(table["calls"].sum()))
+        save_draft(session, "intraday", day, buffer.getvalue(), {"calls_left": calls}, now)
+    return f"reforecast: {calls} calls for the rest of today"
+
+
 def check_alerts(app: Flask, now: dt.datetime) -> str:
     """Alerts raised, repeated, cleared and posted to the configured webhooks."""
 
@@ -166,6 +187,7 @@ JOBS = {
     "dial_callbacks": dial_callbacks,
     "dispatch_calls": dispatch_calls,
     "check_alerts": check_alerts,
+    "intraday_reforecast": intraday_reforecast,
     "check_lost_calls": check_lost_calls,
     "close_orphan_waits": close_orphan_waits,
     "replay_spool": replay_spool,

@@ -255,3 +255,34 @@ def today_series(session: Session, cfg: HotlineConfig, now: dt.datetime) -> pd.D
         picked.columns = ["queue", "interval_start", *columns]
         out = out.merge(picked, on=["queue", "interval_start"], how="left")
     return out[SERIES].sort_values(["queue", "interval_start"]).reset_index(drop=True)
+
+
+def reforecast_today(
+    session: Session, cfg: HotlineConfig, now: dt.datetime, freq: str = "30min"
+) -> pd.DataFrame | None:
+    """Today's reforecast from the call log so far (whole intervals up to ``now``) and the
+    day-ahead forecast stored for today: the rest of the day per queue and interval with its band
+    (``forecasts.intraday.reforecast``, its default prior). None when no day-ahead forecast covers
+    today or the log holds no call."""
+    from forecasts.intraday import reforecast
+    from ivr import stats
+    from ivr.planning.pipeline import history_from_table
+    from ivr.store.importer import first_entry
+
+    day_ahead = stored_forecast(session, cfg, now, "forecast")
+    first = first_entry(session)
+    if day_ahead is None or first is None:
+        return None
+    step = pd.Timedelta(freq)
+    cut = pd.Timestamp(now).tz_convert("UTC").floor(step).to_pydatetime()
+    start = stats.local_day(cfg, min(first, cut)).since
+    table = stats.history_table(session, cfg, stats.Window(start, cut), step)
+    if table.empty:
+        return None
+    history = history_from_table(cfg, table, freq)
+    day_ahead = day_ahead[day_ahead["queue"].isin(history.queues)].copy()
+    for band in ("calls_p10", "calls_p90"):
+        if band not in day_ahead:
+            day_ahead[band] = day_ahead["calls"]
+    day_ahead["interval_start"] = day_ahead["interval_start"].dt.tz_convert(cfg.tz)
+    return reforecast(history, day_ahead, pd.Timestamp(now).tz_convert(cfg.tz))

@@ -112,3 +112,38 @@ def test_a_reforecast_made_today_is_preferred_and_the_api_says_the_shortages(day
         "scheduled", "rostered", "short_rostered",
     }  # fmt: skip
     assert all(s.startswith("short by ") for s in body["shortages"])
+
+
+def test_the_job_reforecasts_the_rest_of_today_from_the_calls_so_far(app, clock):
+    from ivr.jobs.bodies import JOBS
+    from ivr.planning.intraday import stored_forecast
+    from ivr.store.models import QueueEntry
+
+    clock.at = dt.datetime(2026, 11, 25, 12, 5, tzinfo=ROME).astimezone(dt.UTC)
+    with session_scope(app) as session:
+        save_draft(session, "forecast", dt.date(2026, 11, 23), forecast_csv(20), {}, clock.at)
+        # the morning runs at 30 calls a half hour in every queue, against 20 forecast
+        starts = pd.date_range(
+            "2026-11-25 09:00", "2026-11-25 11:30", freq="30min", tz="Europe/Rome"
+        )
+        for t in starts:
+            for queue in CFG.queue_ids():
+                for n in range(30):
+                    at = (t + pd.Timedelta(seconds=55 * n)).to_pydatetime()
+                    session.add(
+                        QueueEntry(call_sid=f"CA{queue}{t:%H%M}{n}", queue=queue, language="en",
+                                   entered_at=at, original_entered_at=at, result="bridged")
+                    )  # fmt: skip
+    message = JOBS["intraday_reforecast"](app, clock.at)
+    assert message.startswith("reforecast: ")
+    with session_scope(app) as session:
+        rows = stored_forecast(session, hotline_config(app), clock.at, "intraday")
+    assert rows["interval_start"].min() == pd.Timestamp("2026-11-25 11:00", tz="UTC")  # 12:00
+    afternoon = rows[
+        (rows["queue"] == "orders")
+        & (rows["interval_start"] == pd.Timestamp("2026-11-25 13:00", tz="UTC"))
+    ]
+    assert 20 < float(afternoon["calls"].iloc[0]) <= 30  # moved toward the morning's level
+    assert (rows["calls_p10"] <= rows["calls"]).all() and (rows["calls"] <= rows["calls_p90"]).all()
+    clock.at = dt.datetime(2026, 11, 29, 12, 0, tzinfo=ROME).astimezone(dt.UTC)  # Sunday: closed
+    assert JOBS["intraday_reforecast"](app, clock.at) == "the line is closed: no reforecast"
