@@ -626,3 +626,36 @@ def fit_intraday(
         if progress:
             progress(f"fitted {queue}: {IntradayParams({queue: p}).describe()}")
     return IntradayParams(queues=queues)
+
+
+def fit_recent(
+    history: History,
+    now: pd.Timestamp,
+    weeks: int,
+    calendar: Calendar,
+    say: Callable[[str], None] = lambda _m: None,
+) -> IntradayParams:
+    """The prior fitted on the history's last ``weeks`` weeks before today (each past day with the
+    day-ahead forecast the profile model would have made the night before), or the default."""
+    if weeks <= 0:
+        return IntradayParams()
+    start, _end = day_bounds(now)
+    before = history.before(start)
+    days = pd.DatetimeIndex(pd.unique(local_dates(before.calls.dropna(how="all").index)))
+    if len(days):
+        earliest = max(
+            days[0] + pd.Timedelta(weeks=2),  # a forecast needs two weeks of history before it
+            days[-1] - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1),
+        )
+        days = days[days >= earliest]
+    if len(days) < MIN_FIT_DAYS:
+        say(
+            f"  .. {len(days)} day(s) to fit on after two weeks of history (at least {MIN_FIT_DAYS}"
+            " needed): the default prior is used"
+        )
+        return IntradayParams()
+    if history.tz is not None:
+        days = days.tz_localize(history.tz, ambiguous=True, nonexistent="shift_forward")
+    say(f"  .. fitting the prior on {len(days)} past days")
+    past = day_ahead_forecasts(before, days, calendar=calendar)
+    return fit_intraday(before, past)

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import click
 import numpy as np
 import pandas as pd
 
-from forecasts.calendar import Calendar
 from forecasts.forecast import COLUMNS, write_csv
-from forecasts.history import History, local_dates
+from forecasts.history import History
 from forecasts.intraday import (
-    MIN_FIT_DAYS,
     IntradayError,
-    IntradayParams,
-    day_ahead_forecasts,
     day_bounds,
-    fit_intraday,
+    fit_recent,
     reforecast,
 )
 from ivr import settings
@@ -124,39 +119,6 @@ def check_hours(cfg: HotlineConfig, now: pd.Timestamp) -> None:
         )
 
 
-def fit_params(
-    history: History,
-    now: pd.Timestamp,
-    weeks: int,
-    calendar: Calendar,
-    say: Callable[[str], None],
-) -> IntradayParams:
-    """The prior fitted on the history's last ``weeks`` weeks before today (each past day with the
-    day-ahead forecast the profile model would have made the night before), or the default."""
-    if weeks <= 0:
-        return IntradayParams()
-    start, _end = day_bounds(now)
-    before = history.before(start)
-    days = pd.DatetimeIndex(pd.unique(local_dates(before.calls.dropna(how="all").index)))
-    if len(days):
-        earliest = max(
-            days[0] + pd.Timedelta(weeks=2),  # a forecast needs two weeks of history before it
-            days[-1] - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1),
-        )
-        days = days[days >= earliest]
-    if len(days) < MIN_FIT_DAYS:
-        say(
-            f"  .. {len(days)} day(s) to fit on after two weeks of history (at least {MIN_FIT_DAYS}"
-            " needed): the default prior is used"
-        )
-        return IntradayParams()
-    if history.tz is not None:
-        days = days.tz_localize(history.tz, ambiguous=True, nonexistent="shift_forward")
-    say(f"  .. fitting the prior on {len(days)} past days")
-    past = day_ahead_forecasts(before, days, calendar=calendar)
-    return fit_intraday(before, past)
-
-
 @click.command("reforecast")
 @click.argument("history_file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -244,7 +206,7 @@ def reforecast_command(
             f" {start:%Y-%m-%d}, the day of --now"
         )
     calendar = make_calendar(cfg, holiday_country, None)
-    params = fit_params(history, moment, fit_weeks, calendar, lambda m: click.echo(m, err=True))
+    params = fit_recent(history, moment, fit_weeks, calendar, lambda m: click.echo(m, err=True))
     try:
         result = reforecast(history, today, moment, params)
     except IntradayError as exc:

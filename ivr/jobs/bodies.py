@@ -161,7 +161,8 @@ def intraday_reforecast(app: Flask, now: dt.datetime) -> str:
     if not OpeningHours.from_config(cfg).is_open(now):
         return "the line is closed: no reforecast"
     with session_scope(app) as session:
-        table = intraday.reforecast_today(session, cfg, now)
+        priors = app.extensions.setdefault("hotline.intraday_priors", {})  # fitted once a day
+        table = intraday.reforecast_today(session, cfg, now, priors=priors)
         if table is None:
             return "no day-ahead forecast covers today, or no call yet: no reforecast"
         buffer = io.StringIO()

@@ -257,16 +257,25 @@ def today_series(session: Session, cfg: HotlineConfig, now: dt.datetime) -> pd.D
     return out[SERIES].sort_values(["queue", "interval_start"]).reset_index(drop=True)
 
 
+FIT_WEEKS = 8  # the prior is fitted on this many weeks of the call log before today
+
+
 def reforecast_today(
-    session: Session, cfg: HotlineConfig, now: dt.datetime, freq: str = "30min"
+    session: Session,
+    cfg: HotlineConfig,
+    now: dt.datetime,
+    freq: str = "30min",
+    priors: dict | None = None,
 ) -> pd.DataFrame | None:
     """Today's reforecast from the call log so far (whole intervals up to ``now``) and the
     day-ahead forecast stored for today: the rest of the day per queue and interval with its band
-    (``forecasts.intraday.reforecast``, its default prior). None when no day-ahead forecast covers
-    today or the log holds no call."""
-    from forecasts.intraday import reforecast
+    (``forecasts.intraday.reforecast``). The prior is fitted once a day on the log's last
+    :data:`FIT_WEEKS` weeks before today (``fit_recent``; the default prior with too few days) and
+    kept in ``priors`` (a dict the caller keeps between runs) for the day's later runs. None when
+    no day-ahead forecast covers today or the log holds no call."""
+    from forecasts.intraday import fit_recent, reforecast
     from ivr import stats
-    from ivr.planning.pipeline import history_from_table
+    from ivr.planning.pipeline import history_from_table, line_calendar
     from ivr.store.importer import first_entry
 
     day_ahead = stored_forecast(session, cfg, now, "forecast")
@@ -285,4 +294,9 @@ def reforecast_today(
         if band not in day_ahead:
             day_ahead[band] = day_ahead["calls"]
     day_ahead["interval_start"] = day_ahead["interval_start"].dt.tz_convert(cfg.tz)
-    return reforecast(history, day_ahead, pd.Timestamp(now).tz_convert(cfg.tz))
+    moment = pd.Timestamp(now).tz_convert(cfg.tz)
+    priors = priors if priors is not None else {}
+    day = moment.date()
+    if priors.get("day") != day:
+        priors.update(day=day, params=fit_recent(history, moment, FIT_WEEKS, line_calendar(cfg)))
+    return reforecast(history, day_ahead, moment, priors["params"])
