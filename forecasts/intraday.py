@@ -200,7 +200,8 @@ def day_bounds(now: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
     )
 
 
-def _interval(table: pd.DataFrame) -> pd.Timedelta | None:
+def forecast_interval(table: pd.DataFrame) -> pd.Timedelta | None:
+    """The length of a forecast table's intervals (the commonest step within a queue)."""
     steps = (
         table.sort_values(["queue", "interval_start"])
         .groupby("queue")["interval_start"]
@@ -268,7 +269,7 @@ def reforecast(
             f"the forecast has queue(s) {', '.join(unknown)} that the history does not have"
             f" (it has {', '.join(history.queues)})"
         )
-    freq = _interval(table) or history.freq
+    freq = forecast_interval(table) or history.freq
     if freq != history.freq:
         if freq < history.freq or freq % history.freq != pd.Timedelta(0):
             raise IntradayError(

@@ -17,6 +17,7 @@ from forecasts.intraday import (
     IntradayError,
     day_bounds,
     fit_recent,
+    forecast_interval,
     reforecast,
 )
 from ivr import settings
@@ -223,14 +224,7 @@ def reforecast_command(
 def _to_forecast_grid(
     history: History, table: pd.DataFrame, history_file: str, forecast_file: str, freq: str | None
 ) -> History:
-    steps = (
-        table.sort_values(["queue", "interval_start"])
-        .groupby("queue")["interval_start"]
-        .diff()
-        .dropna()
-    )
-    steps = steps[steps > pd.Timedelta(0)]
-    interval = pd.Timedelta(steps.mode().iloc[0]) if len(steps) else history.freq
+    interval = forecast_interval(table) or history.freq
     if freq:
         try:
             wanted = pd.Timedelta(freq)

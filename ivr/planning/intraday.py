@@ -46,26 +46,10 @@ def todays_forecast(
     session: Session, cfg: HotlineConfig, now: dt.datetime
 ) -> tuple[pd.DataFrame, str] | None:
     """Today's rows of the newest stored forecast covering today, and its kind; None if none."""
-    start, end = today_bounds(cfg, now)
-    drafts = session.scalars(
-        select(PlanDraft)
-        .where(PlanDraft.kind.in_(("intraday", "forecast")))
-        .order_by(PlanDraft.created_at.desc(), PlanDraft.id.desc())
-        .limit(DRAFTS_READ)
-    ).all()
     for kind in ("intraday", "forecast"):
-        for draft in drafts:
-            if draft.kind != kind:
-                continue
-            table = pd.read_csv(io.StringIO(draft.content))
-            if not {"queue", "interval_start", "calls"} <= set(table.columns):
-                continue
-            table["interval_start"] = pd.to_datetime(table["interval_start"], utc=True)
-            rows = table[
-                (table["interval_start"] >= start.tz_convert("UTC"))
-                & (table["interval_start"] < end.tz_convert("UTC"))
-                & table["queue"].isin(cfg.queue_ids())
-            ]
+        rows = stored_forecast(session, cfg, now, kind)
+        if rows is not None:
+            rows = rows[rows["queue"].isin(cfg.queue_ids())]
             if len(rows):
                 return rows.reset_index(drop=True), kind
     return None
