@@ -413,6 +413,51 @@ def write_csv(rows: list[dict], path: str | Path) -> None:
         writer.writerows(rows)
 
 
+def agent_calendar(
+    rows: list[dict],
+    agent: Agent,
+    line_name: str,
+    tz: dt.tzinfo,
+    *,
+    stamp: dt.datetime | None = None,
+    sequence: int | dict[str, int] = 0,
+) -> bytes:
+    """An agent's shifts among ``rows`` as one iCalendar file (RFC 5545). Each shift is an event
+    whose UID stays the same for the agent, date and shift times however often the roster is
+    exported, with its times in the line's zone (``tz``, a VTIMEZONE in the file). ``stamp``
+    (DTSTAMP, default now) is the same for every event; ``sequence`` (SEQUENCE) too, or per date
+    (a dict of ISO dates)."""
+    from icalendar import Calendar, Event
+
+    stamp = (stamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    cal = Calendar()
+    cal.add("prodid", f"-//{line_name}//roster//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("name", f"{line_name} – {agent.name}")
+    cal.add("x-wr-calname", f"{line_name} – {agent.name}")
+    cal.add("x-wr-timezone", str(tz))
+    for row in rows:
+        if row["agent"] != agent.id:
+            continue
+        start = dt.datetime.fromisoformat(row["shift_start"]).astimezone(tz)
+        end = dt.datetime.fromisoformat(row["shift_end"]).astimezone(tz)
+        event = Event()
+        event.add("uid", f"{agent.id}-{row['date']}-{start:%H%M}-{end:%H%M}@hotline")
+        event.add("dtstamp", stamp)
+        event.add(
+            "sequence", sequence.get(row["date"], 0) if isinstance(sequence, dict) else sequence
+        )
+        event.add("summary", f"{line_name} shift ({row['queue_skills'].replace(';', ', ')})")
+        event.add("dtstart", start)
+        event.add("dtend", end)
+        if row["break_start"]:
+            event.add("description", f"Unpaid break from {row['break_start'][11:16]}")
+        cal.add_component(event)
+    cal.add_missing_timezones()
+    return cal.to_ical()
+
+
 def write_ics(
     rows: list[dict],
     agents: list[Agent],
@@ -423,42 +468,13 @@ def write_ics(
     stamp: dt.datetime | None = None,
     sequence: int = 0,
 ) -> list[Path]:
-    """One iCalendar file (RFC 5545) per agent, named after the line and the agent. Each shift
-    is an event whose UID stays the same for the agent, date and shift times however often the
-    roster is exported, with its times in the line's zone (``tz``, a VTIMEZONE in the file).
-    ``stamp`` (DTSTAMP, default now) and ``sequence`` (SEQUENCE) are the same for every event."""
-    from icalendar import Calendar, Event
-
-    stamp = (stamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    """One iCalendar file per agent (:func:`agent_calendar`), named after the agent."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for agent in agents:
-        cal = Calendar()
-        cal.add("prodid", f"-//{line_name}//roster//EN")
-        cal.add("version", "2.0")
-        cal.add("calscale", "GREGORIAN")
-        cal.add("name", f"{line_name} – {agent.name}")
-        cal.add("x-wr-calname", f"{line_name} – {agent.name}")
-        cal.add("x-wr-timezone", str(tz))
-        for row in rows:
-            if row["agent"] != agent.id:
-                continue
-            start = dt.datetime.fromisoformat(row["shift_start"]).astimezone(tz)
-            end = dt.datetime.fromisoformat(row["shift_end"]).astimezone(tz)
-            event = Event()
-            event.add("uid", f"{agent.id}-{row['date']}-{start:%H%M}-{end:%H%M}@hotline")
-            event.add("dtstamp", stamp)
-            event.add("sequence", sequence)
-            event.add("summary", f"{line_name} shift ({row['queue_skills'].replace(';', ', ')})")
-            event.add("dtstart", start)
-            event.add("dtend", end)
-            if row["break_start"]:
-                event.add("description", f"Unpaid break from {row['break_start'][11:16]}")
-            cal.add_component(event)
-        cal.add_missing_timezones()
         path = folder / f"{agent.id}.ics"
-        path.write_bytes(cal.to_ical())
+        path.write_bytes(agent_calendar(rows, agent, line_name, tz, stamp=stamp, sequence=sequence))
         written.append(path)
     return written
 

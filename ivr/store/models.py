@@ -349,3 +349,15 @@ class Alert(Base):
     posted_at: Mapped[dt.datetime | None]  # the last post every webhook took
     failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     cleared_at: Mapped[dt.datetime | None]
+
+
+class CalendarFeed(Base):
+    """An agent's calendar feed: the secret in its URL is derived from the app's key and this
+    version, which a supervisor raises to rotate it (the old URL stops working)."""
+
+    __tablename__ = "calendar_feeds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(32), unique=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    rotated_at: Mapped[dt.datetime | None]
+    rotated_by: Mapped[str | None] = mapped_column(String(100))

@@ -94,7 +94,7 @@ def to_login() -> Response:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-AGENT_AREAS = {"desktop", "auth", "static", "health"}  # what an agent's login may open
+AGENT_AREAS = {"desktop", "auth", "static", "health", "calendars"}  # what an agent's login may open
 
 
 def json_forbidden() -> Response:

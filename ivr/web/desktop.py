@@ -41,6 +41,7 @@ from ivr.store.models import (
 from ivr.voice import dispatch
 from ivr.voice.twilio_rest import masked
 from ivr.web.auth import current_user, login_required
+from ivr.web.calendars import feed_url
 
 bp = Blueprint("desktop", __name__, url_prefix="/agent")
 
@@ -384,4 +385,5 @@ def desk_state(session, cfg: HotlineConfig, agent: Agent, now: dt.datetime) -> d
         "dispositions": cfg.line.agent_line.dispositions,
         "today": today_figures(session, cfg, agent.id, now),
         "roster": roster_week(session, cfg, agent.id, now),
+        "calendar_url": feed_url(session, agent.id),
     }

@@ -88,6 +88,8 @@
     $("state-times").tBodies[0].replaceChildren(
       ...Object.entries(d.today.seconds_by_state).map(([s, t]) => row([s.replace("_", " "), seconds(t)])),
     );
+    $("calendar-url").textContent = d.calendar_url;
+    $("calendar-url").href = d.calendar_url;
     $("roster").querySelector("tbody").replaceChildren(
       ...d.roster.map((r) => row([r.date, r.start, r.end, r.break])),
     );
