@@ -20,6 +20,7 @@ from flask import (
 )
 from sqlalchemy import delete, select, update
 
+from ivr import clock, feedback
 from ivr.config import hotline_config
 from ivr.planning.drafts import latest_draft
 from ivr.planning.rosters import WeekPlan, asked_beyond, plan_from_csv, roster_week, write_ics
@@ -251,4 +252,33 @@ def audit_log():
         page=page_no,
         more=len(rows) > AUDIT_PAGE,
         tz=hotline_config().tz,
+    )
+
+
+@bp.get("/csat")
+@login_required
+def csat():
+    """Customer satisfaction per queue, per agent and per week, with the comments behind low
+    scores (``ivr/feedback.py``)."""
+    supervisors_only()
+    cfg = hotline_config()
+    body = feedback.report(get_session(), cfg, clock.now())
+    names = {q.id: q.names[cfg.line.default_language] for q in cfg.queues}
+    return render_template("csat.html", report=body, names=names)
+
+
+@bp.get("/csat.csv")
+@export_auth
+def csat_csv():
+    body = feedback.report(get_session(), hotline_config(), clock.now())
+    buffer = io.StringIO()
+    import csv
+
+    writer = csv.DictWriter(buffer, fieldnames=feedback.CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(feedback.csv_rows(body))
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=csat.csv"},
     )
