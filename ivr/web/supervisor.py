@@ -23,6 +23,7 @@ from sqlalchemy import delete, select, update
 from ivr import clock, feedback
 from ivr.config import hotline_config
 from ivr.planning.drafts import latest_draft
+from ivr.planning.forecast_view import forecast_view, newest_forecast
 from ivr.planning.rosters import WeekPlan, asked_beyond, plan_from_csv, roster_week, write_ics
 from ivr.store import audit
 from ivr.store.db import get_session
@@ -281,4 +282,29 @@ def csat_csv():
         buffer.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=csat.csv"},
+    )
+
+
+@bp.get("/forecast")
+@login_required
+def forecast():
+    """The stored forecast by day and queue, with its band, AHT, last year's same weekdays and
+    the special days, and the total per interval as a chart."""
+    supervisors_only()
+    cfg = hotline_config()
+    view = forecast_view(get_session(), cfg)
+    names = {q.id: q.names[cfg.line.default_language] for q in cfg.queues}
+    return render_template("forecast.html", view=view, names=names, queues=cfg.queue_ids())
+
+
+@bp.get("/forecast.csv")
+@export_auth
+def forecast_csv():
+    draft = newest_forecast(get_session())
+    if draft is None:
+        abort(404)
+    return Response(
+        draft.content,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=forecast-{draft.week_start}.csv"},
     )
