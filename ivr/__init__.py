@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
     from ivr.config.loader import default_config_dir
     from ivr.store import db
     from ivr.voice import agents, callbacks, connect, menu, queue, survey
-    from ivr.web import agents_api, api, auth, calendars, desktop, health, ops, supervisor
+    from ivr.web import agents_api, api, auth, calendars, desktop, health, inbox, ops, supervisor
 
     env = settings.load()  # SettingsError names any bad environment variable
     instance = (test_config or {}).get("INSTANCE_PATH") or env.hotline_instance_path
@@ -115,6 +115,7 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
         agents_api.bp,
         desktop.bp,
         calendars.bp,
+        inbox.bp,
         supervisor.bp,
     ):
         app.register_blueprint(blueprint)

@@ -89,6 +89,9 @@ class Call(Base):
     disposition: Mapped[str | None] = mapped_column(String(32))
     agent_note: Mapped[str | None] = mapped_column(Text)
     disposition_by: Mapped[str | None] = mapped_column(String(32))
+    # the supervisors' inbox: who dealt with the voicemail, and when
+    voicemail_handled_by: Mapped[str | None] = mapped_column(String(100))
+    voicemail_handled_at: Mapped[dt.datetime | None]
 
 
 class CallEvent(Base):
@@ -171,6 +174,8 @@ class Survey(Base):
     score: Mapped[int | None] = mapped_column(Integer)
     comment_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
+    comment_handled_by: Mapped[str | None] = mapped_column(String(100))
+    comment_handled_at: Mapped[dt.datetime | None]
 
 
 class ComplaintTicket(Base):

@@ -86,3 +86,35 @@ def place_call(app: Flask, to: str, from_: str | None, url: str, status_callback
         status_callback_event=["completed"],
     )
     return call.sid
+
+
+class RecordingUnavailable(Exception):
+    """A recording cannot be fetched: no credentials, not Twilio's, or Twilio refused."""
+
+
+def fetch_recording(app: Flask, url: str, timeout_s: float = 20.0) -> tuple[bytes, str]:
+    """A recording's audio (MP3) and its content type, fetched with the account's credentials
+    (the browser never sees them). Only Twilio's own recording URLs are fetched (or the REST
+    stand-in's, ``TWILIO_REST_BASE_URL``)."""
+    import base64
+    import urllib.error
+    import urllib.request
+
+    sid = app.config.get("TWILIO_ACCOUNT_SID")
+    token = app.config.get("TWILIO_AUTH_TOKEN")
+    if not sid or not token:
+        raise RecordingUnavailable("no Twilio credentials (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)")
+    if not url.startswith(f"{TWILIO_API}/"):
+        raise RecordingUnavailable("not a Twilio recording URL")
+    base = app.config.get("TWILIO_REST_BASE_URL")
+    if base:
+        url = base.rstrip("/") + url[len(TWILIO_API) :]
+    if not url.endswith(".mp3"):
+        url += ".mp3"
+    credentials = base64.b64encode(f"{sid}:{token}".encode()).decode()
+    request = urllib.request.Request(url, headers={"Authorization": f"Basic {credentials}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            return response.read(), response.headers.get("Content-Type", "audio/mpeg")
+    except (urllib.error.URLError, TimeoutError) as exc:
+        raise RecordingUnavailable(f"Twilio did not give the recording ({exc})") from exc
