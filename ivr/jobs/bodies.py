@@ -148,8 +148,8 @@ def dispatch_calls(app: Flask, now: dt.datetime) -> str:
     """The dispatcher's sweep: offers not taken in time withdrawn, waiting callers paired with
     available agents (the webhooks run it too; this catches what they left)."""
 
-    withdrawn = dispatch.withdraw_stale(app, now)
-    offered = dispatch.run(app, now)
+    withdrawn = dispatch.withdraw_stale(app)  # stamped with the clock now, not the fire time
+    offered = dispatch.run(app)
     return f"{len(offered)} call(s) offered, {withdrawn} offer(s) withdrawn"
 
 

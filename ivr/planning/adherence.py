@@ -10,7 +10,8 @@ Per agent and day (the line's time zone; a DST day has 23 or 25 hours), to the s
   for one of ``adherence.break_reasons`` (``break``, ``lunch``).
 - ``adherence``: adherent ÷ scheduled.
 - ``worked_min``: minutes in a working state at any time of the day, in a shift or not.
-- ``conformance``: worked ÷ the shifts' minutes less their breaks (the time the agent was to work).
+- ``conformance``: worked ÷ the day's shifts' minutes less their breaks (the time the agent was to
+  work that day; the same on each of the agent's rows).
 - ``late_start_min``: from the shift's start to the first working moment in it, when that is more
   than ``adherence.grace_min``; ``early_end_min`` likewise before the shift's end; ``absent``: not
   a working second in a scheduled shift.
@@ -153,11 +154,20 @@ def day_adherence(
         working, reasons = seconds[agent_id]
         on_break_reason = np.isin(reasons, allowed)
         worked = int(working.sum())
+        to_work = sum(  # the day's shifts less their breaks: what the agent was to work
+            int(_mask(length, start, s.start, min(s.end, end)).sum())
+            - int(
+                (
+                    _mask(length, start, s.break_start, s.break_end)
+                    & _mask(length, start, s.start, min(s.end, end))
+                ).sum()
+            )
+            for s in agent_shifts
+        )
         for shift in agent_shifts:
             in_shift = _mask(length, start, shift.start, min(shift.end, end))
             in_break = _mask(length, start, shift.break_start, shift.break_end) & in_shift
             scheduled = int(in_shift.sum())  # up to ``now`` on a day under way
-            break_s = int(in_break.sum())
             adherent = int((in_shift & ~in_break & working).sum()) + int(
                 (in_break & on_break_reason).sum()
             )
@@ -181,9 +191,7 @@ def day_adherence(
                     "adherent_min": round(adherent / 60, 1),
                     "adherence": round(adherent / scheduled, 4) if scheduled else None,
                     "worked_min": round(worked / 60, 1),
-                    "conformance": round(worked / (scheduled - break_s), 4)
-                    if scheduled > break_s
-                    else None,
+                    "conformance": round(worked / to_work, 4) if to_work > 0 else None,
                     "late_start_min": round(late / 60, 1) if late > grace else 0.0,
                     "early_end_min": round(early / 60, 1) if early > grace else 0.0,
                     "absent": bool(absent),

@@ -36,7 +36,16 @@ from ivr.voice.connect import agent_queue
 from ivr.voice.prompts import say, text
 from ivr.voice.signatures import twilio_signed
 from ivr.voice.state import current_entry, end_sessions_for_call, mark_answered
-from ivr.voice.webhook import agent_twiml, arg_id, arg_int, call_sid, config, event, small_number
+from ivr.voice.webhook import (
+    agent_twiml,
+    arg_id,
+    arg_int,
+    call_sid,
+    config,
+    event,
+    safe_twiml,
+    small_number,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("agent_line", __name__, url_prefix="/voice/agent")
@@ -301,8 +310,14 @@ def take_caller(
     """Dial the caller the dispatcher offered, from the queue of the agent's own they wait in."""
     settings = cfg.line.agent_line
     entry = session.get(QueueEntry, entry_id)
-    if entry is None or entry.offered_to != agent.id or entry.answered_at is not None:
+    if (
+        entry is None
+        or entry.offered_to != agent.id
+        or entry.answered_at is not None
+        or entry.result is not None  # the caller hung up in the agent's queue
+    ):
         set_state(session, agent.id, "available", now, only_from=("ringing",))
+        dispatch.run_after_response()
         return waiting_loop(agent.id, settings.waiting, settings.wait_poll_s)
     default = cfg.default_language.code
     queue_name = cfg.queue(entry.queue).names[default]
@@ -366,7 +381,7 @@ def dial_callback(
 
 @bp.post("/bridge")
 @twilio_signed
-@agent_twiml
+@safe_twiml  # played on the caller's leg: a failure is the callers' apology, never the agent line
 def bridge() -> VoiceResponse:
     """Played to the dequeued *caller* just before the agent is bridged: they are answered now."""
     cfg = config()

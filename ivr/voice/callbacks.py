@@ -78,10 +78,11 @@ def book(
     requested_at: dt.datetime,
     due_at: dt.datetime,
     dial_by: str = "system",
-) -> None:
-    """Book the call's callback (once: a retried request books nothing more). ``dial_by``:
-    ``agent`` (a free agent dials it from their own leg) or ``system`` (the dialler job)."""
-    calllog.insert_ignore(
+) -> bool:
+    """Book the call's callback (once: a retried request books nothing more; False then).
+    ``dial_by``: ``agent`` (a free agent dials it from their own leg) or ``system`` (the dialler
+    job)."""
+    return calllog.insert_ignore(
         session,
         Callback,
         {

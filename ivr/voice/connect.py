@@ -27,11 +27,11 @@ from ivr import clock
 from ivr.store import calllog
 from ivr.store.agent_states import MISSED, set_state
 from ivr.store.db import get_session
-from ivr.store.models import AgentSession, QueueEntry
+from ivr.store.models import AgentAccount, AgentSession, QueueEntry
 from ivr.voice import dispatch
 from ivr.voice.routing import enqueue_verb
 from ivr.voice.signatures import twilio_signed
-from ivr.voice.state import bridged_times, mark_answered
+from ivr.voice.state import FINAL_STATUSES, bridged_times, mark_answered
 from ivr.voice.webhook import agent_twiml, arg_id, config, event, safe_twiml
 
 bp = Blueprint("connect", __name__, url_prefix="/voice")
@@ -57,7 +57,12 @@ def connect() -> VoiceResponse:
         return response
     lang = cfg.language(entry.language)
     agent_id = request.args.get("agent", "")[:32]
-    if agent_id and entry.offered_to == agent_id and entry.answered_at is None:
+    if (
+        agent_id
+        and entry.offered_to == agent_id
+        and entry.answered_at is None
+        and holds_offer(session, agent_id, entry.id)
+    ):
         event("offered", f"offered:{entry.id}:{agent_id}", queue=entry.queue, agent=agent_id)
         if agent_channel(session, agent_id) == "browser":
             return dial_softphone(response, entry, agent_id)
@@ -71,7 +76,25 @@ def connect() -> VoiceResponse:
             method="POST",
         )
         return response
+    if (
+        entry.offered_to is not None
+        and entry.answered_at is None
+        and not holds_offer(session, entry.offered_to, entry.id)
+    ):
+        entry.offered_to, entry.offered_at = None, None  # the agent let go meanwhile
     return back_to_queue(response, entry)
+
+
+def holds_offer(session: Session, agent_id: str, entry_id: int) -> bool:
+    """The agent is still ringing with this caller offered (not logged out meanwhile)."""
+    return (
+        session.scalar(
+            select(AgentAccount.offer).where(
+                AgentAccount.agent_id == agent_id, AgentAccount.state == "ringing"
+            )
+        )
+        == f"entry:{entry_id}"
+    )
 
 
 def back_to_queue(response: VoiceResponse, entry: QueueEntry) -> VoiceResponse:
@@ -172,9 +195,20 @@ def result() -> VoiceResponse:
             url_for("survey.question_view", lang=lang.code, queue=entry.queue), method="POST"
         )
         return response
-    event("offer_missed", f"offer_missed:{entry.id}:{agent_id}", agent=agent_id, status=status)
     if entry.offered_to == agent_id:
         entry.offered_to, entry.offered_at = None, None
+    if request.form.get("CallStatus") in FINAL_STATUSES:
+        # the caller hung up while the softphone rang: not the agent's miss, and no one waits
+        set_state(session, agent_id, "available", now, only_from=("ringing",))
+        if entry.result is None:
+            entry.result, entry.ended_at = "hangup", now
+            entry.wait_s = max((now - entry.entered_at).total_seconds(), 0.0)
+            event("queue_result", f"queue_result:{entry.queue}:{entry.id}", queue=entry.queue,
+                  result="hangup", wait_s=entry.wait_s)  # fmt: skip
+        dispatch.run_after_response()  # the agent is free for the next caller
+        response.hangup()
+        return response
+    event("offer_missed", f"offer_missed:{entry.id}:{agent_id}", agent=agent_id, status=status)
     set_state(session, agent_id, "not_ready", now, reason=MISSED, only_from=("ringing",))
     dispatch.run_after_response()  # the next agent
     return back_to_queue(response, entry)

@@ -291,18 +291,25 @@ def release(
     set_state(session, offer.agent_id, agent_state, now, reason=reason, only_from=("ringing",))
 
 
+def _now(app: Flask, given: dt.datetime | None) -> dt.datetime:
+    """The line's clock now (``given`` only in tests that fix it): a claim or a withdrawal is
+    stamped when it happens, not when a job was due."""
+    if given is not None:
+        return given
+    with app.app_context():
+        return clock.now()
+
+
 def run(app: Flask, now: dt.datetime | None = None) -> list[Offer]:
     """One dispatch, connected: pairs, claims, connects. A pairing whose REST call fails is
     undone and the caller offered to the next agent (``ROUNDS`` times at most); the caller is
     never dropped. Returns the offers connected."""
     cfg = hotline_config(app)
-    with app.app_context():
-        now = now or clock.now()
     connected: list[Offer] = []
     excluded: set[str] = set()
     for _round in range(ROUNDS):
         with session_scope(app) as session:
-            offers = dispatch(session, cfg, now, frozenset(excluded))
+            offers = dispatch(session, cfg, _now(app, now), frozenset(excluded))
         if not offers:
             break
         failed = []
@@ -318,63 +325,144 @@ def run(app: Flask, now: dt.datetime | None = None) -> list[Offer]:
             break
         with session_scope(app) as session:
             for offer in failed:
-                release(session, offer, now, "available")
+                release(session, offer, _now(app, now), "available")
                 excluded.add(offer.agent_id)
     return connected
 
 
+BROWSER_GRACE_S = 10  # a softphone's Dial rings ``ring_timeout_s`` from /voice/connect: its
+# action decides; the sweep steps in only if that never comes
+ORPHAN_OFFER_S = 5  # an offer whose agent no longer holds it is given back after this
+
+
+def _give_back(session: Session, entry_id: int, agent_id: str) -> bool:
+    """The caller offered to ``agent_id`` is no longer theirs (if still unanswered)."""
+    return bool(
+        session.execute(
+            update(QueueEntry)
+            .where(
+                QueueEntry.id == entry_id,
+                QueueEntry.offered_to == agent_id,
+                QueueEntry.answered_at.is_(None),
+                QueueEntry.result.is_(None),
+            )
+            .values(offered_to=None, offered_at=None)
+        ).rowcount
+    )
+
+
 def withdraw_stale(app: Flask, now: dt.datetime | None = None) -> int:
-    """Offers not taken within ``ring_timeout_s``: the agent is set not ready (``missed``), the
-    caller is moved back to their queue. Returns how many were withdrawn."""
+    """The dispatcher's sweep. Offers not taken within ``ring_timeout_s`` (a softphone's: its
+    Dial action decides, this only if it never comes): the agent is set not ready (``missed``),
+    the caller goes back to their queue. Offers whose agent no longer holds them (logged out,
+    hung up, removed): the caller goes back. A browser agent's wrap-up the page did not end, and a
+    browser agent still on a call that is over: available again. Returns how many offers were
+    withdrawn or given back."""
     cfg = hotline_config(app)
-    with app.app_context():
-        now = now or clock.now()
-    limit = now - dt.timedelta(seconds=cfg.line.agent_line.ring_timeout_s)
+    now = _now(app, now)
+    ring = dt.timedelta(seconds=cfg.line.agent_line.ring_timeout_s)
+    back: list[tuple[int, str]] = []
+    withdrawn = 0
     with session_scope(app) as session:
+        channels = dict(
+            session.execute(
+                select(AgentSession.agent_id, AgentSession.channel).where(
+                    AgentSession.logged_out_at.is_(None)
+                )
+            ).all()
+        )
         stale = session.execute(
-            select(AgentAccount.agent_id, AgentAccount.offer).where(
-                AgentAccount.state == "ringing", AgentAccount.state_since <= limit
+            select(AgentAccount.agent_id, AgentAccount.offer, AgentAccount.state_since).where(
+                AgentAccount.state == "ringing", AgentAccount.state_since <= now - ring
             )
         ).all()
-        back = []
-        for agent_id, offer in stale:
+        for agent_id, offer, since in stale:
+            grace = BROWSER_GRACE_S if channels.get(agent_id) == "browser" else 0
+            if since > now - ring - dt.timedelta(seconds=grace):
+                continue
+            # first the agent (only if still ringing: a bridge may have just taken the call)
+            if not set_state(
+                session, agent_id, "not_ready", now, reason=MISSED, only_from=("ringing",)
+            ):
+                continue
+            withdrawn += 1
             kind, _, ident = (offer or "").partition(":")
             if kind == "entry" and ident.isdigit():
-                entry = session.get(QueueEntry, int(ident))
-                if entry is not None and entry.answered_at is None and entry.result is None:
-                    entry.offered_to, entry.offered_at = None, None
-                    back.append((entry.id, entry.call_sid))
+                if _give_back(session, int(ident), agent_id):
+                    sid = session.scalar(
+                        select(QueueEntry.call_sid).where(QueueEntry.id == int(ident))
+                    )
+                    back.append((int(ident), sid))
             elif kind == "callback" and ident.isdigit():
                 callbacks.unclaim(session, int(ident), agent_id)
-            set_state(session, agent_id, "not_ready", now, reason=MISSED, only_from=("ringing",))
             log.warning(
                 "dispatch: %s did not take %s within %s s; not ready (missed)",
                 agent_id,
                 offer,
                 cfg.line.agent_line.ring_timeout_s,
             )
-        # a browser agent's wrap-up the page did not end (closed, asleep): over after the
-        # longest wrap-up of any queue (the phone line ends its own)
-        longest = max(q.wrap_up_s for q in cfg.queues) + WRAP_UP_GRACE_S
-        over = session.scalars(
-            select(AgentAccount.agent_id)
-            .join(AgentSession, AgentSession.agent_id == AgentAccount.agent_id)
-            .where(
-                AgentAccount.state == "wrap_up",
-                AgentAccount.state_since <= now - dt.timedelta(seconds=longest),
-                AgentSession.logged_out_at.is_(None),
-                AgentSession.channel == "browser",
+        # offers whose agent left ``ringing`` another way than by answering
+        holding = {
+            agent_id: offer
+            for agent_id, offer in session.execute(
+                select(AgentAccount.agent_id, AgentAccount.offer).where(
+                    AgentAccount.state == "ringing"
+                )
+            )
+        }
+        orphans = session.execute(
+            select(QueueEntry.id, QueueEntry.offered_to, QueueEntry.call_sid).where(
+                QueueEntry.offered_to.is_not(None),
+                QueueEntry.answered_at.is_(None),
+                QueueEntry.result.is_(None),
+                QueueEntry.offered_at <= now - dt.timedelta(seconds=ORPHAN_OFFER_S),
             )
         ).all()
-        for agent_id in over:
-            set_state(session, agent_id, "available", now, only_from=("wrap_up",))
+        for entry_id, agent_id, sid in orphans:
+            if holding.get(agent_id) == f"entry:{entry_id}":
+                continue
+            if _give_back(session, entry_id, agent_id):
+                withdrawn += 1
+                back.append((entry_id, sid))
+                log.warning(
+                    "dispatch: %s no longer holds entry %s: back to its queue", agent_id, entry_id
+                )
+        # browser agents: a wrap-up the page did not end (closed, asleep), over after the
+        # longest wrap-up of any queue; a call whose end never reached us (the phone line ends
+        # its own)
+        longest = max(q.wrap_up_s for q in cfg.queues) + WRAP_UP_GRACE_S
+        browser = [a for a, channel in channels.items() if channel == "browser"]
+        for agent_id, state, since, current in session.execute(
+            select(
+                AgentAccount.agent_id,
+                AgentAccount.state,
+                AgentAccount.state_since,
+                AgentAccount.current_call_sid,
+            ).where(
+                AgentAccount.agent_id.in_(browser), AgentAccount.state.in_(("wrap_up", "on_call"))
+            )
+        ):
+            if state == "wrap_up" and since <= now - dt.timedelta(seconds=longest):
+                set_state(session, agent_id, "available", now, only_from=("wrap_up",))
+            elif state == "on_call":
+                ended = session.scalar(
+                    select(QueueEntry.ended_at)
+                    .where(QueueEntry.call_sid == current)
+                    .order_by(QueueEntry.entered_at.desc())
+                    .limit(1)
+                )
+                if current is None or (
+                    ended is not None and ended <= now - dt.timedelta(seconds=WRAP_UP_GRACE_S)
+                ):
+                    set_state(session, agent_id, "available", now, only_from=("on_call",))
+                    log.warning("dispatch: %s's call is over; available again", agent_id)
     base = public_base(app)
     for entry_id, sid in back:
         try:
             redirect_call(app, sid, f"{base}/voice/connect?entry={entry_id}")
         except Exception:  # noqa: BLE001 - the caller's call is gone: the orphan sweep closes it
             log.exception("dispatch: moving entry %s back to its queue failed", entry_id)
-    return len(stale)
+    return withdrawn
 
 
 _running = threading.Lock()  # one dispatch at a time in this process

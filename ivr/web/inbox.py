@@ -25,7 +25,7 @@ from ivr import clock
 from ivr.config import hotline_config
 from ivr.store import audit
 from ivr.store.db import get_session
-from ivr.store.models import Call, Survey
+from ivr.store.models import Call, Callback, Survey
 from ivr.voice.callbacks import book, callable_number
 from ivr.voice.twilio_rest import RecordingUnavailable, fetch_recording, masked
 from ivr.web.auth import check_csrf, login_required, supervisors_only, username
@@ -165,7 +165,12 @@ def callback(item_id: int):
     now = clock.now()
     queue = call.queue if call.queue in cfg.queue_ids() else "general"
     language = call.language or cfg.line.default_language
-    book(session, call.call_sid, call.from_number, language, queue, now, now, now, dial_by="agent")
+    if not book(
+        session, call.call_sid, call.from_number, language, queue, now, now, now, dial_by="agent"
+    ):
+        existing = session.scalar(select(Callback.status).where(Callback.call_sid == call.call_sid))
+        message = f"This call already has a callback ({existing}): nothing more was booked."
+        return render_template("message.html", message=message), 409
     call.voicemail_handled_by = call.voicemail_handled_by or username()
     call.voicemail_handled_at = call.voicemail_handled_at or now
     audit.commit_with_audit(session, username(), "inbox.callback", {"call": call.call_sid})

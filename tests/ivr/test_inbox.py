@@ -115,3 +115,49 @@ def test_without_credentials_the_recording_is_not_fetched(make_app, clock):
     login(client)
     response = client.get("/supervisor/inbox/voicemail/1/audio")
     assert response.status_code == 502 and b"no Twilio credentials" in response.data
+
+
+def test_the_credentials_do_not_follow_a_redirect_to_another_host(make_app, twilio_media):
+    """Twilio may send the media elsewhere: the account's credentials stay with Twilio's host."""
+    from ivr.voice.twilio_rest import fetch_recording
+
+    media, seen = twilio_media  # the host the redirect leads to
+
+    class Redirector(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *_args):
+            return
+
+        def do_GET(self):  # noqa: N802 - the http.server API
+            self.send_response(302)
+            self.send_header("Location", f"{media}/media/RE1.mp3")
+            self.end_headers()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app = make_app(
+            TWILIO_ACCOUNT_SID=SID,
+            TWILIO_REST_BASE_URL=f"http://localhost:{server.server_address[1]}",
+        )
+        with pytest.raises(Exception, match="did not give the recording"):
+            fetch_recording(app, "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == [("/media/RE1.mp3", None)]  # reached without the Authorization header
+
+
+def test_a_second_callback_for_the_same_call_is_refused_with_the_reason(app):
+    client = app.test_client()
+    login(client)
+    page = client.get("/supervisor/inbox").get_data(as_text=True)
+    token = csrf(client, page)
+    assert (
+        client.post(
+            "/supervisor/inbox/voicemail/1/callback", data={"csrf_token": token}
+        ).status_code
+        == 302
+    )
+    again = client.post("/supervisor/inbox/voicemail/1/callback", data={"csrf_token": token})
+    assert again.status_code == 409
+    assert "already has a callback (pending)" in again.get_data(as_text=True)

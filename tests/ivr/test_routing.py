@@ -318,3 +318,91 @@ def test_hold_polls_start_the_dispatcher_at_most_once_per_gap(
     time.sleep(0.35)
     hold(first, "it")
     assert offered(app) == {first.call_sid: "A010"}
+
+
+# --------------------------------------------------------------------------- nobody left behind
+
+
+def test_a_phone_agent_who_hangs_up_while_offered_a_caller_gives_the_caller_back(
+    app, new_call, clock, fake_twilio
+):
+    """The agent's line ends while their caller waits in the agent's own queue: the sweep puts
+    the caller back in their queue and the next agent gets them."""
+    sid = on_line(app, "A010", OPEN_TIME - dt.timedelta(minutes=5))
+    on_line(app, "A012", OPEN_TIME - dt.timedelta(minutes=1))
+    call = caller(new_call, "2", "1", "+393470000110")
+    with session_scope(app) as session:  # A012 is busy for now
+        set_state(session, "A012", "not_ready", OPEN_TIME, reason="break")
+    hold(call, "it")
+    assert offered(app) == {call.call_sid: "A010"}
+    moved = follow_redirects(fake_twilio, call)[call.call_sid]
+    assert moved.find("Enqueue").text == "agent-A010"
+    agent = new_call(from_number="+393339990000", to_number="+18005550199", call_sid=sid)
+    agent.status_callback("completed")  # the agent hung up: logged out
+    assert state_of(app, "A010") == ("offline", None)
+    clock.at += dt.timedelta(seconds=dispatch.ORPHAN_OFFER_S)
+    assert dispatch.withdraw_stale(app) == 1
+    assert offered(app) == {call.call_sid: None}
+    back = follow_redirects(fake_twilio, call)[call.call_sid]
+    assert back.find("Enqueue").text == "orders"
+    with session_scope(app) as session:
+        set_state(session, "A012", "available", clock.at)
+    assert [o.agent_id for o in dispatch.run(app)] == ["A012"]
+
+
+def test_the_sweep_never_takes_a_caller_an_agent_has_just_answered(
+    app, new_call, clock, fake_twilio
+):
+    on_line(app, "A010", OPEN_TIME - dt.timedelta(minutes=5))
+    call = caller(new_call, "2", "1", "+393470000111")
+    hold(call, "it")
+    follow_redirects(fake_twilio, call)
+    clock.at += dt.timedelta(seconds=CFG.line.agent_line.ring_timeout_s + 5)
+    call.post(f"{PUBLIC}/voice/agent/bridge?agent=A010&queue=orders", {})  # answered at last
+    assert dispatch.withdraw_stale(app) == 0
+    assert state_of(app, "A010") == ("on_call", None)
+    assert fake_twilio.redirects() == []  # the caller stays with the agent
+
+
+def test_a_caller_who_hangs_up_while_the_softphone_rings_is_no_agents_miss(
+    app, new_call, clock, fake_twilio
+):
+    on_line(app, "A010", OPEN_TIME - dt.timedelta(minutes=5))
+    with session_scope(app) as session:
+        session.execute(AgentSession.__table__.update().values(channel="browser"))
+    call = caller(new_call, "2", "1", "+393470000112")
+    hold(call, "it")
+    dial = follow_redirects(fake_twilio, call)[call.call_sid].find("Dial")
+    assert dial.find("Client/Identity").text == "A010"
+    gone = call.post(
+        f"{PUBLIC}{dial.get('action')}", {"DialCallStatus": "no-answer", "CallStatus": "completed"}
+    )
+    assert gone.find("Hangup") is not None
+    assert state_of(app, "A010") == ("available", None)
+    with session_scope(app) as session:
+        entry = session.scalars(select(QueueEntry)).one()
+    assert (entry.result, entry.offered_to) == ("hangup", None)
+    assert dispatch.run(app) == []  # nobody is offered a caller who has gone
+
+
+def test_a_browser_agent_whose_call_end_never_came_is_freed(app, clock):
+    on_line(app, "A010", OPEN_TIME - dt.timedelta(minutes=30))
+    with session_scope(app) as session:
+        session.execute(AgentSession.__table__.update().values(channel="browser"))
+        session.add(
+            QueueEntry(call_sid="CAlong", queue="orders", language="it",
+                       entered_at=OPEN_TIME - dt.timedelta(minutes=20),
+                       original_entered_at=OPEN_TIME - dt.timedelta(minutes=20),
+                       answered_at=OPEN_TIME - dt.timedelta(minutes=19), agent_id="A010")
+        )  # fmt: skip
+        set_state(session, "A010", "on_call", OPEN_TIME - dt.timedelta(minutes=19), "CAlong")
+    dispatch.withdraw_stale(app)
+    assert state_of(app, "A010") == ("on_call", None)  # the call may still be going on
+    with session_scope(app) as session:  # the orphan sweep closed it: the call is over
+        session.execute(
+            QueueEntry.__table__.update().values(
+                result="bridged", ended_at=OPEN_TIME - dt.timedelta(minutes=2)
+            )
+        )
+    dispatch.withdraw_stale(app)
+    assert state_of(app, "A010") == ("available", None)
