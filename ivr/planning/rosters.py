@@ -426,7 +426,8 @@ def agent_calendar(
     whose UID stays the same for the agent, date and shift times however often the roster is
     exported, with its times in the line's zone (``tz``, a VTIMEZONE in the file). ``stamp``
     (DTSTAMP, default now) is the same for every event; ``sequence`` (SEQUENCE) too, or per date
-    (a dict of ISO dates)."""
+    (a dict of ISO dates). A row with ``cancelled`` true is a shift a republished roster removed
+    (STATUS:CANCELLED, so a calendar that had it drops it)."""
     from icalendar import Calendar, Event
 
     stamp = (stamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
@@ -451,6 +452,8 @@ def agent_calendar(
         event.add("summary", f"{line_name} shift ({row['queue_skills'].replace(';', ', ')})")
         event.add("dtstart", start)
         event.add("dtend", end)
+        if row.get("cancelled"):
+            event.add("status", "CANCELLED")
         if row["break_start"]:
             event.add("description", f"Unpaid break from {row['break_start'][11:16]}")
         cal.add_component(event)

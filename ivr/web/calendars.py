@@ -6,7 +6,8 @@ The token is an HMAC of the agent's id and their feed's version under the app's 
 (``HOTLINE_SECRET_KEY``): nothing secret is stored, the desk can show the link at any time, and a
 supervisor rotates it on ``/supervisor/calendars`` (the version goes up; the old link answers 404,
 as does any wrong token). Each shift's SEQUENCE is the number of times its week was published
-before the last time, so a client replaces a shift a republished roster changed.
+before the last time, so a client replaces a shift a republished roster changed; a shift a
+republication removed stays in the feed as CANCELLED (from the publish's audit record).
 """
 
 from __future__ import annotations
@@ -51,16 +52,19 @@ def feed_url(session, agent_id: str) -> str:
     return url_for("calendars.feed", agent=agent_id, token=token, _external=True)
 
 
-def publications(session) -> dict[str, int]:
-    """How many times each week (ISO Monday) was published."""
+def publications(session, agent: str) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
+    """How many times each week (ISO Monday) was published, and the agent's shifts a
+    republication removed: (week, start, end)."""
     counts: dict[str, int] = {}
+    removed: list[tuple[str, str, str]] = []
     for detail in session.scalars(
         select(AuditEntry.detail).where(AuditEntry.action == "roster.publish")
     ):
         week = (detail or {}).get("week")
         if week:
             counts[week] = counts.get(week, 0) + 1
-    return counts
+            removed += [(week, s, e) for a, s, e in detail.get("removed", []) if a == agent]
+    return counts, removed
 
 
 @bp.get("/calendar/<agent>/<token>.ics")
@@ -83,7 +87,7 @@ def feed(agent: str, token: str) -> Response:
         )
         .order_by(RosterAssignment.shift_start)
     ).all()
-    published = publications(session)
+    published, removed = publications(session, agent)
     rows, sequence = [], {}
     for shift in shifts:
         rows.append(
@@ -101,6 +105,24 @@ def feed(agent: str, token: str) -> Response:
         sequence[shift.date.isoformat()] = max(
             published.get(shift.week_start.isoformat(), 1) - 1, 0
         )
+    kept = {(r["shift_start"], r["shift_end"]) for r in rows}
+    for week, start, end in removed:  # shifts republished rosters took away: cancelled
+        begin = dt.datetime.fromisoformat(start).astimezone(cfg.tz)
+        finish = dt.datetime.fromisoformat(end).astimezone(cfg.tz)
+        if begin.date() < since or (begin.isoformat(), finish.isoformat()) in kept:
+            continue
+        rows.append(
+            {
+                "agent": agent,
+                "date": begin.date().isoformat(),
+                "shift_start": begin.isoformat(),
+                "shift_end": finish.isoformat(),
+                "break_start": "",
+                "queue_skills": ";".join(known.skills),
+                "cancelled": True,
+            }
+        )
+        sequence.setdefault(begin.date().isoformat(), max(published.get(week, 1) - 1, 1))
     body = agent_calendar(rows, known, cfg.line.name, cfg.tz, stamp=clock.now(), sequence=sequence)
     return Response(
         body,

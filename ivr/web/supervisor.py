@@ -157,7 +157,13 @@ def roster():
         asked=asked_beyond(cfg, plan, cfg.agents),
         without_agent=[u["text"] for u in summary.get("unfilled_shifts", [])],
     )
-    return render_template("roster.html", roster=shown, week=week, status=status)
+    return render_template(
+        "roster.html",
+        roster=shown,
+        week=week,
+        status=status,
+        publication=last_publication(get_session(), week),
+    )
 
 
 @bp.get("/roster.csv")
@@ -215,6 +221,12 @@ def publish():
     except ValueError:
         abort(400)
     db = get_session()
+    before = shift_keys_of(db, week, "published")
+    after = shift_keys_of(db, week, "draft")
+    if not after:
+        return render_template(
+            "message.html", message=f"No draft roster for the week of {week}."
+        ), 404
     replaced = db.execute(
         delete(RosterAssignment).where(
             RosterAssignment.week_start == week, RosterAssignment.status == "published"
@@ -225,13 +237,75 @@ def publish():
         .where(RosterAssignment.week_start == week, RosterAssignment.status == "draft")
         .values(status="published")
     ).rowcount
+    now = clock.now()
+    draft = db.scalar(
+        select(PlanDraft)
+        .where(PlanDraft.kind == "roster", PlanDraft.week_start == week)
+        .order_by(PlanDraft.created_at.desc(), PlanDraft.id.desc())
+        .limit(1)
+    )
+    if draft is not None:
+        draft.status, draft.published_at, draft.published_by = "published", now, username()
+    added = sorted(after - before)
+    removed = sorted(before - after)
     audit.commit_with_audit(
         db,
         username(),
         "roster.publish",
-        {"week": week.isoformat(), "shifts": published, "replaced_shifts": replaced},
+        {
+            "week": week.isoformat(),
+            "shifts": published,
+            "replaced_shifts": replaced,
+            # against the week's previous publication: shifts as [agent, start, end] (ISO, UTC)
+            "added": [list(k) for k in added],
+            "removed": [list(k) for k in removed],
+        },
     )
     return redirect(url_for("supervisor.roster", week=week.isoformat(), status="published"))
+
+
+def shift_keys_of(db, week: dt.date, status: str) -> set[tuple[str, str, str]]:
+    """The week's shifts of this status as (agent, start, end), start and end ISO in UTC."""
+    return {
+        (r.agent_id, r.shift_start.astimezone(dt.UTC).isoformat(),
+         r.shift_end.astimezone(dt.UTC).isoformat())
+        for r in db.scalars(
+            select(RosterAssignment).where(
+                RosterAssignment.week_start == week, RosterAssignment.status == status
+            )
+        )
+    }  # fmt: skip
+
+
+def last_publication(db, week: dt.date) -> dict | None:
+    """Who published the week last, when, and what changed against the publication before."""
+    from ivr.store.models import AuditEntry
+
+    cfg = hotline_config()
+    for entry in db.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == "roster.publish")
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(500)
+    ):
+        detail = entry.detail or {}
+        if detail.get("week") != week.isoformat():
+            continue
+
+        def shown(keys):
+            return [
+                f"{agent} {dt.datetime.fromisoformat(start).astimezone(cfg.tz):%a %d %H:%M}–"
+                f"{dt.datetime.fromisoformat(end).astimezone(cfg.tz):%H:%M}"
+                for agent, start, end in keys
+            ]
+
+        return {
+            "by": entry.username,
+            "at": entry.at.astimezone(cfg.tz),
+            "added": shown(detail.get("added", [])),
+            "removed": shown(detail.get("removed", [])),
+        }
+    return None
 
 
 AUDIT_PAGE = 100  # rows on a page of the audit log

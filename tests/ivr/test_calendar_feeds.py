@@ -80,3 +80,62 @@ def test_a_supervisor_rotates_a_link_and_the_old_one_stops_working(published):
     refused = agent.post("/supervisor/calendars/A001/rotate", data={"csrf_token": csrf(agent)})
     assert refused.status_code in (302, 403)  # an agent's login is sent back to the desk
     assert url_of(app, "A001").removeprefix(PUBLIC) == new
+
+
+def test_republishing_says_what_changed_and_the_feed_cancels_a_removed_shift(app):
+    import datetime as dt
+
+    from ivr.planning.drafts import save_draft
+    from ivr.store.models import PlanDraft, RosterAssignment
+
+    from .conftest import OPEN_TIME
+
+    week = dt.date(2026, 11, 23)
+
+    def draft(days: list[int]) -> None:
+        with session_scope(app) as session:
+            for day in days:
+                at = dt.datetime(2026, 11, 23, 8, tzinfo=dt.UTC) + dt.timedelta(days=day)
+                session.add(RosterAssignment(week_start=week, agent_id="A001", date=at.date(),
+                                             shift_start=at, shift_end=at + dt.timedelta(hours=8),
+                                             status="draft"))  # fmt: skip
+            save_draft(session, "roster", week, "agent,date\n", {}, OPEN_TIME)
+
+    supervisor = app.test_client()
+    login(supervisor)
+
+    def publish() -> None:
+        page = supervisor.get("/supervisor/roster?week=2026-11-23&status=draft").get_data(
+            as_text=True
+        )
+        assert (
+            supervisor.post(
+                "/supervisor/roster/publish",
+                data={"week": "2026-11-23", "csrf_token": csrf(supervisor, page)},
+            ).status_code
+            == 302
+        )
+
+    draft([0, 1])
+    publish()
+    draft([0, 2])  # Tuesday's shift moves to Wednesday
+    publish()
+    page = supervisor.get("/supervisor/roster?week=2026-11-23&status=published").get_data(
+        as_text=True
+    )
+    assert "Last published by demo" in page
+    assert "Added: A001 Wed 25 09:00–17:00" in page
+    assert "Removed (cancelled in the agents' calendar feeds): A001 Tue 24 09:00–17:00" in page
+    with session_scope(app) as session:
+        drafts = session.scalars(select(PlanDraft).where(PlanDraft.kind == "roster")).all()
+    assert [d.published_by for d in drafts] == ["demo", "demo"]
+    feed = app.test_client().get(url_of(app, "A001").removeprefix(PUBLIC))
+    events = {
+        str(e["uid"]): (str(e.get("status", "")), int(e["sequence"]))
+        for e in icalendar.Calendar.from_ical(feed.data).walk("VEVENT")
+    }
+    assert events == {
+        "A001-2026-11-23-0900-1700@hotline": ("", 1),
+        "A001-2026-11-24-0900-1700@hotline": ("CANCELLED", 1),
+        "A001-2026-11-25-0900-1700@hotline": ("", 1),
+    }
