@@ -19,7 +19,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.config.schema import HotlineConfig
-from ivr.store.models import AgentAccount, Callback, ComplaintTicket, QueueEntry, Survey
+from ivr.store.models import (
+    AgentAccount,
+    Callback,
+    ComplaintTicket,
+    QueueEntry,
+    Survey,
+    waiting_entries,
+)
 
 INTERVAL_FIELDS = [
     "interval_start", "offered", "answered", "abandoned", "short_abandoned", "service_level",
@@ -295,9 +302,7 @@ def queue_stats(
     waiting_rows = session.execute(
         select(QueueEntry.queue, func.count(), func.min(QueueEntry.entered_at))
         .where(
-            QueueEntry.result.is_(None),
-            QueueEntry.answered_at.is_(None),
-            QueueEntry.ended_at.is_(None),
+            waiting_entries(),
         )
         .group_by(QueueEntry.queue)
     ).all()

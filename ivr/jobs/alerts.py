@@ -31,7 +31,7 @@ from ivr.config import hotline_config
 from ivr.config.schema import HotlineConfig
 from ivr.planning import intraday
 from ivr.store.db import session_scope
-from ivr.store.models import Alert, QueueEntry
+from ivr.store.models import Alert, QueueEntry, waiting_entries
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,7 @@ def conditions(session: Session, cfg: HotlineConfig, now: dt.datetime) -> dict[s
         session.execute(
             select(QueueEntry.queue, QueueEntry.entered_at)
             .where(
-                QueueEntry.result.is_(None),
-                QueueEntry.answered_at.is_(None),
-                QueueEntry.ended_at.is_(None),
+                waiting_entries(),
             )
             .order_by(QueueEntry.entered_at.desc())
         ).all()

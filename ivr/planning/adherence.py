@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.config.schema import HotlineConfig
+from ivr.stats import local_midnight
 from ivr.store.agent_states import WORKING
 from ivr.store.models import AgentStateChange, RosterAssignment
 
@@ -63,9 +64,10 @@ def break_minutes(cfg: HotlineConfig, shift_minutes: float) -> int:
 
 
 def day_bounds(cfg: HotlineConfig, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=cfg.tz).astimezone(dt.UTC)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=cfg.tz)
-    return start, end.astimezone(dt.UTC)
+    """The day's first and last instants, in UTC: their difference is 23 or 25 hours on a DST
+    day (aware datetimes that share a zone subtract as wall clocks)."""
+    start, end = local_midnight(cfg, day), local_midnight(cfg, day + dt.timedelta(days=1))
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
 def published_shifts(session: Session, cfg: HotlineConfig, day: dt.date) -> dict[str, list[Shift]]:

@@ -14,9 +14,10 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr import stats
 from ivr.config.schema import HotlineConfig
 from ivr.planning.pipeline import line_calendar
-from ivr.store.models import PlanDraft, QueueEntry
+from ivr.store.models import PlanDraft
 
 LAST_YEAR = dt.timedelta(weeks=52)  # the same weekday a year before
 
@@ -33,26 +34,18 @@ def newest_forecast(session: Session) -> PlanDraft | None:
 def offered_per_day(
     session: Session, cfg: HotlineConfig, days: list[dt.date]
 ) -> dict[tuple[dt.date, str], int]:
-    """Calls offered per local day and queue in the call log, for these days."""
+    """Calls offered per local day and queue in the call log, for these days (as the statistics
+    count them: a called-back customer's second entry is not offered again)."""
     if not days:
         return {}
-    since = dt.datetime.combine(min(days), dt.time(0), tzinfo=cfg.tz)
-    until = dt.datetime.combine(max(days) + dt.timedelta(days=1), dt.time(0), tzinfo=cfg.tz)
-    rows = session.execute(
-        select(QueueEntry.queue, QueueEntry.entered_at, QueueEntry.original_entered_at).where(
-            QueueEntry.entered_at >= since, QueueEntry.entered_at < until
-        )
-    ).all()
-    frame = pd.DataFrame(rows, columns=["queue", "at", "original"])
-    if frame.empty:
-        return {}
-    # a called-back customer's second entry is not offered again (docs/statistics.md)
-    entered = pd.to_datetime(frame["at"], utc=True)
-    frame = frame[pd.to_datetime(frame["original"], utc=True) >= entered - pd.Timedelta("1s")]
-    frame["day"] = pd.to_datetime(frame["at"], utc=True).dt.tz_convert(cfg.tz).dt.date
-    wanted = set(days)
-    counts = frame[frame["day"].isin(wanted)].groupby(["day", "queue"]).size()
-    return {(day, queue): int(n) for (day, queue), n in counts.items()}
+    window = stats.Window(
+        stats.local_midnight(cfg, min(days)),
+        stats.local_midnight(cfg, max(days) + dt.timedelta(days=1)),
+    )
+    table = stats.interval_stats(session, cfg, window, pd.Timedelta("30min"))
+    table["day"] = pd.to_datetime(table["interval_start"], utc=True).dt.tz_convert(cfg.tz).dt.date
+    counts = table[table["day"].isin(set(days))].groupby(["day", "queue"])["offered"].sum()
+    return {(day, queue): int(n) for (day, queue), n in counts.items() if n}
 
 
 def forecast_view(session: Session, cfg: HotlineConfig) -> dict[str, Any] | None:

@@ -22,10 +22,13 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecasts.intraday import fit_recent, reforecast
+from ivr import stats
 from ivr.config.schema import HotlineConfig
 from ivr.planning.adherence import break_minutes
-from ivr.planning.pipeline import requirement_table
+from ivr.planning.pipeline import history_from_table, line_calendar, requirement_table
 from ivr.store.agent_states import WORKING
+from ivr.store.importer import first_entry
 from ivr.store.models import AgentAccount, PlanDraft, RosterAssignment
 
 COLUMNS = [
@@ -36,10 +39,8 @@ DRAFTS_READ = 30  # newest forecast drafts looked at for one covering today
 
 
 def today_bounds(cfg: HotlineConfig, now: dt.datetime) -> tuple[pd.Timestamp, pd.Timestamp]:
-    day = now.astimezone(cfg.tz).date()
-    start = pd.Timestamp(dt.datetime.combine(day, dt.time(0)), tz=cfg.tz)
-    end = pd.Timestamp(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0)), tz=cfg.tz)
-    return start, end
+    today = stats.local_day(cfg, now)
+    return pd.Timestamp(today.since), pd.Timestamp(today.until)
 
 
 def todays_forecast(
@@ -196,8 +197,6 @@ def today_series(session: Session, cfg: HotlineConfig, now: dt.datetime) -> pd.D
     """Every interval of today, per queue and in ``total``: calls offered so far (``actual``,
     none after now), the service level, and the day-ahead forecast and today's reforecast with
     their bands (:data:`SERIES`)."""
-    from ivr import stats
-
     freq = pd.Timedelta("30min")
     figures = stats.interval_stats(session, cfg, stats.local_day(cfg, now), freq)
     figures["interval_start"] = pd.to_datetime(figures["interval_start"], utc=True)
@@ -257,10 +256,7 @@ def reforecast_today(
     :data:`FIT_WEEKS` weeks before today (``fit_recent``; the default prior with too few days) and
     kept in ``priors`` (a dict the caller keeps between runs) for the day's later runs. None when
     no day-ahead forecast covers today or the log holds no call."""
-    from forecasts.intraday import fit_recent, reforecast
     from ivr import stats
-    from ivr.planning.pipeline import history_from_table, line_calendar
-    from ivr.store.importer import first_entry
 
     day_ahead = stored_forecast(session, cfg, now, "forecast")
     first = first_entry(session)

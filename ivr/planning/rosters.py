@@ -406,6 +406,20 @@ def roster_rows(plan: WeekPlan, result: RosterResult, agents: list[Agent], tz) -
 ROSTER_COLUMNS = ["agent", "date", "shift_start", "shift_end", "break_start", "queue_skills"]
 
 
+def assignment_row(assignment: RosterAssignment, tz: dt.tzinfo, skills: str) -> dict:
+    """A stored shift as a roster row (:data:`ROSTER_COLUMNS`), its times in ``tz``."""
+    return {
+        "agent": assignment.agent_id,
+        "date": assignment.date.isoformat(),
+        "shift_start": assignment.shift_start.astimezone(tz).isoformat(),
+        "shift_end": assignment.shift_end.astimezone(tz).isoformat(),
+        "break_start": assignment.break_start.astimezone(tz).isoformat()
+        if assignment.break_start
+        else "",
+        "queue_skills": skills,
+    }
+
+
 def write_csv(rows: list[dict], path: str | Path) -> None:
     with Path(path).open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=ROSTER_COLUMNS)

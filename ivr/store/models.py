@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     Date,
     DateTime,
     Float,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -139,6 +141,16 @@ class QueueEntry(Base):
     offered_at: Mapped[dt.datetime | None]
     # the agent who answered speaks the caller's language (None: not answered)
     answered_in_language: Mapped[bool | None]
+
+
+def waiting_entries() -> ColumnElement[bool]:
+    """The SQL condition of a queue entry whose caller waits now: no result, not answered, not
+    ended (the dashboard's waiting, the dispatcher's callers, the wait alerts)."""
+    return and_(
+        QueueEntry.result.is_(None),
+        QueueEntry.answered_at.is_(None),
+        QueueEntry.ended_at.is_(None),
+    )
 
 
 class Callback(Base):

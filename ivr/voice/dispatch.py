@@ -46,6 +46,7 @@ from ivr.store.models import (
     AgentStateChange,
     Callback,
     QueueEntry,
+    waiting_entries,
 )
 from ivr.voice import callbacks
 from ivr.voice.callbacks import public_base, refuse_uncallable
@@ -177,9 +178,7 @@ def waiting_callers(session: Session, cfg: HotlineConfig, now: dt.datetime) -> l
             QueueEntry.call_sid,
         ).where(
             QueueEntry.queue.in_(queues),
-            QueueEntry.result.is_(None),
-            QueueEntry.answered_at.is_(None),
-            QueueEntry.ended_at.is_(None),
+            waiting_entries(),
             QueueEntry.offered_to.is_(None),
         )
     ).all()
@@ -203,7 +202,7 @@ def waiting_callers(session: Session, cfg: HotlineConfig, now: dt.datetime) -> l
     return out
 
 
-def claim(session: Session, item: Waiting, free: Free, rank_: int, now: dt.datetime) -> bool:
+def claim(session: Session, item: Waiting, free: Free, now: dt.datetime) -> bool:
     """Offer ``item`` to the agent, if both are still free (another worker may have paired
     either since they were read). Both rows change in the caller's transaction, or neither."""
     agent_id = free.agent.id
@@ -256,7 +255,7 @@ def dispatch(
         return []
     offers = []
     for item, agent, rank_ in pairings(waiting_callers(session, cfg, now), free, cfg, now):
-        if claim(session, item, agent, rank_, now):
+        if claim(session, item, agent, now):
             offers.append(Offer(item, agent.agent.id, agent.channel, agent.call_sid, rank_))
     return offers
 
@@ -277,15 +276,7 @@ def release(
 ) -> None:
     """Undo a pairing: the caller waits again, unoffered; the agent goes to ``agent_state``."""
     if offer.waiting.kind == "entry":
-        session.execute(
-            update(QueueEntry)
-            .where(
-                QueueEntry.id == offer.waiting.id,
-                QueueEntry.offered_to == offer.agent_id,
-                QueueEntry.answered_at.is_(None),
-            )
-            .values(offered_to=None, offered_at=None)
-        )
+        _give_back(session, offer.waiting.id, offer.agent_id)
     else:
         callbacks.unclaim(session, offer.waiting.id, offer.agent_id)
     set_state(session, offer.agent_id, agent_state, now, reason=reason, only_from=("ringing",))

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from ivr import clock
 from ivr.config import hotline_config
-from ivr.planning.rosters import agent_calendar
+from ivr.planning.rosters import agent_calendar, assignment_row
 from ivr.store import audit
 from ivr.store.db import get_session
 from ivr.store.models import AuditEntry, CalendarFeed, RosterAssignment
@@ -90,18 +90,7 @@ def feed(agent: str, token: str) -> Response:
     published, removed = publications(session, agent)
     rows, sequence = [], {}
     for shift in shifts:
-        rows.append(
-            {
-                "agent": agent,
-                "date": shift.date.isoformat(),
-                "shift_start": shift.shift_start.astimezone(cfg.tz).isoformat(),
-                "shift_end": shift.shift_end.astimezone(cfg.tz).isoformat(),
-                "break_start": shift.break_start.astimezone(cfg.tz).isoformat()
-                if shift.break_start
-                else "",
-                "queue_skills": ";".join(known.skills),
-            }
-        )
+        rows.append(assignment_row(shift, cfg.tz, ";".join(known.skills)))
         sequence[shift.date.isoformat()] = max(
             published.get(shift.week_start.isoformat(), 1) - 1, 0
         )

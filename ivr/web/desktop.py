@@ -39,6 +39,7 @@ from ivr.store.models import (
     RosterAssignment,
 )
 from ivr.voice import dispatch
+from ivr.voice.connect import agent_channel
 from ivr.voice.twilio_rest import masked
 from ivr.web.auth import current_user, login_required
 from ivr.web.calendars import feed_url
@@ -359,12 +360,7 @@ def desk_state(session, cfg: HotlineConfig, agent: Agent, now: dt.datetime) -> d
     shown = described(account, cfg.tz)
     state = shown["state"]
     entry = current_entry(session, account)
-    channel = session.scalar(
-        select(AgentSession.channel)
-        .where(AgentSession.agent_id == agent.id, AgentSession.logged_out_at.is_(None))
-        .order_by(AgentSession.logged_in_at.desc())
-        .limit(1)
-    )
+    channel = agent_channel(session, agent.id)
     wrap_up_s = cfg.queue(entry.queue).wrap_up_s if entry and entry.queue in cfg.queue_ids() else 0
     wrap_up_left = None
     if state == "wrap_up" and account.state_since is not None:

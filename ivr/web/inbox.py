@@ -27,18 +27,13 @@ from ivr.store import audit
 from ivr.store.db import get_session
 from ivr.store.models import Call, Callback, Survey
 from ivr.voice.callbacks import book, callable_number
-from ivr.voice.twilio_rest import RecordingUnavailable, fetch_recording, masked
+from ivr.voice.twilio_rest import RecordingUnavailable, fetch_recording
 from ivr.web.auth import check_csrf, login_required, supervisors_only, username
+from ivr.web.desktop import shown_number
 
 log = logging.getLogger(__name__)
 bp = Blueprint("inbox", __name__, url_prefix="/supervisor/inbox")
 LIMIT = 300
-
-
-def shown(cfg, phone: str | None) -> str:
-    if not phone:
-        return "unknown"
-    return phone if cfg.line.agent_line.show_caller_number == "full" else masked(phone)
 
 
 def items(session, cfg, show_handled: bool) -> list[dict]:
@@ -60,7 +55,7 @@ def items(session, cfg, show_handled: bool) -> list[dict]:
                 "at": call.started_at.astimezone(cfg.tz),
                 "queue": call.queue,
                 "language": call.language,
-                "caller": shown(cfg, call.from_number),
+                "caller": shown_number(cfg, call.from_number) or "unknown",
                 "duration_s": call.voicemail_duration_s,
                 "score": None,
                 "handled_by": call.voicemail_handled_by,
@@ -75,7 +70,7 @@ def items(session, cfg, show_handled: bool) -> list[dict]:
                 "at": survey.created_at.astimezone(cfg.tz),
                 "queue": survey.queue,
                 "language": survey.language,
-                "caller": shown(cfg, phone),
+                "caller": shown_number(cfg, phone) or "unknown",
                 "duration_s": None,
                 "score": survey.score,
                 "handled_by": survey.comment_handled_by,

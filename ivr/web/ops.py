@@ -31,7 +31,7 @@ from ivr.jobs.scheduler import job_overview
 from ivr.planning import intraday
 from ivr.planning.adherence import day_adherence, out_of_adherence_now
 from ivr.store.db import get_session
-from ivr.store.models import Callback, ComplaintTicket, QueueEntry
+from ivr.store.models import Callback, ComplaintTicket, QueueEntry, waiting_entries
 from ivr.web.auth import api_auth, login_required
 
 bp = Blueprint("ops", __name__)
@@ -293,9 +293,7 @@ def waiting_now(session, cfg: HotlineConfig, now) -> list[dict[str, Any]]:
             QueueEntry.offered_to,
         )
         .where(
-            QueueEntry.result.is_(None),
-            QueueEntry.answered_at.is_(None),
-            QueueEntry.ended_at.is_(None),
+            waiting_entries(),
         )
         .order_by(QueueEntry.original_entered_at)
         .limit(200)

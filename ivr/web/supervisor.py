@@ -24,7 +24,14 @@ from ivr import clock, feedback
 from ivr.config import hotline_config
 from ivr.planning.drafts import latest_draft
 from ivr.planning.forecast_view import forecast_view, newest_forecast
-from ivr.planning.rosters import WeekPlan, asked_beyond, plan_from_csv, roster_week, write_ics
+from ivr.planning.rosters import (
+    WeekPlan,
+    asked_beyond,
+    assignment_row,
+    plan_from_csv,
+    roster_week,
+    write_ics,
+)
 from ivr.store import audit
 from ivr.store.db import get_session
 from ivr.store.models import PlanDraft, RosterAssignment
@@ -52,25 +59,15 @@ def latest_week(
 
 def rows_for(week: dt.date, status: str) -> list[dict]:
     cfg = hotline_config()
-    tz = cfg.tz
-    out = []
     skills = {a.id: ";".join(a.skills) for a in cfg.agents}
-    for r in get_session().scalars(
-        select(RosterAssignment)
-        .where(RosterAssignment.week_start == week, RosterAssignment.status == status)
-        .order_by(RosterAssignment.agent_id, RosterAssignment.date)
-    ):
-        out.append(
-            {
-                "agent": r.agent_id,
-                "date": r.date.isoformat(),
-                "shift_start": r.shift_start.astimezone(tz).isoformat(),
-                "shift_end": r.shift_end.astimezone(tz).isoformat(),
-                "break_start": r.break_start.astimezone(tz).isoformat() if r.break_start else "",
-                "queue_skills": skills.get(r.agent_id, ""),
-            }
+    return [
+        assignment_row(r, cfg.tz, skills.get(r.agent_id, ""))
+        for r in get_session().scalars(
+            select(RosterAssignment)
+            .where(RosterAssignment.week_start == week, RosterAssignment.status == status)
+            .order_by(RosterAssignment.agent_id, RosterAssignment.date)
         )
-    return out
+    ]
 
 
 def chosen() -> tuple[dt.date | None, str]:

@@ -262,8 +262,8 @@ def test_two_workers_never_offer_one_caller_to_two_agents(db_app, clock):
                 waiting = dispatch.waiting_callers(session, cfg, clock.at)
                 barrier.wait(timeout=10)  # both have read the same free agents and callers
                 offers = []
-                for item, agent, r in pairings(waiting, free, cfg, clock.at):
-                    if dispatch.claim(session, item, agent, r, clock.at):
+                for item, agent, _rank in pairings(waiting, free, cfg, clock.at):
+                    if dispatch.claim(session, item, agent, clock.at):
                         offers.append((item.call_sid, agent.agent.id))
             results.append(offers)
         except BaseException as exc:  # noqa: BLE001 - reported below
