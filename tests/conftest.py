@@ -242,3 +242,11 @@ def live_server(make_app, tmp_path):
     yield start
     for server in servers:
         server.shutdown()
+
+
+@pytest.fixture
+def run_tasks_inline(monkeypatch):
+    """Background tasks (ivr.jobs.tasks.submit) run to their end before submit returns."""
+    from ivr.jobs import tasks
+
+    monkeypatch.setattr(tasks, "INLINE", True)
