@@ -16,9 +16,7 @@ the scheduler: no page or webhook ever waits for a post.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import urllib.request
 from typing import Any
 
 import pandas as pd
@@ -29,6 +27,7 @@ from sqlalchemy.orm import Session
 from ivr import stats
 from ivr.config import hotline_config
 from ivr.config.schema import HotlineConfig
+from ivr.jobs.webhooks import failure, post_json, shown_url
 from ivr.planning import intraday
 from ivr.store.db import session_scope
 from ivr.store.models import Alert, QueueEntry, waiting_entries
@@ -110,14 +109,7 @@ def active(session: Session) -> list[Alert]:
 
 
 def post(url: str, body: dict[str, Any], timeout_s: float) -> None:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "hotline-alerts"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - configured
-        response.read()
+    post_json(url, body, timeout_s, user_agent="hotline-alerts")
 
 
 def check(app: Flask, now: dt.datetime) -> str:
@@ -159,7 +151,10 @@ def check(app: Flask, now: dt.datetime) -> str:
             except Exception as exc:  # noqa: BLE001 - any failure: logged, tried at the next check
                 ok = False
                 log.warning(
-                    "alert %s: posting to %s failed (%s); tried again", body["alert"], url, exc
+                    "alert %s: posting to %s failed (%s); tried again",
+                    body["alert"],
+                    shown_url(url),
+                    failure(exc, url),
                 )
         with session_scope(app) as session:
             alert = session.get(Alert, alert_id)

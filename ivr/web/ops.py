@@ -2,7 +2,8 @@
 
 ``GET /api/queues`` (today in the line's time zone, or ``?since=&until=``) and
 ``GET /api/queues/<queue>/intervals?freq=30min&since=&until=``; pages ``/ops`` (cards that
-refresh themselves and today's intervals as a chart), ``/ops/abandoned`` and ``/ops/tickets``.
+refresh themselves and today's intervals as a chart) and ``/ops/abandoned``. The complaint
+tickets' pages are in :mod:`ivr.web.tickets`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ivr.jobs.scheduler import job_overview
 from ivr.planning import intraday
 from ivr.planning.adherence import day_adherence, out_of_adherence_now
 from ivr.store.db import get_session
-from ivr.store.models import Callback, ComplaintTicket, QueueEntry, waiting_entries
+from ivr.store.models import Callback, QueueEntry, waiting_entries
 from ivr.web.auth import api_auth, login_required
 
 bp = Blueprint("ops", __name__)
@@ -183,18 +184,6 @@ def jobs():
         jobs=job_overview(current_app._get_current_object(), clock.now()),
         tz=config().tz,
     )
-
-
-@bp.get("/ops/tickets")
-@login_required
-def tickets():
-    cfg = config()
-    rows = (
-        get_session()
-        .scalars(select(ComplaintTicket).order_by(ComplaintTicket.created_at.desc()).limit(500))
-        .all()
-    )
-    return render_template("tickets.html", tickets=rows, tz=cfg.tz)
 
 
 def requested_day(cfg: HotlineConfig) -> dt.date:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
+import logging
 import threading
 
 import pytest
@@ -137,3 +138,40 @@ def test_fewer_agents_on_line_than_the_next_hour_needs(app, receiver, clock):
     assert orders["detail"]["on_line"] == 0
     assert orders["detail"]["short"] == orders["detail"]["required"] > 3
     assert orders["message"].startswith("orders: short by ")
+
+
+def test_a_failed_post_is_logged_by_the_receivers_host_only(
+    make_app, clock, config_dir, receiver, caplog, monkeypatch
+):
+    """Webhook URLs carry secrets (a Slack-style path, a token, a password): the log names the
+    receiver by scheme, host and port, even when the failure's message quotes the whole URL."""
+    import http.client
+
+    import yaml
+
+    path_secret = receiver.url + "/services/T0001/B0002/XSECRETPATH?token=tok123"
+    with_password = "https://hook:pa55word@alerts.example.com/hooks/ZSECRETPATH"
+    line = config_dir / "line.yaml"
+    data = yaml.safe_load(line.read_text())
+    data["alerts"] = {"webhooks": [path_secret, with_password]}
+    line.write_text(yaml.safe_dump(data, allow_unicode=True))
+    app = make_app(CLOCK=clock, CONFIG_DIR=str(config_dir))
+    real = alerts.post_json
+
+    def post_json(url, body, timeout_s, user_agent):
+        if url == with_password:  # no lookup of a host on the network
+            raise http.client.InvalidURL(f"URL can't contain control characters. {url!r}")
+        real(url, body, timeout_s, user_agent)
+
+    monkeypatch.setattr(alerts, "post_json", post_json)
+    receiver.failing = True
+    waiting(app, minutes=6)
+    with caplog.at_level(logging.WARNING, logger="ivr.jobs.alerts"):
+        assert alerts.check(app, clock.at).endswith("0 posted, 1 post(s) failed")
+    port = receiver.server.server_address[1]
+    assert f"alert wait:orders: posting to http://127.0.0.1:{port} failed (HTTPError" in caplog.text
+    assert (
+        "alert wait:orders: posting to https://alerts.example.com failed (InvalidURL" in caplog.text
+    )
+    for secret in ("XSECRETPATH", "tok123", "ZSECRETPATH", "pa55word", "hook:"):
+        assert secret not in caplog.text

@@ -280,7 +280,8 @@ def test_tickets_page_lists_references(client, new_call):
     login(client)
     page = client.get("/ops/tickets").get_data(as_text=True)
     assert re.search(
-        r"<td>\d{8}</td><td>2026-11-25 10:00</td><td>\+393331234567</td><td>en</td><td>open</td>",
+        r"<td><a href=\"/ops/tickets/(\d{8})\">\1</a></td><td>2026-11-25 10:00</td>"
+        r"<td>\+39\*+567</td><td>en</td><td>open</td>",
         page,
     )
 
