@@ -393,12 +393,32 @@ def check_verbs(root: ET.Element, allowed: set[str], url: str) -> None:
 # --------------------------------------------------------------------------- the REST API
 
 
+def _silence_wav(seconds: float = 1.0, rate: int = 8000) -> bytes:
+    """A WAV of silence: the stand-in's audio for every recording (browsers play it)."""
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(1)
+        out.setframerate(rate)
+        out.writeframes(b"\x80" * int(seconds * rate))
+    return buffer.getvalue()
+
+
+SILENCE_WAV = _silence_wav()
+
+
 class RestStandIn:
     """Twilio's REST API as far as Hotline uses it, on a loopback port (the app's
     ``TWILIO_REST_BASE_URL``): a call update (``POST .../Calls/<sid>.json`` with ``Url``) is
     queued for the simulator to act out, as Twilio would fetch the new TwiML; a new call
     (``POST .../Calls.json``) gets a fresh CallSid; a call's state (``GET``) is ``in-progress``
-    for a call the stand-in knows, else 404."""
+    for a call the stand-in knows, else 404; deleting a recording (``DELETE
+    .../Recordings/<sid>.json``) answers 204 for one in ``recordings`` (then gone, its SID added
+    to ``deleted``), else 404; a recording's audio (``GET .../Recordings/<sid>.mp3``) is a
+    second of silence for one in ``recordings`` (its SID added to ``played``), else 404."""
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1"):
         import http.server
@@ -409,6 +429,9 @@ class RestStandIn:
         self.moves: queue.Queue[tuple[str, str]] = queue.Queue()
         self.created: list[dict[str, str]] = []
         self.known: set[str] = set()
+        self.recordings: set[str] = set()  # the recordings' SIDs the account holds
+        self.deleted: list[str] = []  # recordings deleted, in order
+        self.played: list[str] = []  # recordings whose audio was fetched, in order
         stand_in = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -440,11 +463,35 @@ class RestStandIn:
                 self._answer(404, {"code": 20404, "message": "not found"})
 
             def do_GET(self) -> None:  # noqa: N802 - the http.server API
-                sid = urllib.parse.urlparse(self.path).path.rsplit("/", 1)[1].removesuffix(".json")
+                path = urllib.parse.urlparse(self.path).path
+                if "/Recordings/" in path and path.endswith((".mp3", ".wav")):
+                    recording = path.rsplit("/", 1)[1].rsplit(".", 1)[0]
+                    if recording not in stand_in.recordings:
+                        self._answer(404, {"code": 20404, "message": "not found"})
+                        return
+                    stand_in.played.append(recording)
+                    self.send_response(200)
+                    self.send_header("Content-Type", "audio/wav")
+                    self.send_header("Content-Length", str(len(SILENCE_WAV)))
+                    self.end_headers()
+                    self.wfile.write(SILENCE_WAV)
+                    return
+                sid = path.rsplit("/", 1)[1].removesuffix(".json")
                 if sid in stand_in.known:
                     self._answer(200, {"sid": sid, "status": "in-progress"})
                 else:
                     self._answer(404, {"code": 20404, "message": "not found"})
+
+            def do_DELETE(self) -> None:  # noqa: N802 - the http.server API
+                path = urllib.parse.urlparse(self.path).path
+                sid = path.rsplit("/", 1)[1].removesuffix(".json")
+                if "/Recordings/" in path and sid in stand_in.recordings:
+                    stand_in.recordings.discard(sid)
+                    stand_in.deleted.append(sid)
+                    self.send_response(204)
+                    self.end_headers()
+                    return
+                self._answer(404, {"code": 20404, "message": "not found"})
 
         self.server = http.server.ThreadingHTTPServer((host, port), Handler)
         self.port = self.server.server_address[1]

@@ -124,4 +124,6 @@ def voicemail_prompt(lang: Language, step: int, preface: str | None = None) -> V
         say(response, lang, preface)
     say(response, lang, text(lang, "voicemail_prompt"))
     action = url_for("voice.voicemail", lang=lang.code)
-    return record_message(response, lang, action, config().line.voicemail_max_s, "goodbye")
+    return record_message(
+        response, lang, action, config().line.voicemail_max_s, "goodbye", transcript="voicemail"
+    )

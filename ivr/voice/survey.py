@@ -115,7 +115,12 @@ def comment_choice() -> VoiceResponse:
     response = VoiceResponse()
     say(response, lang, text(lang, "survey_comment_prompt"))
     return record_message(
-        response, lang, url_for("survey.comment", lang=lang.code), 60, "survey_thanks"
+        response,
+        lang,
+        url_for("survey.comment", lang=lang.code),
+        60,
+        "survey_thanks",
+        transcript="comment",
     )
 
 

@@ -132,5 +132,11 @@ def fetch_recording(app: Flask, url: str, timeout_s: float = 20.0) -> tuple[byte
     try:
         with opener.open(request, timeout=timeout_s) as response:
             return response.read(), response.headers.get("Content-Type", "audio/mpeg")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise RecordingUnavailable(
+                "Twilio no longer has this recording (deleted there, or past its keeping time)"
+            ) from exc
+        raise RecordingUnavailable(f"Twilio did not give the recording ({exc})") from exc
     except (urllib.error.URLError, TimeoutError) as exc:
         raise RecordingUnavailable(f"Twilio did not give the recording ({exc})") from exc

@@ -98,10 +98,25 @@ def requested_queue() -> str:
     return queue_id if queue_id in config().queue_ids() else FALLBACK_QUEUE
 
 
+TRANSCRIBED_LANGUAGES = frozenset({"en"})  # what Twilio's <Record transcribe> understands
+
+
 def record_message(
-    response: VoiceResponse, lang: Language, action: str, max_length_s: int, closing: str
+    response: VoiceResponse,
+    lang: Language,
+    action: str,
+    max_length_s: int,
+    closing: str,
+    transcript: str | None = None,
 ) -> VoiceResponse:
-    """``<Record>`` a message (hash ends it), then the closing words and hang up."""
+    """``<Record>`` a message (hash ends it), then the closing words and hang up. ``transcript``
+    (``voicemail`` or ``comment``): Twilio is asked for its text, where it can give one (English,
+    ``line.transcribe_messages``), posted to ``/voice/transcript``."""
+    wanted = (
+        transcript is not None
+        and lang.code in TRANSCRIBED_LANGUAGES
+        and config().line.transcribe_messages
+    )
     response.record(
         action=action,
         method="POST",
@@ -109,6 +124,8 @@ def record_message(
         finish_on_key="#",
         play_beep=True,
         timeout=5,
+        transcribe=True if wanted else None,
+        transcribe_callback=url_for("transcripts.transcript", kind=transcript) if wanted else None,
     )
     say(response, lang, text(lang, closing))
     response.hangup()

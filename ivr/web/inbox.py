@@ -1,6 +1,6 @@
 """The supervisors' inbox (``/supervisor/inbox``): voicemails and survey comments in one list,
 newest first — when, queue, language, the caller (masked per ``agent_line.show_caller_number``),
-length, the score for a comment — each played through the app (``.../audio``, fetched from Twilio
+length, the score for a comment, Twilio's transcript where it gave one — each played through the app (``.../audio``, fetched from Twilio
 with the account's credentials, which the browser never gets), marked handled by whom, and a
 callback booked from a voicemail for an agent to dial.
 """
@@ -58,6 +58,7 @@ def items(session, cfg, show_handled: bool) -> list[dict]:
                 "caller": shown_number(cfg, call.from_number) or "unknown",
                 "duration_s": call.voicemail_duration_s,
                 "score": None,
+                "transcript": call.voicemail_transcript,
                 "handled_by": call.voicemail_handled_by,
                 "callback_possible": callable_number(cfg, call.from_number or ""),
             }
@@ -73,6 +74,7 @@ def items(session, cfg, show_handled: bool) -> list[dict]:
                 "caller": shown_number(cfg, phone) or "unknown",
                 "duration_s": None,
                 "score": survey.score,
+                "transcript": survey.comment_transcript,
                 "handled_by": survey.comment_handled_by,
                 "callback_possible": False,
             }

@@ -161,3 +161,26 @@ def test_a_second_callback_for_the_same_call_is_refused_with_the_reason(app):
     again = client.post("/supervisor/inbox/voicemail/1/callback", data={"csrf_token": token})
     assert again.status_code == 409
     assert "already has a callback (pending)" in again.get_data(as_text=True)
+
+
+def test_a_recording_twilio_no_longer_has_is_said_so(make_app, clock):
+    from ivr.demo.twilio_sim import RestStandIn
+
+    twilio = RestStandIn().start()
+    try:
+        app = make_app(CLOCK=clock, TWILIO_ACCOUNT_SID=SID, TWILIO_REST_BASE_URL=twilio.base_url)
+        rec = "https://api.twilio.com/2010-04-01/Accounts/" + SID + "/Recordings/"
+        with session_scope(app) as session:
+            session.add(Call(call_sid="CAgone", queue="orders", started_at=OPEN_TIME,
+                             voicemail_url=rec + "REgone", voicemail_duration_s=9))  # fmt: skip
+        client = app.test_client()
+        login(client)
+        response = client.get("/supervisor/inbox/voicemail/1/audio")
+        assert response.status_code == 502
+        assert "Twilio no longer has this recording" in response.get_data(as_text=True)
+        twilio.recordings.add("REgone")  # the stand-in serves it: played through the proxy
+        played = client.get("/supervisor/inbox/voicemail/1/audio")
+        assert played.status_code == 200 and played.data[:4] == b"RIFF"
+        assert twilio.played == ["REgone"]
+    finally:
+        twilio.stop()
