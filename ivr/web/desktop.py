@@ -1,6 +1,7 @@
 """The agent desktop (``/agent``): a softphone in the browser, the agent's state, the call
 offered with what is known of the caller, a disposition and note per call, the agent's figures
-for today and their roster for the week.
+for today, their roster for the week, and their requests (time off, shift preferences:
+:mod:`ivr.planning.agent_requests`) entered here and decided by a supervisor.
 
 The page logs in with an agent's login (``users.yaml``, ``role: agent``, ``agent: A007``). The
 softphone is the Twilio Voice JS SDK (installed from the npm registry by ``make assets``, served
@@ -26,6 +27,8 @@ from twilio.jwt.access_token.grants import VoiceGrant
 from ivr import clock
 from ivr.config import hotline_config
 from ivr.config.schema import Agent, HotlineConfig
+from ivr.planning import agent_requests
+from ivr.store import audit
 from ivr.store.agent_states import current_entry, described, set_state
 from ivr.store.db import get_session
 from ivr.store.models import (
@@ -41,13 +44,14 @@ from ivr.store.models import (
 from ivr.voice import dispatch
 from ivr.voice.connect import agent_channel
 from ivr.voice.twilio_rest import masked
-from ivr.web.auth import current_user, login_required
+from ivr.web.auth import current_user, login_required, username
 from ivr.web.calendars import feed_url
 
 bp = Blueprint("desktop", __name__, url_prefix="/agent")
 
 FREE_TO_CHANGE = ("available", "wrap_up", "not_ready")  # an agent may leave these by a button
 HISTORY_DAYS = 30
+REQUESTS_PAST_DAYS = 14  # requests shown on the desk: those not over, and those over lately
 # the softphone talks to Twilio from the page: the SDK's signalling and media hosts
 SOFTPHONE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -86,8 +90,16 @@ def softphone_ready() -> bool:
 @login_required
 def desk():
     agent = me()
+    cfg = hotline_config()
     response = current_app.make_response(
-        render_template("agent.html", agent=agent, softphone=softphone_ready())
+        render_template(
+            "agent.html",
+            agent=agent,
+            softphone=softphone_ready(),
+            request_kinds=agent_requests.KIND_NAMES,
+            shift_starts=agent_requests.shift_starts(cfg),
+            today=agent_requests.today(cfg, clock.now()),
+        )
     )
     response.headers["Content-Security-Policy"] = SOFTPHONE_CSP
     return response
@@ -235,7 +247,70 @@ def disposition():
     return jsonify({"call_sid": sid, "disposition": code, "note": note or None})
 
 
+@bp.post("/requests")
+@login_required
+def enter_request():
+    """``{"kind": ..., "date": ..., "end_date": ..., "shift_start": ..., "note": ...}``: the
+    agent's own request, pending until a supervisor decides it."""
+    agent = me()
+    cfg = hotline_config()
+    session = get_session()
+    now = clock.now()
+    try:
+        new = agent_requests.NewRequest.from_form(
+            request.get_json(silent=True) or {}, agent_id=agent.id
+        )
+        row = agent_requests.create(session, cfg, new, username(), now)
+    except agent_requests.RequestError as exc:
+        session.rollback()
+        return jsonify({"error": str(exc), "field": exc.field}), 400
+    audit.commit_with_audit(
+        session,
+        username(),
+        "request.create",
+        agent_requests.audit_detail(row),
+    )
+    return jsonify(
+        {
+            "request": agent_requests.as_json(row, cfg.tz),
+            "requests": my_requests(session, cfg, agent.id, now),
+        }
+    ), 201
+
+
+@bp.post("/requests/<int:request_id>/withdraw")
+@login_required
+def withdraw_request(request_id: int):
+    agent = me()
+    cfg = hotline_config()
+    session = get_session()
+    now = clock.now()
+    try:
+        row = agent_requests.withdraw(session, request_id, agent.id, username(), now)
+    except LookupError:
+        return error("not a request of yours", 404)
+    except agent_requests.RequestError as exc:
+        session.rollback()
+        return error(str(exc), 409)
+    audit.commit_with_audit(
+        session,
+        username(),
+        "request.withdraw",
+        agent_requests.audit_detail(row),
+    )
+    return jsonify({"requests": my_requests(session, cfg, agent.id, now)})
+
+
 # --------------------------------------------------------------------------- what the page shows
+
+
+def my_requests(session, cfg: HotlineConfig, agent_id: str, now: dt.datetime) -> list[dict]:
+    """The agent's requests not yet over, and those over in the last two weeks, by date."""
+    since = agent_requests.today(cfg, now) - dt.timedelta(days=REQUESTS_PAST_DAYS)
+    return [
+        agent_requests.as_json(r, cfg.tz)
+        for r in agent_requests.listed(session, agent_id=agent_id, ending_from=since)
+    ]
 
 
 def shown_number(cfg: HotlineConfig, phone: str | None) -> str | None:
@@ -382,4 +457,5 @@ def desk_state(session, cfg: HotlineConfig, agent: Agent, now: dt.datetime) -> d
         "today": today_figures(session, cfg, agent.id, now),
         "roster": roster_week(session, cfg, agent.id, now),
         "calendar_url": feed_url(session, agent.id),
+        "requests": my_requests(session, cfg, agent.id, now),
     }

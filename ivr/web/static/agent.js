@@ -1,5 +1,5 @@
 // The agent desktop: state buttons, the softphone (Twilio Voice JS SDK's Device), the screen pop
-// from /agent/desk.json (polled), the disposition of each call.
+// from /agent/desk.json (polled), the disposition of each call, the agent's requests.
 "use strict";
 
 (() => {
@@ -10,8 +10,9 @@
   let device = null;
   let activeCall = null;
   let lastCallSid = null;
+  let shownRequests = null;
 
-  async function send(method, url, payload) {
+  async function send(method, url, payload, message = $("message")) {
     const response = await fetch(url, {
       method,
       credentials: "same-origin",
@@ -20,10 +21,10 @@
     });
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
-      $("message").textContent = answer.error || `${response.status} ${response.statusText}`;
+      message.textContent = answer.error || `${response.status} ${response.statusText}`;
       return null;
     }
-    $("message").textContent = "";
+    message.textContent = "";
     return answer;
   }
 
@@ -93,6 +94,39 @@
     $("roster").querySelector("tbody").replaceChildren(
       ...d.roster.map((r) => row([r.date, r.start, r.end, r.break])),
     );
+    renderRequests(d.requests);
+  }
+
+  // -- requests: time off and preferences
+
+  function renderRequests(requests) {
+    const key = JSON.stringify(requests);
+    if (key === shownRequests) return;  // polled every 2 s: keep the rows (and their buttons)
+    shownRequests = key;
+    $("request-list").tBodies[0].replaceChildren(...requests.map((r) => {
+      const tr = row([r.what, r.note, r.status, r.decision_note]);
+      tr.id = `request-${r.id}`;
+      tr.dataset.status = r.status;
+      const cell = document.createElement("td");
+      if (r.status === "pending") {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = "Withdraw";
+        button.addEventListener("click", async () => {
+          const d = await send("POST", `/agent/requests/${r.id}/withdraw`, undefined, $("request-message"));
+          if (d) renderRequests(d.requests);
+        });
+        cell.append(button);
+      }
+      tr.append(cell);
+      return tr;
+    }));
+  }
+
+  function requestFields() {
+    const kind = $("request-kind").value;
+    show($("request-end-field"), kind === "time_off");
+    show($("request-shift-field"), kind === "prefer_shift");
   }
 
   let wrapTimer = null;
@@ -202,6 +236,23 @@
     if (saved) $("saved").textContent = `saved: ${saved.disposition.replace("_", " ")}`;
   });
 
+  $("request-kind").addEventListener("change", requestFields);
+  $("request-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const kind = $("request-kind").value;
+    const payload = { kind, date: $("request-date").value, note: $("request-note").value };
+    if (kind === "time_off") payload.end_date = $("request-end").value;
+    if (kind === "prefer_shift") payload.shift_start = $("request-shift").value;
+    const d = await send("POST", "/agent/requests", payload, $("request-message"));
+    if (d) {
+      $("request-form").reset();
+      requestFields();
+      $("request-message").textContent = "";
+      renderRequests(d.requests);
+    }
+  });
+
+  requestFields();
   refresh();
   setInterval(refresh, 2000);
   startPhone();
