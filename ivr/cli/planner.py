@@ -306,11 +306,7 @@ def shifts_command(
     say = note(fmt)
     say(f"wrote {len(summary.rows)} shift rows to {output}")
     team = week.problem.team
-    binds = (
-        team is not None
-        and summary.shortage_hours > 0
-        and (summary.shifts >= team.shifts or summary.paid_hours >= team.paid_hours - 0.5)
-    )
+    binds = summary.team_binds()
     if team is not None:
         say(
             f"team: {team.describe()}; the plan has {summary.shifts} shifts and"
@@ -417,7 +413,8 @@ def hiring_row(s, cfg: HotlineConfig) -> dict:
     "--what-if",
     "what_ifs",
     multiple=True,
-    help="volume=+20%, aht=+30s or sl=90/20 (repeatable): rerun with it and show the difference",
+    help="volume=+20%, aht=+30s, aht=-10%, sl=90/20 or shrinkage=35% (repeatable): rerun with"
+    " it and show the difference",
 )
 @click.option("--freq", default="30min", show_default=True, help="interval of the history and plan")
 @click.option(
@@ -458,16 +455,8 @@ def plan_command(start, weeks, what_ifs, freq, time_limit, fmt) -> None:
         click.echo(f"  .. {message}", err=True)
 
     try:
-        base = plan_horizon(
-            cfg,
-            history,
-            calendar,
-            first_day,
-            weeks,
-            time_limit_s=time_limit,
-            progress=say,
-            check_team=True,
-        )
+        # the what-if first: one the forecast refuses (an AHT cut below an interval's AHT)
+        # stops before the base is planned
         other = (
             plan_horizon(
                 cfg,
@@ -482,6 +471,16 @@ def plan_command(start, weeks, what_ifs, freq, time_limit, fmt) -> None:
             )
             if variant
             else None
+        )
+        base = plan_horizon(
+            cfg,
+            history,
+            calendar,
+            first_day,
+            weeks,
+            time_limit_s=time_limit,
+            progress=say,
+            check_team=True,
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -613,6 +612,7 @@ def roster_command(
     from ivr.planning.rosters import (
         ROSTER_COLUMNS,
         NoRoster,
+        locks_of,
         make_roster,
         read_plan,
         read_requests,
@@ -659,6 +659,7 @@ def roster_command(
                 requests=requests,
                 requirements=requirements,
                 best_effort=best_effort,
+                fixed=locks_of(session, week_start),  # the cells locked on the roster page
             )
             summary = roster_summary(plan, result, rows, cfg, agents)
             save_roster_draft(

@@ -6,7 +6,13 @@ too, from last week's roster), maximum consecutive days (counting last week), tw
 off, unavailable days, no work on a day the line is closed. Soft: the plan's shifts filled first
 (each weighed by its paid hours and the share of the team it leaves short), then requests, the
 same start time through the week, weekends and nights shared over the last four weeks, hours near
-the contract.
+the contract. Agents' approved requests (``ivr.planning.agent_requests``) add hard days off and soft
+requests.
+
+Cells a supervisor locked (``ivr.planning.roster_edits`` makes the roster page's changes) are kept
+by every solve; the stored rosters are read back by :func:`week_roster` (published, else draft),
+:func:`newest_roster_week` and :func:`roster_weeks`, the week's stored shift plan by
+:func:`stored_shift_plan`.
 """
 
 from __future__ import annotations
@@ -16,21 +22,22 @@ import datetime as dt
 import io
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ivr import clock
 from ivr.config import hotline_config
 from ivr.config.hours import MIDNIGHT, OpeningHours
 from ivr.config.schema import Agent, HotlineConfig
-from ivr.planning.drafts import save_draft
+from ivr.planning.agent_requests import roster_inputs
+from ivr.planning.drafts import latest, save_draft
 from ivr.planning.team import (
     beyond,
     contract_minutes,
@@ -40,7 +47,7 @@ from ivr.planning.team import (
     unavailable_days,
 )
 from ivr.store.db import session_scope
-from ivr.store.models import RosterAssignment
+from ivr.store.models import PlanDraft, RosterAssignment, RosterLock
 from staffing.rostering import (
     AttributeCover,
     Cover,
@@ -145,13 +152,21 @@ def week_plan(
             )
             for (key, c), f in zip(merged.items(), share, strict=True)
         }
-    with_rest = {}
-    for sid, s in shifts.items():
-        forbidden = frozenset(
-            o.id for o in shifts.values() if 24 * 60 + o.start_min - s.end_min < rest
+    return WeekPlan(week_start, with_rest(shifts, rest), list(merged.values()), details)
+
+
+def with_rest(shifts: dict[str, RosterShift], rest_min: int) -> dict[str, RosterShift]:
+    """The shifts, each forbidding the next day's shifts that start less than ``rest_min``
+    minutes after it ends."""
+    return {
+        sid: replace(
+            s,
+            forbidden_next=frozenset(
+                o.id for o in shifts.values() if 24 * 60 + o.start_min - s.end_min < rest_min
+            ),
         )
-        with_rest[sid] = RosterShift(s.id, s.minutes, s.start_min, s.end_min, forbidden, s.night)
-    return WeekPlan(week_start, with_rest, list(merged.values()), details)
+        for sid, s in shifts.items()
+    }
 
 
 def team_share(covers: list[Cover], shifts: dict[str, RosterShift]) -> np.ndarray:
@@ -238,8 +253,15 @@ def build_problem(
     prior: dict[str, AgentHistory],
     requests: list[Request],
     requirements: pd.DataFrame | None = None,
+    *,
+    time_off: dict[str, set[int]] | None = None,
+    fixed: dict[tuple[str, int], str | None] | None = None,
 ) -> RosterProblem:
+    """The week's roster problem. ``time_off``: per agent, days (0-6) of approved time off, hard
+    days off like their unavailable days; ``fixed``: cells locked to a shift id or off (None),
+    kept by every solver path."""
     rest = int(cfg.staffing.rest.min_rest_h * 60)
+    time_off = time_off or {}
     checkpoints = open_checkpoints(cfg, plan.week_start)
     # nobody works a day the line is closed (no hours, a holiday or a closure), although such a
     # day has no planned shift whose cover an extra agent would spoil: a rule nothing relaxes
@@ -263,7 +285,8 @@ def build_problem(
                 max_minutes=high,
                 min_minutes=low,
                 max_consecutive=cfg.staffing.rest.max_consecutive_days,
-                days_off=unavailable_days(a, plan.week_start) - closed,
+                days_off=(unavailable_days(a, plan.week_start) | time_off.get(a.id, set()))
+                - closed,
                 attributes=frozenset(
                     {f"skill:{s}" for s in a.skills} | {f"lang:{lang}" for lang in a.languages}
                 ),
@@ -324,7 +347,7 @@ def build_problem(
         days=7, shifts=list(plan.shifts.values()), staff=staff, covers=plan.covers, requests=requests, attribute_covers=attribute_covers,
         weekends=weekends, two_days_off_in_a_row=cfg.staffing.rest.min_consecutive_days_off >= 2, stability_weight=20,
         fairness_weight=10, contract_weight=1, closed_days=closed,
-        not_rest_days=frozenset(not_rest_days(cfg, plan.week_start)),
+        not_rest_days=frozenset(not_rest_days(cfg, plan.week_start)), fixed=dict(fixed or {}),
     )  # fmt: skip
 
 
@@ -598,6 +621,8 @@ class AgentWeek:
     name: str
     cells: list[str]  # per day: "09:00–17:00" or ""
     hours: float  # hours on shift in the week
+    locked: list[bool] = field(default_factory=list)  # per day: a supervisor locked the cell
+    preferences: tuple[int, int] | None = None  # approved preferences (honoured, asked)
 
 
 @dataclass(frozen=True)
@@ -620,6 +645,11 @@ class RosterWeek:
     def peak(self) -> int:
         return max([*(self.planned or []), *self.rostered, 1])
 
+    @property
+    def preferences_asked(self) -> bool:
+        """Whether any agent shown has approved preferences this week."""
+        return any(a.preferences for a in self.agents)
+
 
 def roster_week(
     rows: list[dict],
@@ -630,11 +660,16 @@ def roster_week(
     violations: list[str] | None = None,
     asked: list[str] | None = None,
     without_agent: list[str] | None = None,
+    *,
+    locked: set[tuple[str, dt.date]] | None = None,
+    honoured: dict[str, tuple[int, int]] | None = None,
 ) -> RosterWeek:
     """The roster week to show; ``asked``: what the plan asks beyond what the agents can work
     (:func:`asked_beyond`); ``without_agent``: each planned shift without an agent
-    (:func:`unfilled_shifts`' ``text``). Agents in the rows but not in ``agents`` (no longer in
-    agents.csv) are shown too, by id."""
+    (:func:`unfilled_shifts`' ``text``); ``locked``: the (agent, date) cells locked;
+    ``honoured``: per agent, approved preferences (honoured, asked). Agents in the rows but not
+    in ``agents`` (no longer in agents.csv) are shown too, by id."""
+    locked, honoured = locked or set(), honoured or {}
     known = {a.id for a in agents}
     gone = sorted({r["agent"] for r in rows} - known)
     shown = [
@@ -660,6 +695,8 @@ def roster_week(
                 a.name,
                 [cells.get((a.id, d.isoformat()), "") for d in days],
                 hours.get(a.id, 0),
+                [(a.id, d) in locked for d in days],
+                honoured.get(a.id),
             )
             for a in shown
         ],
@@ -719,20 +756,34 @@ def make_roster(
     requirements: pd.DataFrame | None = None,
     best_effort: bool = False,
     by_team_share: bool = True,
+    fixed: dict[tuple[str, int], str | None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> tuple[WeekPlan, RosterResult, list[dict]]:
+    """The week's roster of ``agents`` for the plan, with the agents' approved requests
+    (:func:`ivr.planning.agent_requests.roster_inputs`: time off as hard days off, preferences as soft
+    requests besides ``requests``) and the cells ``fixed`` (locked: (agent, day) -> shift id or
+    None for off). ``best_effort``: a week no roster keeps every rule of gets the roster breaking
+    the fewest, unless locked cells make it break more than it would without them
+    (:class:`LocksBreakRules`). ``on_stage`` hears the solver's stages."""
     plan = week_plan(plan_table, week_start, cfg, by_team_share=by_team_share)
-    problem = build_problem(
-        cfg, plan, agents, history(session, week_start, cfg.tz), requests or [], requirements
+    time_off, preferences = roster_inputs(
+        session, week_start, [a.id for a in agents], list(plan.shifts)
     )
+    problem = build_problem(
+        cfg, plan, agents, history(session, week_start, cfg.tz), [*(requests or []), *preferences],
+        requirements, time_off=time_off, fixed=fixed,
+    )  # fmt: skip
     if not best_effort:
-        result = solve(problem, time_limit_s)
+        result = solve(problem, time_limit_s, on_stage=on_stage)
     else:
         # best effort: the rules as they are first (a feasible week is solved far better so: the
         # relaxed model starts from nobody working, without the column-generation dive), and
         # only if they cannot all be kept, the relaxed model's roster that explains why
         try:
-            result = solve(problem, time_limit_s)
+            result = solve(problem, time_limit_s, on_stage=on_stage)
         except Infeasible as exc:
+            if problem.fixed_cells():
+                refuse_locks_that_break_rules(problem, exc, plan.week_start, time_limit_s, on_stage)
             if exc.roster is None:
                 raise NoRoster(
                     "no roster keeps every rule, and none breaking the fewest was found in"
@@ -794,9 +845,10 @@ def save_roster_draft(
 
 
 def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit_s: float):
-    """The demo's and the weekly job's roster draft from the latest plan file. When no roster
-    is found in time (:class:`NoRoster`) nothing is stored or written: the week's previous
-    draft stays, and the error propagates (the job fails, the demo says so)."""
+    """The demo's and the weekly job's roster draft from the latest plan file, keeping the
+    week's locked cells. When no roster is found in time (:class:`NoRoster`, or
+    :class:`LocksBreakRules`) nothing is stored or written: the week's previous draft stays, and
+    the error propagates (the job fails, the demo says so)."""
 
     cfg = hotline_config(app)
     plan_path = out_dir / "plan.csv"
@@ -811,6 +863,7 @@ def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit
             cfg.agents,
             time_limit_s=time_limit_s,
             best_effort=True,
+            fixed=locks_of(session, week_start),
         )
         summary = roster_summary(plan, result, rows, cfg, cfg.agents)
         save_roster_draft(session, rows, summary, week_start, "draft", clock.now())
@@ -835,3 +888,144 @@ def draft_roster(app, out_dir: Path, progress: Callable[[str], None], time_limit
     for line in summary["rules_broken_text"]:
         progress(f"  rule broken: {line}")
     return rows
+
+
+# --------------------------------------------------------------------------- locked cells
+# Cells a supervisor locked on the roster page (``ivr.planning.roster_edits``) hold in every solve
+# of the week: the weekly job's, the CLI's and the page's own.
+
+
+def locks_of(session: Session, week_start: dt.date) -> dict[tuple[str, int], str | None]:
+    """The week's locked cells: (agent, day of the week) -> shift id, or None for off."""
+    return {
+        (lock.agent_id, (lock.date - week_start).days): lock.shift
+        for lock in session.scalars(select(RosterLock).where(RosterLock.week_start == week_start))
+    }
+
+
+class LocksBreakRules(NoRoster):
+    """The locked cells make the week break rules it keeps (or breaks fewer of) without them:
+    nothing is stored. ``violations``: the rules, each with its agent."""
+
+    def __init__(self, message: str, violations: list[Violation]):
+        super().__init__(message)
+        self.violations = violations
+
+
+def refuse_locks_that_break_rules(
+    problem: RosterProblem,
+    exc: Infeasible,
+    week_start: dt.date,
+    time_limit_s: float,
+    on_stage: Callable[[str], None] | None = None,
+) -> None:
+    """A week with locked cells that no roster keeps every rule of: the roster breaking the
+    fewest rules is fine when the week without its locks breaks as many (the locks are not why);
+    otherwise :class:`LocksBreakRules` names the rules the locks add."""
+    if exc.roster is not None:
+        if on_stage:
+            on_stage("checking the week without its locks")
+        try:
+            free = solve(replace(problem, fixed={}), time_limit_s, relax=True).violations
+        except RuntimeError:
+            free = None
+        if free is not None and len(exc.violations) <= len(free):
+            return
+        added = new_violations(free or [], exc.violations) or exc.violations
+    else:  # a lock no roster can keep (a shift the plan lacks, a closed day), or no explanation
+        added = exc.violations
+    raise LocksBreakRules(
+        "the locked cells make the week break rules it keeps without them (nothing stored;"
+        " unlock a cell of these agents and solve again):\n"
+        + "\n".join(explain(added, week_start)),
+        added,
+    )
+
+
+def _rule_key(v: Violation) -> tuple:
+    return (v.rule, v.agent, v.day, v.time)
+
+
+def new_violations(before: list[Violation], after: list[Violation]) -> list[Violation]:
+    """The violations of ``after`` beyond those of ``before``, matched by rule, agent, day and
+    time: a rule an agent already broke, broken a little more, is not a new one."""
+    have = Counter(_rule_key(v) for v in before)
+    out = []
+    for v in after:
+        if have[_rule_key(v)]:
+            have[_rule_key(v)] -= 1
+        else:
+            out.append(v)
+    return out
+
+
+def explain(violations: list[Violation], week_start: dt.date) -> list[str]:
+    """Rules broken as lines for people, each naming its rule, then the agent (or the moment)
+    and the day: "rest: A003: 07:00-15:00 after 14:00-22:00 on day 0 (Tue 24 Nov)"; a cover
+    missed at several times of a day on one line (:func:`summarise`)."""
+    out, covers = [], []
+    for v in violations:
+        if v.day_name and v.time:
+            covers.append(v)
+        else:
+            when = (
+                f" ({week_start + dt.timedelta(days=v.day):%a %d %b})" if v.day is not None else ""
+            )
+            out.append(f"{v.rule}: {v}{when}")
+    for rule in dict.fromkeys(v.rule for v in covers):
+        out += [f"{rule}: {line}" for line in summarise([v for v in covers if v.rule == rule])]
+    return out
+
+
+# --------------------------------------------------------------------------- stored rosters
+
+
+def week_roster(
+    session: Session, week_start: dt.date, statuses: tuple[str, ...] = ("published", "draft")
+) -> tuple[str | None, list[RosterAssignment]]:
+    """The week's stored roster of the first of ``statuses`` (``draft``, ``published``) it has,
+    by agent and day, with that status: by default the published roster if there is one, else
+    the draft. ``(None, [])`` when the week has none of them."""
+    for status in statuses:
+        rows = session.scalars(
+            select(RosterAssignment)
+            .where(RosterAssignment.week_start == week_start, RosterAssignment.status == status)
+            .order_by(RosterAssignment.agent_id, RosterAssignment.date)
+        ).all()
+        if rows:
+            return status, list(rows)
+    return None, []
+
+
+def rows_of(assignments: list[RosterAssignment], cfg: HotlineConfig) -> list[dict]:
+    """Stored shifts as roster rows (:func:`assignment_row`), each with its agent's skills."""
+    skills = {a.id: ";".join(a.skills) for a in cfg.agents}
+    return [assignment_row(r, cfg.tz, skills.get(r.agent_id, "")) for r in assignments]
+
+
+def newest_roster_week(session: Session, status: str | None = None) -> dt.date | None:
+    """The newest week with a roster (of ``status``: draft or published; by default either)."""
+    query = select(func.max(RosterAssignment.week_start))
+    if status is not None:
+        query = query.where(RosterAssignment.status == status)
+    return session.scalar(query)
+
+
+def roster_weeks(session: Session, limit: int = 26) -> list[tuple[dt.date, list[str]]]:
+    """The newest weeks with a roster, each with its statuses (draft, published)."""
+    weeks: dict[dt.date, list[str]] = {}
+    for week_start, status in session.execute(
+        select(RosterAssignment.week_start, RosterAssignment.status)
+        .distinct()
+        .order_by(RosterAssignment.week_start.desc(), RosterAssignment.status)
+    ):
+        if week_start not in weeks and len(weeks) == limit:
+            break
+        weeks.setdefault(week_start, []).append(status)
+    return list(weeks.items())
+
+
+def stored_shift_plan(session: Session, week_start: dt.date) -> PlanDraft | None:
+    """The newest shift plan stored for the week (by ``hotline shifts``, the weekly job or the
+    demo; its CSV is ``content``), or None."""
+    return latest(session, "shifts", week_start)

@@ -4,7 +4,8 @@
 (:class:`Violation`, whose ``str()`` is the sentence shown to people); ``model`` the CP-SAT model,
 one method per family of rules; ``columns`` the column-generation dive; ``neighbourhood`` the
 large neighbourhood search; ``solver`` puts them together (:func:`solve`); ``check`` re-checks
-every hard rule without the solver.
+every hard rule without the solver. A problem's ``fixed`` cells (a person's day locked to a shift
+or off) hold in every one of them, the relaxed model's explanations included.
 """
 
 from .check import check
@@ -13,6 +14,7 @@ from .problem import (
     CLOSED_DAY,
     CONTRADICTION,
     DAY_OFF,
+    LOCKED,
     MAX_CONSECUTIVE,
     MAX_HOURS,
     MAX_WEEKENDS,
@@ -33,6 +35,8 @@ from .problem import (
     RosterShift,
     Staff,
     Violation,
+    fixed_conflicts,
+    with_fixed,
 )
 from .solver import NoRosterInTime, solve
 
@@ -41,6 +45,7 @@ __all__ = [
     "CLOSED_DAY",
     "CONTRADICTION",
     "DAY_OFF",
+    "LOCKED",
     "MAX_CONSECUTIVE",
     "MAX_HOURS",
     "MAX_WEEKENDS",
@@ -63,5 +68,7 @@ __all__ = [
     "Staff",
     "Violation",
     "check",
+    "fixed_conflicts",
     "solve",
+    "with_fixed",
 ]

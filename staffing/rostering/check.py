@@ -8,6 +8,7 @@ from .problem import (
     ATTRIBUTE_COVER,
     CLOSED_DAY,
     DAY_OFF,
+    LOCKED,
     MAX_CONSECUTIVE,
     MAX_HOURS,
     MAX_WEEKENDS,
@@ -25,6 +26,7 @@ from .problem import (
 def check(problem: RosterProblem, assignment: dict[tuple[str, int], str]) -> list[Violation]:
     """Every hard rule, checked independently of the solver; returns what is broken."""
     shifts = {s.id: s for s in problem.shifts}
+    fixed = problem.fixed_cells()
     broken = []
     for person in problem.staff:
         name = person.id
@@ -41,6 +43,13 @@ def check(problem: RosterProblem, assignment: dict[tuple[str, int], str]) -> lis
             if d < problem.days and worked[d]:
                 broken.append(
                     Violation(day=d, rule=DAY_OFF, agent=name, detail=f"works day off {d}")
+                )
+        for d in range(problem.days):
+            if (name, d) in fixed and days[d] != fixed[name, d]:
+                broken.append(
+                    Violation(
+                        day=d, rule=LOCKED, agent=name, detail=_unlocked(d, days[d], fixed[name, d])
+                    )
                 )
         for sid, limit in person.max_shifts.items():
             if days.count(sid) > limit:
@@ -160,6 +169,15 @@ def check(problem: RosterProblem, assignment: dict[tuple[str, int], str]) -> lis
                     )
                 )
     return broken
+
+
+def _unlocked(day: int, have: str | None, locked: str | None) -> str:
+    """The rest of the sentence for a fixed cell the roster changed."""
+    if locked is None:
+        return f"works {have} on day {day}, a day locked off"
+    if have is None:
+        return f"is off on day {day}, locked to {locked}"
+    return f"works {have} on day {day}, locked to {locked}"
 
 
 def _runs(values: Iterable[bool]) -> Iterator[tuple[int, int, bool]]:

@@ -4,7 +4,8 @@ The model speaks the language of the Curtois & Qu employee-scheduling benchmark 
 with forbidden successions (minimum rest), per-person limits on shifts per type and on minutes,
 minimum/maximum consecutive working days, minimum consecutive days off, maximum weekends, days
 off, shift on/off requests, and soft cover per day and shift — plus what a call centre needs on
-top: days the line is closed (never worked, never relaxed), coverage of skills and languages at
+top: days the line is closed (never worked, never relaxed), cells a supervisor locked to a shift
+or off (never relaxed either), coverage of skills and languages at
 checkpoints, at least two consecutive days off in the
 week, the same start time through the week, weekends and nights shared fairly, and hours close
 to each contract.
@@ -56,6 +57,7 @@ class Model:
         self.x: dict[tuple[int, int, int], cp_model.IntVar] = {}
         self.work: dict[tuple[int, int], cp_model.IntVar] = {}
         self.index = {s.id: k for k, s in enumerate(problem.shifts)}  # shift id -> k
+        self.fixed = problem.fixed_cells()
 
     def hard(self, expression_le: tuple, violation: Violation, bound: int) -> None:
         """``lhs <= rhs`` as a hard rule, or with a penalised slack when relaxing."""
@@ -83,6 +85,7 @@ class Model:
         self._variables()
         for e, person in enumerate(self.p.staff):
             self._closed_days(e)
+            self._fixed(e, person)
             self._days_off(e, person)
             self._shift_limits(e, person)
             self._contract_hours(e, person)
@@ -132,6 +135,19 @@ class Model:
         for d in sorted(self.p.closed_days):
             if 0 <= d < self.p.days:
                 self.m.add(work[d] == 0)
+
+    def _fixed(self, e: int, person: Staff) -> None:
+        """Locked cells: the person works that shift, or nothing, that day; relaxed or not."""
+        for d in range(self.p.days):
+            if (person.id, d) not in self.fixed:
+                continue
+            shift = self.fixed[person.id, d]
+            if shift is None:
+                self.m.add(self.work[e, d] == 0)
+            elif shift in self.index:
+                self.m.add(self.x[e, d, self.index[shift]] == 1)
+            else:
+                raise ValueError(f"{person.id} is fixed to {shift} on day {d}: no such shift")
 
     def _days_off(self, e: int, person: Staff) -> None:
         work = self._work(e)

@@ -20,6 +20,7 @@ ATTRIBUTE_COVER = "attribute cover"
 CLOSED_DAY = "closed day"  # never relaxed: the model forbids it outright; check() reports it
 CONTRADICTION = "contradiction"  # no single rule: the rules as a whole have no roster
 TIME_LIMIT = "time limit"  # no roster found in the time given (said by callers of solve)
+LOCKED = "locked cell"  # a (person, day) fixed to a shift or off (RosterProblem.fixed)
 RULES = (
     DAY_OFF,
     SHIFT_LIMIT,
@@ -35,6 +36,7 @@ RULES = (
     CLOSED_DAY,
     CONTRADICTION,
     TIME_LIMIT,
+    LOCKED,
 )
 
 
@@ -122,6 +124,19 @@ class RosterProblem:
     stability_weight: int = 0  # per extra distinct start time of a person in the week
     fairness_weight: int = 0  # per weekend/night worked, times what the person worked recently
     contract_weight: int = 0  # per minute away from the contract target
+    # (person, day) -> shift id, or None for off: cells a supervisor locked. Hard in every
+    # solver path and never relaxed, like a closed day (the explanation of a week the locks
+    # make impossible breaks other rules around them)
+    fixed: dict[tuple[str, int], str | None] = field(default_factory=dict)
+
+    def fixed_cells(self) -> dict[tuple[str, int], str | None]:
+        """The fixed cells of this problem's people and days (others are ignored)."""
+        people = {person.id for person in self.staff}
+        return {
+            (name, d): shift
+            for (name, d), shift in self.fixed.items()
+            if name in people and 0 <= d < self.days
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,6 +175,50 @@ class RosterResult:
         return (
             0.0 if not self.objective else max(self.objective - self.bound, 0) / abs(self.objective)
         )
+
+
+def with_fixed(
+    problem: RosterProblem, assignment: dict[tuple[str, int], str]
+) -> dict[tuple[str, int], str]:
+    """``assignment`` with the problem's fixed cells set (a start that keeps the locks)."""
+    out = dict(assignment)
+    for key, shift in problem.fixed_cells().items():
+        if shift is None:
+            out.pop(key, None)
+        else:
+            out[key] = shift
+    return out
+
+
+def fixed_conflicts(problem: RosterProblem) -> list[Violation]:
+    """Fixed cells no roster can keep whatever else gives: a shift the problem does not have,
+    or work on a closed day."""
+    shifts = {s.id for s in problem.shifts}
+    out = []
+    for (name, d), shift in sorted(
+        problem.fixed_cells().items(), key=lambda kv: (kv[0][1], kv[0][0])
+    ):
+        if shift is None:
+            continue
+        if shift not in shifts:
+            out.append(
+                Violation(
+                    day=d,
+                    rule=LOCKED,
+                    agent=name,
+                    detail=f"is locked to {shift} on day {d}, a shift the week does not have",
+                )
+            )
+        elif d in problem.closed_days:
+            out.append(
+                Violation(
+                    day=d,
+                    rule=CLOSED_DAY,
+                    agent=name,
+                    detail=f"is locked to {shift} on day {d}, a closed day",
+                )
+            )
+    return out
 
 
 class Infeasible(ValueError):

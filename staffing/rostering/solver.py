@@ -8,13 +8,22 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
 from . import neighbourhood
 from .columns import ColumnGeneration, greedy_roster, roster_of
 from .model import Model, person_model
-from .problem import CONTRADICTION, Infeasible, RosterProblem, RosterResult, Violation
+from .problem import (
+    CONTRADICTION,
+    Infeasible,
+    RosterProblem,
+    RosterResult,
+    Violation,
+    fixed_conflicts,
+    with_fixed,
+)
 
 FIRST_PHASE = 0.3  # share of the time limit for the whole-model solve before neighbourhood search
 # people x days x shift types up to which the model gets run flows and a neighbourhood search
@@ -39,6 +48,7 @@ def solve(
     lns: bool = True,
     seed: int = 0,
     dive: bool = True,
+    on_stage: Callable[[str], None] | None = None,
 ) -> RosterResult:
     """The best roster found within ``time_limit_s``: a column-generation dive first (``dive``;
     its roster is CP-SAT's starting point), CP-SAT on the whole week next, then (``lns``) a
@@ -47,10 +57,17 @@ def solve(
     raise :class:`NoRosterInTime` with the closest roster it found. ``workers``: CP-SAT's
     threads, by default the CPUs this process may use (more threads than cores found worse
     rosters in the same time: the demo's week at 5 s found none with 8 threads on 2 cores, one
-    with 2)."""
+    with 2). ``on_stage`` hears each stage as it starts ("column-generation dive", ...).
+    The problem's fixed cells hold in every stage; one no roster can keep (a shift the week does
+    not have, work on a closed day) raises :class:`Infeasible` at once."""
     started = time.perf_counter()
     workers = workers or len(os.sched_getaffinity(0))
+    stage = on_stage or (lambda _name: None)
+    conflicts = fixed_conflicts(problem)
+    if conflicts:
+        raise Infeasible(conflicts)
     if dive and not relax and hint is None:
+        stage("column-generation dive")
         hint = _dive(
             problem,
             started + ROOT_SHARE * time_limit_s,
@@ -60,7 +77,7 @@ def solve(
     left_s = max(started + time_limit_s - time.perf_counter(), 1.0)
     cells = problem.days * len(problem.staff) * len(problem.shifts)
     if not relax and lns and cells > FLOW_MAX_CELLS:
-        return _solve_large(problem, hint, started, started + time_limit_s, workers, seed)
+        return _solve_large(problem, hint, started, started + time_limit_s, workers, seed, stage)
     # the run flows tighten the bound a lot but add ~30 variables per x, and the windows'
     # sub-problems solve in time: both pay on small weeks only. Here on: small weeks, the relaxed
     # model (explanations) and ``lns=False`` (CP-SAT alone)
@@ -69,8 +86,9 @@ def solve(
     model = Model(problem, relax, flow=small)
     model.build()
     if relax and not hint:
-        hint = {}  # nobody works: always a solution of the relaxed model, a start for the search
+        hint = {}  # nobody works (but the fixed cells): a solution of the relaxed model
     if hint is not None:
+        hint = with_fixed(problem, hint)
         index = {s.id: k for k, s in enumerate(problem.shifts)}
         for e, person in enumerate(problem.staff):
             for d in range(problem.days):
@@ -79,6 +97,7 @@ def solve(
                     model.m.add_hint(
                         model.x[e, d, k], 1 if chosen is not None and index.get(chosen) == k else 0
                     )
+    stage("explaining the rules that must give" if relax else "CP-SAT on the whole week")
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = left_s * (FIRST_PHASE if lns else 1.0)
     solver.parameters.num_workers = workers
@@ -97,6 +116,7 @@ def solve(
     objective, bound = (solver.objective_value, solver.best_objective_bound) if values else (0, 0)
     searched = lns and status == cp_model.FEASIBLE and objective > bound
     if searched:
+        stage("neighbourhood search")
         lean = Model(problem, relax, flow=False)  # windows' sub-problems: faster without flows
         lean.build()
         values, objective = neighbourhood.search(
@@ -104,6 +124,7 @@ def solve(
         )
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if status == cp_model.INFEASIBLE and not relax:
+            stage("explaining the rules that must give")
             try:
                 explanation = solve(problem, time_limit_s, workers, relax=True)
             except RuntimeError:
@@ -145,6 +166,7 @@ def _solve_large(
     deadline: float,
     workers: int,
     seed: int,
+    stage: Callable[[str], None],
 ) -> RosterResult:
     """A large week. The start is the dive's roster, or without one a greedy roster (each
     person's own best schedule for the cover still missing, :func:`greedy_roster`). CP-SAT on
@@ -157,11 +179,12 @@ def _solve_large(
     roster and what it breaks. A week CP-SAT proves impossible is explained as on small
     weeks."""
     if not hint:  # no dive in the time: a greedy roster person by person as the start
+        stage("greedy start")
         hint = greedy_roster(
             problem, time.perf_counter() + GREEDY_SHARE * (deadline - time.perf_counter()),
             threads=min(workers, 2),
         )  # fmt: skip
-    start = hint or {}
+    start = with_fixed(problem, hint or {})
     index = {s.id: k for k, s in enumerate(problem.shifts)}
 
     def hinted(model: Model) -> dict[int, int]:
@@ -172,15 +195,17 @@ def _solve_large(
 
     model = Model(problem, relax=False, flow=False)
     model.build()
-    if hint:
+    if start:
         first = hinted(model)
         for var in model.x.values():
             model.m.add_hint(var, first[var.index])
+    stage("CP-SAT on the whole week")
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max((deadline - time.perf_counter()) * LARGE_FIRST, 1.0)
     solver.parameters.num_workers = workers
     status = solver.solve(model.m)
     if status == cp_model.INFEASIBLE:
+        stage("explaining the rules that must give")
         try:
             explanation = solve(problem, deadline - started, workers, relax=True)
         except RuntimeError:
@@ -195,6 +220,7 @@ def _solve_large(
         values = hinted(model)
         objective, bound = math.inf, 0.0  # every term of the objective is >= 0
     if objective > bound:
+        stage("neighbourhood search")
         values, objective = neighbourhood.search(
             model, values, objective, bound, deadline, workers, seed, windows=False
         )

@@ -604,3 +604,22 @@ def test_roster_as_json_and_csv(app, tmp_path):
     )
     assert as_csv.exit_code == 0, as_csv.output
     assert as_csv.stdout == out.read_text()
+
+
+def test_the_command_keeps_the_cells_locked_on_the_roster_page(app, tmp_path):
+    from ivr.store.models import RosterLock
+
+    at = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+    with session_scope(app) as session:  # B001 locked off on Monday, B002 on the late shift
+        for agent, shift in (("B001", None), ("B002", "12:00-20:30")):
+            session.add(
+                RosterLock(week_start=WEEK, agent_id=agent, date=WEEK, shift=shift,
+                           locked_by="demo", locked_at=at)
+            )  # fmt: skip
+    out = tmp_path / "roster.csv"
+    result = run(app, plan_csv(tmp_path), "--agents", team_csv(tmp_path), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out, dtype=str)
+    monday = rows[rows["date"] == WEEK.isoformat()].set_index("agent")
+    assert "B001" not in monday.index
+    assert monday.loc["B002", "shift_start"].endswith("T12:00:00+01:00")
