@@ -4,7 +4,8 @@ Turns the ``total`` (or ``pooled``) requirement of a week into a :class:`~staffi
 on local wall-clock slots (on DST days the repeated hour takes the larger requirement and the
 skipped hour needs nobody), with shift types expanded from templates, and turns the solver's
 answer back into rows a supervisor reads:
-``date, weekday, template, shift_start, shift_end, break_start, break_min, agents, paid_hours, cost``.
+``date, weekday, template, shift_start, shift_end, break_start, break_min, agents, paid_hours, cost``
+(and such rows back into the cover per slot, :func:`coverage_from_rows`).
 """
 
 from __future__ import annotations
@@ -132,16 +133,10 @@ def week_problem(
     first = starts.min().date()
     days = [first + dt.timedelta(days=i) for i in range(7)]
     per_day = 1440 // slot_min
-    wall = starts.tz_localize(None)
-    day_index = np.array([(d.date() - first).days for d in wall])
-    slot = ((wall - wall.normalize()).total_seconds().to_numpy() // 60 // slot_min).astype(int)
-    keep = (day_index >= 0) & (day_index < 7)
+    slots = wall_slots(starts, first, tz, slot_min)
+    keep = (slots >= 0) & (slots < 7 * per_day)
     requirement = np.zeros(7 * per_day, dtype=np.int64)
-    np.maximum.at(
-        requirement,
-        day_index[keep] * per_day + slot[keep],
-        rows["agents_scheduled"].to_numpy(dtype=np.int64)[keep],
-    )
+    np.maximum.at(requirement, slots[keep], rows["agents_scheduled"].to_numpy(dtype=np.int64)[keep])
     types = [shift for template in templates for shift in expand(template, slot_min, days)]
     peak = max(int(requirement.max()), 1)
     hours = slot_min / 60
@@ -162,14 +157,31 @@ def week_problem(
     return WeekProblem(problem, days, tz)
 
 
+def wall_slots(starts, first_day: dt.date, tz: ZoneInfo, slot_min: int) -> np.ndarray:
+    """Each interval start's slot of the week from ``first_day`` on the local wall clock, as
+    the shift problem counts them (day x slots a day + slot of the day; before the week below
+    0, after it from 7 days' slots on). On the day clocks go back, the repeated hour's two
+    intervals share a slot."""
+    wall = pd.DatetimeIndex(pd.to_datetime(starts, utc=True)).tz_convert(tz).tz_localize(None)
+    days = (wall.normalize() - pd.Timestamp(first_day)).days.to_numpy()
+    minutes = (wall - wall.normalize()).total_seconds().to_numpy() // 60
+    return (days * (1440 // slot_min) + minutes // slot_min).astype(int)
+
+
+def coverable(week: WeekProblem) -> np.ndarray:
+    """Per slot: whether some shift type can be on duty then."""
+    problem = week.problem
+    out = np.zeros(problem.requirement.size, dtype=bool)
+    for shift in problem.shift_types:
+        for day in shift.days:
+            out[problem.coverage_slots(shift, day)] = True
+    return out
+
+
 def uncoverable(week: WeekProblem) -> list[tuple[str, str, int]]:
     """Intervals that need agents but no shift type ever covers."""
     problem = week.problem
-    coverable = np.zeros(problem.requirement.size, dtype=bool)
-    for shift in problem.shift_types:
-        for day in shift.days:
-            coverable[problem.coverage_slots(shift, day)] = True
-    missing = np.flatnonzero((problem.requirement > 0) & ~coverable)
+    missing = np.flatnonzero((problem.requirement > 0) & ~coverable(week))
     out = []
     if missing.size == 0:
         return out
@@ -186,12 +198,14 @@ def uncoverable(week: WeekProblem) -> list[tuple[str, str, int]]:
 
 
 def slot_time(week: WeekProblem, slot: int) -> dt.datetime:
-    per_day = week.problem.slots_per_day
-    day, index = divmod(int(slot), per_day)
-    base = week.days[0] + dt.timedelta(days=day)
-    return dt.datetime.combine(base, dt.time(0), tzinfo=week.tz) + dt.timedelta(
-        minutes=index * week.problem.slot_min
-    )
+    return wall_time(week.days[0], week.problem.slot_min, slot, week.tz)
+
+
+def wall_time(first_day: dt.date, slot_min: int, slot: int, tz: ZoneInfo) -> dt.datetime:
+    """The local wall-clock start of a slot of the week from ``first_day``."""
+    day, index = divmod(int(slot), 1440 // slot_min)
+    base = first_day + dt.timedelta(days=day)
+    return dt.datetime.combine(base, dt.time(0), tzinfo=tz) + dt.timedelta(minutes=index * slot_min)
 
 
 def plan_rows(week: WeekProblem, plan: ShiftPlan) -> pd.DataFrame:
@@ -239,6 +253,37 @@ def plan_rows(week: WeekProblem, plan: ShiftPlan) -> pd.DataFrame:
             "cost",
         ],
     )
+
+
+def coverage_from_rows(
+    rows: pd.DataFrame, first_day: dt.date, tz: ZoneInfo, slot_min: int, cyclic: bool = True
+) -> np.ndarray:
+    """Agents on duty per slot of the week from shift rows as :func:`plan_rows` writes them
+    (``date, shift_start, shift_end, break_start, break_min, agents``): its inverse, the breaks
+    off, a shift past midnight into the next day (with ``cyclic``, Sunday night into Monday).
+    Lengths and break offsets are read on the wall clock, as the solver counts slots, so a
+    shift over a DST change covers the slots it was planned for."""
+    per_day = 1440 // slot_min
+    total = 7 * per_day
+    cover = np.zeros(total, dtype=np.int64)
+
+    def wall(text: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(text).astimezone(tz).replace(tzinfo=None)
+
+    for row in rows.itertuples():
+        start, end = wall(str(row.shift_start)), wall(str(row.shift_end))
+        day = (dt.date.fromisoformat(str(row.date)) - first_day).days
+        first = day * per_day + (start.hour * 60 + start.minute) // slot_min
+        offsets = np.arange(int((end - start).total_seconds() // 60) // slot_min)
+        brk = getattr(row, "break_start", None)
+        if isinstance(brk, str) and brk and int(getattr(row, "break_min", 0) or 0):
+            begin = int((wall(brk) - start).total_seconds() // 60) // slot_min
+            length = int(row.break_min) // slot_min
+            offsets = offsets[(offsets < begin) | (offsets >= begin + length)]
+        slots = first + offsets
+        slots = slots % total if cyclic else slots[(slots >= 0) & (slots < total)]
+        np.add.at(cover, slots, int(row.agents))
+    return cover
 
 
 def worst_intervals(

@@ -15,7 +15,7 @@ skills; the ``total`` rows count each agent once.
 from __future__ import annotations
 
 import datetime as dt
-import io
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -26,16 +26,16 @@ from forecasts.intraday import fit_recent, reforecast
 from ivr import stats
 from ivr.config.schema import HotlineConfig
 from ivr.planning.adherence import break_minutes
+from ivr.planning.drafts import forecast_rows
 from ivr.planning.pipeline import history_from_table, line_calendar, requirement_table
 from ivr.store.agent_states import WORKING
 from ivr.store.importer import first_entry
-from ivr.store.models import AgentAccount, PlanDraft, RosterAssignment
+from ivr.store.models import AgentAccount, RosterAssignment
 
 COLUMNS = [
     "queue", "interval_start", "calls", "required", "on_line", "short_on_line",
     "scheduled", "rostered", "short_rostered",
 ]  # fmt: skip
-DRAFTS_READ = 30  # newest forecast drafts looked at for one covering today
 
 
 def today_bounds(cfg: HotlineConfig, now: dt.datetime) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -163,28 +163,13 @@ def shortages(cfg: HotlineConfig, table: pd.DataFrame, column: str = "short_on_l
 
 
 def stored_forecast(
-    session: Session, cfg: HotlineConfig, now: dt.datetime, kind: str
+    session: Session, cfg: HotlineConfig, now: dt.datetime, kind: Literal["forecast", "intraday"]
 ) -> pd.DataFrame | None:
-    """Today's rows of the newest stored draft of ``kind`` covering today (``forecast``: the
+    """Today's rows of the newest stored draft of ``kind`` with rows today (``forecast``: the
     day-ahead forecast; ``intraday``: today's reforecast)."""
     start, end = today_bounds(cfg, now)
-    for draft in session.scalars(
-        select(PlanDraft)
-        .where(PlanDraft.kind == kind)
-        .order_by(PlanDraft.created_at.desc(), PlanDraft.id.desc())
-        .limit(DRAFTS_READ)
-    ):
-        table = pd.read_csv(io.StringIO(draft.content))
-        if not {"queue", "interval_start", "calls"} <= set(table.columns):
-            continue
-        table["interval_start"] = pd.to_datetime(table["interval_start"], utc=True)
-        rows = table[
-            (table["interval_start"] >= start.tz_convert("UTC"))
-            & (table["interval_start"] < end.tz_convert("UTC"))
-        ]
-        if len(rows):
-            return rows
-    return None
+    found = forecast_rows(session, kind, start, end)
+    return None if found is None else found[1]
 
 
 SERIES = [

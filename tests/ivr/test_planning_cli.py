@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from ivr.cli import cli
 from ivr.config import hotline_config
-from ivr.planning.pipeline import WhatIf, parse_what_if
+from ivr.planning.pipeline import BadWhatIf, WhatIf, parse_what_if
 from ivr.store.db import session_scope
 from ivr.store.models import QueueEntry
 from tests.forecasts.synthetic import history_frame
@@ -215,9 +215,11 @@ def test_bad_requirements_file(tmp_path):
 @pytest.mark.parametrize(
     "items, expected",
     [
-        (("volume=+20%",), WhatIf(1.2, 0.0, None)),
-        (("aht=+30s", "sl=90/20"), WhatIf(1.0, 30.0, (0.9, 20.0))),
-        (("volume=-10%",), WhatIf(0.9, 0.0, None)),
+        (("volume=+20%",), WhatIf(volume_factor=1.2)),
+        (("aht=+30s", "sl=90/20"), WhatIf(aht_delta_s=30.0, sl_target=0.9, sl_answer_s=20.0)),
+        (("volume=-10%",), WhatIf(volume_factor=0.9)),
+        (("aht=-10%", "shrinkage=35%"), WhatIf(aht_factor=0.9, shrinkage=0.35)),
+        (("aht=-10%", "aht=+20"), WhatIf(aht_delta_s=20.0)),  # the last AHT change counts
     ],
 )
 def test_what_if_parsing(items, expected):
@@ -227,6 +229,45 @@ def test_what_if_parsing(items, expected):
 def test_what_if_errors():
     with pytest.raises(ValueError, match="use volume=\\+20%"):
         parse_what_if(("volume=lots",))
+    with pytest.raises(BadWhatIf, match="Shrinkage: 120 % is outside 0–100 %") as refused:
+        parse_what_if(("shrinkage=120%",))
+    assert refused.value.field == "shrinkage"
+    with pytest.raises(BadWhatIf, match="AHT change: -100 % leaves no handling time"):
+        parse_what_if(("aht=-100%",))
+    assert parse_what_if(("volume=+5%", "aht=-10%", "sl=90/20", "shrinkage=35%")).describe() == (
+        "volume +5 %, AHT -10 %, SL 90 % in 20 s, shrinkage 35 %"
+    )
+
+
+def test_an_aht_cut_is_held_against_the_forecasts_aht():
+    """The AHT a requirement uses is the forecast's where it has one, else the queue's."""
+    from ivr.config.loader import load_config
+    from ivr.planning.pipeline import requirement_table
+
+    cfg = load_config()  # orders: 240 s
+    starts = pd.date_range(
+        pd.Timestamp("2026-11-30 09:00", tz="Europe/Rome"), periods=4, freq="30min"
+    )
+    forecast = pd.DataFrame(
+        {
+            "queue": "orders",
+            "interval_start": starts,
+            "calls": 10.0,
+            "aht_s": [120.0, 90.0, 0.0, 150.0],
+        }
+    )
+    with pytest.raises(BadWhatIf, match="takes the orders queue's forecast AHT of 90 s") as cut:
+        requirement_table(cfg, forecast, WhatIf(aht_delta_s=-100))
+    assert str(cut.value) == (
+        "AHT change: -100 s takes the orders queue's forecast AHT of 90 s (Mon 30 Nov 09:30) to"
+        " -10 s; an AHT must stay above 0 s."
+    )
+    table = requirement_table(cfg, forecast, WhatIf(aht_delta_s=-60))
+    # the interval without an AHT of its own takes the queue's, changed alike
+    assert table.loc[table["queue"] == "orders", "aht_s"].tolist() == [60.0, 30.0, 180.0, 90.0]
+    no_own = forecast.assign(aht_s=0.0)
+    with pytest.raises(BadWhatIf, match="takes the orders queue's AHT of 240 s to -10 s"):
+        requirement_table(cfg, no_own, WhatIf(aht_delta_s=-250))
 
 
 def test_plan_command_from_stored_calls_with_a_what_if(make_app, tmp_path):
@@ -291,7 +332,7 @@ def test_plan_command_from_stored_calls_with_a_what_if(make_app, tmp_path):
     assert body["headcount"]["agents"] == agents
     [base] = body["weeks"]
     assert base["week_start"] == "2026-11-23" and {"paid_hours", "fte", "hires"} <= set(base)
-    assert body["what_if"]["change"] == "volume +50%"
+    assert body["what_if"]["change"] == "volume +50 %"
     assert body["what_if"]["weeks"][0]["paid_hours"] > base["paid_hours"]
     inside = app.test_cli_runner().invoke(args=["plan", "--from", "2026-11-01", "--weeks", "1"])
     assert inside.exit_code != 0 and "inside the history" in inside.output

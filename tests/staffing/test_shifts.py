@@ -15,11 +15,13 @@ from staffing.shift_plan import (
     Template,
     UncoverableError,
     Weights,
+    coverage_from_rows,
     plan_rows,
     uncoverable,
+    wall_slots,
     week_problem,
 )
-from staffing.shifts import ShiftProblem, ShiftType, SolverSettings, solve
+from staffing.shifts import ShiftPlan, ShiftProblem, ShiftType, SolverSettings, solve
 from tests.conftest import shared_path
 
 ROME = ZoneInfo("Europe/Rome")
@@ -175,6 +177,41 @@ def test_a_dst_week_maps_local_slots():
     assert len(index) == 7 * 48 + 2
     assert week.problem.requirement.sum() == 7 * 48  # the repeated hour is one slot
     assert week.days[-1] == dt.date(2026, 10, 25)
+
+
+@pytest.mark.parametrize(
+    "sunday, hours, break_start",
+    [
+        ("2026-10-25", 25, "2026-10-25T04:00:00+01:00"),
+        ("2026-03-29", 23, "2026-03-29T04:00:00+02:00"),
+    ],
+)
+def test_the_rows_of_a_dst_day_give_back_the_cover_planned(sunday, hours, break_start):
+    """A night shift through the DST change, 00:00 to 08:00 on the wall clock with its break at
+    04:00, 4 wall-clock hours in (5 or 3 real ones): written as rows and read back, it covers
+    the slots the solver planned it for."""
+    day = dt.date.fromisoformat(sunday)
+    first = day - dt.timedelta(days=6)
+    index = pd.date_range(
+        pd.Timestamp(first, tz=ROME), pd.Timestamp(day + dt.timedelta(days=1), tz=ROME),
+        freq="30min", inclusive="left",
+    )  # fmt: skip
+    assert len(index) == 6 * 48 + hours * 2
+    rows = pd.DataFrame({"queue": "total", "interval_start": index, "agents_scheduled": 1})
+    slots = wall_slots(index, first, ROME, 30)
+    assert slots.max() == 7 * 48 - 1 and len(set(slots)) == 7 * 48 - max(24 - hours, 0) * 2
+    night = Template("night", 0, 0, 30, 480, 480, 30, frozenset({6}), 30, 240, 60)
+    week = week_problem(rows, [night], ROME, Weights())
+    shift = ShiftType("night", 0, 480, (6,), 30, 240)
+    planned = np.zeros(week.problem.requirement.size, dtype=np.int64)
+    np.add.at(planned, week.problem.coverage_slots(shift, 6), 2)
+    starts = pd.DataFrame(
+        [{"template": "night", "start_min": 0, "length_min": 480, "break_offset_min": 240,
+          "break_min": 30, "day": 6, "agents": 2, "paid_hours": 7.5, "hourly_cost": 10.0}]
+    )  # fmt: skip
+    table = plan_rows(week, ShiftPlan(week.problem, starts, planned, "OPTIMAL", 0.0, 0.0, 0.0))
+    assert table.loc[0, "break_start"] == break_start
+    assert np.array_equal(coverage_from_rows(table, first, ROME, 30), planned)
 
 
 def listed_solution(path) -> tuple[np.ndarray, int]:
