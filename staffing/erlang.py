@@ -12,7 +12,7 @@ where the distribution function underflows. Erlang A uses the function
 
 (Mandelbaum & Zeltyn), from which the probability of waiting, of abandoning, and of being
 answered within t all follow in closed form; the tests check them against a simulation
-(``tests/staffing/simulate.py``).
+(:func:`staffing.simulation.simulate`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from staffing.erlang import (
     scheduled_agents,
     traffic,
 )
-from tests.staffing.simulate import simulate
+from staffing.simulation import simulate
 
 
 def test_call_centre_helper_textbook_case():

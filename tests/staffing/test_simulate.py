@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.staffing.simulate import simulate
+from staffing.simulation import simulate
 
 
 def run(**overrides):
