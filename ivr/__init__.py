@@ -34,8 +34,24 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
     from ivr.config import last_good
     from ivr.config.loader import default_config_dir
     from ivr.store import db
-    from ivr.voice import agents, callbacks, connect, menu, queue, survey
-    from ivr.web import agents_api, api, auth, calendars, desktop, health, inbox, ops, supervisor
+    from ivr.voice import agents, callbacks, connect, menu, queue, survey, transcripts
+    from ivr.web import (
+        agent_requests,
+        agents_api,
+        api,
+        auth,
+        calendars,
+        desktop,
+        health,
+        inbox,
+        ops,
+        plan,
+        roster,
+        simulation,
+        supervisor,
+        tasks,
+        tickets,
+    )
 
     env = settings.load()  # SettingsError names any bad environment variable
     instance = (test_config or {}).get("INSTANCE_PATH") or env.hotline_instance_path
@@ -107,16 +123,23 @@ def create_app(test_config: dict[str, Any] | None = None, server: bool = False) 
         menu.bp,
         queue.bp,
         survey.bp,
+        transcripts.bp,
         agents.bp,
         callbacks.bp,
         connect.bp,
         auth.bp,
         ops.bp,
+        tickets.bp,
         agents_api.bp,
         desktop.bp,
         calendars.bp,
         inbox.bp,
         supervisor.bp,
+        roster.bp,
+        plan.bp,
+        tasks.bp,
+        simulation.bp,
+        agent_requests.bp,
     ):
         app.register_blueprint(blueprint)
     return app

@@ -19,11 +19,11 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from ivr import create_app, settings
-from ivr.cli import background, calculator, calls, demo, intraday, line, planner
+from ivr.cli import background, calculator, calls, demo, intraday, line, planner, simulate
 from ivr.cli.errors import config_refused
 from ivr.config.loader import ConfigError
 
-TOPICS = (line, calls, planner, intraday, calculator, background, demo)
+TOPICS = (line, calls, planner, intraday, calculator, background, demo, simulate)
 
 
 def _app() -> Flask:

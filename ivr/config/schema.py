@@ -138,6 +138,7 @@ JobName = Literal[
     "reforecast",
     "weekly_plan",
     "retention",
+    "post_ticket_changes",
 ]
 RETIRED_JOBS = frozenset({"rollup_stats"})  # a line.yaml may still name them
 DEFAULT_JOBS: dict[str, JobSchedule] = {
@@ -151,6 +152,7 @@ DEFAULT_JOBS: dict[str, JobSchedule] = {
     "reforecast": JobSchedule(cron="15 2 * * *"),
     "weekly_plan": JobSchedule(cron="0 6 * * thu"),
     "retention": JobSchedule(cron="30 3 * * *"),
+    "post_ticket_changes": JobSchedule(every_s=15),
 }
 
 
@@ -161,6 +163,9 @@ class SchedulerSettings(_Model):
     plan_time_limit_s: float = Field(30, ge=1, le=600)
     keep_events_days: int = Field(400, ge=1)
     keep_recordings_days: int = Field(90, ge=1)
+    # callers' numbers (calls, queue entries, callbacks that are over, tickets, call events,
+    # remembered languages) are removed after this; the rows and so every count stay
+    keep_numbers_days: int = Field(90, ge=1)
 
     @field_validator("jobs", mode="before")
     @classmethod
@@ -206,6 +211,21 @@ class AlertSettings(_Model):
         return urls
 
 
+class TicketSettings(_Model):
+    """Complaint tickets: each status change posted as JSON to ``webhook_url`` (none: not posted)."""
+
+    webhook_url: str | None = None
+    post_timeout_s: float = Field(5, gt=0, le=30)
+    max_attempts: int = Field(240, ge=1, le=10_000)  # failed posts of one change before giving up
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("https://", "http://")):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url
+
+
 class LineSettings(_Model):
     name: str = Field(min_length=1)
     phone_number: str | None = Field(None, pattern=r"^\+[1-9]\d{6,14}$")
@@ -218,8 +238,12 @@ class LineSettings(_Model):
     agent_line: AgentLineSettings = AgentLineSettings()
     adherence: AdherenceSettings = AdherenceSettings()
     alerts: AlertSettings = AlertSettings()
+    tickets: TicketSettings = TicketSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     voicemail_max_s: int = Field(120, ge=10, le=600)
+    # Twilio transcribes voicemails and survey comments in English (up to 2 minutes long); the
+    # supervisors' inbox shows the text
+    transcribe_messages: bool = True
     short_abandon_s: float = Field(5, ge=0)
     service_level_formula: Literal["answered_plus_abandoned", "answered_only"] = (
         "answered_plus_abandoned"

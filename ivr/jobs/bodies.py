@@ -9,19 +9,18 @@ from pathlib import Path
 
 import pandas as pd
 from flask import Flask
-from sqlalchemy import delete, update
 
 from forecasts.forecast import write_csv
 from forecasts.plot import plot_forecast
 from ivr.config import hotline_config
 from ivr.config.hours import OpeningHours
-from ivr.jobs import alerts, lost_calls
+from ivr.jobs import alerts, lost_calls, ticket_posts
+from ivr.jobs.retention import apply_retention
 from ivr.planning import intraday
 from ivr.planning.drafts import save_draft
 from ivr.planning.pipeline import history_from_log, line_calendar, line_forecast, plan_horizon
 from ivr.planning.rosters import draft_roster
 from ivr.store.db import session_scope
-from ivr.store.models import Call, CallEvent, Survey
 from ivr.voice import dispatch, state
 from ivr.voice.callbacks import dial_due_callbacks, release_stale_dials
 from ivr.voice.spool import replay
@@ -71,7 +70,8 @@ def next_monday(now: dt.datetime, tz) -> dt.date:
 
 
 def weekly_plan(app: Flask, now: dt.datetime) -> str:
-    """Next week's shift plan (and roster, when agents exist) as drafts for supervisors."""
+    """Next week's shift plan (and roster, when agents exist) as drafts for supervisors, with
+    the forecast it was made from."""
 
     cfg = hotline_config(app)
     with app.app_context():
@@ -97,6 +97,14 @@ def weekly_plan(app: Flask, now: dt.datetime) -> str:
         "fte": round(summary.fte, 1),
     }
     with session_scope(app) as session:
+        if summary.forecast is not None and len(summary.forecast):
+            # the plan's own forecast (from the history's end to the week's end): the plan page
+            # sets the plan against it, and it is the newest day-ahead forecast as well
+            buffer = io.StringIO()
+            write_csv(summary.forecast, buffer)
+            first = pd.Timestamp(summary.forecast["interval_start"].iloc[0]).date()
+            calls = {"calls": round(float(summary.forecast["calls"].sum()))}
+            save_draft(session, "forecast", first, buffer.getvalue(), calls, now)
         save_draft(session, "shifts", start, content, figures, now)
 
     folder = plans_dir(app) / f"week-{start}"
@@ -107,23 +115,10 @@ def weekly_plan(app: Flask, now: dt.datetime) -> str:
 
 
 def retention(app: Flask, now: dt.datetime) -> str:
-    """Forget old call events, and recording links past their keeping time."""
-    settings = hotline_config(app).line.scheduler
-    events_before = now - dt.timedelta(days=settings.keep_events_days)
-    recordings_before = now - dt.timedelta(days=settings.keep_recordings_days)
-    with session_scope(app) as session:
-        events = session.execute(delete(CallEvent).where(CallEvent.at < events_before)).rowcount
-        calls = session.execute(
-            update(Call)
-            .where(Call.started_at < recordings_before, Call.voicemail_url.is_not(None))
-            .values(voicemail_url=None)
-        ).rowcount
-        surveys = session.execute(
-            update(Survey)
-            .where(Survey.created_at < recordings_before, Survey.comment_url.is_not(None))
-            .values(comment_url=None)
-        ).rowcount
-    return f"removed {events} event(s), {calls + surveys} recording link(s)"
+    """Recordings deleted at Twilio, caller numbers and call events removed, each past its
+    keeping time (:mod:`ivr.jobs.retention`)."""
+
+    return str(apply_retention(app, now))
 
 
 def replay_spool(app: Flask, now: dt.datetime) -> str:
@@ -179,6 +174,12 @@ def check_alerts(app: Flask, now: dt.datetime) -> str:
     return alerts.check(app, now)
 
 
+def post_ticket_changes(app: Flask, now: dt.datetime) -> str:
+    """Complaint tickets' status changes posted to ``tickets.webhook_url``."""
+
+    return ticket_posts.post_pending(app)  # stamped with the clock now, not the fire time
+
+
 def check_lost_calls(app: Flask, now: dt.datetime) -> str:
 
     return lost_calls.check_lost_calls(app, now)
@@ -195,4 +196,5 @@ JOBS = {
     "reforecast": reforecast,
     "weekly_plan": weekly_plan,
     "retention": retention,
+    "post_ticket_changes": post_ticket_changes,
 }

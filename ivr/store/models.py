@@ -87,6 +87,7 @@ class Call(Base):
     duration_s: Mapped[int | None] = mapped_column(Integer)
     voicemail_url: Mapped[str | None] = mapped_column(Text)
     voicemail_duration_s: Mapped[int | None] = mapped_column(Integer)
+    voicemail_transcript: Mapped[str | None] = mapped_column(Text)  # Twilio's, where it gives one
     # what the agent recorded about the call (the agent desktop)
     disposition: Mapped[str | None] = mapped_column(String(32))
     agent_note: Mapped[str | None] = mapped_column(Text)
@@ -160,7 +161,8 @@ class Callback(Base):
     __table_args__ = (Index("ix_callbacks_status_due", "status", "due_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
-    phone: Mapped[str] = mapped_column(String(40))
+    # None once retention has removed the number of a callback that is over (keep_numbers_days)
+    phone: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str] = mapped_column(String(8))
     queue: Mapped[str] = mapped_column(String(32))
     original_entered_at: Mapped[dt.datetime]
@@ -185,13 +187,18 @@ class Survey(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     score: Mapped[int | None] = mapped_column(Integer)
     comment_url: Mapped[str | None] = mapped_column(Text)
+    comment_transcript: Mapped[str | None] = mapped_column(Text)  # Twilio's, where it gives one
     created_at: Mapped[dt.datetime]
     comment_handled_by: Mapped[str | None] = mapped_column(String(100))
     comment_handled_at: Mapped[dt.datetime | None]
 
 
 class ComplaintTicket(Base):
+    """A complaint's ticket: opened by the call, then worked open -> in_progress -> resolved
+    (reopened: back to open) by ops and supervisors (``ivr.store.tickets``)."""
+
     __tablename__ = "complaint_tickets"
+    __table_args__ = (Index("ix_complaint_tickets_status_created", "status", "created_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -199,6 +206,40 @@ class ComplaintTicket(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[dt.datetime]
     status: Mapped[str] = mapped_column(String(16), default="open")
+    assignee: Mapped[str | None] = mapped_column(String(100))  # an ops or supervisor login
+
+
+class TicketNote(Base):
+    """A note on a complaint ticket, by its author, at a time."""
+
+    __tablename__ = "ticket_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("complaint_tickets.id"), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime]
+    text: Mapped[str] = mapped_column(Text)
+
+
+class TicketStatusChange(Base):
+    """One status change of a ticket, and its post to ``tickets.webhook_url``
+    (``ivr.jobs.ticket_posts``): ``post_state`` pending, posting, posted or failed; empty when no
+    webhook was configured at the change."""
+
+    __tablename__ = "ticket_status_changes"
+    __table_args__ = (Index("ix_ticket_status_changes_post_state", "post_state"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("complaint_tickets.id"), index=True)
+    old_status: Mapped[str] = mapped_column(String(16))
+    new_status: Mapped[str] = mapped_column(String(16))
+    changed_by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime]
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    queue: Mapped[str | None] = mapped_column(String(32))
+    post_state: Mapped[str | None] = mapped_column(String(16))
+    post_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    attempted_at: Mapped[dt.datetime | None]  # the last claim of a post (a lease)
+    posted_at: Mapped[dt.datetime | None]
+    post_error: Mapped[str | None] = mapped_column(Text)
 
 
 class AgentAccount(Base):
@@ -283,6 +324,23 @@ class PlanDraft(Base):
     published_by: Mapped[str | None] = mapped_column(String(100))
 
 
+class PlanScenario(Base):
+    """A what-if re-plan of a week kept for comparison with the stored shift plan, which it
+    never replaces (``ivr.planning.scenarios``): the change asked, the figures and the cover
+    per interval it gave, and who ran it."""
+
+    __tablename__ = "plan_scenarios"
+    __table_args__ = (Index("ix_plan_scenarios_week", "week_start", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week_start: Mapped[dt.date] = mapped_column(Date)
+    label: Mapped[str] = mapped_column(String(200))
+    params: Mapped[dict] = mapped_column(JSON)
+    figures: Mapped[dict] = mapped_column(JSON)
+    series: Mapped[dict] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+
+
 class RosterAssignment(Base):
     """One agent's shift on one day of a drafted or published weekly roster."""
 
@@ -301,6 +359,24 @@ class RosterAssignment(Base):
     shift_end: Mapped[dt.datetime]
     break_start: Mapped[dt.datetime | None]
     status: Mapped[str] = mapped_column(String(16))
+
+
+class RosterLock(Base):
+    """A cell of a week's roster a supervisor locked: the agent works ``shift`` on ``date``
+    (``HH:MM-HH:MM`` in the line's time, as the plan names it), or is off when ``shift`` is
+    empty. Edits refuse to change it and re-solving the week keeps it (``ivr.planning.rosters``)."""
+
+    __tablename__ = "roster_locks"
+    __table_args__ = (
+        UniqueConstraint("week_start", "agent_id", "date", name="uq_roster_locks_week_agent_date"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week_start: Mapped[dt.date] = mapped_column(Date)
+    agent_id: Mapped[str] = mapped_column(String(32))
+    date: Mapped[dt.date] = mapped_column(Date)
+    shift: Mapped[str | None] = mapped_column(String(16))
+    locked_by: Mapped[str] = mapped_column(String(100))
+    locked_at: Mapped[dt.datetime]
 
 
 class LoginFailure(Base):
@@ -378,3 +454,48 @@ class CalendarFeed(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     rotated_at: Mapped[dt.datetime | None]
     rotated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class AgentRequest(Base):
+    """An agent's time off (``start_date`` to ``end_date``) or preference for one day (a shift
+    starting at ``shift_start``, or the day off), entered by the agent or a supervisor and
+    approved or refused by a supervisor (``ivr.planning.agent_requests``)."""
+
+    __tablename__ = "agent_requests"
+    __table_args__ = (
+        Index("ix_agent_requests_status_dates", "status", "start_date", "end_date"),
+        Index("ix_agent_requests_agent_start", "agent_id", "start_date"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # time_off, prefer_shift, prefer_off
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)  # the start date but for time off
+    shift_start: Mapped[str | None] = mapped_column(String(5))  # HH:MM, prefer_shift only
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending, approved, refused, withdrawn
+    entered_by: Mapped[str] = mapped_column(String(100))
+    entered_at: Mapped[dt.datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class BackgroundTask(Base):
+    """A supervisor's long task (a what-if, a roster re-solve, a plan check) run off the request:
+    its parameters, progress while it runs, and its result or error when it ends."""
+
+    __tablename__ = "background_tasks"
+    __table_args__ = (Index("ix_background_tasks_kind_created", "kind", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import threading
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -14,7 +16,7 @@ from ivr.config.schema import JobSchedule
 from ivr.jobs import bodies as jobs
 from ivr.jobs import scheduler
 from ivr.store.db import session_scope
-from ivr.store.models import Call, CallEvent, JobRun, PlanDraft, QueueEntry, Survey
+from ivr.store.models import JobRun, PlanDraft, QueueEntry
 
 from .conftest import OPEN_TIME, due_callback, login
 
@@ -69,35 +71,6 @@ def test_a_failing_job_is_logged_and_does_not_raise(app, monkeypatch):
     assert again is not None  # a retry is its own attempt
 
 
-def test_retention_forgets_old_events_and_recording_links(app, clock):
-    old = OPEN_TIME - dt.timedelta(days=500)
-    with session_scope(app) as session:
-        session.add(
-            CallEvent(call_sid="CAold", event="call_started", dedupe_key="call_started", at=old)
-        )
-        session.add(
-            CallEvent(
-                call_sid="CAnew", event="call_started", dedupe_key="call_started", at=OPEN_TIME
-            )
-        )
-        session.add(
-            Call(call_sid="CAold", started_at=old, voicemail_url="https://api.twilio.com/rec/1")
-        )
-        session.add(
-            Survey(
-                call_sid="CAold",
-                score=4,
-                comment_url="https://api.twilio.com/rec/2",
-                created_at=old,
-            )
-        )
-    run = scheduler.run_job(app, "retention", OPEN_TIME)
-    assert run.detail == "removed 1 event(s), 2 recording link(s)"
-    with session_scope(app) as session:
-        assert session.scalar(select(Call.voicemail_url)) is None
-        assert session.scalar(select(Survey.score)) == 4  # the score stays
-
-
 def test_callback_job_through_the_scheduler(app):
     with session_scope(app) as session:
         session.add(due_callback("CAz", "+393470000057"))
@@ -149,6 +122,16 @@ def test_reforecast_and_weekly_plan_draft_for_supervisors(app, clock):
     assert {"rules_broken", "unfilled_shifts", "unfilled"} <= set(drafts["roster"].summary)
     assert drafts["roster"].summary["shifts"] == len(drafts["roster"].content.splitlines()) - 1
     assert drafts["shifts"].content.startswith("date,weekday,template,shift_start")
+    # the plan's forecast is stored with it: the newest forecast covers the week planned
+    with session_scope(app) as session:
+        newest = session.scalars(
+            select(PlanDraft)
+            .where(PlanDraft.kind == "forecast")
+            .order_by(PlanDraft.created_at.desc(), PlanDraft.id.desc())
+        ).first()
+        planned = pd.read_csv(io.StringIO(newest.content))
+    last = pd.to_datetime(planned["interval_start"], utc=True).max().tz_convert(ROME)
+    assert last.date() == dt.date(2026, 12, 6)
     assert "roster draft with" in run.detail
     with session_scope(app) as session:
         from ivr.store.models import RosterAssignment
@@ -183,7 +166,7 @@ def test_jobs_page_and_cli(app):
     client = app.test_client()
     login(client)
     page = client.get("/ops/jobs").get_data(as_text=True)
-    assert "cron 0 6 * * thu" in page and "removed 0 event(s)" in page
+    assert "cron 0 6 * * thu" in page and "deleted 0 call events" in page
 
 
 def test_every_job_has_a_name_a_default_schedule_and_a_body():
