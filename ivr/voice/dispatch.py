@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask import Flask, after_this_request, current_app
-from sqlalchemy import and_, select, update
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr import clock
@@ -63,14 +63,20 @@ def rank(agent: Agent, queue: Queue, language: str, waited_s: float) -> int | No
     """How well ``agent`` suits a caller of ``queue`` in ``language`` who has waited
     ``waited_s``: 0 (best) to 3, or None if the agent may not take them (yet)."""
     speaks = language in agent.languages
-    overflowed = queue.overflow_after_s is not None and waited_s >= queue.overflow_after_s
+    over = overflowed(queue, waited_s)
     if queue.id in agent.skills:
         if speaks:
             return LANGUAGE
-        return OVERFLOW if overflowed else None
-    if overflowed and not set(agent.skills).isdisjoint(queue.overflow_skills):
+        return OVERFLOW if over else None
+    if over and not set(agent.skills).isdisjoint(queue.overflow_skills):
         return OTHER_QUEUE_LANGUAGE if speaks else OTHER_QUEUE
     return None
+
+
+def overflowed(queue: Queue, waited_s: float) -> bool:
+    """A caller of ``queue`` who has waited ``waited_s`` may go to its agents in other languages
+    and to its overflow queues' agents (the only way the wait changes :func:`rank`)."""
+    return queue.overflow_after_s is not None and waited_s >= queue.overflow_after_s
 
 
 @dataclass(frozen=True)
@@ -165,8 +171,16 @@ def free_agents(session: Session, cfg: HotlineConfig) -> list[Free]:
     return list(out.values())
 
 
-def waiting_callers(session: Session, cfg: HotlineConfig, now: dt.datetime) -> list[Waiting]:
-    """Open queue entries not offered to anyone, and callbacks due for an agent."""
+def waiting_callers(
+    session: Session,
+    cfg: HotlineConfig,
+    now: dt.datetime,
+    takers: Sequence[Agent] | None = None,
+) -> list[Waiting]:
+    """Open queue entries not offered to anyone, and callbacks due for an agent. With ``takers``
+    (the free agents), only the entries one of them may take now: with thousands on hold and
+    none of them for the free agents (another language, before the overflow), the rest would
+    be read and passed over at every run."""
     default = cfg.default_language.code
     queues = set(cfg.queue_ids())
     entries = session.execute(
@@ -177,7 +191,7 @@ def waiting_callers(session: Session, cfg: HotlineConfig, now: dt.datetime) -> l
             QueueEntry.original_entered_at,
             QueueEntry.call_sid,
         ).where(
-            QueueEntry.queue.in_(queues),
+            QueueEntry.queue.in_(queues) if takers is None else within_reach(cfg, takers, now),
             waiting_entries(),
             QueueEntry.offered_to.is_(None),
         )
@@ -200,6 +214,29 @@ def waiting_callers(session: Session, cfg: HotlineConfig, now: dt.datetime) -> l
         if not refuse_uncallable(session, cfg, cb)
     ]
     return out
+
+
+def within_reach(
+    cfg: HotlineConfig, takers: Sequence[Agent], now: dt.datetime
+) -> ColumnElement[bool]:
+    """The SQL condition of a queue entry one of ``takers`` may take now, as :func:`rank`
+    decides: a queue's agents take its callers in their languages, and once a caller has waited
+    the overflow they or the overflow queues' agents take any language."""
+    language = func.coalesce(QueueEntry.language, cfg.default_language.code)
+    conditions = []
+    for queue in cfg.queues:
+        own = [agent for agent in takers if queue.id in agent.skills]
+        spoken = sorted({code for agent in own for code in agent.languages})
+        reach = [language.in_(spoken)] if spoken else []
+        helped = own or any(
+            not set(agent.skills).isdisjoint(queue.overflow_skills) for agent in takers
+        )
+        if queue.overflow_after_s is not None and helped:
+            since = now - dt.timedelta(seconds=queue.overflow_after_s)
+            reach.append(QueueEntry.original_entered_at <= since)
+        if reach:
+            conditions.append(and_(QueueEntry.queue == queue.id, or_(*reach)))
+    return or_(false(), *conditions)
 
 
 def claim(session: Session, item: Waiting, free: Free, now: dt.datetime) -> bool:
@@ -254,7 +291,8 @@ def dispatch(
     if not free:
         return []
     offers = []
-    for item, agent, rank_ in pairings(waiting_callers(session, cfg, now), free, cfg, now):
+    waiting = waiting_callers(session, cfg, now, [f.agent for f in free])
+    for item, agent, rank_ in pairings(waiting, free, cfg, now):
         if claim(session, item, agent, now):
             offers.append(Offer(item, agent.agent.id, agent.channel, agent.call_sid, rank_))
     return offers
@@ -456,7 +494,41 @@ def withdraw_stale(app: Flask, now: dt.datetime | None = None) -> int:
     return withdrawn
 
 
-_running = threading.Lock()  # one dispatch at a time in this process
+class AfterResponses:
+    """The dispatcher runs after requests one at a time in this process, and no request's
+    thread ever waits for another's run (a run may take seconds: Twilio's REST API, a database
+    lock). A run asked for while one is under way is left to that one: it runs once more when
+    it is done, so what the asking request changed is still dispatched, by a thread already
+    busy with it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # held only to read and set the two fields below
+        self._running = False
+        self._again: Flask | None = None
+
+    def run(self, app: Flask) -> None:
+        with self._lock:
+            if self._running:
+                self._again = app
+                return
+            self._running = True
+        next_: Flask | None = app
+        try:
+            while next_ is not None:
+                try:
+                    run(next_)
+                except Exception:  # noqa: BLE001 - the scheduler's dispatch job runs it again
+                    log.exception("dispatch after a request failed")
+                with self._lock:
+                    next_, self._again = self._again, None
+                    self._running = next_ is not None
+        except BaseException:  # the thread is stopped: later requests must still dispatch
+            with self._lock:
+                self._running, self._again = False, None
+            raise
+
+
+after_responses = AfterResponses()
 
 
 def run_after_response(throttled: bool = False) -> None:
@@ -474,7 +546,7 @@ def run_after_response(throttled: bool = False) -> None:
 
     @after_this_request
     def _later(response):
-        response.call_on_close(lambda: _safely(app))
+        response.call_on_close(lambda: after_responses.run(app))
         return response
 
 
@@ -494,11 +566,3 @@ def call_agent_after_response(agent_call_sid: str | None, agent_id: str, entry_i
     def _later(response):
         response.call_on_close(_move)
         return response
-
-
-def _safely(app: Flask) -> None:
-    with _running:  # one at a time in this process: the next reads what the first changed
-        try:
-            run(app)
-        except Exception:  # noqa: BLE001 - the scheduler's dispatch job runs it again
-            log.exception("dispatch after a request failed")

@@ -82,7 +82,7 @@ def wait() -> VoiceResponse:
         if not grew:
             estimate = min(estimate, entry.last_estimate_s)
     if due:
-        if not speakers_on_line(session, cfg, queue_id, lang.code):
+        if not speakers_on_line(session, cfg, queue_id, lang.code, now):
             say(response, lang, text(lang, "hold_no_language_agent"))
         say(response, lang, text(lang, "hold_position", position=position))
         if estimate is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -24,7 +25,7 @@ from ivr.config.schema import HotlineConfig
 from ivr.store import calllog
 from ivr.store.agent_states import WORKING, set_state
 from ivr.store.models import AgentAccount, AgentSession, CallEvent, QueueEntry
-from ivr.voice.dispatch import rank
+from ivr.voice.dispatch import overflowed, rank
 from ivr.voice.webhook import LONGEST_CALL
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
@@ -32,17 +33,34 @@ FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 RATE_WINDOW = dt.timedelta(minutes=30)
 
 
+# the configuration the eligible agents were worked out for, and them by (queue, language,
+# overflowed): they change only with the configuration (a reload is a new object)
+_eligible: tuple[HotlineConfig | None, dict[tuple, frozenset[str]]] = (None, {})
+
+
 def eligible_agents(
     cfg: HotlineConfig, queue_id: str, language: str | None = None, waited_s: float = 0.0
 ) -> frozenset[str]:
     """The agents who may take a caller of this queue in ``language`` (None: any language) after
-    ``waited_s`` of wait, as the dispatcher ranks them."""
+    ``waited_s`` of wait, as the dispatcher ranks them. The wait matters only as overflowed or
+    not, so each answer is worked out once per configuration (every hold poll asks)."""
+    global _eligible
     queue = cfg.queue(queue_id)
-    if language is None:
-        return frozenset(agent.id for agent in cfg.agents if queue_id in agent.skills)
-    return frozenset(
-        agent.id for agent in cfg.agents if rank(agent, queue, language, waited_s) is not None
-    )
+    key = (queue_id, language, language is not None and overflowed(queue, waited_s))
+    known, answers = _eligible
+    if known is not cfg:
+        answers = {}
+        _eligible = (cfg, answers)
+    found = answers.get(key)
+    if found is None:
+        if language is None:
+            found = frozenset(agent.id for agent in cfg.agents if queue_id in agent.skills)
+        else:
+            found = frozenset(
+                a.id for a in cfg.agents if rank(a, queue, language, waited_s) is not None
+            )
+        answers[key] = found
+    return found
 
 
 def estimate_wait_s(
@@ -55,75 +73,85 @@ def estimate_wait_s(
     waited_s: float = 0.0,
 ) -> float | None:
     """Expected seconds until a caller at ``position`` is answered, or None if no agent who may
-    take them (:func:`eligible_agents`) is on line.
-
-    The answer rate is the same for every caller of a queue, language and overflow, and a
-    thousand callers on hold poll this: each worker reuses it for ``HOLD_ESTIMATE_CACHE_S``
-    seconds of the line's clock (0: never)."""
+    take them (:func:`eligible_agents`) is on line (as :func:`line_now` read the line)."""
     eligible = eligible_agents(cfg, queue_id, language, waited_s)
-    ttl = dt.timedelta(seconds=current_app.config.get("HOLD_ESTIMATE_CACHE_S", 0))
-    cache = current_app.extensions.setdefault("hotline.answer_rates", {})
-    key = (queue_id, eligible)
-    hit = cache.get(key)
-    if hit is not None and dt.timedelta(0) <= now - hit[0] < ttl:
-        rate = hit[1]
-    else:
-        rate = answer_rate(session, cfg, queue_id, now, eligible)
-        cache[key] = (now, rate)
+    rate = line_now(session, now).answer_rate(cfg, queue_id, eligible)
     return None if rate is None else position / rate
 
 
-def speakers_on_line(session: Session, cfg: HotlineConfig, queue_id: str, language: str) -> bool:
-    """Some agent of this queue who speaks ``language`` is logged in and working."""
+def speakers_on_line(
+    session: Session, cfg: HotlineConfig, queue_id: str, language: str, now: dt.datetime
+) -> bool:
+    """Some agent of this queue who speaks ``language`` is logged in and working (as
+    :func:`line_now` read the line: the same agents the estimate counts)."""
     speakers = eligible_agents(cfg, queue_id, language, 0.0)
-    return bool(
-        speakers
-        and session.scalar(
-            select(func.count())
-            .select_from(AgentAccount)
-            .where(AgentAccount.agent_id.in_(speakers), AgentAccount.state.in_(WORKING))
-        )
-    )
+    return not speakers.isdisjoint(line_now(session, now).working)
 
 
-def answer_rate(
-    session: Session,
-    cfg: HotlineConfig,
-    queue_id: str,
-    now: dt.datetime,
-    eligible: frozenset[str] | None = None,
-) -> float | None:
-    """Calls per second the ``eligible`` agents (default: the queue's skill) on line answer now,
-    or None if none of them is on."""
-    skilled = eligible if eligible is not None else eligible_agents(cfg, queue_id)
-    on_line = session.scalar(
-        select(func.count())
-        .select_from(AgentAccount)
-        .where(AgentAccount.agent_id.in_(skilled), AgentAccount.state.in_(WORKING))
-    )
-    if not on_line:
-        return None
-    since = now - RATE_WINDOW
-    answered = session.scalar(
-        select(func.count())
-        .select_from(QueueEntry)
-        .where(QueueEntry.queue == queue_id, QueueEntry.answered_at >= since)
-    )
-    sessions = session.execute(
-        select(AgentSession.logged_in_at, AgentSession.logged_out_at).where(
-            AgentSession.agent_id.in_(skilled),
-            or_(AgentSession.logged_out_at.is_(None), AgentSession.logged_out_at >= since),
-        )
-    ).all()
-    agent_seconds = sum(
-        max(((end or now) - max(start, since)).total_seconds(), 0.0) for start, end in sessions
-    )
-    if answered >= 3 and agent_seconds > 0:
-        per_agent = answered / agent_seconds  # answers per second per logged-in agent
-        rate = per_agent * on_line
-    else:
-        rate = on_line / cfg.queue(queue_id).aht_s
-    return rate
+def line_now(session: Session, now: dt.datetime) -> LineNow:
+    """The line as the hold loop sees it. A thousand callers on hold poll, each queue, language
+    and overflow with agents of its own: each worker reads the line once per
+    ``HOLD_ESTIMATE_CACHE_S`` seconds of the line's clock (0: at every poll) and works every
+    estimate and announcement out of that."""
+    ttl = dt.timedelta(seconds=current_app.config.get("HOLD_ESTIMATE_CACHE_S", 0))
+    line = current_app.extensions.get("hotline.line_now")
+    if line is None or not dt.timedelta(0) <= now - line.at < ttl:
+        line = current_app.extensions["hotline.line_now"] = LineNow.read(session, now)
+    return line
+
+
+@functools.cache
+def _working_statement() -> Select:
+    return select(AgentAccount.agent_id).where(AgentAccount.state.in_(WORKING))
+
+
+@dataclass(frozen=True)
+class LineNow:
+    """The line read at ``at``, what the hold loop's estimates and announcements are worked out
+    of: the agents logged in and working, and over the ``RATE_WINDOW`` before, each queue's
+    answers and each agent's seconds logged in (both left empty while nobody works: no rate is
+    asked of them then)."""
+
+    at: dt.datetime
+    working: frozenset[str]
+    answered: dict[str, int]  # by queue
+    agent_seconds: dict[str, float]  # by agent
+
+    @classmethod
+    def read(cls, session: Session, now: dt.datetime) -> LineNow:
+        working = frozenset(session.scalars(_working_statement()).all())
+        if not working:
+            return cls(now, working, {}, {})
+        since = now - RATE_WINDOW
+        answered = session.execute(
+            select(QueueEntry.queue, func.count())
+            .where(QueueEntry.answered_at >= since)
+            .group_by(QueueEntry.queue)
+        ).all()
+        seconds: dict[str, float] = {}
+        for agent_id, start, end in session.execute(
+            select(
+                AgentSession.agent_id, AgentSession.logged_in_at, AgentSession.logged_out_at
+            ).where(or_(AgentSession.logged_out_at.is_(None), AgentSession.logged_out_at >= since))
+        ):
+            logged = max(((end or now) - max(start, since)).total_seconds(), 0.0)
+            seconds[agent_id] = seconds.get(agent_id, 0.0) + logged
+        return cls(now, working, dict(answered), seconds)
+
+    def answer_rate(
+        self, cfg: HotlineConfig, queue_id: str, eligible: frozenset[str]
+    ) -> float | None:
+        """Calls per second the ``eligible`` agents on line answer, or None if none of them is
+        on: the queue's answers per second of an eligible agent logged in, times those on line
+        (before three answers: those on line over the queue's AHT)."""
+        on_line = len(eligible & self.working)
+        if not on_line:
+            return None
+        answered = self.answered.get(queue_id, 0)
+        agent_seconds = sum(self.agent_seconds.get(agent_id, 0.0) for agent_id in eligible)
+        if answered >= 3 and agent_seconds > 0:
+            return answered / agent_seconds * on_line
+        return on_line / cfg.queue(queue_id).aht_s
 
 
 def rounded_minutes(seconds: float) -> int:
