@@ -13,7 +13,13 @@ from ivr.demo.twilio_sim import HttpTransport, SimulatedCall
 from ivr.store.db import session_scope
 from ivr.store.models import AgentAccount, Call, ComplaintTicket, QueueEntry
 from ivr.voice import dispatch
-from tests.browser.test_dashboard import ARTIFACTS, BROWSER_FLAGS, CHROMIUM, _require_browser
+from tests.browser.test_dashboard import (
+    ARTIFACTS,
+    BROWSER_FLAGS,
+    CHROMIUM,
+    _require_browser,
+    log_in,
+)
 from tests.ivr.conftest import OPEN_TIME, RecordingHttpClient
 
 TOKEN = "desk-test-token"
@@ -95,10 +101,7 @@ def test_the_agent_desktop_takes_a_call_from_offer_to_wrap_up(live_server, tmp_p
             lambda route: route.fulfill(body=FAKE_SDK, content_type="application/javascript"),
         )
         try:
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "giulia")
-            page.fill("input[name=password]", "hotline-demo")
-            page.click("button[type=submit]")
+            log_in(page, base, "giulia")
             expect(page).to_have_url(f"{base}/agent")
             expect(page.locator("#phone-status")).to_have_text("ready for calls")
             expect(page.locator("#state")).to_have_text("offline")

@@ -25,6 +25,14 @@ BROWSER_FLAGS = [
 ]  # fmt: skip
 
 
+def log_in(page, base: str, username: str = "demo", password: str = "hotline-demo") -> None:
+    """Sign in on the login page as ``username`` (the demo's users)."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
 def _require_browser():
     missing = []
     try:

@@ -11,7 +11,13 @@ from ivr.planning.drafts import save_draft
 from ivr.store.agent_states import set_state
 from ivr.store.db import session_scope
 from ivr.store.models import AgentAccount, QueueEntry, RosterAssignment
-from tests.browser.test_dashboard import ARTIFACTS, BROWSER_FLAGS, CHROMIUM, _require_browser
+from tests.browser.test_dashboard import (
+    ARTIFACTS,
+    BROWSER_FLAGS,
+    CHROMIUM,
+    _require_browser,
+    log_in,
+)
 from tests.ivr.conftest import OPEN_TIME
 from tests.ivr.test_intraday_outlook import forecast_csv
 
@@ -48,10 +54,7 @@ def test_today_shows_forecast_against_actuals_and_the_agents_short(live_server, 
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1400})
         try:
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "demo")
-            page.fill("input[name=password]", "hotline-demo")
-            page.click("button[type=submit]")
+            log_in(page, base)
             page.goto(f"{base}/ops")
             today = page.locator("#today")
             expect(today.locator("#shortages li").first).to_contain_text("short by")

@@ -9,7 +9,13 @@ import re
 import threading
 
 from ivr.jobs.tasks import submit
-from tests.browser.test_dashboard import ARTIFACTS, BROWSER_FLAGS, CHROMIUM, _require_browser
+from tests.browser.test_dashboard import (
+    ARTIFACTS,
+    BROWSER_FLAGS,
+    CHROMIUM,
+    _require_browser,
+    log_in,
+)
 from tests.ivr.conftest import OPEN_TIME
 from tests.ivr.test_plan_page import plan_the_week, store
 
@@ -35,10 +41,7 @@ def test_a_what_if_of_more_calls_beside_the_stored_plan(live_server, config_dir)
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         try:
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "demo")
-            page.fill("input[name=password]", "hotline-demo")
-            page.click("button[type=submit]")
+            log_in(page, base)
             page.goto(f"{base}/supervisor/plan")
             expect(page.locator("h1")).to_contain_text("week of Mon 30 Nov 2026")
             expect(page.locator("#paid-hours")).to_have_text(f"{baseline_paid:.1f}")

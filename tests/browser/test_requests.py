@@ -8,15 +8,14 @@ from sqlalchemy import select
 
 from ivr.store.db import session_scope
 from ivr.store.models import AgentRequest
-from tests.browser.test_dashboard import ARTIFACTS, BROWSER_FLAGS, CHROMIUM, _require_browser
+from tests.browser.test_dashboard import (
+    ARTIFACTS,
+    BROWSER_FLAGS,
+    CHROMIUM,
+    _require_browser,
+    log_in,
+)
 from tests.ivr.conftest import OPEN_TIME
-
-
-def log_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "hotline-demo")
-    page.click("button[type=submit]")
 
 
 def test_time_off_asked_on_the_desk_is_approved_by_a_supervisor(live_server):

@@ -12,7 +12,13 @@ import threading
 import pytest
 
 from ivr.planning import rosters
-from tests.browser.test_dashboard import ARTIFACTS, BROWSER_FLAGS, CHROMIUM, _require_browser
+from tests.browser.test_dashboard import (
+    ARTIFACTS,
+    BROWSER_FLAGS,
+    CHROMIUM,
+    _require_browser,
+    log_in,
+)
 from tests.conftest import CONFIG_DIR
 from tests.ivr.conftest import OPEN_TIME
 from tests.ivr.test_roster_page import AGENTS, EARLY, LATE, store, store_plan, usual_week
@@ -51,10 +57,7 @@ def test_a_supervisor_edits_locks_solves_again_and_publishes(roster_app):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         try:
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "demo")
-            page.fill("input[name=password]", "hotline-demo")
-            page.click("button[type=submit]")
+            log_in(page, base)
             page.goto(f"{base}/supervisor/roster?week=2026-11-23")
             expect(page.locator("h1")).to_have_text("Roster (published), week of 2026-11-23")
             expect(page.locator("#edit-form")).to_have_count(0)  # changes are to the draft

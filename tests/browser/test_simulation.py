@@ -16,7 +16,13 @@ from ivr.planning.drafts import save_draft
 from ivr.store.db import session_scope
 from ivr.store.models import RosterAssignment
 from ivr.web import simulation
-from tests.browser.test_dashboard import ARTIFACTS, BROWSER_FLAGS, CHROMIUM, _require_browser
+from tests.browser.test_dashboard import (
+    ARTIFACTS,
+    BROWSER_FLAGS,
+    CHROMIUM,
+    _require_browser,
+    log_in,
+)
 from tests.ivr.conftest import OPEN_TIME
 
 ROME = dt.timezone(dt.timedelta(hours=1))
@@ -66,10 +72,7 @@ def test_the_supervisor_simulates_the_week_from_the_roster_page(live_server, mon
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1400})
         try:
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "demo")
-            page.fill("input[name=password]", "hotline-demo")
-            page.click("button[type=submit]")
+            log_in(page, base)
             page.goto(f"{base}/supervisor/roster?week={WEEK.isoformat()}")
             page.click("#simulate-start")
             expect(page).to_have_url(re.compile(r"/supervisor/simulation/\d+$"))

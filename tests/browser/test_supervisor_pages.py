@@ -13,7 +13,13 @@ from ivr.planning.drafts import save_draft
 from ivr.store.audit import commit_with_audit
 from ivr.store.db import session_scope
 from ivr.store.models import Call, Survey
-from tests.browser.test_dashboard import ARTIFACTS, BROWSER_FLAGS, CHROMIUM, _require_browser
+from tests.browser.test_dashboard import (
+    ARTIFACTS,
+    BROWSER_FLAGS,
+    CHROMIUM,
+    _require_browser,
+    log_in,
+)
 from tests.ivr.conftest import OPEN_TIME, store_roster
 from tests.ivr.test_forecast_page import week_csv
 
@@ -56,10 +62,7 @@ def test_a_supervisor_reads_the_forecast_feeds_plays_a_voicemail_and_reads_csat(
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1366, "height": 768})  # a laptop's screen
         try:
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "demo")
-            page.fill("input[name=password]", "hotline-demo")
-            page.click("button[type=submit]")
+            log_in(page, base)
 
             page.goto(f"{base}/supervisor/forecast")
             expect(page.locator("body")).to_contain_text("eve of a holiday")

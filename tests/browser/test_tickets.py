@@ -9,7 +9,13 @@ import datetime as dt
 from ivr.jobs import scheduler
 from ivr.store.db import session_scope
 from ivr.store.models import Call, ComplaintTicket
-from tests.browser.test_dashboard import ARTIFACTS, BROWSER_FLAGS, CHROMIUM, _require_browser
+from tests.browser.test_dashboard import (
+    ARTIFACTS,
+    BROWSER_FLAGS,
+    CHROMIUM,
+    _require_browser,
+    log_in,
+)
 from tests.ivr.conftest import OPEN_TIME
 from tests.ivr.test_alerts import Receiver
 from tests.ivr.test_tickets import configure
@@ -40,10 +46,7 @@ def test_an_ops_login_works_a_ticket_and_the_webhook_hears_each_change_once(
             browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS, headless=True)
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
             try:
-                page.goto(f"{base}/login")
-                page.fill("input[name=username]", "olga")
-                page.fill("input[name=password]", "hotline-demo")
-                page.click("button[type=submit]")
+                log_in(page, base, "olga")
                 page.click("text=Complaint tickets")
                 expect(page.locator("#tickets tbody tr")).to_have_count(2)
                 page.fill("#ticket-search input[name=q]", "3141")
