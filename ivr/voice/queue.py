@@ -21,6 +21,7 @@ from ivr.voice.state import (
     current_entry,
     entry_state,
     estimate_wait_s,
+    line_now,
     rounded_minutes,
     speakers_on_line,
 )
@@ -72,7 +73,8 @@ def wait() -> VoiceResponse:
     )
     waited = (now - entry.original_entered_at).total_seconds() if entry is not None else 0.0
     estimate = estimate_wait_s(session, cfg, queue_id, position, now, lang.code, waited)
-    dispatch.run_after_response(throttled=True)  # a caller waits: is an agent free for them?
+    if line_now(session, now).working:  # nobody working, nobody free: an agent's start dispatches
+        dispatch.run_after_response(throttled=True)  # a caller waits: is an agent free for them?
     if estimate is None:
         # nobody logged in with the skill: Twilio's own average is better than nothing
         average = form_number("AvgQueueTime", 0.0, 0.0, SECONDS_MAX)

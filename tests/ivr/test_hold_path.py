@@ -44,6 +44,9 @@ def on_line(app, agent_id: str, state: str = "available") -> None:
             AgentSession(agent_id=agent_id, call_sid=f"CAagent{agent_id}", logged_in_at=since)
         )
         set_state(session, agent_id, state, since)
+    # each worker's snapshot of the line is HOLD_ESTIMATE_CACHE_S old at most; the tests' clock
+    # stands still: the next poll reads the line afresh
+    app.extensions.pop("hotline.line_now", None)
 
 
 def caller(new_call, lang_key: str, phone: str):
@@ -93,6 +96,7 @@ def test_a_hold_poll_never_waits_for_a_dispatch_under_way(app, new_call, monkeyp
         return real_run(app_, now)
 
     monkeypatch.setattr(dispatch, "run", slow_run)
+    on_line(app, "A001", "on_call")  # someone works (else no poll dispatches), nobody is free
     first = caller(new_call, "2", "+393470000401")
     second = caller(new_call, "2", "+393470000402")
     slow, _ = in_thread(lambda: hold(first, "it"))
@@ -107,6 +111,23 @@ def test_a_hold_poll_never_waits_for_a_dispatch_under_way(app, new_call, monkeyp
         release.set()
         slow.join(GUARD_S)
     assert runs == [slow.name, slow.name]  # the two asks: one more run, by the busy thread
+
+
+def test_with_nobody_working_a_hold_poll_starts_no_dispatch(app, new_call, monkeypatch):
+    """Nobody logged in and working: nobody can be free, so a thousand callers on hold start
+    no dispatch (an agent who starts working dispatches at once)."""
+    runs = []
+    monkeypatch.setattr(dispatch, "run", lambda app_, now=None: runs.append(now) or [])
+    first = caller(new_call, "2", "+393470000411")
+    runs.clear()  # the caller's arrival may dispatch
+    hold(first, "it")
+    assert runs == []
+    on_line(app, "A001", "not_ready")  # logged in, not working: still nobody to offer to
+    hold(first, "it")
+    assert runs == []
+    on_line(app, "A002", "available")
+    hold(first, "it")
+    assert len(runs) == 1
 
 
 def test_an_agent_freed_during_a_dispatch_gets_the_caller_from_the_run_after_it(
@@ -125,6 +146,7 @@ def test_an_agent_freed_during_a_dispatch_gets_the_caller_from_the_run_after_it(
         return offers
 
     monkeypatch.setattr(dispatch, "run", run_then_linger)
+    on_line(app, "A001", "on_call")  # someone works (else no poll dispatches), nobody is free
     call = caller(new_call, "2", "+393470000403")
     busy, _ = in_thread(lambda: hold(call, "it"))  # nobody free yet
     try:

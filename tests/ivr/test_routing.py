@@ -38,6 +38,9 @@ def on_line(app, agent_id: str, free_since: dt.datetime, sid: str | None = None)
         session.flush()
         session.add(AgentSession(agent_id=agent_id, call_sid=sid, logged_in_at=free_since))
         set_state(session, agent_id, "available", free_since)
+    # each worker's snapshot of the line is HOLD_ESTIMATE_CACHE_S old at most; the tests' clock
+    # stands still: the next poll reads the line afresh
+    app.extensions.pop("hotline.line_now", None)
     return sid
 
 
@@ -310,6 +313,9 @@ def test_hold_polls_start_the_dispatcher_at_most_once_per_gap(
                              from_number=phone)  # fmt: skip
         return caller(lambda **kw: made, "2", "1", phone)
 
+    on_line(app, "A001", OPEN_TIME - dt.timedelta(minutes=5))  # someone works (else no
+    with session_scope(app) as session:  # poll dispatches), and is on a call: nobody free
+        set_state(session, "A001", "on_call", OPEN_TIME - dt.timedelta(minutes=2), "CAelsewhere")
     first = call("+393470000301")
     hold(first, "it")  # dispatches: nobody free
     on_line(app, "A010", OPEN_TIME - dt.timedelta(minutes=1))  # free, without an event of its own
