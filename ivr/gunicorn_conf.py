@@ -17,8 +17,8 @@ keepalive = 5
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
-max_requests = 20_000  # recycle workers now and then
-max_requests_jitter = 2_000
+max_requests = 200_000  # recycle workers now and then (each new worker costs seconds of CPU to boot)
+max_requests_jitter = 20_000
 accesslog = "-"
 errorlog = "-"
 # never log query strings' secrets: Twilio's parameters come in the body, which is not logged
