@@ -38,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from staffing.erlang import _check, _check_agents
+from staffing.routing import LANGUAGE, OTHER_QUEUE, OTHER_QUEUE_LANGUAGE, OVERFLOW, rank
 
 ArrayLike = np.typing.ArrayLike
 
@@ -247,32 +248,6 @@ class SimAgent:
     skills: tuple[str, ...]
     languages: tuple[str, ...]
     on_duty_s: tuple[tuple[float, float], ...]
-
-
-LANGUAGE, OVERFLOW, OTHER_QUEUE_LANGUAGE, OTHER_QUEUE = 0, 1, 2, 3
-
-
-def rank(
-    skills: Sequence[str], languages: Sequence[str], queue: SimQueue, language: str, waited_s: float
-) -> int | None:
-    """How well an agent with these ``skills`` and ``languages`` suits a caller of ``queue`` in
-    ``language`` who has waited ``waited_s``: 0 (best) to 3, or None if they may not take the
-    caller (yet). The live dispatcher's rule (``ivr.voice.dispatch.rank``):
-
-    0. the queue's skill and the caller's language;
-    1. the queue's skill, another language, once the caller has waited ``overflow_after_s``;
-    2. an ``overflow_skills`` queue's agent who speaks the language, after the same wait;
-    3. an ``overflow_skills`` queue's agent in another language, after the same wait.
-    """
-    speaks = language in languages
-    overflowed = queue.overflow_after_s is not None and waited_s >= queue.overflow_after_s
-    if queue.id in skills:
-        if speaks:
-            return LANGUAGE
-        return OVERFLOW if overflowed else None
-    if overflowed and not set(skills).isdisjoint(queue.overflow_skills):
-        return OTHER_QUEUE_LANGUAGE if speaks else OTHER_QUEUE
-    return None
 
 
 @dataclass(frozen=True)

@@ -51,32 +51,19 @@ from ivr.store.models import (
 from ivr.voice import callbacks
 from ivr.voice.callbacks import public_base, refuse_uncallable
 from ivr.voice.twilio_rest import redirect_call
+from staffing import routing
 
 log = logging.getLogger(__name__)
 
-LANGUAGE, OVERFLOW, OTHER_QUEUE_LANGUAGE, OTHER_QUEUE = 0, 1, 2, 3
 WRAP_UP_GRACE_S = 10
 ROUNDS = 3  # connect attempts per dispatch: a failed REST call moves on to the next agent
 
 
 def rank(agent: Agent, queue: Queue, language: str, waited_s: float) -> int | None:
     """How well ``agent`` suits a caller of ``queue`` in ``language`` who has waited
-    ``waited_s``: 0 (best) to 3, or None if the agent may not take them (yet)."""
-    speaks = language in agent.languages
-    over = overflowed(queue, waited_s)
-    if queue.id in agent.skills:
-        if speaks:
-            return LANGUAGE
-        return OVERFLOW if over else None
-    if over and not set(agent.skills).isdisjoint(queue.overflow_skills):
-        return OTHER_QUEUE_LANGUAGE if speaks else OTHER_QUEUE
-    return None
-
-
-def overflowed(queue: Queue, waited_s: float) -> bool:
-    """A caller of ``queue`` who has waited ``waited_s`` may go to its agents in other languages
-    and to its overflow queues' agents (the only way the wait changes :func:`rank`)."""
-    return queue.overflow_after_s is not None and waited_s >= queue.overflow_after_s
+    ``waited_s``: 0 (best) to 3, or None if the agent may not take them (yet)
+    (:func:`staffing.routing.rank`)."""
+    return routing.rank(agent.skills, agent.languages, queue, language, waited_s)
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from ivr.config.schema import HotlineConfig
 from ivr.store import calllog
 from ivr.store.agent_states import WORKING, set_state
 from ivr.store.models import AgentAccount, AgentSession, CallEvent, QueueEntry
-from ivr.voice.dispatch import overflowed, rank
+from ivr.voice.dispatch import rank
 from ivr.voice.webhook import LONGEST_CALL
+from staffing.routing import overflowed
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 

@@ -17,6 +17,7 @@ from ivr.store.models import AgentAccount, AgentSession, AgentStateChange, Queue
 from ivr.voice import dispatch
 from ivr.voice.agents import set_pin
 from ivr.voice.dispatch import Free, Waiting, pairings, rank
+from staffing import routing
 
 from .conftest import OPEN_TIME, PUBLIC, follow_redirects
 
@@ -78,20 +79,20 @@ def state_of(app, agent_id: str) -> tuple[str, str | None]:
 
 def test_rank_prefers_skill_and_language_and_lets_others_in_after_the_overflow_wait():
     italian, english_only, polish = AGENTS["A010"], AGENTS["A034"], AGENTS["A003"]
-    assert rank(italian, ORDERS, "it", 0) == dispatch.LANGUAGE
+    assert rank(italian, ORDERS, "it", 0) == routing.LANGUAGE
     assert rank(english_only, ORDERS, "it", 59) is None
-    assert rank(english_only, ORDERS, "it", 60) == dispatch.OVERFLOW
-    assert rank(polish, ORDERS, "pl", 0) == dispatch.LANGUAGE
+    assert rank(english_only, ORDERS, "it", 60) == routing.OVERFLOW
+    assert rank(polish, ORDERS, "pl", 0) == routing.LANGUAGE
     never = ORDERS.model_copy(update={"overflow_after_s": None})
     assert rank(english_only, never, "it", 86_400) is None
     blind = ORDERS.model_copy(update={"overflow_after_s": 0.0})
-    assert rank(english_only, blind, "it", 0) == dispatch.OVERFLOW
+    assert rank(english_only, blind, "it", 0) == routing.OVERFLOW
     technical_only = AGENTS["A002"]  # technical and general
     assert rank(technical_only, ORDERS, "it", 600) is None
     shared = ORDERS.model_copy(update={"overflow_skills": ["technical"]})
     assert rank(technical_only, shared, "it", 59) is None
-    assert rank(technical_only, shared, "it", 60) == dispatch.OTHER_QUEUE_LANGUAGE
-    assert rank(AGENTS["A008"], shared, "it", 60) == dispatch.OTHER_QUEUE  # nb, en
+    assert rank(technical_only, shared, "it", 60) == routing.OTHER_QUEUE_LANGUAGE
+    assert rank(AGENTS["A008"], shared, "it", 60) == routing.OTHER_QUEUE  # nb, en
 
 
 def test_pairings_take_the_oldest_wait_first_each_to_the_best_agent_left():

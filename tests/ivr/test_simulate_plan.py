@@ -16,11 +16,8 @@ from sqlalchemy import func, select
 from ivr import create_app
 from ivr.cli.simulate import CSV_COLUMNS
 from ivr.config import hotline_config
-from ivr.config.loader import load_config
 from ivr.store.db import session_scope
 from ivr.store.models import BackgroundTask, RosterAssignment
-from ivr.voice import dispatch
-from staffing import simulation
 from tests.conftest import CONFIG_DIR
 
 from .conftest import csrf, login
@@ -206,24 +203,3 @@ def test_bad_form_input_is_refused_before_any_task(demo_app, run_tasks_inline, f
     assert answer.status_code == 400 and message in answer.get_data(as_text=True)
     with session_scope(demo_app) as session:
         assert session.scalar(select(func.count()).select_from(BackgroundTask)) == before
-
-
-def test_the_simulations_ranking_is_the_dispatchers():
-    """staffing/ may not import the app: its copy of the dispatcher's rank is held to it here."""
-    cfg = load_config(str(CONFIG_DIR))
-    queues = [
-        *cfg.queues,
-        cfg.queues[0].model_copy(update={"overflow_skills": ["general", "technical"]}),
-        cfg.queues[1].model_copy(update={"overflow_after_s": None}),
-        cfg.queues[2].model_copy(update={"overflow_after_s": 0.0}),
-    ]
-    for agent, queue, language, waited in itertools.product(
-        cfg.agents, queues, cfg.line.languages, (0.0, 30.0, 60.0, 600.0)
-    ):
-        mirrored = simulation.SimQueue(
-            queue.id, queue.aht_s, 20, 0.8, queue.patience_s, queue.overflow_after_s,
-            tuple(queue.overflow_skills),
-        )  # fmt: skip
-        assert simulation.rank(agent.skills, agent.languages, mirrored, language, waited) == (
-            dispatch.rank(agent, queue, language, waited)
-        ), (agent.id, queue.id, language, waited)
