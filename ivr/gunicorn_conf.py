@@ -17,7 +17,8 @@ keepalive = 5
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
-max_requests = 200_000  # recycle workers now and then (each new worker costs seconds of CPU to boot)
+# recycle workers now and then (rarely: each new worker costs seconds of CPU to boot)
+max_requests = 200_000
 max_requests_jitter = 20_000
 accesslog = "-"
 errorlog = "-"

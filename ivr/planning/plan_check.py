@@ -73,6 +73,16 @@ class PlanInputs:
     notes: list[str] = field(default_factory=list)
 
 
+def week_to_check(session: Session, week: dt.date | None) -> dt.date:
+    """The week asked for (a roster's week starts on the day it was made for), else the newest
+    week with a roster."""
+    if week is None:
+        week = newest_roster_week(session)
+        if week is None:
+            raise PlanCheckError("week", "no roster is stored yet (hotline roster makes one)")
+    return week
+
+
 def roster_rows(
     session: Session, week: dt.date, source: str | None
 ) -> tuple[str, list[RosterAssignment]]:
@@ -182,12 +192,7 @@ def plan_inputs(
     week with a roster; ``shrinkage`` default: the staffing rules')."""
     if shrinkage is not None and not 0 <= shrinkage < 1:
         raise PlanCheckError("shrinkage", f"shrinkage {shrinkage:g}: use 0 to below 1")
-    if week is None:
-        week = newest_roster_week(session)
-        if week is None:
-            raise PlanCheckError("week", "no roster is stored yet (hotline roster makes one)")
-    elif week.weekday() != 0:
-        raise PlanCheckError("week", f"{week} is a {week:%A}: a week starts on a Monday")
+    week = week_to_check(session, week)
     status, rows = roster_rows(session, week, source)
     t0 = local_midnight(cfg, week)
     t1 = local_midnight(cfg, week + dt.timedelta(days=7))

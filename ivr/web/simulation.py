@@ -19,8 +19,8 @@ from ivr.planning.plan_check import (
     PlanCheckError,
     roster_rows,
     run_task,
+    week_to_check,
 )
-from ivr.planning.rosters import newest_roster_week
 from ivr.store.db import get_session
 from ivr.store.models import BackgroundTask
 from ivr.web.auth import check_csrf, login_required, supervisors_only, username
@@ -50,12 +50,7 @@ def simulate():
         return refused(f"source: {source[:20]!r} is neither published nor draft.")
     db = get_session()
     try:  # what can be refused at once is, before a task is stored
-        if week is None:
-            week = newest_roster_week(db)
-            if week is None:
-                raise PlanCheckError("week", "no roster is stored yet (hotline roster makes one)")
-        if week.weekday() != 0:
-            raise PlanCheckError("week", f"{week} is a {week:%A}: a week starts on a Monday")
+        week = week_to_check(db, week)
         roster_rows(db, week, source)
     except PlanCheckError as exc:
         return refused(f"{exc.field}: {exc}")
